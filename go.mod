@@ -1,0 +1,3 @@
+module github.com/mmexporter/mattermost_exporter
+
+go 1.26.8
