@@ -1,0 +1,219 @@
+// Command fake-mattermost serves the mmtest fake Mattermost API on a TCP
+// address, for demos and manual testing of the exporter.
+//
+// On start it prints one line to stdout:
+//
+//	fake-mattermost listening url=http://127.0.0.1:8065 admin_token=fake-admin-token user_token=fake-user-token users=2000 nodes=3
+//
+// The tokens are the fixed fake tokens of package mmtest (no secret).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+type options struct {
+	listen         string
+	users          int
+	seed           int64
+	nodes          int
+	skewed         int
+	unreachable    int
+	saml           string
+	samlEnabled    bool
+	latency        string
+	rateLimit      string
+	versionID      string
+	logLevel       string
+	summaryEvery   time.Duration
+	enterpriseFlag bool
+}
+
+func main() {
+	var o options
+	app := kingpin.New("fake-mattermost", "A fake Mattermost API server (package mmtest) for demos and tests.")
+	app.HelpFlag.Short('h')
+	app.Flag("listen", "Address to listen on.").Default("127.0.0.1:8065").StringVar(&o.listen)
+	app.Flag("users", "Number of generated accounts (mmtest.GenerateUsers).").Default("2000").IntVar(&o.users)
+	app.Flag("seed", "Seed of the generated accounts.").Default("1").Int64Var(&o.seed)
+	app.Flag("nodes", "Cluster nodes listed by /cluster/status (0 = not clustered).").Default("3").IntVar(&o.nodes)
+	app.Flag("skewed-nodes", "How many reachable nodes run another version with another config hash.").Default("0").IntVar(&o.skewed)
+	app.Flag("unreachable-nodes", "How many nodes the cluster cannot reach (listed with empty fields).").Default("0").IntVar(&o.unreachable)
+	app.Flag("saml", "SAML certificate files present: comma-separated idp,public,private, or none.").Default("idp,public,private").StringVar(&o.saml)
+	app.Flag("saml-enabled", "EnableSaml in the client config.").Default("true").BoolVar(&o.samlEnabled)
+	app.Flag("enterprise-ready", "BuildEnterpriseReady in the client config.").Default("false").BoolVar(&o.enterpriseFlag)
+	app.Flag("latency", "Latency model: realistic or none.").Default("realistic").EnumVar(&o.latency, "realistic", "none")
+	app.Flag("rate-limit", "Rate limit emulation as PERSEC:BURST (e.g. 10:100); empty = off.").Default("").StringVar(&o.rateLimit)
+	app.Flag("version-id", "X-Version-Id header value.").Default(mmtest.DefaultVersion).StringVar(&o.versionID)
+	app.Flag("log.level", "Log level: debug (every request) or info (a summary every --log.summary-interval).").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.summary-interval", "How often to log request counts at info level.").Default("30s").DurationVar(&o.summaryEvery)
+	kingpin.MustParse(app.Parse(os.Args[1:]))
+
+	logger := log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
+	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(o.logLevel, level.InfoValue())))
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, logger, os.Stdout); err != nil {
+		_ = level.Error(logger).Log("msg", "fake-mattermost failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// buildConfig turns the options into an mmtest configuration.
+func buildConfig(o options) (mmtest.Config, error) {
+	cfg := mmtest.Config{
+		Version:         o.versionID,
+		SAMLEnabled:     o.samlEnabled,
+		EnterpriseReady: o.enterpriseFlag,
+	}
+	if o.users < 0 || o.nodes < 0 || o.skewed < 0 || o.unreachable < 0 {
+		return cfg, errors.New("--users, --nodes, --skewed-nodes and --unreachable-nodes must not be negative")
+	}
+	if o.skewed+o.unreachable > o.nodes {
+		return cfg, fmt.Errorf("--skewed-nodes (%d) + --unreachable-nodes (%d) exceed --nodes (%d)", o.skewed, o.unreachable, o.nodes)
+	}
+	cfg.Users = mmtest.GenerateUsers(o.users, o.seed)
+	if o.nodes > 0 {
+		cfg.Nodes = mmtest.DemoNodes(o.nodes, o.skewed, o.unreachable)
+	}
+	for _, c := range strings.Split(o.saml, ",") {
+		switch strings.TrimSpace(c) {
+		case "idp":
+			cfg.SAMLIDP = true
+		case "public":
+			cfg.SAMLPublic = true
+		case "private":
+			cfg.SAMLPrivateKey = true
+		case "none", "":
+		default:
+			return cfg, fmt.Errorf("--saml: unknown certificate %q (want idp, public, private or none)", c)
+		}
+	}
+	if o.latency == "realistic" {
+		cfg.Latency = mmtest.RealisticLatency()
+	}
+	if o.rateLimit != "" {
+		ps, burst, ok := strings.Cut(o.rateLimit, ":")
+		perSec, err1 := strconv.ParseFloat(ps, 64)
+		b, err2 := strconv.Atoi(burst)
+		if !ok || err1 != nil || err2 != nil || perSec <= 0 || b < 0 {
+			return cfg, fmt.Errorf("--rate-limit: want PERSEC:BURST such as 10:100, got %q", o.rateLimit)
+		}
+		cfg.RateLimit = &mmtest.RateLimit{PerSec: perSec, Burst: b}
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error {
+	cfg, err := buildConfig(o)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	fake := mmtest.New(cfg)
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           logRequests(fake.Handler(), logger),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d\n",
+		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes))
+	counts := mmtest.CountStatuses(cfg.Users)
+	_ = level.Info(logger).Log("msg", "fake Mattermost started", "addr", ln.Addr().String(),
+		"users", counts.Total, "active", counts.Active, "bots", counts.Bots, "deactivated", counts.Deactivated,
+		"nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
+		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit)
+
+	var tick <-chan time.Time
+	if o.summaryEvery > 0 {
+		t := time.NewTicker(o.summaryEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	var last int64
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-tick:
+			if total := fake.TotalRequests(); total != last {
+				last = total
+				logSummary(logger, fake.RequestCounts(), total)
+			}
+		case <-ctx.Done():
+			_ = level.Info(logger).Log("msg", "shutting down", "requests", fake.TotalRequests())
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+func logSummary(logger log.Logger, counts map[string]int64, total int64) {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	kv := []any{"msg", "requests so far", "total", total}
+	for _, n := range names {
+		if counts[n] > 0 {
+			kv = append(kv, n, counts[n])
+		}
+	}
+	_ = level.Info(logger).Log(kv...)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (hangup faults).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests logs every request at debug level (method, path, status,
+// duration; never headers, so no token).
+func logRequests(next http.Handler, logger log.Logger) http.Handler {
+	debug := level.Debug(logger)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		_ = debug.Log("msg", "request", "method", r.Method, "path", r.URL.Path,
+			"code", rec.code, "duration", time.Since(start))
+	})
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+func defaults() options {
+	return options{listen: "127.0.0.1:0", users: 200, seed: 1, nodes: 3, saml: "idp,public,private",
+		samlEnabled: true, latency: "none", versionID: mmtest.DefaultVersion}
+}
+
+func TestBuildConfig(t *testing.T) {
+	cfg, err := buildConfig(defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Users) != 200 || len(cfg.Nodes) != 3 || !cfg.SAMLIDP || !cfg.SAMLPublic || !cfg.SAMLPrivateKey ||
+		!cfg.SAMLEnabled || cfg.Latency != nil || cfg.RateLimit != nil {
+		t.Errorf("default config: %+v", cfg)
+	}
+	for _, n := range cfg.Nodes {
+		if n.Version != "5.37.0" || n.ConfigHash != cfg.Nodes[0].ConfigHash {
+			t.Errorf("demo cluster is not uniform: %+v", cfg.Nodes)
+		}
+	}
+
+	o := defaults()
+	o.saml, o.latency, o.rateLimit, o.nodes, o.skewed, o.unreachable = "idp", "realistic", "10:100", 4, 1, 1
+	cfg, err = buildConfig(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.SAMLIDP || cfg.SAMLPublic || cfg.SAMLPrivateKey || cfg.Latency == nil ||
+		cfg.RateLimit == nil || cfg.RateLimit.PerSec != 10 || cfg.RateLimit.Burst != 100 {
+		t.Errorf("custom config: %+v", cfg)
+	}
+	if cfg.Nodes[3].Version != "" || cfg.Nodes[2].Version == cfg.Nodes[0].Version {
+		t.Errorf("skewed/unreachable nodes: %+v", cfg.Nodes)
+	}
+	o = defaults()
+	o.saml = "none"
+	if cfg, err := buildConfig(o); err != nil || cfg.SAMLIDP || cfg.SAMLPublic || cfg.SAMLPrivateKey {
+		t.Errorf("--saml none: %+v %v", cfg, err)
+	}
+
+	for name, mod := range map[string]func(*options){
+		"bad saml":        func(o *options) { o.saml = "idp,bogus" },
+		"bad rate limit":  func(o *options) { o.rateLimit = "fast" },
+		"zero rate":       func(o *options) { o.rateLimit = "0:10" },
+		"too many skewed": func(o *options) { o.skewed, o.unreachable = 2, 2 },
+		"negative users":  func(o *options) { o.users = -1 },
+	} {
+		o := defaults()
+		mod(&o)
+		if _, err := buildConfig(o); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, defaults(), log.NewNopLogger(), pw) }()
+
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read startup line: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	m := regexp.MustCompile(`^fake-mattermost listening url=(http://127\.0\.0\.1:\d+) admin_token=fake-admin-token user_token=fake-user-token users=200 nodes=3\n$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("startup line %q", line)
+	}
+	req, _ := http.NewRequest("GET", m[1]+"/api/v4/cluster/status", nil)
+	req.Header.Set("Authorization", "Bearer "+mmtest.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []map[string]string
+	err = json.NewDecoder(resp.Body).Decode(&nodes)
+	resp.Body.Close()
+	if err != nil || len(nodes) != 3 || !strings.HasPrefix(nodes[0]["hostname"], "mm-app-") {
+		t.Errorf("cluster status: %v %v", nodes, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancel")
+	}
+}
+
+func TestRunFailsOnBadConfig(t *testing.T) {
+	o := defaults()
+	o.rateLimit = "x"
+	if err := run(context.Background(), o, log.NewNopLogger(), io.Discard); err == nil || !strings.Contains(err.Error(), "rate-limit") {
+		t.Errorf("run with bad config: %v", err)
+	}
+}

@@ -1,0 +1,498 @@
+// Package mmclient is a small, typed client for the parts of the Mattermost
+// REST API v4 that mattermost_exporter needs.
+//
+// One Client holds one http.Client (connection reuse); every call takes a
+// context, authenticates with "Authorization: Bearer <token>", reads the
+// response body through a size limit, retries 429 answers after Retry-After
+// (never past the context deadline) and turns every non-2xx answer into an
+// *APIError. The token never appears in an error string or a log line.
+package mmclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/common/version"
+)
+
+// Endpoint names: bounded route names used in errors, RequestInfo and metrics.
+const (
+	EndpointPing            = "system_ping"
+	EndpointClientConfig    = "config_client"
+	EndpointClusterStatus   = "cluster_status"
+	EndpointSAMLCertificate = "saml_certificate_status"
+	EndpointStatusesByIDs   = "users_status_ids"
+	EndpointUserStatus      = "user_status" // GET and PUT /users/{id}/status
+	EndpointUserActive      = "user_active"
+	EndpointUsers           = "users"
+	EndpointUserStats       = "users_stats"
+)
+
+// Defaults applied by New.
+const (
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxRetries   = 3
+	// DefaultRetryAfter is waited after a 429 without a usable Retry-After.
+	DefaultRetryAfter = time.Second
+	// MaxPerPage is the largest page size GET /users honours.
+	MaxPerPage = 200
+)
+
+// maxErrorBody bounds how much of an error body is read.
+const maxErrorBody = 64 << 10
+
+// maxDrain bounds how much of an unread body is discarded so the connection
+// can be reused; larger leftovers close the connection instead.
+const maxDrain = 256 << 10
+
+// Options configures a Client.
+type Options struct {
+	BaseURL            string            // server root, e.g. "https://chat.example.com" (client appends /api/v4)
+	Token              string            // sent as "Authorization: Bearer <token>"; never logged or in errors
+	UserAgent          string            // default "mattermost_exporter/<version from prometheus/common/version>"
+	CAFile             string            // PEM bundle added to verify the server
+	InsecureSkipVerify bool              // logs a warning through Logger at New()
+	Logger             log.Logger        // go-kit; nil = log.NewNopLogger()
+	MaxBodyBytes       int64             // per response body read limit; 0 = default 64 MiB
+	MaxRetries         int               // 429 retries per call; 0 = default 3; negative = none
+	Transport          http.RoundTripper // optional (tests); default a tuned *http.Transport clone
+	Observer           func(RequestInfo) // optional; called once per HTTP response or transport error (possibly concurrently)
+}
+
+// RequestInfo describes one finished HTTP exchange (for metrics).
+type RequestInfo struct {
+	Endpoint           string // bounded route name, see Endpoint* constants
+	Code               int    // HTTP status code, 0 for a transport error
+	RateLimitRemaining int    // from X-Ratelimit-Remaining, -1 when absent
+	RateLimitLimit     int    // from X-Ratelimit-Limit, -1 when absent
+}
+
+// Client talks to one Mattermost server. It is safe for concurrent use.
+type Client struct {
+	api          string // base URL + "/api/v4", no trailing slash
+	token        string
+	auth         string // "Bearer <token>" or ""
+	userAgent    string
+	logger       log.Logger
+	maxBody      int64
+	maxRetries   int
+	hc           *http.Client
+	observer     func(RequestInfo)
+	version      atomic.Pointer[ServerVersion]
+	sleepTimerFn func(time.Duration) *time.Timer // tests may shorten waits
+}
+
+// New validates opts and builds a Client.
+func New(opts Options) (*Client, error) {
+	base, err := parseBaseURL(opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(opts.Token, "\r\n\x00") {
+		return nil, errors.New("mmclient: token contains control characters")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	c := &Client{
+		api:          base + "/api/v4",
+		token:        opts.Token,
+		userAgent:    opts.UserAgent,
+		logger:       logger,
+		maxBody:      opts.MaxBodyBytes,
+		maxRetries:   opts.MaxRetries,
+		observer:     opts.Observer,
+		sleepTimerFn: time.NewTimer,
+	}
+	if opts.Token != "" {
+		c.auth = "Bearer " + opts.Token
+	}
+	if c.userAgent == "" {
+		v := version.Version
+		if v == "" {
+			v = "unknown"
+		}
+		c.userAgent = "mattermost_exporter/" + v
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+
+	rt := opts.Transport
+	needTLS := opts.CAFile != "" || opts.InsecureSkipVerify
+	if rt == nil || needTLS {
+		var tr *http.Transport
+		switch t := rt.(type) {
+		case nil:
+			tr = newTransport()
+		case *http.Transport:
+			tr = t.Clone()
+		default:
+			return nil, errors.New("mmclient: CAFile and InsecureSkipVerify need the default transport or an *http.Transport")
+		}
+		if needTLS {
+			cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+			if tr.TLSClientConfig != nil {
+				cfg = tr.TLSClientConfig.Clone()
+			}
+			if opts.CAFile != "" {
+				pool, err := loadCAFile(opts.CAFile)
+				if err != nil {
+					return nil, err
+				}
+				cfg.RootCAs = pool
+			}
+			if opts.InsecureSkipVerify {
+				cfg.InsecureSkipVerify = true
+				level.Warn(logger).Log("msg", "TLS certificate verification of the Mattermost server is disabled (insecure-skip-verify); use a CA file instead", "url", base)
+			}
+			tr.TLSClientConfig = cfg
+		}
+		rt = tr
+	}
+	c.hc = &http.Client{
+		Transport: rt,
+		// Redirects would resend the request with our Authorization header
+		// only to the same host (Go strips it on cross-host redirects);
+		// an API endpoint that redirects is a misconfiguration we report.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return c, nil
+}
+
+func newTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	tr.MaxIdleConns = 64
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.DisableKeepAlives = false
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = 0 // the caller's context bounds each call
+	return tr
+}
+
+func parseBaseURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("mmclient: empty base URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("mmclient: invalid base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("mmclient: base URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("mmclient: base URL %q has no host", raw)
+	}
+	if u.User != nil {
+		return "", errors.New("mmclient: base URL must not contain credentials; use the token option")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("mmclient: base URL %q must not have a query or fragment", raw)
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	path = strings.TrimSuffix(path, "/api/v4")
+	return u.Scheme + "://" + u.Host + path, nil
+}
+
+func loadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mmclient: reading CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("mmclient: CA file %q contains no PEM certificates", path)
+	}
+	return pool, nil
+}
+
+// ServerVersion returns the last X-Version-Id seen on any response.
+func (c *Client) ServerVersion() (ServerVersion, bool) {
+	v := c.version.Load()
+	if v == nil {
+		return ServerVersion{}, false
+	}
+	return *v, true
+}
+
+// request describes one API call.
+type request struct {
+	endpoint string
+	method   string
+	path     string // escaped, relative to /api/v4, starting with "/"
+	query    string // raw query without "?"
+	body     []byte // replayed on every retry; nil = no body
+	// passStatus, when non-zero, is a non-2xx status whose response goes
+	// to the handler instead of becoming an *APIError (the 500 of an
+	// unhealthy ping carries the normal body).
+	passStatus int
+}
+
+// responseHandler consumes a 2xx response. body is limited to MaxBodyBytes
+// (reading past it fails with an error wrapping ErrBodyTooLarge).
+type responseHandler func(resp *http.Response, body io.Reader) error
+
+// do runs req, retrying 429s, and passes a 2xx response to handle. Errors
+// are prefixed with the endpoint name.
+func (c *Client) do(ctx context.Context, req request, handle responseHandler) error {
+	if ctx == nil {
+		return fmt.Errorf("%s: nil context", req.endpoint)
+	}
+	target := c.api + req.path
+	if req.query != "" {
+		target += "?" + req.query
+	}
+	for attempt := 0; ; attempt++ {
+		var body io.Reader
+		if req.body != nil {
+			body = bytes.NewReader(req.body) // sets GetBody: replayable
+		}
+		hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
+		if err != nil {
+			return fmt.Errorf("%s: %w", req.endpoint, err)
+		}
+		if c.auth != "" {
+			hreq.Header.Set("Authorization", c.auth)
+		}
+		hreq.Header.Set("User-Agent", c.userAgent)
+		hreq.Header.Set("Accept", "application/json")
+		if req.body != nil {
+			hreq.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.hc.Do(hreq)
+		if err != nil {
+			c.observe(req.endpoint, 0, nil)
+			return fmt.Errorf("%s: %w", req.endpoint, c.redactErr(err))
+		}
+		c.observe(req.endpoint, resp.StatusCode, resp.Header)
+		c.captureVersion(resp.Header)
+
+		if (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != req.passStatus {
+			apiErr := c.readAPIError(req.endpoint, resp)
+			closeBody(resp.Body)
+			if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.maxRetries {
+				return apiErr
+			}
+			wait := apiErr.RetryAfter
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+				return apiErr
+			}
+			level.Debug(c.logger).Log("msg", "rate limited by Mattermost, retrying", "endpoint", req.endpoint, "wait", wait, "attempt", attempt+1)
+			t := c.sleepTimerFn(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%w (retry abandoned: %w)", apiErr, ctx.Err())
+			case <-t.C:
+			}
+			continue
+		}
+
+		lb := &limitedBody{r: resp.Body, remaining: c.maxBody, limit: c.maxBody}
+		err = handle(resp, lb)
+		closeBody(resp.Body)
+		if err != nil {
+			if ae, ok := err.(*APIError); ok {
+				return ae
+			}
+			return fmt.Errorf("%s: %w", req.endpoint, err)
+		}
+		return nil
+	}
+}
+
+// redactErr removes the token from an error string should it ever appear
+// (it cannot come from URLs, which never carry it; belt and braces).
+func (c *Client) redactErr(err error) error {
+	if c.token == "" || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return redactedError{msg: c.redact(err.Error()), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return errors.Unwrap(e.err) }
+
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+}
+
+func closeBody(b io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, b, maxDrain)
+	_ = b.Close()
+}
+
+func (c *Client) observe(endpoint string, code int, h http.Header) {
+	if c.observer == nil {
+		return
+	}
+	c.observer(RequestInfo{
+		Endpoint:           endpoint,
+		Code:               code,
+		RateLimitRemaining: headerInt(h, "X-Ratelimit-Remaining"),
+		RateLimitLimit:     headerInt(h, "X-Ratelimit-Limit"),
+	})
+}
+
+// headerInt returns the smallest non-negative integer among the values of
+// header key (a server limiting per IP and per user sends it twice), or -1.
+func headerInt(h http.Header, key string) int {
+	if h == nil {
+		return -1
+	}
+	best := -1
+	for _, v := range h.Values(key) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			continue
+		}
+		if best < 0 || n < best {
+			best = n
+		}
+	}
+	return best
+}
+
+func (c *Client) captureVersion(h http.Header) {
+	raw := h.Get("X-Version-Id")
+	if raw == "" {
+		return
+	}
+	if cur := c.version.Load(); cur != nil && cur.Raw == raw {
+		return
+	}
+	v, err := ParseVersionID(raw)
+	if err != nil {
+		return
+	}
+	c.version.Store(&v)
+}
+
+// readAPIError builds the *APIError of a non-2xx response.
+func (c *Client) readAPIError(endpoint string, resp *http.Response) *APIError {
+	e := &APIError{Endpoint: endpoint, StatusCode: resp.StatusCode}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if ae, ok := parseAppError(body); ok {
+		e.ID = c.redact(ae.ID)
+		e.Message = c.redact(sanitizeExcerpt([]byte(ae.Message)))
+		e.DetailedError = c.redact(ae.DetailedError)
+		e.RequestID = sanitizeExcerpt([]byte(ae.RequestID))
+	} else {
+		e.Message = c.redact(sanitizeExcerpt(body))
+		if e.Message == "" && readErr != nil {
+			e.Message = "reading error body: " + c.redact(readErr.Error())
+		}
+	}
+	if e.RequestID == "" {
+		e.RequestID = sanitizeExcerpt([]byte(resp.Header.Get("X-Request-Id")))
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// parseRetryAfter accepts delay-seconds or an HTTP date; anything else
+// (absent, negative, garbage) gives DefaultRetryAfter.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return DefaultRetryAfter
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return DefaultRetryAfter
+		}
+		if n > 24*3600 {
+			n = 24 * 3600
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d
+	}
+	return DefaultRetryAfter
+}
+
+// limitedBody reads at most limit bytes and fails with ErrBodyTooLarge when
+// the underlying body holds more (never silent truncation).
+type limitedBody struct {
+	r         io.Reader
+	remaining int64
+	limit     int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if l.remaining <= 0 {
+		var one [1]byte
+		for {
+			n, err := l.r.Read(one[:])
+			if n > 0 {
+				return 0, fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, l.limit)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > l.remaining {
+		p = p[:l.remaining]
+	}
+	n, err := l.r.Read(p)
+	l.remaining -= int64(n)
+	return n, err
+}
+
+// readAll reads the whole (limited) body.
+func readAll(body io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	return buf.Bytes(), nil
+}

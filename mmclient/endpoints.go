@@ -1,0 +1,456 @@
+package mmclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Ping is the result of GET /system/ping.
+type Ping struct {
+	Status     string        // "OK" or "UNHEALTHY"
+	Version    ServerVersion // from this response's X-Version-Id
+	HasVersion bool          // false when the header was absent or malformed
+}
+
+// Ping calls GET /system/ping (no auth needed; the token is still sent and
+// ignored by the server). An unhealthy server answers HTTP 500 with the same
+// JSON body: Ping then returns both a *Ping with Status "UNHEALTHY" and the
+// *APIError.
+func (c *Client) Ping(ctx context.Context) (*Ping, error) {
+	var p *Ping
+	err := c.do(ctx, request{endpoint: EndpointPing, method: http.MethodGet, path: "/system/ping", passStatus: http.StatusInternalServerError},
+		func(resp *http.Response, body io.Reader) error {
+			data, err := readAll(body)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Status string `json:"status"`
+			}
+			jerr := json.Unmarshal(data, &out)
+			if resp.StatusCode != http.StatusOK {
+				e := &APIError{Endpoint: EndpointPing, StatusCode: resp.StatusCode, RequestID: sanitizeExcerpt([]byte(resp.Header.Get("X-Request-Id")))}
+				if ae, ok := parseAppError(data); ok {
+					e.ID, e.Message, e.DetailedError = c.redact(ae.ID), c.redact(sanitizeExcerpt([]byte(ae.Message))), c.redact(ae.DetailedError)
+					if ae.RequestID != "" {
+						e.RequestID = sanitizeExcerpt([]byte(ae.RequestID))
+					}
+				} else if jerr == nil && out.Status != "" {
+					e.Message = "server reports status " + sanitizeExcerpt([]byte(out.Status))
+					p = &Ping{Status: out.Status}
+					if v, err := ParseVersionID(resp.Header.Get("X-Version-Id")); err == nil {
+						p.Version, p.HasVersion = v, true
+					}
+				} else {
+					e.Message = c.redact(sanitizeExcerpt(data))
+				}
+				return e
+			}
+			if jerr != nil {
+				return fmt.Errorf("decode response: %w", jerr)
+			}
+			if out.Status == "" {
+				return errors.New("decode response: no status field")
+			}
+			p = &Ping{Status: out.Status}
+			if v, err := ParseVersionID(resp.Header.Get("X-Version-Id")); err == nil {
+				p.Version, p.HasVersion = v, true
+			}
+			return nil
+		})
+	if err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// GetClientConfig calls GET /config/client?format=old. Values that are not
+// JSON strings (none in known eras) are returned as their raw JSON text.
+func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error) {
+	var out map[string]string
+	err := c.do(ctx, request{endpoint: EndpointClientConfig, method: http.MethodGet, path: "/config/client", query: "format=old"},
+		func(_ *http.Response, body io.Reader) error {
+			var raw map[string]json.RawMessage
+			if err := decodeJSON(body, &raw); err != nil {
+				return err
+			}
+			if raw == nil {
+				return errors.New("decode response: not a JSON object")
+			}
+			out = make(map[string]string, len(raw))
+			for k, v := range raw {
+				var s string
+				if len(v) > 0 && v[0] == '"' {
+					if err := json.Unmarshal(v, &s); err != nil {
+						return fmt.Errorf("decode response: key %q: %w", k, err)
+					}
+				} else {
+					s = string(v)
+				}
+				out[k] = s
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetClusterStatus calls GET /cluster/status. A non-clustered server answers
+// an empty list.
+func (c *Client) GetClusterStatus(ctx context.Context) ([]ClusterInfo, error) {
+	out := []ClusterInfo{}
+	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status"},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONArray(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetSAMLCertificateStatus calls GET /saml/certificate/status.
+func (c *Client) GetSAMLCertificateStatus(ctx context.Context) (*SAMLCertificateStatus, error) {
+	var out SAMLCertificateStatus
+	err := c.do(ctx, request{endpoint: EndpointSAMLCertificate, method: http.MethodGet, path: "/saml/certificate/status"},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetStatusesByIDs calls POST /users/status/ids and returns the statuses
+// keyed by user_id (the server answers in its own order, and 2021-era
+// servers repeat duplicates; the last one wins).
+func (c *Client) GetStatusesByIDs(ctx context.Context, ids []string) (map[string]Status, error) {
+	out := make(map[string]Status, len(ids))
+	err := c.StreamStatusesByIDs(ctx, ids, func(s *Status) error {
+		cp := s.Clone()
+		out[cp.UserID] = cp
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StreamStatusesByIDs posts ids to POST /users/status/ids and decodes the
+// response array as a stream, calling fn for each element without holding
+// the whole body. fn's *Status is only valid during the call: its strings
+// may alias a buffer that is reused for the next element (Status is one of
+// the Status* constants whenever it matches one), so use Status.Clone or
+// strings.Clone to keep anything. Returns the first validation, HTTP,
+// decode or fn error; elements before a decode error have been delivered.
+//
+// Every id must be a 26-character lowercase alphanumeric user id; ids is
+// sent as given (duplicates included).
+func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(*Status) error) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
+	}
+	if fn == nil {
+		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
+	}
+	body, err := appendIDsJSON(make([]byte, 0, 2+len(ids)*(userIDLen+3)), ids)
+	if err != nil {
+		return fmt.Errorf("%s: %w", EndpointStatusesByIDs, err)
+	}
+	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body},
+		func(_ *http.Response, r io.Reader) error {
+			d := getStatusDecoder(r)
+			defer putStatusDecoder(d)
+			return d.decode(fn)
+		})
+}
+
+// GetUserStatus calls GET /users/{id}/status; userID may be "me".
+func (c *Client) GetUserStatus(ctx context.Context, userID string) (*Status, error) {
+	if err := validateUserID(userID, true); err != nil {
+		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
+	}
+	var out Status
+	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodGet, path: "/users/" + url.PathEscape(userID) + "/status"},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SettableStatuses are the values PUT /users/{id}/status accepts ("ooo" is
+// only set by the auto-responder).
+var SettableStatuses = []string{StatusOnline, StatusAway, StatusDND, StatusOffline}
+
+// UpdateUserStatus calls PUT /users/{id}/status. userID must be a real id
+// (the server compares it with the body's user_id, so "me" is refused
+// client-side); status must be one of SettableStatuses; dndEndTime is epoch
+// seconds for a timed "dnd" (0 = none) and is omitted for other statuses.
+func (c *Client) UpdateUserStatus(ctx context.Context, userID string, status string, dndEndTime int64) (*Status, error) {
+	if err := validateUserID(userID, false); err != nil {
+		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
+	}
+	switch status {
+	case StatusOnline, StatusAway, StatusDND, StatusOffline:
+	default:
+		return nil, fmt.Errorf("%s: invalid status %.40q: must be one of online, away, dnd, offline", EndpointUserStatus, status)
+	}
+	if dndEndTime < 0 {
+		return nil, fmt.Errorf("%s: negative dnd end time", EndpointUserStatus)
+	}
+	b := make([]byte, 0, 96)
+	b = append(b, `{"user_id":"`...)
+	b = append(b, userID...)
+	b = append(b, `","status":"`...)
+	b = append(b, status...)
+	b = append(b, '"')
+	if dndEndTime > 0 && status == StatusDND {
+		b = append(b, `,"dnd_end_time":`...)
+		b = strconv.AppendInt(b, dndEndTime, 10)
+	}
+	b = append(b, '}')
+	var out Status
+	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateUserActive calls PUT /users/{id}/active with {"active": active};
+// userID may be "me". Mattermost can answer HTTP 200 with {"status":"OK"}
+// followed by an AppError when the update failed; that AppError is returned
+// as an *APIError (StatusCode from its status_code, else 500).
+func (c *Client) UpdateUserActive(ctx context.Context, userID string, active bool) error {
+	if err := validateUserID(userID, true); err != nil {
+		return fmt.Errorf("%s: %w", EndpointUserActive, err)
+	}
+	b := []byte(`{"active":false}`)
+	if active {
+		b = []byte(`{"active":true}`)
+	}
+	return c.do(ctx, request{endpoint: EndpointUserActive, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/active", body: b},
+		func(resp *http.Response, body io.Reader) error {
+			data, err := readAll(body)
+			if err != nil {
+				return err
+			}
+			dec := json.NewDecoder(bytes.NewReader(data))
+			var first struct {
+				Status string `json:"status"`
+			}
+			if err := dec.Decode(&first); err != nil {
+				return fmt.Errorf("decode response: %w", err)
+			}
+			rest := trimSpace(data[dec.InputOffset():])
+			if len(rest) > 0 {
+				if ae, ok := parseAppError(rest); ok {
+					code := ae.StatusCode
+					if code < 400 || code > 599 {
+						code = http.StatusInternalServerError
+					}
+					e := &APIError{
+						Endpoint:      EndpointUserActive,
+						StatusCode:    code,
+						ID:            c.redact(ae.ID),
+						Message:       c.redact(sanitizeExcerpt([]byte(ae.Message))),
+						DetailedError: c.redact(ae.DetailedError),
+						RequestID:     sanitizeExcerpt([]byte(ae.RequestID)),
+					}
+					if e.RequestID == "" {
+						e.RequestID = resp.Header.Get("X-Request-Id")
+					}
+					return e
+				}
+				return errors.New("decode response: unexpected data after the JSON object")
+			}
+			if first.Status != "OK" {
+				return fmt.Errorf("unexpected response status %.40q", first.Status)
+			}
+			return nil
+		})
+}
+
+// GetUsers calls GET /users?page=&per_page= without filters: the page holds
+// active and deactivated users and bots, ordered by username. perPage must
+// be at least 1; values above MaxPerPage are clamped to it (as the server
+// would).
+func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error) {
+	if page < 0 {
+		return nil, fmt.Errorf("%s: negative page %d", EndpointUsers, page)
+	}
+	if perPage < 1 {
+		return nil, fmt.Errorf("%s: per_page must be at least 1, got %d", EndpointUsers, perPage)
+	}
+	if perPage > MaxPerPage {
+		perPage = MaxPerPage
+	}
+	q := "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
+	out := make([]User, 0, perPage)
+	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONArray(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetUserStats calls GET /users/stats (active users, bots included).
+func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
+	var out UserStats
+	err := c.do(ctx, request{endpoint: EndpointUserStats, method: http.MethodGet, path: "/users/stats"},
+		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+const userIDLen = 26
+
+// validateUserID checks a path id: 26 characters [a-z0-9], or "me" when
+// allowMe. Valid ids need no path escaping.
+func validateUserID(id string, allowMe bool) error {
+	if allowMe && id == "me" {
+		return nil
+	}
+	if !isUserID(id) {
+		if allowMe {
+			return fmt.Errorf("invalid user id %.40q: want 26 characters a-z0-9 or \"me\"", id)
+		}
+		return fmt.Errorf("invalid user id %.40q: want 26 characters a-z0-9", id)
+	}
+	return nil
+}
+
+// ValidUserID reports whether id has the shape of a Mattermost user id (26
+// characters a-z0-9), the only ids the status and user endpoints accept.
+func ValidUserID(id string) bool { return isUserID(id) }
+
+func isUserID(id string) bool {
+	if len(id) != userIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendIDsJSON appends ids as a JSON array of strings. The ids are
+// validated first, so they are plain ASCII and need no escaping.
+func appendIDsJSON(b []byte, ids []string) ([]byte, error) {
+	for i, id := range ids {
+		if !isUserID(id) {
+			return b, fmt.Errorf("invalid user id %.40q at index %d: want 26 characters a-z0-9", id, i)
+		}
+	}
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, id...)
+		b = append(b, '"')
+	}
+	return append(b, ']'), nil
+}
+
+// decodeJSON reads the whole body and unmarshals it (unknown fields are
+// ignored). Trailing data after the value is an error.
+func decodeJSON(body io.Reader, v any) error {
+	data, err := readAll(body)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// decodeJSONObject is decodeJSON that insists on a JSON object.
+func decodeJSONObject(body io.Reader, v any) error {
+	data, err := readAll(body)
+	if err != nil {
+		return err
+	}
+	t := trimSpace(data)
+	if len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("decode response: want a JSON object, got %q", excerptStart(t))
+	}
+	if err := json.Unmarshal(t, v); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// decodeJSONArray is decodeJSON that insists on a JSON array; null (what a
+// Go server marshals for a nil slice) leaves v unchanged.
+func decodeJSONArray(body io.Reader, v any) error {
+	data, err := readAll(body)
+	if err != nil {
+		return err
+	}
+	t := trimSpace(data)
+	if string(t) == "null" {
+		return nil
+	}
+	if len(t) == 0 || t[0] != '[' {
+		return fmt.Errorf("decode response: want a JSON array, got %q", excerptStart(t))
+	}
+	if err := json.Unmarshal(t, v); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+func excerptStart(b []byte) string {
+	s := sanitizeExcerpt(b)
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return s
+}
+
+// Clone returns a copy of s that owns its strings (see StreamStatusesByIDs).
+func (s *Status) Clone() Status {
+	out := *s
+	out.UserID = strings.Clone(s.UserID)
+	out.Status = internStatusString(s.Status)
+	if s.ActiveChannel != "" {
+		out.ActiveChannel = strings.Clone(s.ActiveChannel)
+	}
+	return out
+}
+
+// internStatusString returns the Status* constant equal to s, or a copy.
+func internStatusString(s string) string {
+	switch s {
+	case StatusOnline:
+		return StatusOnline
+	case StatusAway:
+		return StatusAway
+	case StatusDND:
+		return StatusDND
+	case StatusOffline:
+		return StatusOffline
+	case StatusOOO:
+		return StatusOOO
+	}
+	return strings.Clone(s)
+}

@@ -1,0 +1,146 @@
+package mmclient
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// APIError is returned for every non-2xx response (and for an AppError that
+// a server appended to a 2xx body, see UpdateUserActive). Use errors.As.
+type APIError struct {
+	Endpoint   string
+	StatusCode int
+	ID         string        // Mattermost AppError id, "" when body was not AppError JSON
+	Message    string        // AppError message, or a short sanitized excerpt of a non-JSON body (<=200 bytes)
+	RequestID  string        // body request_id or X-Request-Id header
+	RetryAfter time.Duration // parsed Retry-After on 429
+
+	// DetailedError is the AppError detailed_error with every occurrence of
+	// the client's token replaced by "[REDACTED]" (a 401 for a bad token
+	// carries "token=<the token>" when developer mode is on). It is never part
+	// of Error(); log it only deliberately.
+	DetailedError string
+}
+
+// Error implements error. It never contains the token nor detailed_error.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.Grow(64 + len(e.Message))
+	b.WriteString(e.Endpoint)
+	b.WriteString(": HTTP ")
+	fmt.Fprintf(&b, "%d", e.StatusCode)
+	if e.ID != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.ID)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request_id=")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// IsForbidden reports whether err is (or wraps) an *APIError with HTTP 403.
+func IsForbidden(err error) bool { return hasStatus(err, http.StatusForbidden) }
+
+// IsUnauthorized reports whether err is (or wraps) an *APIError with HTTP 401.
+func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
+
+// IsTooManyRequests reports whether err is (or wraps) an *APIError with HTTP 429.
+func IsTooManyRequests(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
+
+func hasStatus(err error, code int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode == code
+}
+
+// ErrBodyTooLarge is wrapped by errors about a response body larger than
+// Options.MaxBodyBytes.
+var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
+
+// appError is Mattermost's error body (both eras; is_oauth existed in 2021).
+type appError struct {
+	ID            string `json:"id"`
+	Message       string `json:"message"`
+	DetailedError string `json:"detailed_error"`
+	RequestID     string `json:"request_id"`
+	StatusCode    int    `json:"status_code"`
+}
+
+// parseAppError decodes body as an AppError whatever the Content-Type (the
+// router 404 is JSON labelled text/plain). ok is false unless body is a JSON
+// object with a non-empty id or message.
+func parseAppError(body []byte) (appError, bool) {
+	var ae appError
+	trimmed := trimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return ae, false
+	}
+	if err := json.Unmarshal(trimmed, &ae); err != nil {
+		return ae, false
+	}
+	if ae.ID == "" && ae.Message == "" {
+		return ae, false
+	}
+	return ae, true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+const maxExcerpt = 200
+
+// sanitizeExcerpt turns an arbitrary (maybe HTML) body into a short single
+// line: tags are dropped, whitespace and control characters collapse to one
+// space, invalid UTF-8 is dropped, and the result is cut to maxExcerpt bytes.
+func sanitizeExcerpt(body []byte) string {
+	var b strings.Builder
+	inTag := false
+	space := false
+	for len(body) > 0 && b.Len() < maxExcerpt {
+		r, size := utf8.DecodeRune(body)
+		body = body[size:]
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			continue
+		case r == '<':
+			inTag = true
+			space = true
+			continue
+		case r == '>' && inTag:
+			inTag = false
+			continue
+		case inTag:
+			continue
+		case r < 0x20 || r == 0x7f || r == ' ' || (r >= 0x80 && r < 0xa0):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		if b.Len()+utf8.RuneLen(r) > maxExcerpt {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,604 @@
+package mmtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const fixtureDir = "../../testdata/real-mattermost"
+
+// Ids of the fixture server's sessions.
+const (
+	fixtureViewerID = "c119k88ns7dhiqoe1rzskd9mfo"
+	fixtureBadToken = "thisisnotavalidtoken000000"
+)
+
+type fixtureMeta struct {
+	Case    string `json:"case"`
+	Request struct {
+		Method          string          `json:"method"`
+		Path            string          `json:"path"`
+		Auth            string          `json:"auth"`
+		Body            json.RawMessage `json:"body"`
+		BodyDescription string          `json:"body_description"`
+	} `json:"request"`
+	StatusCode      int               `json:"status_code"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	BodyFile        *string           `json:"body_file"`
+	BodyExcerpt     string            `json:"body_excerpt"`
+	BodySummary     *struct {
+		Length int `json:"length"`
+	} `json:"body_summary"`
+}
+
+type fixture struct {
+	meta fixtureMeta
+	body []byte // nil for meta-only cases
+}
+
+func loadFixture(t *testing.T, name string) fixture {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(fixtureDir, name+".meta"))
+	if err != nil {
+		t.Fatalf("read fixture meta: %v", err)
+	}
+	var f fixture
+	if err := json.Unmarshal(raw, &f.meta); err != nil {
+		t.Fatalf("decode %s.meta: %v", name, err)
+	}
+	if f.meta.BodyFile != nil {
+		if f.body, err = os.ReadFile(filepath.Join(fixtureDir, *f.meta.BodyFile)); err != nil {
+			t.Fatalf("read fixture body: %v", err)
+		}
+	}
+	return f
+}
+
+type stateIndex struct {
+	UsernameToID map[string]string `json:"username_to_id"`
+	Deactivated  []string          `json:"deactivated"`
+	Bot          struct {
+		Username string `json:"username"`
+	} `json:"bot"`
+}
+
+// fixtureUsers returns the 2003 accounts of the fixture server, with the
+// viewer account's id mapped to UserUserID (the fake's non-admin session).
+func fixtureUsers(t *testing.T) []UserSpec {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(fixtureDir, "state_index.json"))
+	if err != nil {
+		t.Fatalf("read state index: %v", err)
+	}
+	var si stateIndex
+	if err := json.Unmarshal(raw, &si); err != nil {
+		t.Fatalf("decode state index: %v", err)
+	}
+	deact := map[string]bool{}
+	for _, u := range si.Deactivated {
+		deact[u] = true
+	}
+	users := make([]UserSpec, 0, len(si.UsernameToID))
+	for name, id := range si.UsernameToID {
+		users = append(users, UserSpec{
+			ID: mapIDs(id), Username: name, IsBot: name == si.Bot.Username, Deactivated: deact[name],
+		})
+	}
+	if len(users) != 2003 {
+		t.Fatalf("state index lists %d accounts, want 2003", len(users))
+	}
+	return users
+}
+
+// mapIDs replaces the fixture viewer's id by the fake's non-admin user id.
+func mapIDs(s string) string { return strings.ReplaceAll(s, fixtureViewerID, UserUserID) }
+
+func tokenFor(auth string) string {
+	switch {
+	case strings.Contains(auth, "system admin"):
+		return AdminToken
+	case strings.Contains(auth, "non-admin"):
+		return UserToken
+	case strings.Contains(auth, fixtureBadToken):
+		return fixtureBadToken
+	default:
+		return ""
+	}
+}
+
+// isSynthesized reports whether a status entry looks like one Mattermost
+// makes up for an id without a status row.
+func isSynthesized(e map[string]any) bool {
+	return e["status"] == "offline" && e["manual"] == false && e["last_activity_at"] == float64(0)
+}
+
+// seedStatuses stores, for every entry of a fixture status answer that is
+// not synthesized, the same status in the fake.
+func seedStatuses(t *testing.T, s *Server, entries []any) {
+	t.Helper()
+	for _, e := range entries {
+		m := e.(map[string]any)
+		if isSynthesized(m) {
+			continue
+		}
+		s.SetStatusAt(m["user_id"].(string), m["status"].(string), m["manual"].(bool), int64(m["last_activity_at"].(float64)))
+	}
+}
+
+func decodeGeneric(t *testing.T, what string, b []byte) any {
+	t.Helper()
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%s: decode %q: %v", what, excerpt(b), err)
+	}
+	return v
+}
+
+func excerpt(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "..."
+	}
+	return string(b)
+}
+
+// compareJSON reports differences of structure (types, key sets, lengths)
+// and, unless the key is in skipValues, of values.
+func compareJSON(path string, want, got any, skipValues map[string]bool, diffs *[]string) {
+	if len(*diffs) > 20 {
+		return
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want object, got %T", path, got))
+			return
+		}
+		for k := range w {
+			if _, ok := g[k]; !ok {
+				*diffs = append(*diffs, fmt.Sprintf("%s: key %q missing", path, k))
+			}
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				*diffs = append(*diffs, fmt.Sprintf("%s: unexpected key %q", path, k))
+			}
+		}
+		for k, wv := range w {
+			if gv, ok := g[k]; ok {
+				if skipValues[k] {
+					if reflect.TypeOf(wv) != reflect.TypeOf(gv) {
+						*diffs = append(*diffs, fmt.Sprintf("%s.%s: want %T, got %T", path, k, wv, gv))
+					}
+					continue
+				}
+				compareJSON(path+"."+k, wv, gv, skipValues, diffs)
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want array, got %T", path, got))
+			return
+		}
+		if len(w) != len(g) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %d elements, got %d", path, len(w), len(g)))
+			return
+		}
+		for i := range w {
+			compareJSON(fmt.Sprintf("%s[%d]", path, i), w[i], g[i], skipValues, diffs)
+		}
+	default:
+		if reflect.TypeOf(want) != reflect.TypeOf(got) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %T %v, got %T %v", path, want, want, got, got))
+		} else if !skipValues["*"] && !reflect.DeepEqual(want, got) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %v, got %v", path, want, got))
+		}
+	}
+}
+
+// importantHeaders are compared by presence (and value where noted).
+var importantHeaders = []string{
+	"Content-Type", "X-Version-Id", "X-Request-Id", "Vary", "Expires", "Set-Cookie", "Retry-After",
+	"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "Database_status", "Filestore_status", "Status",
+	"X-Content-Type-Options",
+}
+
+var headersWithEqualValues = map[string]bool{
+	"Content-Type": true, "X-Version-Id": true, "Vary": true, "Expires": true, "Set-Cookie": true,
+	"Retry-After": true, "X-Ratelimit-Limit": true, "Database_status": true, "Filestore_status": true, "Status": true,
+	"X-Content-Type-Options": true,
+}
+
+type fakeResponse struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+func doRequest(t *testing.T, s *Server, method, path, token string, body []byte) fakeResponse {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatalf("build request: %v", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return fakeResponse{code: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func randomIDs(n int, seed uint64) []string {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	ids := make([]string, n)
+	b := make([]byte, 26)
+	for i := range ids {
+		for j := range b {
+			b[j] = idAlphabet[rng.IntN(len(idAlphabet))]
+		}
+		ids[i] = string(b)
+	}
+	return ids
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fixtureCase configures how one fixture is replayed against the fake.
+type fixtureCase struct {
+	name string
+	// skip lists keys whose values are not compared (types still are);
+	// "*" skips every scalar value.
+	skip map[string]bool
+	// orderFree compares arrays of status entries as multisets.
+	orderFree bool
+	// setup prepares the fake's state beyond the fixture accounts.
+	setup func(t *testing.T, s *Server, f fixture)
+	// compareBody, when set, replaces the generic body comparison.
+	compareBody func(t *testing.T, f fixture, got fakeResponse)
+}
+
+func statusBodySetup(t *testing.T, s *Server, f fixture) {
+	seedStatuses(t, s, decodeGenericStd(t, []byte(mapIDs(string(f.body)))).([]any))
+}
+
+// decodeGenericStd decodes with float64 numbers (for seeding).
+func decodeGenericStd(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode fixture: %v", err)
+	}
+	return v
+}
+
+func onlyKeys(keys ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func fixtureCases() []fixtureCase {
+	reqID := onlyKeys("request_id")
+	return []fixtureCase{
+		{name: "status_ids_mixed", setup: statusBodySetup},
+		{name: "status_ids_mixed_nonadmin", setup: statusBodySetup},
+		{name: "status_ids_with_invalid_id"},
+		{name: "status_ids_empty_array"},
+		{name: "status_ids_malformed_body"},
+		{name: "status_ids_object_body"},
+		{name: "status_ids_duplicates", setup: statusBodySetup},
+		{name: "status_ids_deactivated", setup: statusBodySetup},
+		{name: "status_ids_order", setup: statusBodySetup},
+		// First request after a restart: Mattermost answered in database
+		// order; the fake answers in cache order, so compare as a set.
+		{name: "status_ids_order_cold_cache", setup: withRateLimit(statusBodySetup), orderFree: true},
+		{name: "status_ids_no_token"},
+		{name: "status_ids_bad_token"},
+		{name: "status_ids_n100", setup: statusBodySetup},
+		{name: "status_ids_n200", setup: statusBodySetup},
+		{name: "status_ids_n1000", setup: statusBodySetup},
+		{name: "status_ids_all_real_users", setup: statusBodySetup, orderFree: true},
+		{name: "status_ids_n5000"},
+		{name: "status_ids_n65535"},
+		{name: "status_ids_n65535_all_uncached"},
+		{name: "status_ids_n65536_all_uncached"},
+		{name: "status_ids_n100000", skip: onlyKeys("request_id", "detailed_error")},
+		{name: "get_user_status_admin", setup: statusBodySetupSingle},
+		{name: "get_user_status_nonadmin_other", setup: statusBodySetupSingle},
+		{name: "get_user_status_no_status_row"},
+		{name: "get_user_status_unknown_id"},
+		{name: "get_user_status_invalid_id"},
+		{name: "put_user_status_admin_other"},
+		{name: "put_user_status_nonadmin_other", skip: reqID},
+		{name: "put_user_status_nonadmin_self", skip: onlyKeys("last_activity_at")},
+		{name: "put_user_status_invalid_value"},
+		{name: "put_user_status_ooo"},
+		{name: "put_user_status_user_id_mismatch"},
+		{name: "put_active_admin_deactivate"},
+		{name: "put_active_admin_reactivate"},
+		{name: "put_active_admin_already_inactive"},
+		{name: "put_active_nonadmin_self"},
+		{name: "put_active_nonadmin_other"},
+		{name: "put_active_bad_body"},
+		{name: "cluster_status_admin"},
+		{name: "cluster_status_nonadmin"},
+		{name: "saml_certificate_status_admin"},
+		{name: "saml_certificate_status_nonadmin"},
+		// Profiles differ (names, creation times); ids, usernames,
+		// order, bots and deactivation must match.
+		{name: "users_page0_per_page200", skip: onlyKeys("create_at", "update_at", "delete_at", "first_name", "last_name", "email", "bot_description", "roles"), compareBody: compareUserPage},
+		{name: "users_page0_per_page200_nonadmin"},
+		{name: "users_page0_per_page1000"},
+		{name: "users_per_page_negative"},
+		{name: "users_page0_default"},
+		{name: "users_page_beyond_end"},
+		{name: "users_stats_admin"},
+		{name: "users_stats_nonadmin"},
+		{name: "system_ping"},
+		{name: "system_ping_server_status_admin"},
+		{name: "system_ping_server_status_nonadmin"},
+		{name: "system_ping_server_status_no_token"},
+		{name: "users_me_admin", skip: onlyKeys("*")},
+		{name: "users_me_nonadmin", skip: onlyKeys("*")},
+		{name: "users_me_no_token"},
+		{name: "users_me_bad_token"},
+		{name: "ratelimit_first_request", setup: withRateLimit(statusBodySetup)},
+		{name: "ratelimit_after_retry_after", setup: withRateLimit(statusBodySetup)},
+		{name: "ratelimit_429", setup: withRateLimit(exhaustBucket)},
+		{name: "ratelimit_429_unauthenticated_ping", setup: withRateLimit(exhaustBucket)},
+		{name: "config_client_old_format_no_token", skip: onlyKeys("DiagnosticId", "TelemetryId", "AsymmetricSigningPublicKey")},
+	}
+}
+
+// withRateLimit enables the limiter of the ratelimit_* captures (PerSec 10,
+// MaxBurst 100) before setup.
+func withRateLimit(setup func(*testing.T, *Server, fixture)) func(*testing.T, *Server, fixture) {
+	return func(t *testing.T, s *Server, f fixture) {
+		s.SetRateLimit(&RateLimit{PerSec: 10, Burst: 100})
+		setup(t, s, f)
+	}
+}
+
+// exhaustBucket sends pings until the limiter answers 429.
+func exhaustBucket(t *testing.T, s *Server, _ fixture) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		if doRequest(t, s, http.MethodGet, "/api/v4/system/ping", "", nil).code == http.StatusTooManyRequests {
+			return
+		}
+	}
+	t.Fatal("the rate limiter never answered 429")
+}
+
+func statusBodySetupSingle(t *testing.T, s *Server, f fixture) {
+	seedStatuses(t, s, []any{decodeGenericStd(t, []byte(mapIDs(string(f.body))))})
+}
+
+// compareUserPage checks a users page generically and also that ids,
+// usernames, is_bot and deactivation match element by element.
+func compareUserPage(t *testing.T, f fixture, got fakeResponse) {
+	var want, have []map[string]any
+	if err := json.Unmarshal(f.body, &want); err != nil {
+		t.Fatalf("decode fixture page: %v", err)
+	}
+	if err := json.Unmarshal(got.body, &have); err != nil {
+		t.Fatalf("decode fake page: %v", err)
+	}
+	if len(want) != len(have) {
+		t.Fatalf("page length: fixture %d, fake %d", len(want), len(have))
+	}
+	for i := range want {
+		for _, k := range []string{"id", "username", "is_bot", "auth_service", "roles"} {
+			if k == "roles" && want[i]["username"] == "sysadmin" {
+				continue // the fake's listed accounts are plain users
+			}
+			if !reflect.DeepEqual(want[i][k], have[i][k]) {
+				t.Errorf("element %d %s: fixture %v, fake %v", i, k, want[i][k], have[i][k])
+			}
+		}
+		if (want[i]["delete_at"].(float64) > 0) != (have[i]["delete_at"].(float64) > 0) {
+			t.Errorf("element %d (%v): deactivation differs", i, want[i]["username"])
+		}
+	}
+}
+
+// requestBody rebuilds the request body of a fixture case.
+func requestBody(t *testing.T, f fixture, users []UserSpec) []byte {
+	t.Helper()
+	m := f.meta.Request
+	if len(m.Body) > 0 && string(m.Body) != "null" {
+		var s string
+		if json.Unmarshal(m.Body, &s) == nil {
+			return []byte(s) // raw (malformed) body
+		}
+		return []byte(mapIDs(string(m.Body)))
+	}
+	if m.Method != http.MethodPost {
+		return nil
+	}
+	n := 0
+	if f.meta.BodySummary != nil {
+		n = f.meta.BodySummary.Length
+	} else if m.BodyDescription != "" {
+		// 500 answers have no summary: read the count from the description.
+		if _, err := fmt.Sscanf(m.BodyDescription, "JSON array of %d", &n); err != nil {
+			t.Fatalf("parse body description %q: %v", m.BodyDescription, err)
+		}
+	}
+	switch {
+	case f.body != nil:
+		// The ids are those of the answer (the request order is unknown).
+		var entries []map[string]any
+		if err := json.Unmarshal(f.body, &entries); err != nil {
+			t.Fatalf("decode fixture: %v", err)
+		}
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = mapIDs(e["user_id"].(string))
+		}
+		return mustJSON(t, ids)
+	case strings.Contains(m.BodyDescription, "random valid-length ids that match no user"):
+		return mustJSON(t, randomIDs(n, 1))
+	case strings.Contains(m.BodyDescription, "real user ids"):
+		ids := make([]string, 0, n)
+		for _, u := range users {
+			ids = append(ids, u.ID)
+		}
+		ids = append(ids, randomIDs(n-len(ids), 2)...)
+		return mustJSON(t, ids)
+	}
+	t.Fatalf("case %s: cannot rebuild the request body", f.meta.Case)
+	return nil
+}
+
+func TestFixturesDecodeAlike(t *testing.T) {
+	users := fixtureUsers(t)
+	for _, tc := range fixtureCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			f := loadFixture(t, tc.name)
+			s := NewServer(Config{Users: users})
+			t.Cleanup(s.Close)
+			if tc.setup != nil {
+				tc.setup(t, s, f)
+			}
+			req := f.meta.Request
+			got := doRequest(t, s, req.Method, mapIDs(req.Path), tokenFor(req.Auth), requestBody(t, f, users))
+			checkAgainstFixture(t, tc, f, got)
+		})
+	}
+}
+
+func checkAgainstFixture(t *testing.T, tc fixtureCase, f fixture, got fakeResponse) {
+	t.Helper()
+	if got.code != f.meta.StatusCode {
+		t.Fatalf("status: fixture %d, fake %d (body %s)", f.meta.StatusCode, got.code, excerpt(got.body))
+	}
+	for _, h := range importantHeaders {
+		want, inFixture := f.meta.ResponseHeaders[h]
+		have := got.header.Get(h)
+		if inFixture != (have != "") {
+			t.Errorf("header %s: fixture present=%v (%q), fake present=%v (%q)", h, inFixture, want, have != "", have)
+			continue
+		}
+		if inFixture && headersWithEqualValues[h] && want != have {
+			t.Errorf("header %s: fixture %q, fake %q", h, want, have)
+		}
+	}
+	if rid := got.header.Get("X-Request-Id"); rid != "" && len(rid) != 26 {
+		t.Errorf("X-Request-Id %q is not 26 characters", rid)
+	}
+
+	wantBody := f.body
+	if wantBody == nil && f.meta.BodyExcerpt != "" && json.Valid([]byte(f.meta.BodyExcerpt)) {
+		wantBody = []byte(f.meta.BodyExcerpt) // a complete small body
+	}
+	if wantBody == nil {
+		// Meta-only case: compare the array length and the first element.
+		if f.meta.BodySummary == nil {
+			t.Fatalf("fixture has neither body nor summary")
+		}
+		var have []map[string]any
+		if err := json.Unmarshal(got.body, &have); err != nil {
+			t.Fatalf("decode fake body: %v", err)
+		}
+		if len(have) != f.meta.BodySummary.Length {
+			t.Fatalf("array length: fixture %d, fake %d", f.meta.BodySummary.Length, len(have))
+		}
+		return
+	}
+	if tc.compareBody != nil {
+		tc.compareBody(t, f, got)
+	}
+	if !json.Valid(wantBody) {
+		if !bytes.Equal(wantBody, got.body) {
+			t.Fatalf("body: fixture %q, fake %q", wantBody, got.body)
+		}
+		return
+	}
+	want := decodeGeneric(t, "fixture", []byte(mapIDs(string(wantBody))))
+	have := decodeGeneric(t, "fake", got.body)
+	skip := tc.skip
+	if m, ok := want.(map[string]any); ok {
+		if _, isErr := m["request_id"]; isErr {
+			// request_id must equal the fake's own X-Request-Id.
+			if hm, ok := have.(map[string]any); ok && hm["request_id"] != got.header.Get("X-Request-Id") {
+				t.Errorf("request_id %v differs from X-Request-Id %q", hm["request_id"], got.header.Get("X-Request-Id"))
+			}
+			skip = mergeKeys(skip, "request_id")
+		}
+	}
+	if tc.orderFree {
+		want, have = sortEntries(want), sortEntries(have)
+	}
+	var diffs []string
+	compareJSON("$", want, have, skip, &diffs)
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}
+
+func mergeKeys(m map[string]bool, keys ...string) map[string]bool {
+	out := map[string]bool{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}
+
+// sortEntries orders an array of status entries by their JSON text.
+func sortEntries(v any) any {
+	a, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	keyed := make([]string, len(a))
+	idx := make([]int, len(a))
+	for i, e := range a {
+		b, _ := json.Marshal(e)
+		keyed[i] = string(b)
+		idx[i] = i
+	}
+	sort.Slice(idx, func(x, y int) bool { return keyed[idx[x]] < keyed[idx[y]] })
+	out := make([]any, len(a))
+	for i, j := range idx {
+		out[i] = a[j]
+	}
+	return out
+}

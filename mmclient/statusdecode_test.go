@@ -1,0 +1,421 @@
+package mmclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// decodeAll runs the stream decoder over data, delivered in chunks of
+// chunk bytes (0 = all at once), with an initial buffer of bufSize bytes
+// (0 = default), and returns owned copies of the elements.
+func decodeAll(data []byte, chunk, bufSize int) ([]Status, error) {
+	var r io.Reader = bytes.NewReader(data)
+	if chunk > 0 {
+		r = &chunkReader{data: data, n: chunk}
+	}
+	var d *statusDecoder
+	if bufSize > 0 {
+		d = &statusDecoder{buf: make([]byte, bufSize)}
+		d.reset(r)
+	} else {
+		d = getStatusDecoder(r)
+		defer putStatusDecoder(d)
+	}
+	var out []Status
+	err := d.decode(func(s *Status) error {
+		out = append(out, s.Clone())
+		return nil
+	})
+	return out, err
+}
+
+type chunkReader struct {
+	data []byte
+	n    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := c.n
+	if n > len(p) {
+		n = len(p)
+	}
+	if n > len(c.data) {
+		n = len(c.data)
+	}
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func TestStatusDecoderTable(t *testing.T) {
+	const id = "5t9ttqdq5bbmif3xuzhznk9k7a"
+	tests := []struct {
+		name    string
+		in      string
+		want    []Status
+		wantErr string // substring; "" = no error
+	}{
+		{name: "empty array", in: `[]`, want: nil},
+		{name: "whitespace", in: " \n\t[ \r\n ] \n", want: nil},
+		{name: "top-level null", in: `null`, want: nil},
+		{name: "one element", in: `[{"user_id":"` + id + `","status":"online","manual":false,"last_activity_at":1795901562106,"dnd_end_time":0}]`,
+			want: []Status{{UserID: id, Status: StatusOnline, LastActivityAt: 1795901562106}}},
+		{name: "all fields and unknown fields of every type",
+			in: `[{"x":{"a":[1,-2.5e+3,true,false,null,"s\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00",{}],"b":[]},"user_id":"` + id +
+				`","status":"dnd","manual":true,"prev_status":"away","last_activity_at":-9223372036854775808,"dnd_end_time":9223372036854775807,` +
+				`"active_channel":"chan\u0041","y":-0,"z":0.5,"w":1E9}]`,
+			want: []Status{{UserID: id, Status: StatusDND, Manual: true, LastActivityAt: -9223372036854775808, DNDEndTime: 9223372036854775807, ActiveChannel: "chanA"}}},
+		{name: "null fields leave values", in: `[{"status":"away","status":null,"manual":true,"manual":null,"user_id":null,"dnd_end_time":null}]`,
+			want: []Status{{Status: StatusAway, Manual: true}}},
+		{name: "last duplicate wins", in: `[{"user_id":"a","user_id":"b","status":"away","status":"online"}]`,
+			want: []Status{{UserID: "b", Status: StatusOnline}}},
+		{name: "case-insensitive keys", in: `[{"USER_ID":"x","Status":"ooo","MANUAL":true,"Last_Activity_At":5,"\u017ftatu\u017f":"away"}]`,
+			want: []Status{{UserID: "x", Status: StatusAway, Manual: true, LastActivityAt: 5}}},
+		{name: "exact key via escape", in: `[{"user\u005fid":"x"}]`, want: []Status{{UserID: "x"}}},
+		{name: "unknown status kept", in: `[{"status":"busy"},{"status":"onl\u0069ne"}]`,
+			want: []Status{{Status: "busy"}, {Status: StatusOnline}}},
+		{name: "invalid utf8 and lone surrogate", in: "[{\"user_id\":\"a\xffb\\ud800c\"}]", want: []Status{{UserID: "a\uFFFDb\uFFFDc"}}},
+		{name: "empty object", in: `[{}]`, want: []Status{{}}},
+		{name: "empty body", in: ``, wantErr: "empty response body"},
+		{name: "object not array", in: `{"user_id":"x"}`, wantErr: "want a JSON array"},
+		{name: "truncated", in: `[{"user_id":"x","status":"on`, wantErr: "unexpected end"},
+		{name: "truncated after element", in: `[{"user_id":"x"}`, wantErr: "unexpected end"},
+		{name: "truncated after comma", in: `[{"user_id":"x"},`, wantErr: "unexpected end"},
+		{name: "trailing comma", in: `[{"user_id":"x"},]`, wantErr: "not an object"},
+		{name: "trailing data", in: `[] x`, wantErr: "after top-level value"},
+		{name: "second array", in: `[][]`, wantErr: "after top-level value"},
+		{name: "null element", in: `[null]`, wantErr: "null element"},
+		{name: "number element", in: `[1]`, wantErr: "not an object"},
+		{name: "string in bool", in: `[{"manual":"true"}]`, wantErr: "bool field"},
+		{name: "number in string", in: `[{"user_id":5}]`, wantErr: "string field"},
+		{name: "float in int", in: `[{"dnd_end_time":1.5}]`, wantErr: "non-integer"},
+		{name: "exponent in int", in: `[{"dnd_end_time":1e3}]`, wantErr: "non-integer"},
+		{name: "int overflow", in: `[{"last_activity_at":9223372036854775808}]`, wantErr: "overflows"},
+		{name: "negative overflow", in: `[{"last_activity_at":-9223372036854775809}]`, wantErr: "overflows"},
+		{name: "leading zero", in: `[{"last_activity_at":01}]`, wantErr: "invalid character"},
+		{name: "bad literal", in: `[{"manual":tru}]`, wantErr: "in literal"},
+		{name: "bad escape", in: `[{"x":"\q"}]`, wantErr: "escape"},
+		{name: "bad unicode escape", in: `[{"user_id":"\u12g4"}]`, wantErr: "hexadecimal"},
+		{name: "control char", in: "[{\"x\":\"a\nb\"}]", wantErr: "control character"},
+		{name: "missing colon", in: `[{"x" 1}]`, wantErr: "after object key"},
+		{name: "unquoted key", in: `[{x:1}]`, wantErr: "looking for object key"},
+		{name: "bad nested", in: `[{"x":[1,]}]`, wantErr: "beginning of value"},
+		{name: "bad number", in: `[{"x":-}]`, wantErr: "numeric literal"},
+		{name: "bad fraction", in: `[{"x":1.}]`, wantErr: "decimal point"},
+		{name: "bad exponent", in: `[{"x":1e+}]`, wantErr: "exponent"},
+		{name: "html", in: `<html><body>502</body></html>`, wantErr: "want a JSON array"},
+		{name: "too deep", in: `[{"x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}]`, wantErr: "max depth"},
+	}
+	for _, tc := range tests {
+		for _, mode := range []struct{ chunk, buf int }{{0, 0}, {1, 0}, {3, 4}} {
+			t.Run(fmt.Sprintf("%s/chunk%d_buf%d", tc.name, mode.chunk, mode.buf), func(t *testing.T) {
+				got, err := decodeAll([]byte(tc.in), mode.chunk, mode.buf)
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("got %+v\nwant %+v", got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestStatusDecoderCallbackError(t *testing.T) {
+	stop := errors.New("stop")
+	n := 0
+	d := getStatusDecoder(strings.NewReader(`[{"user_id":"a"},{"user_id":"b"},{"user_id":"c"}]`))
+	defer putStatusDecoder(d)
+	err := d.decode(func(s *Status) error {
+		n++
+		if s.UserID == "b" {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 2 {
+		t.Fatalf("err=%v n=%d, want stop after 2", err, n)
+	}
+}
+
+func TestStatusDecoderReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader(`[{"user_id":"a"},`), iotest.ErrReader(boom))
+	_, err := decodeAllReader(r)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want wrapping %v", err, boom)
+	}
+}
+
+func decodeAllReader(r io.Reader) ([]Status, error) {
+	d := getStatusDecoder(r)
+	defer putStatusDecoder(d)
+	var out []Status
+	err := d.decode(func(s *Status) error { out = append(out, s.Clone()); return nil })
+	return out, err
+}
+
+// TestStatusDecoderInterns checks that known status values are the
+// package constants (no copy) and that strings alias the reused buffer.
+func TestStatusDecoderInterns(t *testing.T) {
+	d := getStatusDecoder(strings.NewReader(`[{"user_id":"aaaaaaaaaaaaaaaaaaaaaaaaaa","status":"away"},{"user_id":"bbbbbbbbbbbbbbbbbbbbbbbbbb","status":"dnd"}]`))
+	defer putStatusDecoder(d)
+	var ptrs []*byte
+	err := d.decode(func(s *Status) error {
+		if s.Status != StatusAway && s.Status != StatusDND {
+			t.Fatalf("status %q", s.Status)
+		}
+		ptrs = append(ptrs, unsafeStringData(s.UserID))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ptrs) != 2 || ptrs[0] != ptrs[1] {
+		t.Fatalf("UserID of consecutive elements should share the reused buffer")
+	}
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "real-mattermost", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestStatusDecoderFixtures decodes every captured status array and checks
+// that it agrees with encoding/json.
+func TestStatusDecoderFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "real-mattermost", "status_ids_*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+			continue // AppError bodies
+		}
+		var want []Status
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, chunk := range []int{0, 7} {
+			got, err := decodeAll(data, chunk, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s (chunk %d): decoded differently from encoding/json", f, chunk)
+			}
+		}
+		checked++
+	}
+	if checked < 8 {
+		t.Fatalf("only %d status array fixtures checked", checked)
+	}
+}
+
+func TestStatusDecoderAllRealUsersCounts(t *testing.T) {
+	data := readFixture(t, "status_ids_all_real_users.json")
+	counts := map[string]int{}
+	manual := 0
+	got, err := decodeAll(data, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got {
+		counts[s.Status]++
+		if s.Manual {
+			manual++
+		}
+	}
+	want := map[string]int{StatusOnline: 99, StatusAway: 101, StatusDND: 100, StatusOOO: 20, StatusOffline: 1683}
+	if !reflect.DeepEqual(counts, want) {
+		t.Fatalf("counts = %v, want %v", counts, want)
+	}
+	if len(got) != 2003 {
+		t.Fatalf("%d elements, want 2003", len(got))
+	}
+}
+
+// makeStatusArray builds n elements shaped like real responses (about 120
+// bytes each).
+func makeStatusArray(n int) []byte {
+	statuses := []string{"online", "away", "dnd", "offline", "offline", "ooo"}
+	b := make([]byte, 0, n*125)
+	b = append(b, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"user_id":"%026d","status":"%s","manual":%t,"last_activity_at":%d,"dnd_end_time":%d}`,
+			i, statuses[i%len(statuses)], i%3 == 0, 1795901562106+int64(i), (i%5)*1000)
+	}
+	return append(b, ']')
+}
+
+func TestStatusDecoderAllocations(t *testing.T) {
+	data := makeStatusArray(10000)
+	r := bytes.NewReader(data)
+	n := 0
+	allocs := testing.AllocsPerRun(5, func() {
+		r.Reset(data)
+		d := getStatusDecoder(r)
+		err := d.decode(func(s *Status) error { n++; return nil })
+		putStatusDecoder(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 6*10000 {
+		t.Fatalf("decoded %d elements", n)
+	}
+	// A handful of allocations per 10,000 elements at most (pool misses,
+	// first growth of the scratch buffers), i.e. ~0 per element.
+	if allocs > 10 {
+		t.Fatalf("%.0f allocations for 10000 elements, want ~0 per element", allocs)
+	}
+}
+
+func BenchmarkStreamStatuses(b *testing.B) {
+	data := makeStatusArray(100000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	r := bytes.NewReader(data)
+	online := 0
+	for b.Loop() {
+		r.Reset(data)
+		d := getStatusDecoder(r)
+		err := d.decode(func(s *Status) error {
+			if s.Status == StatusOnline {
+				online++
+			}
+			return nil
+		})
+		putStatusDecoder(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if online == 0 {
+		b.Fatal("nothing decoded")
+	}
+}
+
+// BenchmarkStreamStatusesEncodingJSON is the encoding/json baseline.
+func BenchmarkStreamStatusesEncodingJSON(b *testing.B) {
+	data := makeStatusArray(100000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if _, err := dec.Token(); err != nil {
+			b.Fatal(err)
+		}
+		for dec.More() {
+			var s Status
+			if err := dec.Decode(&s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendIDsJSON(b *testing.B) {
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%026d", i)
+	}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 32*1024)
+	for b.Loop() {
+		var err error
+		buf, err = appendIDsJSON(buf[:0], ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// hasNullElement reports whether data is a JSON array with a null element.
+func hasNullElement(data []byte) bool {
+	var raw []json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return false
+	}
+	for _, r := range raw {
+		if string(r) == "null" {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzStatusDecoder compares the hand-written decoder with encoding/json:
+// on inputs encoding/json accepts the results must be identical (except a
+// null element, which the decoder rejects on purpose); inputs encoding/json
+// rejects must be rejected.
+func FuzzStatusDecoder(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "real-mattermost", "status_ids_*.json"))
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		if err == nil && len(data) < 4000 {
+			f.Add(data)
+		}
+	}
+	for _, s := range []string{
+		`[]`, `null`, `[{}]`, `[null]`, `[{"user_id":"a\u00e9\ud83d\ude00","x":[{"y":null}],"manual":true}]`,
+		`[{"USER_ID":"x","ſtatus":"away","last_activity_at":-0}]`, `[{"dnd_end_time":1e2}]`,
+		"[{\"status\":\"\xff\"}]", `[{"a":"\ud800\u0041"}] `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want []Status
+		jerr := json.Unmarshal(data, &want)
+		for _, mode := range []struct{ chunk, buf int }{{0, 0}, {1, 8}} {
+			got, err := decodeAll(data, mode.chunk, mode.buf)
+			switch {
+			case jerr != nil && err == nil:
+				t.Fatalf("accepted input encoding/json rejects (%v): %q", jerr, data)
+			case jerr != nil:
+			case err != nil:
+				if errors.Is(err, errNullElement) && hasNullElement(data) {
+					continue
+				}
+				t.Fatalf("rejected valid input: %v: %q", err, data)
+			default:
+				if len(got) == 0 && len(want) == 0 {
+					continue
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("mismatch for %q:\n got %+v\nwant %+v", data, got, want)
+				}
+			}
+		}
+	})
+}
