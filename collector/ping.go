@@ -1,0 +1,72 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+)
+
+var (
+	upDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "", "up"),
+		"1 if Mattermost's API answered this scrape's GET /api/v4/system/ping with status OK, else 0 (unreachable, error, or UNHEALTHY).",
+		nil, nil,
+	)
+	serverInfoDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "server", "info"),
+		"Mattermost server version, from the X-Version-Id header of this scrape's answers; always 1. Absent when the server did not answer.",
+		[]string{"version", "build_number", "licensed"}, nil,
+	)
+)
+
+// ping emits mattermost_up and, when the server answered with a version
+// header, mattermost_server_info. It is always on. A ping that fails is
+// logged once per scrape.
+func (e *Exporter) ping(ctx context.Context, ch chan<- prometheus.Metric) {
+	up := 0.0
+	var (
+		version    mmclient.ServerVersion
+		hasVersion bool
+	)
+	p, err := e.client.Ping(ctx)
+	switch {
+	case err == nil && strings.EqualFold(p.Status, "OK"):
+		up = 1
+		version, hasVersion = p.Version, p.HasVersion
+		if !hasVersion {
+			version, hasVersion = e.client.ServerVersion()
+		}
+	case p != nil:
+		// Mattermost answered but reports itself unhealthy (HTTP 500 with
+		// {"status":"UNHEALTHY"}); the client kept that answer's version.
+		version, hasVersion = p.Version, p.HasVersion
+		if !hasVersion {
+			version, hasVersion = e.client.ServerVersion()
+		}
+		level.Error(e.logger).Log("msg", "Mattermost reports itself unhealthy", "status", p.Status, "err", err)
+	default:
+		logPingError(e, err)
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+	if hasVersion && version.Version != "" {
+		ch <- prometheus.MustNewConstMetric(serverInfoDesc, prometheus.GaugeValue, 1,
+			version.Version, version.BuildNumber, strconv.FormatBool(version.Licensed))
+	}
+}
+
+func logPingError(e *Exporter, err error) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		level.Debug(e.logger).Log("msg", "ping cancelled", "err", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		level.Error(e.logger).Log("msg", "Mattermost did not answer the ping within the scrape deadline", "err", err)
+	default:
+		level.Error(e.logger).Log("msg", "Mattermost ping failed", "err", err)
+	}
+}

@@ -1,0 +1,235 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testID returns a valid 26-character id derived from i.
+func testID(i int) string {
+	return fmt.Sprintf("id%024d", i)
+}
+
+func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
+	b := newIDBuilder(0)
+	// Page order is by username, not id; a repeated account (shifted page)
+	// and a bot, repeated too.
+	b.add(testID(5), false)
+	b.add(testID(1), false)
+	b.add(testID(9), true)
+	b.add(testID(3), false)
+	b.add(testID(1), false) // repeat
+	b.add(testID(9), true)  // repeated bot
+	b.add("short", false)   // invalid length
+	b.add(testID(7), false)
+	if b.invalid != 1 {
+		t.Fatalf("invalid = %d, want 1", b.invalid)
+	}
+	ids, all, bots, dups := b.build(false)
+	want := []string{testID(1), testID(3), testID(5), testID(7)}
+	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ids = %v, want %v", got, want)
+	}
+	if all != 5 || bots != 1 || dups != 2 {
+		t.Fatalf("activeAll=%d bots=%d dups=%d, want 5, 1, 2", all, bots, dups)
+	}
+
+	b = newIDBuilder(0)
+	for _, i := range []int{9, 2, 9, 4} {
+		b.add(testID(i), i == 9)
+	}
+	ids, all, bots, dups = b.build(true)
+	want = []string{testID(2), testID(4), testID(9)}
+	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("with bots: ids = %v, want %v", got, want)
+	}
+	if all != 3 || bots != 1 || dups != 1 {
+		t.Fatalf("with bots: activeAll=%d bots=%d dups=%d, want 3, 1, 1", all, bots, dups)
+	}
+}
+
+func TestIDBuilderManyDuplicatesInPlaceCompaction(t *testing.T) {
+	// Every id three times, bots interleaved: exercises the in-place
+	// compaction where the write position catches up with the read one.
+	b := newIDBuilder(10)
+	const n = 2000
+	for rep := 0; rep < 3; rep++ {
+		for i := n - 1; i >= 0; i-- {
+			b.add(testID(i), i%7 == 0)
+		}
+	}
+	ids, all, bots, dups := b.build(false)
+	var want []string
+	wantBots := 0
+	for i := 0; i < n; i++ {
+		if i%7 == 0 {
+			wantBots++
+			continue
+		}
+		want = append(want, testID(i))
+	}
+	sort.Strings(want)
+	got := idList(&ids)
+	if len(got) != len(want) {
+		t.Fatalf("len = %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ids[%d] = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if all != n || bots != int64(wantBots) || dups != 2*n {
+		t.Fatalf("activeAll=%d bots=%d dups=%d, want %d, %d, %d", all, bots, dups, n, wantBots, 2*n)
+	}
+}
+
+func idList(u *userIDs) []string {
+	out := make([]string, u.Len())
+	for i := range out {
+		out[i] = u.At(i)
+	}
+	return out
+}
+
+func TestUserIDsIndexIn(t *testing.T) {
+	b := newIDBuilder(0)
+	for i := 0; i < 100; i += 2 {
+		b.add(testID(i), false)
+	}
+	ids, _, _, _ := b.build(false)
+	for k := 0; k < ids.Len(); k++ {
+		if got := ids.indexIn(0, ids.Len(), ids.At(k)); got != k {
+			t.Fatalf("indexIn(all, %s) = %d, want %d", ids.At(k), got, k)
+		}
+	}
+	// Restricted to a batch [10, 20): ids outside are not found.
+	if got := ids.indexIn(10, 20, ids.At(15)); got != 15 {
+		t.Fatalf("indexIn(10,20, id 15) = %d", got)
+	}
+	if got := ids.indexIn(10, 20, ids.At(9)); got != -1 {
+		t.Fatalf("indexIn(10,20, id 9) = %d, want -1", got)
+	}
+	if got := ids.indexIn(10, 20, ids.At(20)); got != -1 {
+		t.Fatalf("indexIn(10,20, id 20) = %d, want -1", got)
+	}
+	if got := ids.indexIn(0, ids.Len(), testID(3)); got != -1 {
+		t.Fatalf("absent id found at %d", got)
+	}
+	if got := ids.indexIn(0, ids.Len(), "tooshort"); got != -1 {
+		t.Fatalf("short id found at %d", got)
+	}
+}
+
+// TestIDCacheMemoryPerUser checks the storage arithmetic of the id cache: the
+// cache of 100,000 users is one string of exactly 26 bytes per id, and the
+// live heap it retains after the build's garbage is collected stays well
+// under 100 bytes per user.
+func TestIDCacheMemoryPerUser(t *testing.T) {
+	const n = 100_000
+	src := make([]string, n)
+	for i := range src {
+		src[i] = testID(i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b := newIDBuilder(n)
+	for i := n - 1; i >= 0; i-- {
+		b.add(src[i], false)
+	}
+	ids, _, _, _ := b.build(false)
+	snap := &idSnapshot{ids: ids, finished: time.Now()}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if got := snap.ids.SizeBytes(); got != n*userIDLen {
+		t.Fatalf("cache storage = %d bytes, want %d (26 per id)", got, n*userIDLen)
+	}
+	if snap.ids.Len() != n {
+		t.Fatalf("Len = %d, want %d", snap.ids.Len(), n)
+	}
+	delta := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	perUser := float64(delta) / n
+	t.Logf("live heap retained by a cache of %d ids: %d bytes (%.1f bytes/user)", n, delta, perUser)
+	if perUser >= 100 {
+		t.Fatalf("cache retains %.1f bytes per user, want well under 100", perUser)
+	}
+	runtime.KeepAlive(snap)
+	runtime.KeepAlive(src)
+}
+
+func TestPacerSlowsDownOn429AndDecays(t *testing.T) {
+	var slept []time.Duration
+	p := &pacer{sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
+	ctx := context.Background()
+	if err := p.before(ctx); err != nil || len(slept) != 0 {
+		t.Fatalf("unthrottled pacer slept %v (err %v)", slept, err)
+	}
+	if w := p.throttled(0); w != walkMinRetryAfter {
+		t.Fatalf("wait without Retry-After = %s, want %s", w, walkMinRetryAfter)
+	}
+	if w := p.throttled(3 * time.Second); w != 3*time.Second {
+		t.Fatalf("wait with Retry-After 3s = %s", w)
+	}
+	if p.delay != 2*walkThrottleDelay {
+		t.Fatalf("delay after two 429s = %s, want %s", p.delay, 2*walkThrottleDelay)
+	}
+	for i := 0; i < 10; i++ {
+		p.throttled(0)
+	}
+	if p.delay != walkMaxDelay {
+		t.Fatalf("delay after many 429s = %s, want cap %s", p.delay, walkMaxDelay)
+	}
+	_ = p.before(ctx)
+	if len(slept) != 1 || slept[0] != walkMaxDelay {
+		t.Fatalf("before slept %v, want [%s]", slept, walkMaxDelay)
+	}
+	// Decay: halves every walkDecayPages clean pages, then back to 0.
+	pages := 0
+	for p.delay > 0 && pages < 100*walkDecayPages {
+		p.ok()
+		pages++
+	}
+	if p.delay != 0 {
+		t.Fatalf("delay did not decay to 0: %s", p.delay)
+	}
+	// 5s -> 2.5s -> ... -> 19.5ms (< 20ms) -> 0: 8 halvings.
+	if pages != 8*walkDecayPages {
+		t.Fatalf("decay took %d pages, want %d", pages, 8*walkDecayPages)
+	}
+}
+
+func TestUsersConfigValidate(t *testing.T) {
+	base := DefaultUsersConfig()
+	if err := base.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	cases := []struct {
+		name string
+		mod  func(*UsersConfig)
+		want string
+	}{
+		{"batch 0", func(c *UsersConfig) { c.BatchSize = 0 }, "--collector.users.batch-size must be between 1 and 10000, got 0"},
+		{"batch too big", func(c *UsersConfig) { c.BatchSize = 10001 }, "--collector.users.batch-size must be between 1 and 10000, got 10001"},
+		{"concurrency", func(c *UsersConfig) { c.Concurrency = 0 }, "--collector.users.concurrency must be at least 1"},
+		{"refresh", func(c *UsersConfig) { c.RefreshInterval = 0 }, "--collector.users.refresh-interval must be positive"},
+		{"max-age", func(c *UsersConfig) { c.MaxAge = -time.Second }, "--collector.users.max-age must not be negative"},
+	}
+	for _, tc := range cases {
+		cfg := base
+		tc.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	cfg := base
+	cfg.BatchSize = 10000
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("batch 10000 rejected: %v", err)
+	}
+}

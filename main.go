@@ -1,0 +1,390 @@
+// Command mattermost_exporter exposes Mattermost cluster, SAML and user
+// status metrics to Prometheus.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	slgk "github.com/tjhop/slog-gokit"
+
+	"github.com/mmexporter/mattermost_exporter/collector"
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+)
+
+const (
+	programName = "mattermost_exporter"
+	// tokenEnv names the environment variable holding the API token when
+	// --mattermost.token-file is not given.
+	tokenEnv = "MATTERMOST_TOKEN"
+	// scrapeTimeoutHeader is sent by Prometheus with every scrape.
+	scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+)
+
+var (
+	mattermostURL = kingpin.Flag("mattermost.url",
+		"Mattermost server root URL, e.g. https://chat.example.com (the exporter appends /api/v4).").
+		Envar("MATTERMOST_URL").String()
+	tokenFile = kingpin.Flag("mattermost.token-file",
+		"File holding the Mattermost API token (bot or personal access token). Without it, the token is read from the MATTERMOST_TOKEN environment variable.").
+		String()
+	mattermostTimeout = kingpin.Flag("mattermost.timeout",
+		"Deadline of a scrape's Mattermost API calls when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").
+		Default("10s").Duration()
+	caFile = kingpin.Flag("mattermost.tls.ca-file",
+		"PEM file of CA certificates used to verify the Mattermost server, in addition to the system pool.").
+		String()
+	insecureSkipVerify = kingpin.Flag("mattermost.tls.insecure-skip-verify",
+		"Do not verify the Mattermost server's TLS certificate (unsafe; logs a warning).").
+		Bool()
+	telemetryPath = kingpin.Flag("web.telemetry-path",
+		"Path under which to expose metrics.").
+		Default("/metrics").String()
+	maxRequests = kingpin.Flag("web.max-requests",
+		"Maximum number of parallel scrape requests. Use 0 to disable.").
+		Default("40").Int()
+	disableExporterMetrics = kingpin.Flag("web.disable-exporter-metrics",
+		"Exclude metrics about the exporter itself (promhttp_*, process_*, go_*).").
+		Bool()
+	timeoutOffset = kingpin.Flag("scrape.timeout-offset",
+		"Offset to subtract from Prometheus' scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to get the deadline of the Mattermost API calls.").
+		Default("0.5s").Duration()
+	logLevel = kingpin.Flag("log.level",
+		"Only log messages with the given severity or above. One of: [debug, info, warn, error]").
+		Default("info").Enum("debug", "info", "warn", "error")
+	logFormat = kingpin.Flag("log.format",
+		"Output format of log messages. One of: [logfmt, json]").
+		Default("logfmt").Enum("logfmt", "json")
+	webFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":10065")
+)
+
+func main() {
+	kingpin.CommandLine.Name = programName
+	kingpin.Version(version.Print(programName))
+	kingpin.CommandLine.UsageWriter(os.Stdout)
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+
+	token, tokenSource, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
+	if err != nil {
+		kingpin.Fatalf("%s", err)
+	}
+	if *timeoutOffset < 0 {
+		kingpin.Fatalf("--scrape.timeout-offset must not be negative")
+	}
+	if *mattermostTimeout <= 0 {
+		kingpin.Fatalf("--mattermost.timeout must be positive")
+	}
+
+	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
+	apiMetrics := collector.NewAPIMetrics()
+	client, err := mmclient.New(mmclient.Options{
+		BaseURL:            *mattermostURL,
+		Token:              token,
+		CAFile:             *caFile,
+		InsecureSkipVerify: *insecureSkipVerify,
+		Logger:             log.With(logger, "component", "mmclient"),
+		Observer:           apiMetrics.Observe,
+	})
+	if err != nil {
+		kingpin.Fatalf("Mattermost client: %v", err)
+	}
+	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
+	if err != nil {
+		kingpin.Fatalf("%v", err)
+	}
+	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
+	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
+	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
+		"collectors", strings.Join(exporter.Collectors(), ","))
+
+	if err := run(logger, slogger, exporter, apiMetrics); err != nil {
+		level.Error(logger).Log("msg", "exporter stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// validateConfig checks the connection settings and returns the token and a
+// description of where it came from (never the token itself). Its errors are
+// one line saying what to fix.
+func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, err error) {
+	if strings.TrimSpace(rawURL) == "" {
+		return "", "", errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
+	}
+	if err := validateURL(rawURL); err != nil {
+		return "", "", err
+	}
+	switch {
+	case tokenPath != "":
+		b, err := os.ReadFile(tokenPath)
+		if err != nil {
+			var pathErr *os.PathError
+			if errors.As(err, &pathErr) {
+				err = pathErr.Err
+			}
+			return "", "", fmt.Errorf("cannot read --mattermost.token-file %q: %v", tokenPath, err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return "", "", fmt.Errorf("--mattermost.token-file %q is empty; put the Mattermost API token in it", tokenPath)
+		}
+		source = "file " + tokenPath
+	default:
+		token = strings.TrimSpace(getenv(tokenEnv))
+		if token == "" {
+			return "", "", errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
+		}
+		source = "environment variable " + tokenEnv
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return "", "", fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	}
+	return token, source, nil
+}
+
+// validateURL accepts an absolute http or https URL with a host.
+func validateURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("--mattermost.url %q is not a valid URL: %v", rawURL, unwrapURLError(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("--mattermost.url %q must start with http:// or https://", rawURL)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("--mattermost.url %q has no host; use e.g. https://chat.example.com", rawURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("--mattermost.url must not contain credentials; use --mattermost.token-file or MATTERMOST_TOKEN")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--mattermost.url %q must not have a query or fragment; give the server root, e.g. https://chat.example.com", rawURL)
+	}
+	return nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// newLoggers returns the go-kit logger used everywhere and a *slog.Logger
+// bridged onto it for exporter-toolkit.
+func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
+	w = log.NewSyncWriter(w)
+	var base log.Logger
+	if format == "json" {
+		base = log.NewJSONLogger(w)
+	} else {
+		base = log.NewLogfmtLogger(w)
+	}
+	var (
+		allow    level.Option
+		slogLvl  slog.Level
+		levelVar = new(slog.LevelVar)
+	)
+	switch lvl {
+	case "debug":
+		allow, slogLvl = level.AllowDebug(), slog.LevelDebug
+	case "warn":
+		allow, slogLvl = level.AllowWarn(), slog.LevelWarn
+	case "error":
+		allow, slogLvl = level.AllowError(), slog.LevelError
+	default:
+		allow, slogLvl = level.AllowInfo(), slog.LevelInfo
+	}
+	levelVar.Set(slogLvl)
+	filtered := level.NewFilter(base, allow)
+	logger := log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	// The slog bridge adds its own caller and time: rename slog's "time" to
+	// "ts" and put it before "caller", so both kinds of lines look alike.
+	bridge := log.LoggerFunc(func(kv ...any) error {
+		callerAt := -1
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			switch k {
+			case "caller":
+				if callerAt < 0 {
+					callerAt = i
+				}
+			case slog.TimeKey:
+				if t, ok := kv[i+1].(time.Time); ok {
+					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+					if callerAt >= 0 && callerAt < i {
+						kv[callerAt], kv[i] = kv[i], kv[callerAt]
+						kv[callerAt+1], kv[i+1] = kv[i+1], kv[callerAt+1]
+					}
+				}
+			}
+		}
+		return filtered.Log(kv...)
+	})
+	return logger, slog.New(slgk.NewGoKitHandler(bridge, levelVar))
+}
+
+// run serves the exporter until SIGTERM/SIGINT (nil) or a web server
+// error.
+func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	exporter.Start(ctx)
+
+	persistent := prometheus.NewRegistry()
+	persistent.MustRegister(apiMetrics, versioncollector.NewCollector(programName))
+	var selfMetrics *prometheus.Registry
+	if !*disableExporterMetrics {
+		selfMetrics = prometheus.NewRegistry()
+		selfMetrics.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(*telemetryPath, newMetricsHandler(metricsHandlerConfig{
+		exporter:      exporter,
+		persistent:    persistent,
+		self:          selfMetrics,
+		maxRequests:   *maxRequests,
+		timeout:       *mattermostTimeout,
+		timeoutOffset: *timeoutOffset,
+		logger:        logger,
+	}))
+	if *telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Mattermost Exporter",
+			Description: "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses",
+			Version:     version.Info(),
+			Profiling:   "false", // no /debug/pprof handlers here
+			Links: []web.LandingLinks{
+				{Address: *telemetryPath, Text: "Metrics"},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+
+	server := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slogger.Handler(), slog.LevelError),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
+
+	select {
+	case err := <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("web server: %w", err)
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	}
+}
+
+type metricsHandlerConfig struct {
+	exporter      *collector.Exporter
+	persistent    *prometheus.Registry // api metrics, build info
+	self          *prometheus.Registry // go_, process_, promhttp_; nil when disabled
+	maxRequests   int
+	timeout       time.Duration
+	timeoutOffset time.Duration
+	logger        log.Logger
+}
+
+// newMetricsHandler serves one scrape per request: a fresh registry holding
+// the exporter's ScrapeCollector bound to the request's deadline, gathered
+// together with the long-lived registries.
+func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
+	var sem chan struct{}
+	if cfg.maxRequests > 0 {
+		sem = make(chan struct{}, cfg.maxRequests)
+	}
+	errorLog := promhttpLogger{level.Error(log.With(cfg.logger, "component", "promhttp"))}
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sem != nil {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			default:
+				http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", cfg.maxRequests), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		timeout := scrapeTimeout(r.Header.Get(scrapeTimeoutHeader), cfg.timeout, cfg.timeoutOffset)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
+		gatherers := prometheus.Gatherers{reg, cfg.persistent}
+		if cfg.self != nil {
+			gatherers = append(gatherers, cfg.self)
+		}
+		promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+			ErrorLog:      errorLog,
+			ErrorHandling: promhttp.ContinueOnError,
+		}).ServeHTTP(w, r)
+	})
+	if cfg.self != nil {
+		handler = promhttp.InstrumentMetricHandler(cfg.self, handler)
+	}
+	return handler
+}
+
+// scrapeTimeout returns the deadline for one scrape's API calls: Prometheus'
+// scrape timeout minus offset when the header is present and valid, else
+// fallback. An offset larger than the timeout is ignored.
+func scrapeTimeout(header string, fallback, offset time.Duration) time.Duration {
+	if header == "" {
+		return fallback
+	}
+	secs, err := strconv.ParseFloat(header, 64)
+	if err != nil || secs <= 0 || secs > 1e6 {
+		return fallback
+	}
+	t := time.Duration(secs * float64(time.Second))
+	if t-offset > 0 {
+		return t - offset
+	}
+	return t
+}
+
+type promhttpLogger struct{ logger log.Logger }
+
+func (l promhttpLogger) Println(v ...any) {
+	l.logger.Log("msg", strings.TrimSpace(fmt.Sprintln(v...)))
+}
