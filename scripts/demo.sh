@@ -11,7 +11,7 @@ BIN=.build
 
 mkdir -p "$BIN"
 echo "building into $BIN/ ..."
-go build -o "$BIN/mattermost_exporter" .
+make --no-print-directory build BIN="$BIN/mattermost_exporter"   # with version information
 go build -o "$BIN/fake-mattermost" ./cmd/fake-mattermost
 
 pids=()

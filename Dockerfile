@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# mattermost_exporter container image: a static binary on distroless, running as non-root.
+#   make docker        (or: docker build -t mattermost_exporter .)
+#   docker run -p 10065:10065 -e MATTERMOST_URL=https://chat.example.com \
+#     -v /path/to/token:/etc/mattermost-exporter/token:ro mattermost_exporter \
+#     --mattermost.token-file=/etc/mattermost-exporter/token
+
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG BRANCH=unknown
+ARG BUILD_USER=docker
+ARG BUILD_DATE
+RUN set -eu; \
+    build_date="${BUILD_DATE:-$(date -u +%Y%m%d-%H:%M:%S)}"; \
+    pkg=github.com/prometheus/common/version; \
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w \
+        -X ${pkg}.Version=${VERSION} \
+        -X ${pkg}.Revision=${REVISION} \
+        -X ${pkg}.Branch=${BRANCH} \
+        -X ${pkg}.BuildUser=${BUILD_USER} \
+        -X ${pkg}.BuildDate=${build_date}" \
+      -o /out/mattermost_exporter . ; \
+    /out/mattermost_exporter --version
+
+FROM gcr.io/distroless/static-debian12:nonroot
+LABEL org.opencontainers.image.title="mattermost_exporter" \
+      org.opencontainers.image.description="Prometheus exporter for Mattermost" \
+      org.opencontainers.image.source="https://github.com/mmexporter/mattermost_exporter"
+COPY --from=build /out/mattermost_exporter /bin/mattermost_exporter
+USER 65532:65532
+EXPOSE 10065
+ENTRYPOINT ["/bin/mattermost_exporter"]

@@ -1,0 +1,778 @@
+package e2e
+
+// End-to-end test with a real Prometheus: the fake Mattermost (in process), the exporter binary
+// and Debian's prometheus (and, when installed, prometheus-alertmanager), all on 127.0.0.1 free
+// ports. Prometheus scrapes every second and evaluates a copy of the shipped alerts.yml whose
+// `for` durations are shortened; the test drives the fake into each failure and watches the
+// matching alert go pending/firing and clear.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+const (
+	// promE2EFor replaces every `for` of the shipped rules in the test's copy.
+	promE2EFor = "2s"
+	// promE2EJob is the scrape job name; MattermostExporterDown relies on it containing
+	// "mattermost", as documented.
+	promE2EJob = "mattermost"
+	// promE2EExpectedNodes is passed as --collector.cluster.expected-nodes.
+	promE2EExpectedNodes = 3
+)
+
+// promE2EHealthyNodes is a healthy three-node cluster.
+func promE2EHealthyNodes() []mmtest.Node {
+	return []mmtest.Node{
+		{ID: "k3j4h5g6f7d8s9a0q1w2e3r4t1", Hostname: "mm-app-1", IPAddress: "10.0.0.11", Version: "10.5.2", SchemaVersion: "130", ConfigHash: "0123456789abcdef0123456789abcdef"},
+		{ID: "k3j4h5g6f7d8s9a0q1w2e3r4t2", Hostname: "mm-app-2", IPAddress: "10.0.0.12", Version: "10.5.2", SchemaVersion: "130", ConfigHash: "0123456789abcdef0123456789abcdef"},
+		{ID: "k3j4h5g6f7d8s9a0q1w2e3r4t3", Hostname: "mm-app-3", IPAddress: "10.0.0.13", Version: "10.5.2", SchemaVersion: "130", ConfigHash: "0123456789abcdef0123456789abcdef"},
+	}
+}
+
+// promE2ENodes returns the healthy cluster with the third node changed by f.
+func promE2ENodes(f func(n *mmtest.Node)) []mmtest.Node {
+	nodes := promE2EHealthyNodes()
+	f(&nodes[2])
+	return nodes
+}
+
+// promE2EFault is one failure the test drives the fake into.
+type promE2EFault struct {
+	name   string
+	apply  func()
+	clear  func()
+	alert  string            // the alert that must go pending/firing
+	labels map[string]string // labels the alert must carry
+	// quiet alerts must not be active while the fault is on (suppressions, neighbours).
+	quiet []string
+	// skipClear, when set, says why the alert is not expected to clear within the test.
+	skipClear string
+}
+
+// promE2EObservation records what the test saw, for the log (and the closing report).
+type promE2EObservation struct {
+	fault, alert, states string
+	fired, cleared       time.Duration
+	clearNote            string
+}
+
+func TestPrometheusEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with a real Prometheus skipped in -short mode")
+	}
+	prometheusBin := promRequireTool(t, "prometheus")
+	dir := t.TempDir()
+	exporterBin := promBuildExporter(t, dir)
+
+	users := mmtest.GenerateUsers(300, 42)
+	fake := mmtest.NewServer(mmtest.Config{
+		Nodes:   promE2EHealthyNodes(),
+		SAMLIDP: true, SAMLPublic: true, SAMLPrivateKey: true,
+		SAMLEnabled: true,
+		Users:       users,
+		// Generous limits: no 429 unless injected, but X-Ratelimit-* headers on every answer
+		// so mattermost_exporter_ratelimit_remaining is exported.
+		RateLimit: &mmtest.RateLimit{PerSec: 100000, Burst: 100000},
+	})
+	t.Cleanup(fake.Close)
+
+	// The exporter.
+	exporterAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	exporter := promStartExporter(t, exporterBin, fake.URL, exporterAddr, filepath.Join(dir, "exporter.log"))
+	promWaitHTTP(t, "http://"+exporterAddr+"/", 20*time.Second)
+
+	// Alertmanager, when installed, with a webhook receiver in this process.
+	hook := &promWebhook{}
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+	amAddr := ""
+	if amBin, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+		amAddr = promStartAlertmanager(t, amBin, dir, hookSrv.URL+"/hook")
+	} else {
+		t.Logf("prometheus-alertmanager not installed: Alertmanager delivery not checked (scripts/install-prometheus.sh installs it)")
+	}
+
+	// Prometheus with the shortened copy of the shipped rules.
+	rulesCopy := promShortenedRules(t, dir)
+	promAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	promStartPrometheus(t, prometheusBin, dir, promAddr, exporterAddr, rulesCopy, amAddr)
+	api := &promAPI{t: t, base: "http://" + promAddr}
+
+	// 1. The exporter target is up.
+	promWaitFor(t, 30*time.Second, "exporter target up in Prometheus", func() (bool, string) {
+		r := api.query(fmt.Sprintf(`up{job=%q}`, promE2EJob))
+		return len(r) == 1 && r[0].Value == "1", fmt.Sprintf("up = %v", r)
+	})
+
+	// 2. Every contract metric is in Prometheus.
+	var missing []string
+	promWaitFor(t, 40*time.Second, "every contract metric in Prometheus", func() (bool, string) {
+		have := map[string]bool{}
+		for _, s := range api.query(fmt.Sprintf(`group by (__name__) ({__name__=~"mattermost_.+",job=%q})`, promE2EJob)) {
+			have[s.Metric["__name__"]] = true
+		}
+		missing = missing[:0]
+		for _, n := range promContractMetrics {
+			if !have[n] {
+				missing = append(missing, n)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("missing %v", missing)
+	})
+	if r := api.query(`mattermost_up`); len(r) != 1 || r[0].Value != "1" {
+		t.Fatalf("mattermost_up = %v, want 1", r)
+	}
+
+	// 3. A healthy fake raises no alert at all.
+	api.waitQuiet(30 * time.Second)
+
+	// 4. Every dashboard query, with its variables filled in, returns data.
+	exporterInstanceRe := regexp.QuoteMeta(exporterAddr)
+	exporterInstanceRe = strings.ReplaceAll(exporterInstanceRe, `\`, `\\`) // inside a PromQL string
+	vars := map[string]string{
+		"job": promE2EJob, "instance": exporterInstanceRe,
+		"__rate_interval": "1m", "__interval": "15s", "__range": "1h",
+	}
+	for _, q := range grafanaQueries(t, promLoadDashboard(t, promDashboardFile)) {
+		expr, err := promFillVariables(q.Expr, vars)
+		if err != nil {
+			t.Errorf("%s: %v", q.Where, err)
+			continue
+		}
+		var res []promSample
+		promWaitFor(t, 15*time.Second, q.Where+" returns data", func() (bool, string) {
+			res = api.query(expr)
+			return len(res) > 0, expr + " returned nothing"
+		})
+		t.Logf("%s: %d series", q.Where, len(res))
+	}
+
+	// 5. Faults.
+	faults := []promE2EFault{
+		{
+			name:   "a listed node the cluster cannot reach",
+			apply:  func() { fake.SetNodes(promE2ENodes(func(n *mmtest.Node) { *n = mmtest.Node{ID: n.ID} })) },
+			clear:  func() { fake.SetNodes(promE2EHealthyNodes()) },
+			alert:  "MattermostClusterNodeDown",
+			labels: map[string]string{"id": "k3j4h5g6f7d8s9a0q1w2e3r4t3"},
+			// Still listed (3 of 3), and unreachable nodes do not count in the comparisons.
+			quiet: []string{"MattermostClusterNodesMissing", "MattermostClusterVersionSkew", "MattermostClusterConfigMismatch"},
+		},
+		{
+			name: "version skew (third node on another version and, with it, another config hash)",
+			apply: func() {
+				fake.SetNodes(promE2ENodes(func(n *mmtest.Node) {
+					n.Version, n.ConfigHash = "10.6.0", "fedcba9876543210fedcba9876543210"
+				}))
+			},
+			clear: func() { fake.SetNodes(promE2EHealthyNodes()) },
+			alert: "MattermostClusterVersionSkew",
+			// A config hash differing during an upgrade is the skew's, not a mismatch.
+			quiet: []string{"MattermostClusterConfigMismatch"},
+		},
+		{
+			name: "config mismatch on equal versions",
+			apply: func() {
+				fake.SetNodes(promE2ENodes(func(n *mmtest.Node) { n.ConfigHash = "fedcba9876543210fedcba9876543210" }))
+			},
+			clear: func() { fake.SetNodes(promE2EHealthyNodes()) },
+			alert: "MattermostClusterConfigMismatch",
+			quiet: []string{"MattermostClusterVersionSkew"},
+		},
+		{
+			name:  "fewer nodes listed than --collector.cluster.expected-nodes",
+			apply: func() { fake.SetNodes(promE2EHealthyNodes()[:2]) },
+			clear: func() { fake.SetNodes(promE2EHealthyNodes()) },
+			alert: "MattermostClusterNodesMissing",
+			quiet: []string{"MattermostClusterNodeDown"},
+		},
+		{
+			name:   "SAML enabled, IdP certificate missing",
+			apply:  func() { fake.SetSAML(false, true, true) },
+			clear:  func() { fake.SetSAML(true, true, true) },
+			alert:  "MattermostSAMLCertificateMissing",
+			labels: map[string]string{"certificate": "idp"},
+			quiet:  []string{"MattermostSAMLServiceProviderCertificateMissing"},
+		},
+		{
+			name:   "SAML enabled, service provider private key missing",
+			apply:  func() { fake.SetSAML(true, true, false) },
+			clear:  func() { fake.SetSAML(true, true, true) },
+			alert:  "MattermostSAMLServiceProviderCertificateMissing",
+			labels: map[string]string{"certificate": "private_key"},
+			quiet:  []string{"MattermostSAMLCertificateMissing"},
+		},
+		{
+			name:  "Mattermost down (proxy answers 502)",
+			apply: func() { fake.SetDown(true) },
+			clear: func() { fake.SetDown(false) },
+			alert: "MattermostDown",
+			// Every collector fails too, for the same reason: suppressed.
+			quiet: []string{"MattermostCollectorFailing"},
+		},
+		{
+			name:   "cluster collector refused (HTTP 403: token without the role)",
+			apply:  func() { fake.SetFault(mmtest.EndpointClusterStatus, mmtest.Fault{Code: http.StatusForbidden}) },
+			clear:  func() { fake.ClearFaults() },
+			alert:  "MattermostCollectorFailing",
+			labels: map[string]string{"collector": "cluster"},
+			quiet:  []string{"MattermostDown"},
+		},
+		{
+			name:  "exporter process killed",
+			apply: func() { exporter.stop() },
+			clear: func() {
+				exporter = promStartExporter(t, exporterBin, fake.URL, exporterAddr, filepath.Join(dir, "exporter2.log"))
+			},
+			alert:  "MattermostExporterDown",
+			labels: map[string]string{"job": promE2EJob, "instance": exporterAddr},
+			// Without a scrape there is no mattermost_up sample: no MattermostDown.
+			quiet: []string{"MattermostDown"},
+		},
+		{
+			name: "Mattermost rate limiting the exporter (429 on the SAML endpoint)",
+			apply: func() {
+				fake.SetFault(mmtest.EndpointSAMLCertificate, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1})
+			},
+			clear:     func() { fake.ClearFaults() },
+			alert:     "MattermostAPIRateLimited",
+			skipClear: "the rule looks at increase(...[5m]): it clears 5 minutes after the last 429, longer than this test runs (the promtool unit test covers clearing)",
+		},
+	}
+
+	var obs []promE2EObservation
+	testStart := time.Now()
+	for _, f := range faults {
+		o := promE2EObservation{fault: f.name, alert: f.alert}
+		t.Logf("fault: %s -> expect %s", f.name, f.alert)
+		start := time.Now()
+		f.apply()
+		seen := map[string]bool{}
+		loud := map[string]bool{}
+		promWaitFor(t, 30*time.Second, f.alert+" firing for fault: "+f.name, func() (bool, string) {
+			active := api.alerts()
+			for _, q := range f.quiet {
+				for _, a := range active {
+					if a.Labels["alertname"] == q && !loud[q] {
+						loud[q] = true
+						t.Errorf("fault %q: %s is active (%s) but must stay quiet", f.name, q, a.State)
+					}
+				}
+			}
+			for _, a := range promMatchAlerts(active, f.alert, f.labels) {
+				seen[a.State] = true
+				if a.State == "firing" {
+					promCheckAnnotations(t, a)
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("active alerts: %s", promAlertList(active))
+		})
+		o.fired = time.Since(start)
+		o.states = promStates(seen)
+		if f.skipClear != "" {
+			f.clear()
+			o.clearNote = "not waited for: " + f.skipClear
+			obs = append(obs, o)
+			continue
+		}
+		start = time.Now()
+		f.clear()
+		promWaitFor(t, 30*time.Second, f.alert+" cleared after fault removed: "+f.name, func() (bool, string) {
+			active := api.alerts()
+			return len(promMatchAlerts(active, f.alert, f.labels)) == 0, fmt.Sprintf("active alerts: %s", promAlertList(active))
+		})
+		o.cleared = time.Since(start)
+		obs = append(obs, o)
+		// Back to a clean state before the next fault.
+		api.waitQuiet(30 * time.Second)
+	}
+
+	// SAML turned off: missing certificates must not raise anything.
+	fake.SetSAMLEnabled(false)
+	fake.SetSAML(false, false, false)
+	promWaitFor(t, 15*time.Second, "mattermost_saml_enabled 0 in Prometheus", func() (bool, string) {
+		r := api.query(`mattermost_saml_enabled == 0 and on(job, instance) mattermost_saml_certificate_present{certificate="idp"} == 0`)
+		return len(r) == 1, fmt.Sprintf("%v", r)
+	})
+	time.Sleep(5 * time.Second) // > promE2EFor plus two evaluation intervals
+	for _, a := range api.alerts() {
+		if strings.HasPrefix(a.Labels["alertname"], "MattermostSAML") {
+			t.Errorf("SAML disabled with no certificates: %s is %s; certificate alerts must be gated on mattermost_saml_enabled", a.Labels["alertname"], a.State)
+		}
+	}
+	obs = append(obs, promE2EObservation{fault: "SAML disabled, all certificates missing", alert: "(none: MattermostSAML* stayed quiet for 5s)"})
+
+	// Alertmanager received the firing alerts.
+	if amAddr != "" {
+		promWaitFor(t, 20*time.Second, "Alertmanager delivered MattermostDown to the webhook", func() (bool, string) {
+			return hook.has("MattermostDown", "firing"), fmt.Sprintf("webhook received: %v", hook.summary())
+		})
+		t.Logf("Alertmanager webhook received: %v", hook.summary())
+	}
+
+	t.Logf("faults driven in %s:", time.Since(testStart).Round(time.Second))
+	for _, o := range obs {
+		switch {
+		case o.clearNote != "":
+			t.Logf("  %-70s %-50s states seen %-16s firing after %5.1fs; clear %s", o.fault, o.alert, o.states, o.fired.Seconds(), o.clearNote)
+		case o.states == "":
+			t.Logf("  %-70s %s", o.fault, o.alert)
+		default:
+			t.Logf("  %-70s %-50s states seen %-16s firing after %5.1fs, cleared %5.1fs after the fault was removed", o.fault, o.alert, o.states, o.fired.Seconds(), o.cleared.Seconds())
+		}
+	}
+}
+
+// promCheckAnnotations checks that Prometheus rendered the alert's annotation templates.
+func promCheckAnnotations(t *testing.T, a promAlert) {
+	t.Helper()
+	for _, k := range []string{"summary", "description", "runbook_url"} {
+		v := a.Annotations[k]
+		if v == "" || strings.Contains(v, "<no value>") || strings.Contains(v, "error expanding") || strings.Contains(v, "{{") {
+			t.Errorf("alert %s: annotation %s not rendered cleanly: %q", a.Labels["alertname"], k, v)
+		}
+	}
+	if want := promRunbookBase + strings.ToLower(a.Labels["alertname"]); a.Annotations["runbook_url"] != want {
+		t.Errorf("alert %s: runbook_url %q, want %q", a.Labels["alertname"], a.Annotations["runbook_url"], want)
+	}
+}
+
+// promBuildExporter builds the exporter binary into dir.
+func promBuildExporter(t *testing.T, dir string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
+	out := filepath.Join(dir, "mattermost_exporter")
+	cmd := exec.Command(goBin, "build", "-o", out, "github.com/mmexporter/mattermost_exporter")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build the exporter: %v\n%s", err, b)
+	}
+	return out
+}
+
+// promFreePort returns a port that was free on 127.0.0.1 a moment ago.
+func promFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// promProcess is a child process killed at the end of the test.
+type promProcess struct {
+	cmd     *exec.Cmd
+	logPath string
+	once    sync.Once
+}
+
+func (p *promProcess) stop() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	})
+}
+
+// promStart starts a process with its output in logPath; the log tail is printed if the test
+// fails, and the process is killed when the test ends.
+func promStart(t *testing.T, logPath string, env []string, name string, args ...string) *promProcess {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &promProcess{cmd: cmd, logPath: logPath}
+	t.Cleanup(func() {
+		p.stop()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("--- tail of %s ---\n%s", filepath.Base(logPath), b)
+		}
+	})
+	return p
+}
+
+func promStartExporter(t *testing.T, bin, mmURL, addr, logPath string) *promProcess {
+	t.Helper()
+	return promStart(t, logPath, []string{"MATTERMOST_TOKEN=" + mmtest.AdminToken}, bin,
+		"--mattermost.url="+mmURL,
+		"--web.listen-address="+addr,
+		"--collector.cluster.expected-nodes="+strconv.Itoa(promE2EExpectedNodes),
+		"--collector.users.refresh-interval=5s",
+		"--log.level=debug",
+	)
+}
+
+func promStartAlertmanager(t *testing.T, bin, dir, hookURL string) string {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	cfg := fmt.Sprintf(`route:
+  receiver: test
+  group_by: [alertname, job, instance]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: test
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+`, hookURL)
+	cfgPath := filepath.Join(dir, "alertmanager.yml")
+	promWriteFile(t, cfgPath, cfg)
+	promStart(t, filepath.Join(dir, "alertmanager.log"), nil, bin,
+		"--config.file="+cfgPath,
+		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
+		"--web.listen-address="+addr,
+		"--cluster.listen-address=",
+	)
+	promWaitHTTP(t, "http://"+addr+"/-/ready", 20*time.Second)
+	return addr
+}
+
+func promStartPrometheus(t *testing.T, bin, dir, addr, exporterAddr, rules, amAddr string) {
+	t.Helper()
+	alerting := ""
+	if amAddr != "" {
+		alerting = fmt.Sprintf("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [%q]\n", amAddr)
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - %q
+%sscrape_configs:
+  - job_name: %s
+    static_configs:
+      - targets: [%q]
+`, rules, alerting, promE2EJob, exporterAddr)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	promWriteFile(t, cfgPath, cfg)
+	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+addr,
+	)
+	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
+}
+
+// promShortenedRules writes the shipped alerts.yml with every `for` set to promE2EFor and
+// checks that nothing else changed.
+func promShortenedRules(t *testing.T, dir string) string {
+	t.Helper()
+	src, err := os.ReadFile(promAlertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forLine := regexp.MustCompile(`(?m)^(\s+for:\s*)\S+[ \t]*$`)
+	short := forLine.ReplaceAll(src, []byte("${1}"+promE2EFor))
+	path := filepath.Join(dir, "alerts.yml")
+	promWriteFile(t, path, string(short))
+
+	orig := promAlerts(promLoadRules(t, promAlertsFile))
+	got := promAlerts(promLoadRules(t, path))
+	if len(orig) != len(got) || len(got) == 0 {
+		t.Fatalf("shortened rules have %d alerts, shipped %d", len(got), len(orig))
+	}
+	for i := range got {
+		if got[i].For != promE2EFor {
+			t.Fatalf("alert %s: for = %q after shortening", got[i].Alert, got[i].For)
+		}
+		o, g := orig[i], got[i]
+		o.For, g.For = "", ""
+		if !reflect.DeepEqual(o, g) {
+			t.Fatalf("shortening changed more than `for` in %s", o.Alert)
+		}
+	}
+	return path
+}
+
+func promWaitHTTP(t *testing.T, u string, timeout time.Duration) {
+	t.Helper()
+	promWaitFor(t, timeout, "GET "+u, func() (bool, string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+}
+
+// promWaitFor polls cond until it holds, failing the test after timeout with cond's last
+// explanation.
+func promWaitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, why)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// promFillVariables substitutes Grafana variables ($x and ${x}) and fails on any left over.
+func promFillVariables(expr string, vars map[string]string) (string, error) {
+	re := regexp.MustCompile(`\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?`)
+	var missing []string
+	out := re.ReplaceAllStringFunc(expr, func(m string) string {
+		name := re.FindStringSubmatch(m)[1]
+		v, ok := vars[name]
+		if !ok {
+			missing = append(missing, name)
+			return m
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("no value for Grafana variable(s) %v in %q", missing, expr)
+	}
+	return out, nil
+}
+
+// promAPI queries Prometheus' HTTP API.
+type promAPI struct {
+	t    *testing.T
+	base string
+}
+
+type promSample struct {
+	Metric map[string]string
+	Value  string
+}
+
+type promAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	ActiveAt    string            `json:"activeAt"`
+	Value       string            `json:"value"`
+}
+
+func (a *promAPI) get(path string, params url.Values, v any) {
+	a.t.Helper()
+	u := a.base + path
+	if params != nil {
+		u += "?" + params.Encode()
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", u, err)
+	}
+	var env struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		a.t.Fatalf("GET %s: %v: %s", u, err, body)
+	}
+	if env.Status != "success" {
+		a.t.Fatalf("GET %s: %s %s", u, env.Status, env.Error)
+	}
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		a.t.Fatalf("GET %s: decode data: %v: %s", u, err, env.Data)
+	}
+}
+
+// query runs an instant query and returns its vector (or scalar) result.
+func (a *promAPI) query(q string) []promSample {
+	a.t.Helper()
+	var data struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	a.get("/api/v1/query", url.Values{"query": {q}}, &data)
+	switch data.ResultType {
+	case "vector":
+		var vec []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		}
+		if err := json.Unmarshal(data.Result, &vec); err != nil {
+			a.t.Fatalf("query %q: %v", q, err)
+		}
+		out := make([]promSample, len(vec))
+		for i, s := range vec {
+			out[i] = promSample{Metric: s.Metric, Value: fmt.Sprint(s.Value[1])}
+		}
+		return out
+	case "scalar":
+		var sc [2]any
+		if err := json.Unmarshal(data.Result, &sc); err != nil {
+			a.t.Fatalf("query %q: %v", q, err)
+		}
+		return []promSample{{Value: fmt.Sprint(sc[1])}}
+	default:
+		a.t.Fatalf("query %q: unexpected result type %q", q, data.ResultType)
+		return nil
+	}
+}
+
+// alerts returns the active (pending or firing) alerts.
+func (a *promAPI) alerts() []promAlert {
+	a.t.Helper()
+	var data struct {
+		Alerts []promAlert `json:"alerts"`
+	}
+	a.get("/api/v1/alerts", nil, &data)
+	return data.Alerts
+}
+
+// waitQuiet waits until no alert is active for three evaluation intervals in a row.
+func (a *promAPI) waitQuiet(timeout time.Duration) {
+	a.t.Helper()
+	quietSince := time.Time{}
+	promWaitFor(a.t, timeout, "no active alert", func() (bool, string) {
+		active := a.alerts()
+		if len(active) > 0 {
+			quietSince = time.Time{}
+			return false, "active: " + promAlertList(active)
+		}
+		if quietSince.IsZero() {
+			quietSince = time.Now()
+		}
+		return time.Since(quietSince) >= 3*time.Second, "quiet for less than 3s"
+	})
+}
+
+func promMatchAlerts(active []promAlert, name string, labels map[string]string) []promAlert {
+	var out []promAlert
+	for _, a := range active {
+		if a.Labels["alertname"] != name {
+			continue
+		}
+		ok := true
+		for k, v := range labels {
+			if a.Labels[k] != v {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func promAlertList(active []promAlert) string {
+	if len(active) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, a := range active {
+		var ls []string
+		for k, v := range a.Labels {
+			if k != "alertname" && k != "severity" && k != "job" {
+				ls = append(ls, k+"="+v)
+			}
+		}
+		sort.Strings(ls)
+		parts = append(parts, fmt.Sprintf("%s{%s}=%s", a.Labels["alertname"], strings.Join(ls, ","), a.State))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func promStates(seen map[string]bool) string {
+	var s []string
+	for _, st := range []string{"pending", "firing"} {
+		if seen[st] {
+			s = append(s, st)
+		}
+	}
+	return strings.Join(s, "->")
+}
+
+// promWebhook is an Alertmanager webhook receiver.
+type promWebhook struct {
+	mu       sync.Mutex
+	received []string // "alertname status"
+}
+
+func (h *promWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var msg struct {
+		Alerts []struct {
+			Status string            `json:"status"`
+			Labels map[string]string `json:"labels"`
+		} `json:"alerts"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&msg); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	for _, a := range msg.Alerts {
+		h.received = append(h.received, a.Labels["alertname"]+" "+a.Status)
+	}
+	h.mu.Unlock()
+}
+
+func (h *promWebhook) has(alert, status string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.received {
+		if r == alert+" "+status {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *promWebhook) summary() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range h.received {
+		out[r]++
+	}
+	return out
+}
