@@ -242,7 +242,7 @@ var (
 		nil, nil)
 	usersRefreshThrottledDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "refresh_throttled_total"),
-		"GET /users pages answered 429 (after the client's own retries), each followed by a slower walk.",
+		"GET /users pages of the user id walk answered 429 (none retried by the client), each followed by a slower walk.",
 		nil, nil)
 )
 

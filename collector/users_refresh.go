@@ -27,8 +27,9 @@ import (
 //     (100k users: a 21 s walk, so at most one every 3.5 min), so a server
 //     with constant sign-ups does not keep the exporter walking.
 //   - Pacing (Mattermost's limiter allows 10 requests/s, burst 100, per client
-//     address, shared with the status sweeps): the client already waits
-//     Retry-After and retries a 429 up to its retry limit. When a page still
+//     address, shared with the status sweeps): page requests are made with
+//     mmclient.WithoutRetries, so the client does not absorb a 429 with its
+//     own Retry-After waits and retries; the walk sees every one. When a page
 //     fails with 429, the walk sleeps Retry-After (at least 1 s), then waits
 //     walkThrottleDelay (200 ms: at most 5 pages/s, half the limiter's
 //     sustained rate, leaving the rest to the scrapes) between pages; each
@@ -36,11 +37,7 @@ import (
 //     walkDecayPages (50) clean pages in a row the delay halves, and below
 //     20 ms it returns to 0 (full speed). The same page is asked again; after
 //     walkMaxThrottles (20) 429s in a row the walk fails.
-//     Limitation: a 429 that the client's own retries absorb (default 3 per
-//     call, each after a Retry-After wait of at least 1 s) is not seen here;
-//     those waits already space the requests, but the walk can then still
-//     use most of the limiter's rate. mmclient has no per-call way to turn
-//     its retries off; with one, the walk would see (and pace on) every 429.
+//     GET /users/stats keeps the client's retries (one call a minute).
 //   - A status sweep that fails with 429 halves the sweep concurrency of the
 //     next sweeps (users_sweep.go).
 
@@ -141,7 +138,8 @@ func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, wal
 			return nil, res, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, walkPageTimeout)
-		users, err := c.client.GetUsers(pctx, page, walkPerPage)
+		// No client retries: the walk sees every 429 and paces itself.
+		users, err := c.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
 		cancel()
 		res.pages++
 		if err != nil {

@@ -4,8 +4,8 @@
 // One Client holds one http.Client (connection reuse); every call takes a
 // context, authenticates with "Authorization: Bearer <token>", reads the
 // response body through a size limit, retries 429 answers after Retry-After
-// (never past the context deadline) and turns every non-2xx answer into an
-// *APIError. The token never appears in an error string or a log line.
+// (never past the context deadline; not at all for a context from
+// WithoutRetries) and turns every non-2xx answer into an *APIError. The token never appears in an error string or a log line.
 package mmclient
 
 import (
@@ -245,6 +245,25 @@ func (c *Client) ServerVersion() (ServerVersion, bool) {
 	return *v, true
 }
 
+// noRetriesKey is the context key of WithoutRetries.
+type noRetriesKey struct{}
+
+// WithoutRetries returns a context that makes the Client answer a 429 of
+// calls made with it at once, as an *APIError (with RetryAfter set), instead
+// of waiting Retry-After and retrying up to Options.MaxRetries. For callers
+// that pace themselves on rate limiting (they see every 429).
+func WithoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetriesKey{}, true)
+}
+
+// retriesFor is the number of 429 retries for a call made with ctx.
+func (c *Client) retriesFor(ctx context.Context) int {
+	if off, _ := ctx.Value(noRetriesKey{}).(bool); off {
+		return 0
+	}
+	return c.maxRetries
+}
+
 // request describes one API call.
 type request struct {
 	endpoint string
@@ -252,6 +271,9 @@ type request struct {
 	path     string // escaped, relative to /api/v4, starting with "/"
 	query    string // raw query without "?"
 	body     []byte // replayed on every retry; nil = no body
+	// pooledBody, when set, holds body (a non-empty bodyBufPool buffer);
+	// do owns it and returns it to the pool once nothing reads it.
+	pooledBody *[]byte
 	// passStatus, when non-zero, is a non-2xx status whose response goes
 	// to the handler instead of becoming an *APIError (the 500 of an
 	// unhealthy ping carries the normal body).
@@ -265,6 +287,11 @@ type responseHandler func(resp *http.Response, body io.Reader) error
 // do runs req, retrying 429s, and passes a 2xx response to handle. Errors
 // are prefixed with the endpoint name.
 func (c *Client) do(ctx context.Context, req request, handle responseHandler) error {
+	var shared *sharedBody
+	if req.pooledBody != nil {
+		shared = newSharedBody(req.pooledBody)
+		defer shared.release()
+	}
 	if ctx == nil {
 		return fmt.Errorf("%s: nil context", req.endpoint)
 	}
@@ -272,12 +299,9 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 	if req.query != "" {
 		target += "?" + req.query
 	}
+	maxRetries := c.retriesFor(ctx)
 	for attempt := 0; ; attempt++ {
-		var body io.Reader
-		if req.body != nil {
-			body = bytes.NewReader(req.body) // sets GetBody: replayable
-		}
-		hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
+		hreq, err := c.newHTTPRequest(ctx, req, target, shared)
 		if err != nil {
 			return fmt.Errorf("%s: %w", req.endpoint, err)
 		}
@@ -300,7 +324,7 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 		if (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != req.passStatus {
 			apiErr := c.readAPIError(req.endpoint, resp)
 			closeBody(resp.Body)
-			if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.maxRetries {
+			if resp.StatusCode != http.StatusTooManyRequests || attempt >= maxRetries {
 				return apiErr
 			}
 			wait := apiErr.RetryAfter
@@ -329,6 +353,30 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 		}
 		return nil
 	}
+}
+
+// newHTTPRequest builds one attempt's request; its body is replayable
+// (GetBody) for the transport's own retries.
+func (c *Client) newHTTPRequest(ctx context.Context, req request, target string, shared *sharedBody) (*http.Request, error) {
+	if shared == nil {
+		var body io.Reader
+		if req.body != nil {
+			body = bytes.NewReader(req.body) // sets GetBody: replayable
+		}
+		return http.NewRequestWithContext(ctx, req.method, target, body)
+	}
+	body, err := shared.open()
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
+	if err != nil {
+		_ = body.Close()
+		return nil, err
+	}
+	hreq.ContentLength = int64(len(req.body))
+	hreq.GetBody = shared.open
+	return hreq, nil
 }
 
 // redactErr removes the token from an error string should it ever appear

@@ -161,11 +161,15 @@ func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(
 	if fn == nil {
 		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
 	}
-	body, err := appendIDsJSON(make([]byte, 0, 2+len(ids)*(userIDLen+3)), ids)
+	bp := getBodyBuf()
+	body, err := appendIDsJSON(*bp, ids)
+	*bp = body
 	if err != nil {
+		putBodyBuf(bp)
 		return fmt.Errorf("%s: %w", EndpointStatusesByIDs, err)
 	}
-	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body},
+	// do returns bp to the pool when the transport is done with it.
+	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body, pooledBody: bp},
 		func(_ *http.Response, r io.Reader) error {
 			d := getStatusDecoder(r)
 			defer putStatusDecoder(d)

@@ -132,6 +132,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := &reqCtx{s: s, w: w, r: r, ep: rt.ep}
 	if f, ok := s.takeFault(rt.ep); ok {
+		if f.Delay > 0 && !bufferBody(r) {
+			return
+		}
 		if !sleepCtx(r.Context(), f.Delay) {
 			return
 		}

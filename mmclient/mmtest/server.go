@@ -1,9 +1,11 @@
 package mmtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,7 +108,10 @@ type UserSpec struct {
 
 // Fault is an injected failure for one endpoint (see SetFault).
 //
-// Delay is applied first (the request's context cancels it). Then, in order:
+// Delay is applied first: the request body is read (and kept for the
+// answer), then the handler waits, ending early when the client goes away
+// (the request's context; net/http notices a hang-up only once the body has
+// been read). Then, in order:
 // Hangup closes the connection without an answer; Code 0 without Malformed
 // answers normally (a slow answer when Delay is set); Malformed answers the
 // normal body truncated to invalid JSON, with status Code (the normal status
@@ -537,6 +542,26 @@ func ceilSeconds(sec float64) int {
 		n = 0
 	}
 	return n
+}
+
+// bufferBody reads r's body (up to maxBodyBytes+1 bytes) before a delay and
+// puts what it read back in front of the rest for the handler. Reading the
+// body to its end is what lets net/http watch the connection and cancel
+// r.Context() when the client hangs up. It reports false when reading failed
+// (the client went away).
+func bufferBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return false
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+	return true
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d elapsed.
