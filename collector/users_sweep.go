@@ -214,12 +214,13 @@ func (c *UsersCollector) getCounts(ctx context.Context, snap *idSnapshot) (*swee
 		c.sweepsReused.Add(1)
 		return r, nil
 	}
+	dl, hasDL := ctx.Deadline()
 	call := c.inflight
 	if call == nil {
-		call = c.startSweepLocked(now, snap)
+		call = c.startSweepLocked(now, dl, hasDL, snap)
+	} else {
+		call.extend(now, dl, hasDL)
 	}
-	dl, hasDL := ctx.Deadline()
-	call.extend(now, dl, hasDL)
 	call.waiters++
 	c.mu.Unlock()
 
@@ -248,8 +249,9 @@ func (c *UsersCollector) servableLast() *sweepResult {
 	return c.lastSweep
 }
 
-// startSweepLocked starts a sweep of snap. Caller holds c.mu.
-func (c *UsersCollector) startSweepLocked(now time.Time, snap *idSnapshot) *sweepCall {
+// startSweepLocked starts a sweep of snap, lasting as extend says for the
+// scrape deadline dl. Caller holds c.mu.
+func (c *UsersCollector) startSweepLocked(now, dl time.Time, hasDL bool, snap *idSnapshot) *sweepCall {
 	n := snap.ids.Len()
 	batch := c.cfg.BatchSize
 	ctx, cancel := context.WithCancel(context.Background())
@@ -261,6 +263,9 @@ func (c *UsersCollector) startSweepLocked(now time.Time, snap *idSnapshot) *swee
 	}
 	call.endNano.Store(now.UnixNano())
 	call.timer = time.AfterFunc(sweepBudgetNoDeadline, cancel)
+	// The end must be set before the workers start: they read it as the
+	// deadline of every request.
+	call.extend(now, dl, hasDL)
 	c.inflight = call
 	conc := c.effectiveConcurrencyLocked()
 	go func() {
