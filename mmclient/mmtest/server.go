@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // Tokens of the two sessions the fake knows. They are fake values for tests
@@ -33,18 +35,19 @@ const (
 // the value recorded from the real 5.37.0 Team Edition server.
 const DefaultVersion = "5.37.0.dev.69eecffd97ac52aa7ded7e85cca56e52.false"
 
-// Endpoint names used by the request counters and SetFault. The first nine
-// equal the mmclient.Endpoint* constants.
+// Endpoint names used by the request counters and SetFault: the client's
+// route names, so that a test can compare the fake's counters with the
+// exporter's mattermost_exporter_api_requests_total, plus a few of the fake's own.
 const (
-	EndpointPing            = "system_ping"
-	EndpointClientConfig    = "config_client"
-	EndpointClusterStatus   = "cluster_status"
-	EndpointSAMLCertificate = "saml_certificate_status"
-	EndpointStatusesByIDs   = "users_status_ids"
-	EndpointUserStatus      = "user_status" // GET and PUT /users/{id}/status
-	EndpointUserActive      = "user_active"
-	EndpointUsers           = "users"
-	EndpointUserStats       = "users_stats"
+	EndpointPing            = mmclient.EndpointPing
+	EndpointClientConfig    = mmclient.EndpointClientConfig
+	EndpointClusterStatus   = mmclient.EndpointClusterStatus
+	EndpointSAMLCertificate = mmclient.EndpointSAMLCertificate
+	EndpointStatusesByIDs   = mmclient.EndpointStatusesByIDs
+	EndpointUserStatus      = mmclient.EndpointUserStatus // GET and PUT /users/{id}/status
+	EndpointUserActive      = mmclient.EndpointUserActive
+	EndpointUsers           = mmclient.EndpointUsers
+	EndpointUserStats       = mmclient.EndpointUserStats
 	EndpointUsersMe         = "users_me"
 	EndpointOther           = "other" // any other path, including paths outside /api/v4
 	// EndpointAll, given to SetFault, applies the fault to every endpoint
