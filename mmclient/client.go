@@ -5,7 +5,13 @@
 // context, authenticates with "Authorization: Bearer <token>", reads the
 // response body through a size limit, retries 429 answers after Retry-After
 // (never past the context deadline; not at all for a context from
-// WithoutRetries) and turns every non-2xx answer into an *APIError. The token never appears in an error string or a log line.
+// WithoutRetries) and turns every non-2xx answer into an *APIError.
+//
+// The token never appears in an error string or a log line: it travels only
+// in a header (Go's transport never puts header values into its errors), the
+// AppError detailed_error (where a 401 says "token=<token>") is not kept, and
+// every other piece of server-supplied text that goes into an error has the
+// token replaced before it is cut short (a proxy's page may echo it).
 package mmclient
 
 import (
@@ -103,7 +109,9 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.ContainsAny(opts.Token, "\r\n\x00") {
+	if !validHeaderValue(opts.Token) {
+		// Fail here rather than on every request (the transport rejects
+		// such a header value).
 		return nil, errors.New("mmclient: token contains control characters")
 	}
 	logger := opts.Logger
@@ -177,22 +185,38 @@ func New(opts Options) (*Client, error) {
 		// Redirects would resend the request with our Authorization header
 		// only to the same host (Go strips it on cross-host redirects);
 		// an API endpoint that redirects is a misconfiguration we report.
+		// For a 307/308 http.Client has already opened the body of the
+		// request it will not send (GetBody): close it, which returns a
+		// pooled status request body to its pool.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
 			return http.ErrUseLastResponse
 		},
 	}
 	return c, nil
 }
 
+// validHeaderValue reports whether s may be sent as a header value: no
+// control characters other than tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// newTransport is http.DefaultTransport (proxy from the environment, HTTP/2,
+// 90 s idle timeout) with room for the parallel status batches of a sweep to
+// keep their connections (the default keeps 2 idle per host), and a shorter
+// dial timeout. Each call is bounded by its context, not by the transport.
 func newTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
-	tr.MaxIdleConns = 64
-	tr.IdleConnTimeout = 90 * time.Second
-	tr.DisableKeepAlives = false
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = 10 * time.Second
-	tr.ResponseHeaderTimeout = 0 // the caller's context bounds each call
 	return tr
 }
 
@@ -316,7 +340,7 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 		resp, err := c.hc.Do(hreq)
 		if err != nil {
 			c.observe(req.endpoint, 0, nil)
-			return fmt.Errorf("%s: %w", req.endpoint, c.redactErr(err))
+			return fmt.Errorf("%s: %w", req.endpoint, err)
 		}
 		c.observe(req.endpoint, resp.StatusCode, resp.Header)
 		c.captureVersion(resp.Header)
@@ -342,9 +366,7 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 			continue
 		}
 
-		lb := &limitedBody{r: resp.Body, remaining: c.maxBody, limit: c.maxBody}
-		err = handle(resp, lb)
-		closeBody(resp.Body)
+		err = c.handleBody(resp, handle)
 		if err != nil {
 			if ae, ok := err.(*APIError); ok {
 				return ae
@@ -353,6 +375,13 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 		}
 		return nil
 	}
+}
+
+// handleBody passes a response to handle through the size limit and closes
+// the body even if handle panics (an unclosed body pins its connection).
+func (c *Client) handleBody(resp *http.Response, handle responseHandler) error {
+	defer closeBody(resp.Body)
+	return handle(resp, &limitedBody{r: resp.Body, remaining: c.maxBody, limit: c.maxBody})
 }
 
 // newHTTPRequest builds one attempt's request; its body is replayable
@@ -379,28 +408,27 @@ func (c *Client) newHTTPRequest(ctx context.Context, req request, target string,
 	return hreq, nil
 }
 
-// redactErr removes the token from an error string should it ever appear
-// (it cannot come from URLs, which never carry it; belt and braces).
-func (c *Client) redactErr(err error) error {
-	if c.token == "" || !strings.Contains(err.Error(), c.token) {
-		return err
-	}
-	return redactedError{msg: c.redact(err.Error()), err: err}
-}
+// minRedactLen is the shortest token redact replaces. Mattermost tokens
+// are 26 characters; a shorter one (a test's "t") would match ordinary words
+// and mangle every message ("limi[REDACTED] exceeded") while hiding nothing.
+const minRedactLen = 8
 
-type redactedError struct {
-	msg string
-	err error
-}
+const redactedMark = "[REDACTED]"
 
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return errors.Unwrap(e.err) }
-
+// redact replaces every occurrence of the token in s.
 func (c *Client) redact(s string) string {
-	if c.token == "" {
+	if len(c.token) < minRedactLen {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+	return strings.ReplaceAll(s, c.token, redactedMark)
+}
+
+// excerpt renders server-supplied bytes for an error: one line of at most
+// max bytes (see sanitizeExcerpt) without the token. The token is replaced
+// before the cut, so a cut through it cannot leave most of it behind.
+func (c *Client) excerpt(b []byte, max int) string {
+	s := c.redact(sanitizeExcerpt(b, max+len(c.token)))
+	return cutUTF8(s, max)
 }
 
 func closeBody(b io.ReadCloser) {
@@ -456,24 +484,30 @@ func (c *Client) captureVersion(h http.Header) {
 
 // readAPIError builds the *APIError of a non-2xx response.
 func (c *Client) readAPIError(endpoint string, resp *http.Response) *APIError {
-	e := &APIError{Endpoint: endpoint, StatusCode: resp.StatusCode}
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := c.apiError(endpoint, resp.StatusCode, resp.Header, body)
+	if e.Message == "" && readErr != nil {
+		e.Message = "reading error body: " + readErr.Error()
+	}
+	return e
+}
+
+// apiError builds the *APIError of an answer with status code, headers h
+// and body: the fields of an AppError body, else an excerpt of the body.
+func (c *Client) apiError(endpoint string, code int, h http.Header, body []byte) *APIError {
+	e := &APIError{Endpoint: endpoint, StatusCode: code}
 	if ae, ok := parseAppError(body); ok {
-		e.ID = c.redact(ae.ID)
-		e.Message = c.redact(sanitizeExcerpt([]byte(ae.Message)))
-		e.DetailedError = c.redact(ae.DetailedError)
-		e.RequestID = sanitizeExcerpt([]byte(ae.RequestID))
+		e.ID = c.excerpt([]byte(ae.ID), maxExcerpt)
+		e.Message = c.excerpt([]byte(ae.Message), maxExcerpt)
+		e.RequestID = c.excerpt([]byte(ae.RequestID), maxExcerpt)
 	} else {
-		e.Message = c.redact(sanitizeExcerpt(body))
-		if e.Message == "" && readErr != nil {
-			e.Message = "reading error body: " + c.redact(readErr.Error())
-		}
+		e.Message = c.excerpt(body, maxExcerpt)
 	}
 	if e.RequestID == "" {
-		e.RequestID = sanitizeExcerpt([]byte(resp.Header.Get("X-Request-Id")))
+		e.RequestID = c.excerpt([]byte(h.Get("X-Request-Id")), maxExcerpt)
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if code == http.StatusTooManyRequests {
+		e.RetryAfter = parseRetryAfter(h.Get("Retry-After"), time.Now())
 	}
 	return e
 }

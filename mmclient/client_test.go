@@ -204,6 +204,8 @@ func TestNewValidation(t *testing.T) {
 		{BaseURL: "https://user:pass@chat.example.com"},
 		{BaseURL: "https://chat.example.com/?x=1"},
 		{BaseURL: "https://chat.example.com", Token: "abc\r\nX-Evil: 1"},
+		{BaseURL: "https://chat.example.com", Token: "abcdefgh\x01"}, // the transport would refuse it on every request
+		{BaseURL: "https://chat.example.com", Token: "abcdefgh\x7f"},
 		{BaseURL: "https://chat.example.com", CAFile: filepath.Join(t.TempDir(), "missing.pem")},
 	}
 	for _, o := range bad {
@@ -664,6 +666,27 @@ func TestTokenNeverInErrors(t *testing.T) {
 		w.WriteHeader(502)
 		_, _ = io.WriteString(w, "<html><body>upstream said token="+testToken+"</body></html>")
 	})
+	// The token straddles the 200-byte cut of the excerpt: cutting first
+	// and redacting after would leave 19 of its 26 characters.
+	s.on(t, "GET /api/v4/cluster/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(502)
+		_, _ = io.WriteString(w, strings.Repeat("a", 174)+" token="+testToken+" and more text after it")
+	})
+	// A 200 answer that is not JSON (a proxy's debug page) goes into a decode
+	// error with an excerpt.
+	s.on(t, "GET /api/v4/saml/certificate/status", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Bearer "+testToken)
+	})
+	s.on(t, "GET /api/v4/users", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Bearer "+testToken)
+	})
+	s.on(t, "PUT /api/v4/users/me/active", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"status":"`+testToken+`"}`)
+	})
+	s.on(t, "GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(500)
+		_, _ = io.WriteString(w, `{"status":"token=`+testToken+`"}`)
+	})
 	c, _ := newTestClient(t, s, nil)
 	ctx := ctxT(t)
 	_, err := c.GetStatusesByIDs(ctx, []string{"5t9ttqdq5bbmif3xuzhznk9k7a", "oh6nwkutzpyzjgqd4rzdgww66w"})
@@ -671,19 +694,63 @@ func TestTokenNeverInErrors(t *testing.T) {
 	if !IsUnauthorized(err) || ae.ID != "api.context.session_expired.app_error" || ae.RequestID != "hsjn6jna9pne5qkumwrdkmum3y" {
 		t.Fatalf("401: %+v", ae)
 	}
-	if ae.DetailedError != "token=[REDACTED]" {
-		t.Fatalf("DetailedError = %q", ae.DetailedError)
-	}
 	_, err2 := c.GetUserStats(ctx)
-	for _, e := range []error{err, err2} {
+	_, err3 := c.GetClusterStatus(ctx)
+	if ae := asAPIError(t, err3); !strings.Contains(ae.Message, "token=[REDACTED]") || len(ae.Message) > maxExcerpt {
+		t.Fatalf("cut excerpt: %q (%d bytes)", ae.Message, len(ae.Message))
+	}
+	_, err4 := c.GetSAMLCertificateStatus(ctx)
+	_, err5 := c.GetUsers(ctx, 0, 10)
+	err6 := c.UpdateUserActive(ctx, "me", true)
+	_, err7 := c.Ping(ctx)
+	for i, e := range []error{err, err2, err3, err4, err5, err6, err7} {
 		if e == nil {
-			t.Fatal("want error")
+			t.Fatalf("error %d: want an error", i+1)
 		}
 		for _, s := range []string{e.Error(), fmtAll(e)} {
-			if strings.Contains(s, testToken) {
-				t.Fatalf("token leaked: %s", s)
+			if strings.Contains(s, testToken[:10]) {
+				t.Fatalf("error %d: token leaked: %s", i+1, s)
 			}
 		}
+	}
+}
+
+// A short token (not a real Mattermost token) is not redacted: replacing
+// it would mangle every message while hiding nothing.
+func TestShortTokenDoesNotMangleMessages(t *testing.T) {
+	s := newReplayServer(t, false)
+	s.on(t, "GET /api/v4/system/ping", "ratelimit_429_unauthenticated_ping")
+	s.on(t, "GET /api/v4/cluster/status", "cluster_status_nonadmin")
+	c, _ := newTestClient(t, s, func(o *Options) { o.Token, o.MaxRetries = "t", -1 })
+	_, err := c.Ping(ctxT(t))
+	if ae := asAPIError(t, err); ae.Message != "limit exceeded" {
+		t.Fatalf("429 message %q", ae.Message)
+	}
+	_, err = c.GetClusterStatus(ctxT(t))
+	if ae := asAPIError(t, err); ae.ID != "api.context.permissions.app_error" || ae.Message != "You do not have the appropriate permissions." {
+		t.Fatalf("403: %+v", ae)
+	}
+}
+
+func TestRedirectClosesUnsentBody(t *testing.T) {
+	c, err := New(Options{BaseURL: "http://mattermost.invalid", Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := getBodyBuf()
+	*bp = append(*bp, `["x"]`...)
+	sb := newSharedBody(bp)
+	body, err := sb.open() // what http.Client opens with GetBody for a 307
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://mattermost.invalid/elsewhere", body)
+	if err := c.hc.CheckRedirect(req, nil); err != http.ErrUseLastResponse {
+		t.Fatalf("CheckRedirect = %v", err)
+	}
+	sb.release()
+	if sb.refs != 0 || sb.buf != nil {
+		t.Fatalf("the unsent redirect body still holds the pooled buffer (refs %d)", sb.refs)
 	}
 }
 
@@ -1020,10 +1087,10 @@ func TestObserverRateLimitHeaders(t *testing.T) {
 
 func TestSanitizeExcerpt(t *testing.T) {
 	long := strings.Repeat("é", 300)
-	if got := sanitizeExcerpt([]byte(long)); len(got) > 200 || !strings.HasPrefix(got, "éé") || !utf8Valid(got) {
+	if got := sanitizeExcerpt([]byte(long), maxExcerpt); len(got) > 200 || !strings.HasPrefix(got, "éé") || !utf8Valid(got) {
 		t.Fatalf("len %d", len(got))
 	}
-	if got := sanitizeExcerpt([]byte("limit exceeded\n")); got != "limit exceeded" {
+	if got := sanitizeExcerpt([]byte("limit exceeded\n"), maxExcerpt); got != "limit exceeded" {
 		t.Fatalf("%q", got)
 	}
 }

@@ -37,20 +37,12 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 			}
 			jerr := json.Unmarshal(data, &out)
 			if resp.StatusCode != http.StatusOK {
-				e := &APIError{Endpoint: EndpointPing, StatusCode: resp.StatusCode, RequestID: sanitizeExcerpt([]byte(resp.Header.Get("X-Request-Id")))}
-				if ae, ok := parseAppError(data); ok {
-					e.ID, e.Message, e.DetailedError = c.redact(ae.ID), c.redact(sanitizeExcerpt([]byte(ae.Message))), c.redact(ae.DetailedError)
-					if ae.RequestID != "" {
-						e.RequestID = sanitizeExcerpt([]byte(ae.RequestID))
-					}
-				} else if jerr == nil && out.Status != "" {
-					e.Message = "server reports status " + sanitizeExcerpt([]byte(out.Status))
-					p = &Ping{Status: out.Status}
-					if v, err := ParseVersionID(resp.Header.Get("X-Version-Id")); err == nil {
-						p.Version, p.HasVersion = v, true
-					}
-				} else {
-					e.Message = c.redact(sanitizeExcerpt(data))
+				e := c.apiError(EndpointPing, resp.StatusCode, resp.Header, data)
+				// An AppError has no "status" key: this is the ping body of
+				// an unhealthy server.
+				if jerr == nil && out.Status != "" {
+					e.Message = "server reports status " + c.excerpt([]byte(out.Status), 40)
+					p = newPing(out.Status, resp.Header)
 				}
 				return e
 			}
@@ -60,16 +52,18 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 			if out.Status == "" {
 				return errors.New("decode response: no status field")
 			}
-			p = &Ping{Status: out.Status}
-			if v, err := ParseVersionID(resp.Header.Get("X-Version-Id")); err == nil {
-				p.Version, p.HasVersion = v, true
-			}
+			p = newPing(out.Status, resp.Header)
 			return nil
 		})
-	if err != nil {
-		return p, err
+	return p, err
+}
+
+func newPing(status string, h http.Header) *Ping {
+	p := &Ping{Status: status}
+	if v, err := ParseVersionID(h.Get("X-Version-Id")); err == nil {
+		p.Version, p.HasVersion = v, true
 	}
-	return p, nil
+	return p
 }
 
 // GetClientConfig calls GET /config/client?format=old. Values that are not
@@ -110,7 +104,7 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 func (c *Client) GetClusterStatus(ctx context.Context) ([]ClusterInfo, error) {
 	out := []ClusterInfo{}
 	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status"},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONArray(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONArray(body, &out) })
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +115,7 @@ func (c *Client) GetClusterStatus(ctx context.Context) ([]ClusterInfo, error) {
 func (c *Client) GetSAMLCertificateStatus(ctx context.Context) (*SAMLCertificateStatus, error) {
 	var out SAMLCertificateStatus
 	err := c.do(ctx, request{endpoint: EndpointSAMLCertificate, method: http.MethodGet, path: "/saml/certificate/status"},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
 	}
@@ -184,21 +178,18 @@ func (c *Client) GetUserStatus(ctx context.Context, userID string) (*Status, err
 	}
 	var out Status
 	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodGet, path: "/users/" + url.PathEscape(userID) + "/status"},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// SettableStatuses are the values PUT /users/{id}/status accepts ("ooo" is
-// only set by the auto-responder).
-var SettableStatuses = []string{StatusOnline, StatusAway, StatusDND, StatusOffline}
-
 // UpdateUserStatus calls PUT /users/{id}/status. userID must be a real id
 // (the server compares it with the body's user_id, so "me" is refused
-// client-side); status must be one of SettableStatuses; dndEndTime is epoch
-// seconds for a timed "dnd" (0 = none) and is omitted for other statuses.
+// client-side); status must be online, away, dnd or offline ("ooo" is only
+// set by the auto-responder); dndEndTime is epoch seconds for a timed "dnd"
+// (0 = none) and is omitted for other statuses.
 func (c *Client) UpdateUserStatus(ctx context.Context, userID string, status string, dndEndTime int64) (*Status, error) {
 	if err := validateUserID(userID, false); err != nil {
 		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
@@ -224,7 +215,7 @@ func (c *Client) UpdateUserStatus(ctx context.Context, userID string, status str
 	b = append(b, '}')
 	var out Status
 	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
 	}
@@ -263,23 +254,12 @@ func (c *Client) UpdateUserActive(ctx context.Context, userID string, active boo
 					if code < 400 || code > 599 {
 						code = http.StatusInternalServerError
 					}
-					e := &APIError{
-						Endpoint:      EndpointUserActive,
-						StatusCode:    code,
-						ID:            c.redact(ae.ID),
-						Message:       c.redact(sanitizeExcerpt([]byte(ae.Message))),
-						DetailedError: c.redact(ae.DetailedError),
-						RequestID:     sanitizeExcerpt([]byte(ae.RequestID)),
-					}
-					if e.RequestID == "" {
-						e.RequestID = resp.Header.Get("X-Request-Id")
-					}
-					return e
+					return c.apiError(EndpointUserActive, code, resp.Header, rest)
 				}
 				return errors.New("decode response: unexpected data after the JSON object")
 			}
 			if first.Status != "OK" {
-				return fmt.Errorf("unexpected response status %.40q", first.Status)
+				return fmt.Errorf("unexpected response status %q", c.excerpt([]byte(first.Status), 40))
 			}
 			return nil
 		})
@@ -302,7 +282,7 @@ func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error
 	q := "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
 	out := make([]User, 0, perPage)
 	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONArray(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONArray(body, &out) })
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +293,7 @@ func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error
 func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
 	var out UserStats
 	err := c.do(ctx, request{endpoint: EndpointUserStats, method: http.MethodGet, path: "/users/stats"},
-		func(_ *http.Response, body io.Reader) error { return decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
 	}
@@ -336,10 +316,6 @@ func validateUserID(id string, allowMe bool) error {
 	}
 	return nil
 }
-
-// ValidUserID reports whether id has the shape of a Mattermost user id (26
-// characters a-z0-9), the only ids the status and user endpoints accept.
-func ValidUserID(id string) bool { return isUserID(id) }
 
 func isUserID(id string) bool {
 	if len(id) != userIDLen {
@@ -388,14 +364,14 @@ func decodeJSON(body io.Reader, v any) error {
 }
 
 // decodeJSONObject is decodeJSON that insists on a JSON object.
-func decodeJSONObject(body io.Reader, v any) error {
+func (c *Client) decodeJSONObject(body io.Reader, v any) error {
 	data, err := readAll(body)
 	if err != nil {
 		return err
 	}
 	t := trimSpace(data)
 	if len(t) == 0 || t[0] != '{' {
-		return fmt.Errorf("decode response: want a JSON object, got %q", excerptStart(t))
+		return fmt.Errorf("decode response: want a JSON object, got %q", c.excerpt(t, 40))
 	}
 	if err := json.Unmarshal(t, v); err != nil {
 		return fmt.Errorf("decode response: %w", err)
@@ -405,7 +381,7 @@ func decodeJSONObject(body io.Reader, v any) error {
 
 // decodeJSONArray is decodeJSON that insists on a JSON array; null (what a
 // Go server marshals for a nil slice) leaves v unchanged.
-func decodeJSONArray(body io.Reader, v any) error {
+func (c *Client) decodeJSONArray(body io.Reader, v any) error {
 	data, err := readAll(body)
 	if err != nil {
 		return err
@@ -415,20 +391,12 @@ func decodeJSONArray(body io.Reader, v any) error {
 		return nil
 	}
 	if len(t) == 0 || t[0] != '[' {
-		return fmt.Errorf("decode response: want a JSON array, got %q", excerptStart(t))
+		return fmt.Errorf("decode response: want a JSON array, got %q", c.excerpt(t, 40))
 	}
 	if err := json.Unmarshal(t, v); err != nil {
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
-}
-
-func excerptStart(b []byte) string {
-	s := sanitizeExcerpt(b)
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	return s
 }
 
 // Clone returns a copy of s that owns its strings (see StreamStatusesByIDs).

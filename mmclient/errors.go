@@ -19,15 +19,9 @@ type APIError struct {
 	Message    string        // AppError message, or a short sanitized excerpt of a non-JSON body (<=200 bytes)
 	RequestID  string        // body request_id or X-Request-Id header
 	RetryAfter time.Duration // parsed Retry-After on 429
-
-	// DetailedError is the AppError detailed_error with every occurrence of
-	// the client's token replaced by "[REDACTED]" (a 401 for a bad token
-	// carries "token=<the token>" when developer mode is on). It is never part
-	// of Error(); log it only deliberately.
-	DetailedError string
 }
 
-// Error implements error. It never contains the token nor detailed_error.
+// Error implements error. It never contains the token.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.Grow(64 + len(e.Message))
@@ -69,12 +63,13 @@ func hasStatus(err error, code int) bool {
 var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
 // appError is Mattermost's error body (both eras; is_oauth existed in 2021).
+// detailed_error is left out on purpose: it is debugging text that can
+// hold the token (a 401 for a bad token says "token=<the token>").
 type appError struct {
-	ID            string `json:"id"`
-	Message       string `json:"message"`
-	DetailedError string `json:"detailed_error"`
-	RequestID     string `json:"request_id"`
-	StatusCode    int    `json:"status_code"`
+	ID         string `json:"id"`
+	Message    string `json:"message"`
+	RequestID  string `json:"request_id"`
+	StatusCode int    `json:"status_code"`
 }
 
 // parseAppError decodes body as an AppError whatever the Content-Type (the
@@ -105,16 +100,17 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// maxExcerpt bounds the server-supplied text in an APIError field.
 const maxExcerpt = 200
 
 // sanitizeExcerpt turns an arbitrary (maybe HTML) body into a short single
 // line: tags are dropped, whitespace and control characters collapse to one
-// space, invalid UTF-8 is dropped, and the result is cut to maxExcerpt bytes.
-func sanitizeExcerpt(body []byte) string {
+// space, invalid UTF-8 is dropped, and the result is cut to max bytes.
+func sanitizeExcerpt(body []byte, max int) string {
 	var b strings.Builder
 	inTag := false
 	space := false
-	for len(body) > 0 && b.Len() < maxExcerpt {
+	for len(body) > 0 && b.Len() < max {
 		r, size := utf8.DecodeRune(body)
 		body = body[size:]
 		switch {
@@ -137,10 +133,21 @@ func sanitizeExcerpt(body []byte) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		if b.Len()+utf8.RuneLen(r) > maxExcerpt {
+		if b.Len()+utf8.RuneLen(r) > max {
 			break
 		}
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// cutUTF8 cuts s to at most max bytes without splitting a rune.
+func cutUTF8(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }

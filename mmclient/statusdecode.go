@@ -32,14 +32,15 @@ const (
 // errNullElement is returned for a null element in the status array.
 var errNullElement = errors.New("null element in status array")
 
-// SyntaxError reports malformed JSON in a status stream.
-type SyntaxError struct {
-	Offset int64 // byte offset in the body
+// syntaxError reports malformed JSON in a status stream (offset = bytes into
+// the body).
+type syntaxError struct {
+	offset int64
 	msg    string
 }
 
-func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("decode response: %s at offset %d", e.msg, e.Offset)
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("decode response: %s at offset %d", e.msg, e.offset)
 }
 
 type statusField uint8
@@ -80,12 +81,29 @@ func getStatusDecoder(r io.Reader) *statusDecoder {
 	return d
 }
 
+// maxPooledScratch bounds the string scratch buffers a pooled decoder
+// keeps; real values are at most a few dozen bytes.
+const maxPooledScratch = 4 << 10
+
 func putStatusDecoder(d *statusDecoder) {
+	d.clearForPool()
+	decoderPool.Put(d)
+}
+
+// clearForPool drops what a pooled decoder must not keep: the reader, the
+// strings aliasing the scratch buffers, and buffers grown by one huge value
+// (the body limit allows values of tens of megabytes).
+func (d *statusDecoder) clearForPool() {
 	d.r = nil
-	if cap(d.buf) > 4*decoderBufSize { // do not keep a buffer grown by one huge string
+	d.st = Status{}
+	if cap(d.buf) > 4*decoderBufSize {
 		d.buf = make([]byte, decoderBufSize)
 	}
-	decoderPool.Put(d)
+	for _, b := range []*[]byte{&d.idBuf, &d.stateBuf, &d.chanBuf, &d.keyBuf} {
+		if cap(*b) > maxPooledScratch {
+			*b = nil
+		}
+	}
 }
 
 func (d *statusDecoder) reset(r io.Reader) {
@@ -98,7 +116,7 @@ func (d *statusDecoder) reset(r io.Reader) {
 }
 
 func (d *statusDecoder) syntaxErr(msg string) error {
-	return &SyntaxError{Offset: d.base + int64(d.pos), msg: msg}
+	return &syntaxError{offset: d.base + int64(d.pos), msg: msg}
 }
 
 // fill reads more data. Bytes from keep on are preserved (moved to the

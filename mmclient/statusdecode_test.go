@@ -419,3 +419,24 @@ func FuzzStatusDecoder(f *testing.F) {
 		}
 	})
 }
+
+// A decoder that met one huge value must not keep the grown buffers in the
+// pool (the body limit allows values of tens of megabytes).
+func TestPooledDecoderDropsHugeBuffers(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	body := `[{"user_id":"` + huge + `","status":"` + huge + `","active_channel":"` + huge + `","` + huge + `\u0041":1}]`
+	d := getStatusDecoder(strings.NewReader(body))
+	n := 0
+	if err := d.decode(func(s *Status) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("decode: %d elements, %v", n, err)
+	}
+	d.clearForPool() // what putStatusDecoder does before pooling it
+	for name, c := range map[string]int{"buf": cap(d.buf), "idBuf": cap(d.idBuf), "stateBuf": cap(d.stateBuf), "chanBuf": cap(d.chanBuf), "keyBuf": cap(d.keyBuf)} {
+		if c > 4*decoderBufSize {
+			t.Errorf("pooled decoder keeps %s of %d bytes", name, c)
+		}
+	}
+	if d.st != (Status{}) {
+		t.Error("pooled decoder keeps the last element")
+	}
+}

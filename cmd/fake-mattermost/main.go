@@ -170,6 +170,9 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
+				// A client still being answered after the grace period
+				// (say, a slow reader): drop it rather than leave it open.
+				_ = srv.Close()
 				return fmt.Errorf("shutdown: %w", err)
 			}
 			return nil

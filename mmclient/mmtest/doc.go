@@ -31,8 +31,9 @@
 // POST /users/status/ids behaves like 5.37: entries of ids with a stored
 // status come first (in request order), then synthesized offline entries
 // (last_activity_at 0) for ids without one, also in request order; duplicates
-// are answered as sent; more than 65,535 ids answer 500
-// app.status.get.app_error (the real server's database placeholder limit).
+// are answered as sent; more than 65,535 ids without a stored status answer
+// 500 app.status.get.app_error (the real server looks up the ids missing from
+// its status cache in one SQL query, and PostgreSQL takes 65,535 parameters).
 //
 // Failures are injected with SetFault (per endpoint, or EndpointAll), SetDown
 // (every request answers a proxy's 502 HTML page), SetUnhealthy (ping answers

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 const apiPrefix = "/api/v4"
@@ -17,8 +19,10 @@ const apiPrefix = "/api/v4"
 // maxBodyBytes mirrors Mattermost's request body limit (MaxFileSize + 512).
 const maxBodyBytes = 100<<20 + 512
 
-// maxStatusIDs is the largest status request the real server (PostgreSQL)
-// answered; one more id answered 500.
+// maxStatusIDs is the most ids without a cached status one status request
+// may carry: the real server looks them all up in one SQL query, and
+// PostgreSQL takes at most 65535 parameters (65536 answered 500; cached ids
+// do not count, so 65536 ids of which some were cached answered 200).
 const maxStatusIDs = 65535
 
 const (
@@ -374,16 +378,6 @@ func (rc *reqCtx) ping() {
 	rc.respond(code, b)
 }
 
-// SplitVersion splits an X-Version-Id value into its semantic version,
-// build number, client config hash and licensed flag.
-func splitVersion(v string) (version, build, hash, licensed string) {
-	p := strings.Split(v, ".")
-	if len(p) < 6 {
-		return v, "", "", "false"
-	}
-	return strings.Join(p[:3], "."), strings.Join(p[3:len(p)-2], "."), p[len(p)-2], p[len(p)-1]
-}
-
 func (rc *reqCtx) clientConfig() {
 	if rc.r.URL.Query().Get("format") != "old" {
 		rc.appError(http.StatusNotImplemented, "api.config.client.old_format.app_error",
@@ -397,9 +391,11 @@ func (rc *reqCtx) clientConfig() {
 	for k, v := range clientConfigBase {
 		m[k] = v
 	}
-	version, build, _, _ := splitVersion(ver)
-	m["Version"] = version
-	m["BuildNumber"] = build
+	if v, err := mmclient.ParseVersionID(ver); err == nil {
+		m["Version"], m["BuildNumber"] = v.Version, v.BuildNumber
+	} else {
+		m["Version"], m["BuildNumber"] = ver, ""
+	}
 	m["BuildEnterpriseReady"] = strconv.FormatBool(enterprise)
 	m["EnableSaml"] = strconv.FormatBool(saml)
 	b, err := json.Marshal(m)
@@ -410,12 +406,21 @@ func (rc *reqCtx) clientConfig() {
 	rc.respond(http.StatusOK, b)
 }
 
-func (rc *reqCtx) clusterStatus() {
+// requireAdmin is requireSession for an endpoint only the admin session may
+// call; other sessions get 403 naming permission.
+func (rc *reqCtx) requireAdmin(permission string) bool {
 	if !rc.requireSession() {
-		return
+		return false
 	}
 	if !rc.admin {
-		rc.permissionError("sysconsole_read_environment_high_availability")
+		rc.permissionError(permission)
+		return false
+	}
+	return true
+}
+
+func (rc *reqCtx) clusterStatus() {
+	if !rc.requireAdmin("sysconsole_read_environment_high_availability") {
 		return
 	}
 	rc.s.mu.RLock()
@@ -449,11 +454,7 @@ func (rc *reqCtx) clusterStatus() {
 }
 
 func (rc *reqCtx) samlStatus() {
-	if !rc.requireSession() {
-		return
-	}
-	if !rc.admin {
-		rc.permissionError("get_saml_cert_status")
+	if !rc.requireAdmin("get_saml_cert_status") {
 		return
 	}
 	rc.s.mu.RLock()
@@ -591,12 +592,6 @@ func (rc *reqCtx) statusesByIDs() {
 	n := len(ids) / 26
 	rc.n = n
 	rc.s.statusIDs.Add(int64(n))
-	if n > maxStatusIDs {
-		rc.appError(http.StatusInternalServerError, "app.status.get.app_error",
-			"Encountered an error retrieving the status.",
-			"failed to find Statuses: pq: got "+itoa(n)+" parameters but PostgreSQL only supports 65535 parameters")
-		return
-	}
 	out := getBuf()
 	defer putBuf(out)
 	b := (*out)[:0]
@@ -605,15 +600,19 @@ func (rc *reqCtx) statusesByIDs() {
 	}
 	b = append(b, '[')
 	first := true
+	uncached := 0
 	rc.s.mu.RLock()
 	st := rc.s.users
 	// Stored statuses first (like Mattermost's cache hits), then synthesized
 	// offline entries, each in request order.
-	for pass := 0; pass < 2; pass++ {
+	for pass := 0; pass < 2 && uncached <= maxStatusIDs; pass++ {
 		for k := 0; k < n; k++ {
 			id := ids[k*26 : k*26+26]
 			code, manual, lastAct, ok := st.lookupBytes(id)
 			if ok != (pass == 0) {
+				if pass == 0 {
+					uncached++
+				}
 				continue
 			}
 			if !first {
@@ -628,6 +627,12 @@ func (rc *reqCtx) statusesByIDs() {
 	rc.s.mu.RUnlock()
 	b = append(b, ']')
 	*out = b
+	if uncached > maxStatusIDs {
+		rc.appError(http.StatusInternalServerError, "app.status.get.app_error",
+			"Encountered an error retrieving the status.",
+			"failed to find Statuses: pq: got "+itoa(uncached)+" parameters but PostgreSQL only supports 65535 parameters")
+		return
+	}
 	rc.respond(http.StatusOK, b)
 }
 
@@ -695,13 +700,13 @@ func (rc *reqCtx) putUserStatus(pathID string) {
 	var code uint8
 	manual, last := true, prevLast
 	switch body.Status {
-	case StatusOnline:
+	case mmclient.StatusOnline:
 		code, manual, last = stOnline, false, now
-	case StatusOffline:
+	case mmclient.StatusOffline:
 		code, last = stOffline, now
-	case StatusAway:
+	case mmclient.StatusAway:
 		code = stAway
-	case StatusDND:
+	case mmclient.StatusDND:
 		// 5.37 ignores dnd_end_time unless the TimedDND feature flag is on
 		// (off by default).
 		code = stDND

@@ -254,10 +254,7 @@ func NewTLSServer(cfg Config) *Server {
 // CertificatePEM returns the PEM of a TLS server's certificate (nil for a
 // plain HTTP or unstarted server), for a client's CA file.
 func (s *Server) CertificatePEM() []byte {
-	if s.ts == nil || s.ts.TLS == nil {
-		return nil
-	}
-	c := s.ts.Certificate()
+	c := s.Certificate()
 	if c == nil {
 		return nil
 	}
@@ -466,13 +463,6 @@ func (s *Server) ResetCounters() {
 		s.counts[i].Store(0)
 	}
 	s.statusIDs.Store(0)
-}
-
-// UserCount returns the number of accounts.
-func (s *Server) UserCount() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.users.n
 }
 
 func cloneNodes(n []Node) []Node { return append([]Node(nil), n...) }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 func newTestServer(t *testing.T, cfg Config) *Server {
@@ -179,11 +181,11 @@ func TestStatusIDsOrderDuplicatesAndLimit(t *testing.T) {
 	for i := range users {
 		users[i].Status, users[i].Manual, users[i].LastActivityAt, users[i].Deactivated = "", false, 0, false
 	}
-	users[10].Status, users[10].LastActivityAt = StatusOnline, 1234
-	users[20].Status, users[20].Manual = StatusDND, true
+	users[10].Status, users[10].LastActivityAt = mmclient.StatusOnline, 1234
+	users[20].Status, users[20].Manual = mmclient.StatusDND, true
 	s := newTestServer(t, Config{Users: users})
 	unknown := "zzzzzzzzzzzzzzzzzzzzzzzzzz"
-	s.SetStatus(unknown[:25]+"y", StatusAway, true) // a status row for an id that is not an account
+	s.SetStatus(unknown[:25]+"y", mmclient.StatusAway, true) // a status row for an id that is not an account
 	req := []string{unknown, users[1].ID, users[20].ID, users[10].ID, users[10].ID, unknown[:25] + "y", users[1].ID}
 	got := statusEntries(t, doRequest(t, s, "POST", "/api/v4/users/status/ids", UserToken, mustJSON(t, req)))
 	wantOrder := []string{users[20].ID, users[10].ID, users[10].ID, unknown[:25] + "y", unknown, users[1].ID, users[1].ID}
@@ -212,12 +214,17 @@ func TestStatusIDsOrderDuplicatesAndLimit(t *testing.T) {
 	if r.code != 500 || e["id"] != "app.status.get.app_error" || !strings.Contains(e["detailed_error"].(string), "got 65536 parameters") {
 		t.Errorf("65536 ids: HTTP %d %v", r.code, e)
 	}
+	// Ids with a stored status (the real server's cache hits) do not
+	// count toward the database's limit.
+	if got := statusEntries(t, doRequest(t, s, "POST", "/api/v4/users/status/ids", AdminToken, mustJSON(t, append(ids, users[20].ID)))); len(got) != maxStatusIDs+1 || got[0]["user_id"] != users[20].ID {
+		t.Errorf("65535 uncached + 1 stored id: %d entries", len(got))
+	}
 }
 
 func TestUpdateStatusAndActive(t *testing.T) {
 	users := []UserSpec{
-		{ID: "aaaaaaaaaaaaaaaaaaaaaaaaaa", Username: "alice", Status: StatusOnline, LastActivityAt: 5},
-		{ID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", Username: "bob", Status: StatusAway, Manual: true, LastActivityAt: 7},
+		{ID: "aaaaaaaaaaaaaaaaaaaaaaaaaa", Username: "alice", Status: mmclient.StatusOnline, LastActivityAt: 5},
+		{ID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", Username: "bob", Status: mmclient.StatusAway, Manual: true, LastActivityAt: 7},
 		{ID: "cccccccccccccccccccccccccc", Username: "carol"},
 	}
 	s := newTestServer(t, Config{Users: users})
@@ -655,7 +662,7 @@ func TestGenerateUsers(t *testing.T) {
 	}
 	c := CountStatuses(a)
 	frac := func(n int) float64 { return float64(n) / float64(c.Active) }
-	for st, want := range map[string]float64{StatusOnline: 0.10, StatusAway: 0.05, StatusDND: 0.03, StatusOOO: 0.01, StatusOffline: 0.81} {
+	for st, want := range map[string]float64{mmclient.StatusOnline: 0.10, mmclient.StatusAway: 0.05, mmclient.StatusDND: 0.03, mmclient.StatusOOO: 0.01, mmclient.StatusOffline: 0.81} {
 		if got := frac(c.All[st]); got < want*0.8-0.002 || got > want*1.2+0.002 {
 			t.Errorf("%s fraction %.4f, want about %.2f", st, got, want)
 		}
@@ -666,7 +673,7 @@ func TestGenerateUsers(t *testing.T) {
 	if f := float64(c.Deactivated) / float64(c.Total); f < 0.005 || f > 0.015 {
 		t.Errorf("deactivated fraction %.4f", f)
 	}
-	if c.HumansManual[StatusDND] != c.Humans[StatusDND] || c.HumansManual[StatusOnline] != 0 || c.HumansManual[StatusAway] == 0 || c.HumansManual[StatusAway] == c.Humans[StatusAway] {
+	if c.HumansManual[mmclient.StatusDND] != c.Humans[mmclient.StatusDND] || c.HumansManual[mmclient.StatusOnline] != 0 || c.HumansManual[mmclient.StatusAway] == 0 || c.HumansManual[mmclient.StatusAway] == c.Humans[mmclient.StatusAway] {
 		t.Errorf("manual mix: %v of %v", c.HumansManual, c.Humans)
 	}
 	sum := 0
@@ -721,7 +728,7 @@ func TestServedCountsMatchCountStatuses(t *testing.T) {
 	want := CountStatuses(users)
 	h, hm := count(humans)
 	a, am := count(all)
-	for _, st := range AllStatuses {
+	for _, st := range mmclient.KnownStatuses {
 		if h[st] != want.Humans[st] || hm[st] != want.HumansManual[st] || a[st] != want.All[st] || am[st] != want.AllManual[st] {
 			t.Errorf("%s: served humans %d/%d manual, all %d/%d; want %d/%d, %d/%d", st, h[st], hm[st], a[st], am[st],
 				want.Humans[st], want.HumansManual[st], want.All[st], want.AllManual[st])
@@ -769,7 +776,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	// Keep changing the state until the readers served enough requests.
 	for i := 0; (i < 200 || served.Load() < 100) && i < 200000; i++ {
-		s.SetStatus(ids[i%len(ids)], AllStatuses[i%4], i%2 == 0)
+		s.SetStatus(ids[i%len(ids)], mmclient.KnownStatuses[i%4], i%2 == 0)
 		s.SetActive(ids[i%50], i%2 == 0)
 		s.SetNodes(DemoNodes(i%5, 0, 0))
 		s.SetSAML(i%2 == 0, true, false)

@@ -6,19 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// Status values.
-const (
-	StatusOnline  = "online"
-	StatusAway    = "away"
-	StatusDND     = "dnd"
-	StatusOffline = "offline"
-	StatusOOO     = "ooo"
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
-
-// AllStatuses lists the five statuses Mattermost reports.
-var AllStatuses = []string{StatusOnline, StatusAway, StatusDND, StatusOffline, StatusOOO}
 
 // status codes in the store; 0 = no status row.
 const (
@@ -30,7 +20,7 @@ const (
 	stOOO
 )
 
-var statusNames = [...]string{"", StatusOnline, StatusAway, StatusDND, StatusOffline, StatusOOO}
+var statusNames = [...]string{"", mmclient.StatusOnline, mmclient.StatusAway, mmclient.StatusDND, mmclient.StatusOffline, mmclient.StatusOOO}
 
 func statusCode(s string) int {
 	for i, n := range statusNames {
@@ -314,20 +304,20 @@ func GenerateUsers(n int, seed int64) []UserSpec {
 		u.Username = prefix + zeroPad(i+1, width)
 		switch {
 		case st < 10:
-			u.Status = StatusOnline
+			u.Status = mmclient.StatusOnline
 		case st < 15:
-			u.Status, u.Manual = StatusAway, sub < 5
+			u.Status, u.Manual = mmclient.StatusAway, sub < 5
 		case st < 18:
-			u.Status, u.Manual = StatusDND, true
+			u.Status, u.Manual = mmclient.StatusDND, true
 		case st < 19:
-			u.Status, u.Manual = StatusOOO, true
+			u.Status, u.Manual = mmclient.StatusOOO, true
 		case sub < 2:
-			u.Status, u.Manual = StatusOffline, true
+			u.Status, u.Manual = mmclient.StatusOffline, true
 		default:
 			u.Status, u.LastActivityAt = "", 0
 		}
 		if u.Deactivated && (u.Status == "" || !u.Manual) {
-			u.Status, u.Manual, u.LastActivityAt = StatusOffline, false, baseMillis
+			u.Status, u.Manual, u.LastActivityAt = mmclient.StatusOffline, false, baseMillis
 		}
 		users[i] = u
 	}
@@ -376,7 +366,7 @@ func CountStatuses(users []UserSpec) StatusCounts {
 		c.Active++
 		st, manual := u.Status, u.Manual
 		if st == "" {
-			st, manual = StatusOffline, false
+			st, manual = mmclient.StatusOffline, false
 		}
 		c.All[st]++
 		if manual {
@@ -395,8 +385,8 @@ func CountStatuses(users []UserSpec) StatusCounts {
 }
 
 func zeroCounts() map[string]int {
-	m := make(map[string]int, len(AllStatuses))
-	for _, s := range AllStatuses {
+	m := make(map[string]int, len(mmclient.KnownStatuses))
+	for _, s := range mmclient.KnownStatuses {
 		m[s] = 0
 	}
 	return m
