@@ -29,9 +29,14 @@ RUN set -eu; \
     /out/mattermost_exporter --version
 
 FROM gcr.io/distroless/static-debian12:nonroot
+# Build arguments are per stage: declared again to label the image with what the binary says.
+ARG VERSION=dev
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="mattermost_exporter" \
       org.opencontainers.image.description="Prometheus exporter for Mattermost" \
-      org.opencontainers.image.source="https://github.com/mmexporter/mattermost_exporter"
+      org.opencontainers.image.source="https://github.com/mmexporter/mattermost_exporter" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 COPY --from=build /out/mattermost_exporter /bin/mattermost_exporter
 USER 65532:65532
 EXPOSE 10065

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,6 +85,38 @@ func TestDashboardStructure(t *testing.T) {
 			}
 		}
 	}
+	// Every panel that shows numbers says in what unit ("short" and "none" are units too).
+	for _, p := range grafanaAllPanels(d) {
+		switch p.Type {
+		case "stat", "timeseries", "bargauge", "gauge":
+		default:
+			continue
+		}
+		var fc struct {
+			Defaults struct {
+				Unit string `json:"unit"`
+			} `json:"defaults"`
+		}
+		if len(p.Field) > 0 {
+			if err := json.Unmarshal(p.Field, &fc); err != nil {
+				t.Errorf("panel %q: fieldConfig: %v", p.Title, err)
+			}
+		}
+		if fc.Defaults.Unit == "" {
+			t.Errorf("panel %q (%s) sets no fieldConfig.defaults.unit", p.Title, p.Type)
+		}
+	}
+	// Query variables refresh when the dashboard loads (1: on load, 2: on load and on time
+	// range change); 0 would freeze the values saved in the file.
+	for _, name := range []string{"job", "instance"} {
+		if r := grafanaVariableRefresh(t, name); r != 1 && r != 2 {
+			t.Errorf("variable %s: refresh = %d, want 1 or 2 (refresh on dashboard load)", name, r)
+		}
+	}
+	// No hard-coded datasource anywhere: every datasource reference is the variable (or
+	// Grafana's built-in annotation source).
+	grafanaCheckDatasourceRefs(t)
+
 	// Panels must not overlap on Grafana's 24-column grid.
 	top := d.Panels
 	for i := range top {
@@ -135,5 +170,80 @@ func TestDashboardProvisioning(t *testing.T) {
 	promDecodeYAML(t, promRepoPath("dashboards", "provisioning", "datasource.yml"), &ds)
 	if ds.APIVersion != 1 || len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || ds.Datasources[0].URL == "" {
 		t.Errorf("datasource.yml: want one prometheus datasource with a url, got %+v", ds)
+	}
+}
+
+// grafanaVariableRefresh returns the refresh setting of a templating variable of the shipped
+// dashboard.
+func grafanaVariableRefresh(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(promDashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Templating struct {
+			List []struct {
+				Name    string `json:"name"`
+				Refresh int    `json:"refresh"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range d.Templating.List {
+		if v.Name == name {
+			return v.Refresh
+		}
+	}
+	t.Errorf("no variable %s", name)
+	return -1
+}
+
+// grafanaCheckDatasourceRefs walks the whole dashboard JSON and fails on any "datasource"
+// reference other than the ${datasource} variable or Grafana's own "-- Grafana --".
+func grafanaCheckDatasourceRefs(t *testing.T) {
+	t.Helper()
+	b, err := os.ReadFile(promDashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root any
+	if err := json.Unmarshal(b, &root); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, child := range x {
+				if k == "datasource" {
+					n++
+					switch ds := child.(type) {
+					case map[string]any:
+						uid, _ := ds["uid"].(string)
+						if uid != "${datasource}" && uid != "-- Grafana --" {
+							t.Errorf("%s.datasource: uid %q, want ${datasource}", path, uid)
+						}
+					case string:
+						if ds != "${datasource}" && ds != "$datasource" {
+							t.Errorf("%s.datasource: %q, want ${datasource}", path, ds)
+						}
+					case nil:
+					}
+				}
+				walk(path+"."+k, child)
+			}
+		case []any:
+			for i, child := range x {
+				walk(path+"["+strconv.Itoa(i)+"]", child)
+			}
+		}
+	}
+	walk("dashboard", root)
+	if n == 0 {
+		t.Errorf("dashboard has no datasource reference at all")
 	}
 }

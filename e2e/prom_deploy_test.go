@@ -83,6 +83,7 @@ type k8sContainer struct {
 		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
 		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
 		RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
+		RunAsUser                *int  `yaml:"runAsUser"`
 		Capabilities             struct {
 			Drop []string `yaml:"drop"`
 		} `yaml:"capabilities"`
@@ -125,7 +126,8 @@ func TestDeployKubernetes(t *testing.T) {
 					Volumes    []struct {
 						Name   string `yaml:"name"`
 						Secret struct {
-							SecretName string `yaml:"secretName"`
+							SecretName  string `yaml:"secretName"`
+							DefaultMode *int   `yaml:"defaultMode"`
 						} `yaml:"secret"`
 					} `yaml:"volumes"`
 				} `yaml:"spec"`
@@ -140,8 +142,12 @@ func TestDeployKubernetes(t *testing.T) {
 	c := pod.Containers[0]
 	isTrue := func(b *bool) bool { return b != nil && *b }
 	isFalse := func(b *bool) bool { return b != nil && !*b }
-	if !isTrue(pod.SecurityContext.RunAsNonRoot) || pod.SecurityContext.RunAsUser == 0 {
-		t.Errorf("pod must run as non-root with a non-zero runAsUser: %+v", pod.SecurityContext)
+	// 65532 is distroless' nonroot user, the image's USER.
+	if !isTrue(pod.SecurityContext.RunAsNonRoot) || pod.SecurityContext.RunAsUser != 65532 {
+		t.Errorf("pod must run as non-root with runAsUser 65532: %+v", pod.SecurityContext)
+	}
+	if u := c.SecurityContext.RunAsUser; u != nil && *u != 65532 {
+		t.Errorf("container runAsUser = %d, want 65532 (or unset, inheriting the pod's)", *u)
 	}
 	if pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" || c.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
 		t.Errorf("seccompProfile must be RuntimeDefault (pod %q, container %q)", pod.SecurityContext.SeccompProfile.Type, c.SecurityContext.SeccompProfile.Type)
@@ -182,6 +188,12 @@ func TestDeployKubernetes(t *testing.T) {
 			for _, v := range pod.Volumes {
 				if v.Name == m.Name && v.Secret.SecretName == "mattermost-exporter-token" {
 					mounted = true
+					switch m := v.Secret.DefaultMode; {
+					case m == nil:
+						t.Errorf("token Secret volume sets no defaultMode (Kubernetes' default is 0644), want 0400")
+					case *m != 0o400:
+						t.Errorf("token Secret volume defaultMode = %#o, want 0400 (owner read only)", *m)
+					}
 				}
 			}
 		}
@@ -218,13 +230,28 @@ func TestDeployKubernetes(t *testing.T) {
 				MatchLabels map[string]string `yaml:"matchLabels"`
 			} `yaml:"selector"`
 			Endpoints []struct {
-				Port string `yaml:"port"`
+				Port        string `yaml:"port"`
+				Relabelings []struct {
+					Action string `yaml:"action"`
+					Regex  string `yaml:"regex"`
+				} `yaml:"relabelings"`
 			} `yaml:"endpoints"`
 		} `yaml:"spec"`
 	}
 	promDecodeYAML(t, filepath.Join(dir, "servicemonitor.yaml"), &sm)
 	if sm.Kind != "ServiceMonitor" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http-metrics" {
-		t.Errorf("servicemonitor must scrape the http-metrics port: %+v", sm)
+		t.Fatalf("servicemonitor must scrape the http-metrics port: %+v", sm)
+	}
+	// The Operator's `endpoint` target label would push the exporter's own `endpoint` label
+	// (mattermost_exporter_api_requests_total) aside to exported_endpoint.
+	dropsEndpoint := false
+	for _, r := range sm.Spec.Endpoints[0].Relabelings {
+		if strings.EqualFold(r.Action, "labeldrop") && r.Regex == "endpoint" {
+			dropsEndpoint = true
+		}
+	}
+	if !dropsEndpoint {
+		t.Errorf("servicemonitor must drop the Operator's `endpoint` target label (it collides with the exporter's endpoint label)")
 	}
 	if sm.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "mattermost-exporter" {
 		t.Errorf("servicemonitor selector %v does not select the Service", sm.Spec.Selector.MatchLabels)
@@ -240,6 +267,10 @@ func TestDeployKubernetes(t *testing.T) {
 			Name  string   `yaml:"name"`
 			Files []string `yaml:"files"`
 		} `yaml:"secretGenerator"`
+		Images []struct {
+			Name   string `yaml:"name"`
+			NewTag string `yaml:"newTag"`
+		} `yaml:"images"`
 	}
 	promDecodeYAML(t, filepath.Join(dir, "kustomization.yaml"), &kust)
 	for _, want := range []string{"deployment.yaml", "service.yaml", "servicemonitor.yaml", "prometheusrule.yaml"} {
@@ -254,6 +285,105 @@ func TestDeployKubernetes(t *testing.T) {
 	}
 	if len(kust.SecretGenerator) != 1 || kust.SecretGenerator[0].Name != "mattermost-exporter-token" {
 		t.Errorf("kustomization.yaml must generate the Secret mattermost-exporter-token: %+v", kust.SecretGenerator)
+	}
+	// Pinned image tags: the release in VERSION, never a moving tag.
+	vb, err := os.ReadFile(promRepoPath("VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(vb))
+	if len(kust.Images) != 1 || kust.Images[0].NewTag != version {
+		t.Errorf("kustomization.yaml images = %+v, want one image with newTag %q (VERSION)", kust.Images, version)
+	} else if !strings.HasPrefix(c.Image, kust.Images[0].Name+":") {
+		t.Errorf("kustomization.yaml image %q does not rewrite the Deployment's image %q", kust.Images[0].Name, c.Image)
+	}
+	if !strings.HasSuffix(c.Image, ":"+version) {
+		t.Errorf("deployment image %q is not pinned to %q (VERSION)", c.Image, version)
+	}
+
+	promKustomizeBuild(t, dir)
+}
+
+// promKustomizeBuild renders the kustomization with kubectl, when installed, on a copy holding a
+// dummy token file, and checks that the Deployment mounts the generated (hash-suffixed) Secret.
+func promKustomizeBuild(t *testing.T, dir string) {
+	t.Helper()
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl not installed: kustomization only parsed")
+		return
+	}
+	tmp := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "token" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		promWriteFile(t, filepath.Join(tmp, e.Name()), string(b))
+	}
+	promWriteFile(t, filepath.Join(tmp, "token"), "dummy-token")
+	out, err := exec.Command(kubectl, "kustomize", tmp).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	kinds := map[string]string{} // kind -> name
+	var secretName, mountedSecret string
+	dec := yaml.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var doc struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct {
+				Name      string `yaml:"name"`
+				Namespace string `yaml:"namespace"`
+			} `yaml:"metadata"`
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Volumes []struct {
+							Secret struct {
+								SecretName string `yaml:"secretName"`
+							} `yaml:"secret"`
+						} `yaml:"volumes"`
+					} `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"spec"`
+		}
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("kubectl kustomize output: %v", err)
+		}
+		kinds[doc.Kind] = doc.Metadata.Name
+		if doc.Metadata.Namespace != "monitoring" {
+			t.Errorf("%s %s: namespace %q, want monitoring", doc.Kind, doc.Metadata.Name, doc.Metadata.Namespace)
+		}
+		switch doc.Kind {
+		case "Secret":
+			secretName = doc.Metadata.Name
+		case "Deployment":
+			for _, v := range doc.Spec.Template.Spec.Volumes {
+				if v.Secret.SecretName != "" {
+					mountedSecret = v.Secret.SecretName
+				}
+			}
+		}
+	}
+	for _, k := range []string{"Deployment", "Service", "Secret", "ServiceMonitor", "PrometheusRule"} {
+		if kinds[k] == "" {
+			t.Errorf("kubectl kustomize rendered no %s", k)
+		}
+	}
+	if !strings.HasPrefix(secretName, "mattermost-exporter-token-") || mountedSecret != secretName {
+		t.Errorf("the Deployment mounts Secret %q, the kustomization generates %q", mountedSecret, secretName)
 	}
 }
 
@@ -485,7 +615,7 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{".git", "**/token"} {
+	for _, want := range []string{".git", ".build", "**/token", "**/*.test"} {
 		if !promContains(strings.Split(string(di), "\n"), want) {
 			t.Errorf(".dockerignore lacks %s", want)
 		}

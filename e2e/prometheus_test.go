@@ -67,6 +67,8 @@ type promE2EFault struct {
 	quiet []string
 	// skipClear, when set, says why the alert is not expected to clear within the test.
 	skipClear string
+	// description, when set, must be part of the firing alert's rendered description.
+	description string
 }
 
 // promE2EObservation records what the test saw, for the log (and the closing report).
@@ -205,6 +207,8 @@ func TestPrometheusEndToEnd(t *testing.T) {
 			clear: func() { fake.SetNodes(promE2EHealthyNodes()) },
 			alert: "MattermostClusterNodesMissing",
 			quiet: []string{"MattermostClusterNodeDown"},
+			// The expected count comes from a query in the annotation template.
+			description: "lists 2 nodes of the 3 expected",
 		},
 		{
 			name:   "SAML enabled, IdP certificate missing",
@@ -283,6 +287,9 @@ func TestPrometheusEndToEnd(t *testing.T) {
 				seen[a.State] = true
 				if a.State == "firing" {
 					promCheckAnnotations(t, a)
+					if f.description != "" && !strings.Contains(a.Annotations["description"], f.description) {
+						t.Errorf("fault %q: %s description %q lacks %q", f.name, f.alert, a.Annotations["description"], f.description)
+					}
 					return true, ""
 				}
 			}

@@ -102,6 +102,7 @@ func TestAlertRulesStructure(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^## (\S+)\s*$`).FindAllStringSubmatch(string(runbook), -1) {
 		headings[m[1]] = true
 	}
+	sections := promRunbookSections(string(runbook))
 
 	seen := map[string]bool{}
 	for _, r := range rf.Groups[0].Rules {
@@ -131,6 +132,14 @@ func TestAlertRulesStructure(t *testing.T) {
 		}
 		if !headings[r.Alert] {
 			t.Errorf("alert %s: docs/runbook.md has no section \"## %s\"", r.Alert, r.Alert)
+		} else {
+			// The section states the rule as it is, so that its "why" cannot silently drift.
+			sec := sections[r.Alert]
+			for _, want := range []string{"`" + r.Expr + "`", "for " + r.For, "Severity " + r.Labels["severity"]} {
+				if !strings.Contains(sec, want) {
+					t.Errorf("alert %s: its runbook section does not state %s (out of date with alerts.yml?)", r.Alert, want)
+				}
+			}
 		}
 		if r.For == "" {
 			t.Errorf("alert %s: no `for` duration (a single bad scrape would page)", r.Alert)
@@ -191,4 +200,20 @@ func TestAlertRulesEveryAlertTested(t *testing.T) {
 			t.Errorf("alert %s has no not-firing case in %s", r.Alert, promAlertsTestFile)
 		}
 	}
+}
+
+// promRunbookSections returns the text of each "## Name" section of the runbook with all
+// whitespace runs (line breaks included) collapsed to one space.
+func promRunbookSections(runbook string) map[string]string {
+	out := map[string]string{}
+	heading := regexp.MustCompile(`(?m)^## (\S+)\s*$`)
+	locs := heading.FindAllStringSubmatchIndex(runbook, -1)
+	for i, l := range locs {
+		end := len(runbook)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		out[runbook[l[2]:l[3]]] = strings.Join(strings.Fields(runbook[l[1]:end]), " ")
+	}
+	return out
 }

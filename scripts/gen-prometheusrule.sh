@@ -36,6 +36,9 @@ HEADER
 	# Everything from "groups:" on, indented under spec; blank lines stay empty.
 	sed -n '/^groups:/,$p' "$src" | sed 's/^./  &/'
 } >"$tmp"
+# mktemp creates the file 0600; a manifest is not a secret and must stay readable (kubectl,
+# CI and container builds may run as another user).
+chmod 0644 "$tmp"
 mv "$tmp" "$dst"
 trap - EXIT
 echo "gen-prometheusrule: wrote $dst"

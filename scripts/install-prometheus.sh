@@ -27,10 +27,16 @@ if have_all; then
 	exit 0
 fi
 
+# sudo resets the environment (env_reset), so DEBIAN_FRONTEND is passed on the command line.
+# Without a terminal (CI), sudo must not wait for a password it cannot get: -n fails at once.
 if [ "$(id -u)" -eq 0 ]; then
-	run() { "$@"; }
+	run() { env DEBIAN_FRONTEND=noninteractive "$@"; }
 elif command -v sudo >/dev/null 2>&1; then
-	run() { sudo "$@"; }
+	if [ -t 0 ]; then
+		run() { sudo env DEBIAN_FRONTEND=noninteractive "$@"; }
+	else
+		run() { sudo -n env DEBIAN_FRONTEND=noninteractive "$@"; }
+	fi
 else
 	echo "install-prometheus: not root and sudo is not available; install as root:" >&2
 	echo "  apt-get update && apt-get install -y --no-install-recommends ${packages}" >&2
@@ -42,7 +48,6 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
 run apt-get update
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 run apt-get install -y --no-install-recommends ${packages}
