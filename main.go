@@ -40,6 +40,9 @@ const (
 	tokenEnv = "MATTERMOST_TOKEN"
 	// scrapeTimeoutHeader is sent by Prometheus with every scrape.
 	scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+	// minShutdownGrace is the least time given to scrapes in flight at
+	// SIGTERM to finish.
+	minShutdownGrace = 5 * time.Second
 )
 
 var (
@@ -95,6 +98,9 @@ func main() {
 	}
 	if *mattermostTimeout <= 0 {
 		kingpin.Fatalf("--mattermost.timeout must be positive")
+	}
+	if err := validateTelemetryPath(*telemetryPath); err != nil {
+		kingpin.Fatalf("%s", err)
 	}
 
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
@@ -184,6 +190,15 @@ func validateURL(rawURL string) error {
 	return nil
 }
 
+// validateTelemetryPath accepts a path that http.ServeMux takes as a plain
+// pattern (anything else would make it panic at start).
+func validateTelemetryPath(p string) error {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n{}") {
+		return fmt.Errorf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
+	}
+	return nil
+}
+
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -251,7 +266,12 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	exporter.Start(ctx)
+	// Background work (the users id cache and status sweeps) stops only
+	// after the web server has drained: scrapes in flight at SIGTERM may
+	// still be waiting for a sweep.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	exporter.Start(bgCtx)
 
 	persistent := prometheus.NewRegistry()
 	persistent.MustRegister(apiMetrics, versioncollector.NewCollector(programName))
@@ -305,11 +325,18 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 		}
 		return fmt.Errorf("web server: %w", err)
 	case <-ctx.Done():
-		level.Info(logger).Log("msg", "shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A second signal kills at once.
+		stop()
+		// Scrapes in flight end within their deadline, at most
+		// --mattermost.timeout without a scrape-timeout header.
+		grace := max(minShutdownGrace, *mattermostTimeout)
+		level.Info(logger).Log("msg", "shutting down, waiting for scrapes in flight", "grace", grace)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		if err := server.Shutdown(shutdownCtx); err != nil {
-			return fmt.Errorf("shutdown: %w", err)
+			// Not a failure of the exporter: it stops as asked.
+			level.Warn(logger).Log("msg", "scrapes still in flight after the grace period; closing their connections", "grace", grace, "err", err)
+			_ = server.Close()
 		}
 		return nil
 	}

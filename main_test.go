@@ -110,6 +110,12 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 			`mattermost_exporter: error: Mattermost client: mmclient: CA file "` + empty + `" contains no PEM certificates`},
 		{"invalid collector setting", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=http://127.0.0.1:1", "--collector.users.batch-size=0"},
 			"mattermost_exporter: error: collector users: --collector.users.batch-size must be between 1 and 10000, got 0"},
+		{"telemetry path without slash", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=http://127.0.0.1:1", "--web.telemetry-path=metrics"},
+			`mattermost_exporter: error: --web.telemetry-path "metrics" must be a URL path starting with / (no spaces or braces), e.g. /metrics`},
+		{"empty telemetry path", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=http://127.0.0.1:1", "--web.telemetry-path="},
+			`mattermost_exporter: error: --web.telemetry-path "" must be a URL path starting with / (no spaces or braces), e.g. /metrics`},
+		{"telemetry path with a wildcard", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=http://127.0.0.1:1", "--web.telemetry-path=/{x}"},
+			`mattermost_exporter: error: --web.telemetry-path "/{x}" must be a URL path starting with / (no spaces or braces), e.g. /metrics`},
 		{"negative timeout offset", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=http://127.0.0.1:1", "--scrape.timeout-offset=-1s"},
 			"mattermost_exporter: error: --scrape.timeout-offset must not be negative"},
 	}

@@ -3,6 +3,9 @@ package collector
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -227,6 +230,28 @@ func TestExporterUnhealthy(t *testing.T) {
 	}
 	if l := logs.linesContaining("level=error", "unhealthy"); len(l) != 1 {
 		t.Errorf("%d unhealthy lines, want 1; logs:\n%s", len(l), logs.String())
+	}
+}
+
+// A ping answered 200 with a status other than OK: up 0, the version still
+// shown, and one error line saying which status (not an empty err).
+func TestExporterPingNotOK(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Version-Id", "5.37.0.dev.69eecffd97ac52aa7ded7e85cca56e52.false")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"DEGRADED"}`)
+	}))
+	t.Cleanup(ts.Close)
+	var logs logBuffer
+	client := fakeClient(t, ts.URL, mmtest.AdminToken, nil)
+	e := NewExporter(Deps{Client: client, Logger: logs.logger()}, nil)
+	want := expo(`mattermost_up 0`, defaultServerInfo)
+	if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want), "mattermost_up", "mattermost_server_info"); err != nil {
+		t.Error(err)
+	}
+	l := logs.linesContaining("level=error", "unhealthy", "status=DEGRADED")
+	if len(l) != 1 || strings.Contains(l[0], "err=null") || !strings.Contains(l[0], `err="ping answered status \"DEGRADED\""`) {
+		t.Errorf("want one error line naming the status; logs:\n%s", logs.String())
 	}
 }
 

@@ -3,13 +3,12 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 var (
@@ -30,30 +29,28 @@ var (
 // logged once per scrape.
 func (e *Exporter) ping(ctx context.Context, ch chan<- prometheus.Metric) {
 	up := 0.0
-	var (
-		version    mmclient.ServerVersion
-		hasVersion bool
-	)
 	p, err := e.client.Ping(ctx)
 	switch {
 	case err == nil && strings.EqualFold(p.Status, "OK"):
 		up = 1
-		version, hasVersion = p.Version, p.HasVersion
-		if !hasVersion {
-			version, hasVersion = e.client.ServerVersion()
-		}
 	case p != nil:
 		// Mattermost answered but reports itself unhealthy (HTTP 500 with
 		// {"status":"UNHEALTHY"}); the client kept that answer's version.
-		version, hasVersion = p.Version, p.HasVersion
-		if !hasVersion {
-			version, hasVersion = e.client.ServerVersion()
+		if err == nil {
+			err = fmt.Errorf("ping answered status %q", p.Status)
 		}
 		level.Error(e.logger).Log("msg", "Mattermost reports itself unhealthy", "status", p.Status, "err", err)
 	default:
 		logPingError(e, err)
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+	if p == nil {
+		return
+	}
+	version, hasVersion := p.Version, p.HasVersion
+	if !hasVersion {
+		version, hasVersion = e.client.ServerVersion()
+	}
 	if hasVersion && version.Version != "" {
 		ch <- prometheus.MustNewConstMetric(serverInfoDesc, prometheus.GaugeValue, 1,
 			version.Version, version.BuildNumber, strconv.FormatBool(version.Licensed))

@@ -92,7 +92,7 @@ func (c *SAMLCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 	} else {
 		ch <- prometheus.MustNewConstMetric(samlEnabledDesc, prometheus.GaugeValue, boolToFloat(cfg["EnableSaml"] == "true"))
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs...)
 }
 
 func boolToFloat(b bool) float64 {

@@ -115,7 +115,11 @@ type UsersCollector struct {
 
 	cache atomic.Pointer[idSnapshot]
 
-	mu            sync.Mutex
+	mu sync.Mutex
+	// life is the context given to Start (Background before): sweeps run
+	// on contexts derived from it, detached from the scrape that started
+	// them but stopped with the collector.
+	life          context.Context
 	inflight      *sweepCall
 	lastSweep     *sweepResult
 	sweepConc     int // concurrency after a rate-limited sweep; 0 = configured
@@ -162,14 +166,18 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 		cfg:     cfg,
 		sleep:   sleepCtx,
 		stopped: make(chan struct{}),
+		life:    context.Background(),
 	}, nil
 }
 
 // Start begins building the id cache in the background and refreshing it;
-// it returns at once. The loop stops when ctx is cancelled. Calls after the
-// first do nothing.
+// it returns at once. The loop, and any status sweep in flight, stop when
+// ctx is cancelled. Calls after the first do nothing.
 func (c *UsersCollector) Start(ctx context.Context) {
 	c.startOnce.Do(func() {
+		c.mu.Lock()
+		c.life = ctx
+		c.mu.Unlock()
 		c.started.Store(true)
 		go c.run(ctx)
 	})
@@ -202,7 +210,7 @@ var (
 		nil, nil)
 	usersSweepsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "sweeps_total"),
-		"Complete status sweeps (each is ceil(cached / batch-size) POST /users/status/ids requests).",
+		"Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries).",
 		nil, nil)
 	usersSweepErrorsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "sweep_errors_total"),
@@ -253,7 +261,9 @@ func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric
 	if snap == nil {
 		c.emitSelf(ch, snap)
 		if !c.started.Load() {
-			return fmt.Errorf("users collector not started (Start was not called): %w", errCacheNotBuilt)
+			// A wiring mistake, not a wait: the cache will never be
+			// built, so this is logged as an error.
+			return errors.New("users collector not started (Start was not called): no user id cache")
 		}
 		if p := c.lastRefreshErr.Load(); p != nil {
 			// Wraps both: an authentication or permission failure is

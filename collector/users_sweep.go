@@ -54,11 +54,10 @@ const numStatuses = 5
 
 // sweepCounts are the only data a sweep keeps.
 type sweepCounts struct {
-	byStatus      [numStatuses]int64
-	manual        [numStatuses]int64
-	unknown       int64
-	unknownManual int64
-	duplicates    int64
+	byStatus   [numStatuses]int64
+	manual     [numStatuses]int64
+	unknown    int64
+	duplicates int64 // repeated answers ignored (logged at debug)
 }
 
 func (a *sweepCounts) add(b *sweepCounts) {
@@ -67,7 +66,6 @@ func (a *sweepCounts) add(b *sweepCounts) {
 		a.manual[i] += b.manual[i]
 	}
 	a.unknown += b.unknown
-	a.unknownManual += b.unknownManual
 	a.duplicates += b.duplicates
 }
 
@@ -132,9 +130,6 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids 
 			return nil
 		}
 		local.unknown++
-		if st.Manual {
-			local.unknownManual++
-		}
 		if w.unknownVal == "" {
 			w.unknownVal = truncate(st.Status, 40)
 		}
@@ -170,29 +165,32 @@ type sweepCall struct {
 	total  int          // batches
 	batchs atomic.Int64 // batches completed
 	// deadline handling: the sweep runs on a context detached from the
-	// scrape that started it, cancelled when end passes (see extend).
-	cancel  context.CancelFunc
+	// scrape that started it, cancelled by timer when end passes; every
+	// scrape that joins may move end later (see extend).
 	timer   *time.Timer
-	end     time.Time // guarded by UsersCollector.mu
-	endNano atomic.Int64
-	waiters int // guarded by UsersCollector.mu
+	end     time.Time    // guarded by UsersCollector.mu
+	endNano atomic.Int64 // end, for the workers
+	waiters int          // scrapes that joined; guarded by UsersCollector.mu (read by tests)
 }
 
 // sweepBudgetNoDeadline is the budget of a scrape without a deadline.
 const sweepBudgetNoDeadline = 2 * time.Minute
 
-// extend makes the sweep last at least until the scrape deadline dl plus one
-// more scrape budget (dl - now), so that a sweep a little slower than one
-// scrape's deadline still completes and serves the next scrape instead of
-// being thrown away; it never runs past the latest such bound. Caller holds
-// UsersCollector.mu.
-func (call *sweepCall) extend(now time.Time, dl time.Time, hasDL bool) {
-	var end time.Time
-	if hasDL {
-		end = dl.Add(max(dl.Sub(now), 0))
-	} else {
-		end = now.Add(sweepBudgetNoDeadline)
+// sweepEnd is how long a sweep may run for a scrape with deadline dl (if
+// hasDL) seen at now: until dl plus one more scrape budget (dl - now), so
+// that a sweep a little slower than one scrape's deadline still completes and
+// serves the next scrape instead of being thrown away.
+func sweepEnd(now, dl time.Time, hasDL bool) time.Time {
+	if !hasDL {
+		return now.Add(sweepBudgetNoDeadline)
 	}
+	return dl.Add(max(dl.Sub(now), 0))
+}
+
+// extend makes the sweep last at least until sweepEnd for a joining scrape;
+// it never shortens it. Caller holds UsersCollector.mu.
+func (call *sweepCall) extend(now, dl time.Time, hasDL bool) {
+	end := sweepEnd(now, dl, hasDL)
 	if !end.After(call.end) {
 		return
 	}
@@ -216,10 +214,13 @@ func (c *UsersCollector) getCounts(ctx context.Context, snap *idSnapshot) (*swee
 	}
 	dl, hasDL := ctx.Deadline()
 	call := c.inflight
-	if call == nil {
-		call = c.startSweepLocked(now, dl, hasDL, snap)
-	} else {
+	if call != nil && now.Before(call.end) {
 		call.extend(now, dl, hasDL)
+	} else {
+		// No sweep in flight, or only one past its end: its context is
+		// cancelled (or about to be) and it can only fail, so joining it
+		// would fail this scrape for nothing. It ends on its own.
+		call = c.startSweepLocked(now, dl, hasDL, snap)
 	}
 	call.waiters++
 	c.mu.Unlock()
@@ -249,33 +250,39 @@ func (c *UsersCollector) servableLast() *sweepResult {
 	return c.lastSweep
 }
 
-// startSweepLocked starts a sweep of snap, lasting as extend says for the
-// scrape deadline dl. Caller holds c.mu.
+// startSweepLocked starts a sweep of snap, lasting as sweepEnd says for the
+// scrape deadline dl, and makes it the sweep in flight. Caller holds c.mu.
 func (c *UsersCollector) startSweepLocked(now, dl time.Time, hasDL bool, snap *idSnapshot) *sweepCall {
 	n := snap.ids.Len()
 	batch := c.cfg.BatchSize
-	ctx, cancel := context.WithCancel(context.Background())
-	call := &sweepCall{
-		done:   make(chan struct{}),
-		total:  (n + batch - 1) / batch,
-		cancel: cancel,
-		end:    now,
-	}
-	call.endNano.Store(now.UnixNano())
-	call.timer = time.AfterFunc(sweepBudgetNoDeadline, cancel)
-	// The end must be set before the workers start: they read it as the
+	end := sweepEnd(now, dl, hasDL)
+	ctx, cancel := context.WithCancel(c.life)
+	// The end is set before the workers start: they read it as the
 	// deadline of every request.
-	call.extend(now, dl, hasDL)
+	call := &sweepCall{
+		done:  make(chan struct{}),
+		total: (n + batch - 1) / batch,
+		end:   end,
+		timer: time.AfterFunc(time.Until(end), cancel),
+	}
+	call.endNano.Store(end.UnixNano())
 	c.inflight = call
 	conc := c.effectiveConcurrencyLocked()
 	go func() {
 		res, err := c.sweep(ctx, call, snap, conc)
-		call.timer.Stop()
 		cancel()
 		c.mu.Lock()
-		c.inflight = nil
+		// Under the lock: a joining scrape may Reset the timer until
+		// the call stops being the one in flight.
+		call.timer.Stop()
+		if c.inflight == call {
+			// A scrape may have replaced a sweep past its end.
+			c.inflight = nil
+		}
 		if err == nil {
-			c.lastSweep = res
+			if c.lastSweep == nil || res.taken.After(c.lastSweep.taken) {
+				c.lastSweep = res
+			}
 			// Back to the configured concurrency one step per
 			// complete sweep.
 			if c.sweepConc > 0 && c.sweepConc < c.cfg.Concurrency {
@@ -290,7 +297,7 @@ func (c *UsersCollector) startSweepLocked(now, dl time.Time, hasDL bool, snap *i
 		c.mu.Unlock()
 		if err == nil {
 			c.sweeps.Add(1)
-			level.Debug(c.logger).Log("msg", "status sweep complete", "ids", res.ids, "requests", res.requests, "concurrency", conc, "duration", res.duration)
+			level.Debug(c.logger).Log("msg", "status sweep complete", "ids", res.ids, "requests", res.requests, "duplicate_answers", res.counts.duplicates, "concurrency", conc, "duration", res.duration)
 			if res.counts.unknown > 0 {
 				c.logUnknown(res)
 			}
@@ -309,6 +316,25 @@ func (c *UsersCollector) effectiveConcurrencyLocked() int {
 		return c.sweepConc
 	}
 	return c.cfg.Concurrency
+}
+
+// runBatch sweeps ids [lo, hi) with the sweep's current end as the request's
+// deadline, so that the client never waits a Retry-After past it. A scrape
+// that joins while the request runs may move the end later: a request that
+// failed only because it reached the end it was given is then made again
+// under the new end, instead of failing a sweep that still has time.
+func (c *UsersCollector) runBatch(ctx context.Context, call *sweepCall, w *sweepWorker, ids *userIDs, lo, hi int, requests *atomic.Int64) error {
+	for {
+		end := call.endNano.Load()
+		rctx, rcancel := context.WithDeadline(ctx, time.Unix(0, end))
+		err := w.doBatch(rctx, c.client, ids, lo, hi)
+		expired := errors.Is(rctx.Err(), context.DeadlineExceeded)
+		rcancel()
+		requests.Add(1)
+		if err == nil || !expired || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || call.endNano.Load() <= end {
+			return err
+		}
+	}
 }
 
 // sweep runs every batch of snap with conc workers; all or nothing.
@@ -342,13 +368,7 @@ func (c *UsersCollector) sweep(ctx context.Context, call *sweepCall, snap *idSna
 				}
 				lo := b * batch
 				hi := min(lo+batch, n)
-				// Each request carries the sweep's current end as its
-				// deadline, so the client never waits a Retry-After past
-				// it.
-				rctx, rcancel := context.WithDeadline(ctx, time.Unix(0, call.endNano.Load()))
-				err := w.doBatch(rctx, c.client, &snap.ids, lo, hi)
-				rcancel()
-				requests.Add(1)
+				err := c.runBatch(ctx, call, w, &snap.ids, lo, hi, &requests)
 				if err != nil {
 					cancel(fmt.Errorf("batch %d of %d (%d ids): %w", b+1, nb, hi-lo, err))
 					return

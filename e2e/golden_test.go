@@ -618,3 +618,62 @@ func TestGoldenWebConfigBasicAuth(t *testing.T) {
 		}
 	}
 }
+
+// SIGTERM while a scrape is waiting for a slow Mattermost: the scrape still
+// gets its full answer (the users sweep it may wait on is not cancelled
+// under it), and the exporter exits 0 once it is served.
+func TestGoldenSIGTERMDuringSlowScrape(t *testing.T) {
+	fake := mmtest.NewServer(goldenConfig())
+	t.Cleanup(fake.Close)
+	exp := goldenStartExporter(t, fake.URL, mmtest.AdminToken, "--mattermost.timeout=30s")
+	exp.waitUsersReady(t)
+	// Longer than the old fixed 5 s shutdown grace; well inside this
+	// scrape's deadline and the grace (--mattermost.timeout).
+	fake.SetFault(mmtest.EndpointClusterStatus, mmtest.Fault{Delay: 7 * time.Second, Times: 1})
+	before := fake.Requests(mmtest.EndpointClusterStatus)
+
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, err := http.NewRequest("GET", "http://"+exp.addr+"/metrics", nil)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "25")
+		resp, err := goldenHTTP.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- result{body: string(b), err: err}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for fake.Requests(mmtest.EndpointClusterStatus) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the scrape never reached /cluster/status")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := exp.stop(40 * time.Second); err != nil {
+		t.Errorf("exit after SIGTERM during a scrape: %v", err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("the scrape in flight at SIGTERM failed: %v", r.err)
+	}
+	for _, want := range []string{
+		`mattermost_exporter_collector_success{collector="cluster"} 1`,
+		`mattermost_exporter_collector_success{collector="users"} 1`,
+		`mattermost_up 1`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the scrape in flight at SIGTERM lacks %s:\n%s", want, r.body)
+		}
+	}
+}
