@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 FAKE_ADDR=${FAKE_ADDR:-127.0.0.1:18065}
 EXPORTER_ADDR=${EXPORTER_ADDR:-127.0.0.1:10065}
 USERS=${USERS:-2000}
-BIN=.build
+BIN=${BIN:-.build}
 
 mkdir -p "$BIN"
 echo "building into $BIN/ ..."
@@ -21,7 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" &
+# The fake's rate limiter is on with Mattermost's own settings when enabled (10/s, burst 100),
+# so the demo also shows mattermost_exporter_ratelimit_remaining.
+"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" --rate-limit 10:100 &
 pids+=($!)
 
 # Wait for the simulated server to answer before starting the exporter.
@@ -45,7 +47,7 @@ done
 
 cat <<MSG
 
-  Simulated Mattermost:  http://$FAKE_ADDR  ($USERS users, 3-node cluster, SAML configured)
+  Simulated Mattermost:  http://$FAKE_ADDR  ($USERS users, 3-node cluster, SAML configured, rate limit 10/s burst 100)
   Exporter:              http://$EXPORTER_ADDR/
   Metrics:               http://$EXPORTER_ADDR/metrics
   Try:                   curl -s http://$EXPORTER_ADDR/metrics | grep '^mattermost_'
