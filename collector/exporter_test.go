@@ -255,6 +255,28 @@ func TestExporterPingNotOK(t *testing.T) {
 	}
 }
 
+// Mattermost's rate limiter refusing the ping means the server is there: up
+// 1, one warn line, and no retry of the ping (one request, not four).
+func TestExporterPingRateLimited(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{})
+	s.SetFault(mmclient.EndpointPing, mmtest.Fault{Code: 429, RetryAfter: 1})
+	var logs logBuffer
+	client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
+	e := NewExporter(Deps{Client: client, Logger: logs.logger()}, nil)
+	if err := testutil.CollectAndCompare(scrapeAdapter{e: e, timeout: 20 * time.Second}, strings.NewReader(expo(`mattermost_up 1`)), "mattermost_up"); err != nil {
+		t.Error(err)
+	}
+	if got := s.Requests(mmclient.EndpointPing); got != 1 {
+		t.Errorf("ping requests = %d, want 1 (a rate-limited ping is not retried)", got)
+	}
+	if l := logs.linesContaining("level=warn", "rate limited the ping"); len(l) != 1 {
+		t.Errorf("%d rate-limit lines, want 1; logs:\n%s", len(l), logs.String())
+	}
+	if l := logs.linesContaining("level=error"); len(l) != 0 {
+		t.Errorf("error lines for a rate-limited ping:\n%s", strings.Join(l, "\n"))
+	}
+}
+
 func TestExporterServerInfoLabels(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{Version: "10.5.1.12345.0123456789abcdef0123456789abcdef.true"})
 	var logs logBuffer

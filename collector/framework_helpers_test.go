@@ -119,7 +119,7 @@ func (s scrapeAdapter) Collect(ch chan<- prometheus.Metric) {
 
 // Expected HELP/TYPE headers, so the test expectations stay readable.
 var helpLines = map[string]string{
-	"mattermost_up":                                  "1 if Mattermost's API answered this scrape's GET /api/v4/system/ping with status OK, else 0 (unreachable, error, or UNHEALTHY).",
+	"mattermost_up":                                  "1 if Mattermost's API answered this scrape's GET /api/v4/system/ping with status OK, or refused it with HTTP 429 (rate limited, see mattermost_exporter_api_requests_total), else 0 (unreachable, error, or UNHEALTHY).",
 	"mattermost_server_info":                         "Mattermost server version, from the X-Version-Id header of this scrape's answers; always 1. Absent when the server did not answer.",
 	"mattermost_cluster_nodes":                       "Nodes listed by GET /api/v4/cluster/status, reachable or not (0 when Mattermost is not clustered).",
 	"mattermost_cluster_node_info":                   "One series per node listed by /cluster/status, with its reported fields as labels (empty for a node the cluster could not reach); always 1.",

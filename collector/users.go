@@ -234,7 +234,7 @@ var (
 		nil, nil)
 	usersRefreshRequestsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "refresh_requests"),
-		"GET /users page requests made by the last user id cache refresh (completed or not).",
+		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not).",
 		nil, nil)
 	usersRefreshesDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "refreshes_total"),

@@ -34,8 +34,10 @@ import (
 //     walkThrottleDelay (200 ms: at most 5 pages/s, half the limiter's
 //     sustained rate, leaving the rest to the scrapes) between pages; each
 //     further 429 doubles that delay up to walkMaxDelay (5 s). After
-//     walkDecayPages (50) clean pages in a row the delay halves, and below
-//     20 ms it returns to 0 (full speed). The same page is asked again; after
+//     walkDecayPages (3) clean pages in a row the delay halves, and below
+//     20 ms it returns to 0 (full speed): a walk that was slowed to 5 s a
+//     page is back to full speed about 20 s after the pressure ends (with 50
+//     pages, a real 15-page walk stayed at 5 s a page for its whole rest). The same page is asked again; after
 //     walkMaxThrottles (20) 429s in a row the walk fails.
 //     GET /users/stats keeps the client's retries (one call a minute).
 //   - A status sweep that fails with 429 halves the sweep concurrency of the
@@ -46,7 +48,7 @@ const (
 	walkThrottleDelay = 200 * time.Millisecond
 	walkMaxDelay      = 5 * time.Second
 	walkMinDelay      = 20 * time.Millisecond
-	walkDecayPages    = 50
+	walkDecayPages    = 3
 	walkMaxThrottles  = 20
 	walkMinRetryAfter = time.Second
 	// walkPageTimeout bounds one page request (the walk itself has no
@@ -116,48 +118,44 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// walkResult is what walk reports besides the snapshot, also on failure.
-type walkResult struct {
-	pages     int
-	throttles int
-}
-
 // walk pages through every account once and returns the new snapshot.
 // hint is the expected number of active accounts (0 = unknown), used to size
 // the builder.
-func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, walkResult, error) {
+func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	begin := time.Now()
-	var res walkResult
+	pages := 0
 	b := newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000)))
 	p := &pacer{sleep: c.sleep}
+	c.lastWalkPages.Store(0)
 	var prevFirst [userIDLen]byte
 	var prevFirstLen int
 	consecutive := 0
 	for page := 0; ; {
 		if err := p.before(ctx); err != nil {
-			return nil, res, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
+			return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, walkPageTimeout)
 		// No client retries: the walk sees every 429 and paces itself.
 		users, err := c.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
 		cancel()
-		res.pages++
+		pages++
+		c.lastWalkPages.Store(int64(pages)) // live, so a slow walk shows progress
 		if err != nil {
 			var apiErr *mmclient.APIError
 			if errors.As(err, &apiErr) && apiErr.StatusCode == 429 && ctx.Err() == nil {
-				res.throttles++
+				c.walkThrottles.Add(1)
 				consecutive++
 				if consecutive > walkMaxThrottles {
-					return nil, res, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, consecutive, err)
+					return nil, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, consecutive, err)
 				}
 				wait := p.throttled(apiErr.RetryAfter)
 				level.Info(c.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "page_delay", p.delay)
 				if err := c.sleep(ctx, wait); err != nil {
-					return nil, res, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
+					return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 				}
 				continue // same page again
 			}
-			return nil, res, fmt.Errorf("user id walk: page %d: %w", page, err)
+			return nil, fmt.Errorf("user id walk: page %d: %w", page, err)
 		}
 		consecutive = 0
 		p.ok()
@@ -167,7 +165,7 @@ func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, wal
 		if len(users) > 0 {
 			first := users[0].ID
 			if page > 0 && prevFirstLen == len(first) && string(prevFirst[:prevFirstLen]) == first {
-				return nil, res, fmt.Errorf("user id walk: pages %d and %d start with the same account: the server does not page GET /users", page-1, page)
+				return nil, fmt.Errorf("user id walk: pages %d and %d start with the same account: the server does not page GET /users", page-1, page)
 			}
 			prevFirstLen = copy(prevFirst[:], first)
 		}
@@ -193,10 +191,10 @@ func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, wal
 		bots:       bots,
 		finished:   time.Now(),
 		duration:   time.Since(begin),
-		pages:      res.pages,
+		pages:      pages,
 		duplicates: dups,
 		invalid:    invalid,
-	}, res, nil
+	}, nil
 }
 
 // statsTotal asks GET /users/stats; ok is false on error (logged at debug:
@@ -224,9 +222,7 @@ func (c *UsersCollector) Refresh(ctx context.Context) error {
 			hint = old.activeAll
 		}
 	}
-	snap, res, err := c.walk(ctx, hint)
-	c.lastWalkPages.Store(int64(res.pages))
-	c.walkThrottles.Add(int64(res.throttles))
+	snap, err := c.walk(ctx, hint)
 	if err != nil {
 		c.refreshErrors.Add(1)
 		if ctx.Err() == nil {

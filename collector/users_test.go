@@ -627,11 +627,14 @@ func TestUsersWalkRateLimitedSlowsDownAndCompletes(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	// Retry-After waits (2 s each) after every 429, then pacing delays:
-	// 200 ms after the first 429, doubled by each further one, before each
-	// of the 16 pages (the decay needs 50 clean pages).
+	// 200 ms after the first 429, doubled by each further one (800 ms), then
+	// halved after every walkDecayPages clean pages, before each of the 16
+	// pages; below walkMinDelay the walk is back to full speed (no sleep).
 	want := []time.Duration{2 * time.Second, 200 * time.Millisecond, 2 * time.Second, 400 * time.Millisecond, 2 * time.Second}
 	for i := 0; i < walkPages(3000); i++ {
-		want = append(want, 800*time.Millisecond)
+		if d := (800 * time.Millisecond) >> (i / walkDecayPages); d >= walkMinDelay {
+			want = append(want, d)
+		}
 	}
 	if fmt.Sprint(slept) != fmt.Sprint(want) {
 		t.Fatalf("sleeps = %v\nwant     %v", slept, want)

@@ -94,7 +94,8 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	}
 
 	// The walk, not the client, waited: Retry-After (1 s) after each 429,
-	// with the page delay growing from 200 ms, then paced pages.
+	// with the page delay growing from 200 ms, then paced pages whose delay
+	// halves every walkDecayPages clean pages.
 	mu.Lock()
 	got := slept
 	mu.Unlock()
@@ -105,7 +106,9 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 		time.Second,
 	}
 	for i := 0; i < walkPages(n); i++ {
-		want = append(want, 1600*time.Millisecond)
+		if d := (1600 * time.Millisecond) >> (i / walkDecayPages); d >= walkMinDelay {
+			want = append(want, d)
+		}
 	}
 	if len(got) != len(want) {
 		t.Fatalf("sleeps = %v\nwant     %v", got, want)
