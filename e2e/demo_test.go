@@ -28,7 +28,7 @@ func TestDemoScript(t *testing.T) {
 			t.Skipf("the demo needs %s: %v", tool, err)
 		}
 	}
-	fakeAddr, exporterAddr := goldenFreeAddr(t), goldenFreeAddr(t)
+	fakeAddr, exporterAddr := freeAddr(t), freeAddr(t)
 	repo, err := filepath.Abs(promRepoPath())
 	if err != nil {
 		t.Fatal(err)

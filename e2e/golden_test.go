@@ -68,30 +68,19 @@ type goldenExporter struct {
 	stopped bool          // stop was called (test goroutine only)
 }
 
-// goldenBuild builds the exporter binary into a temporary directory.
-func goldenBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mattermost_exporter")
-	build := exec.Command(goldenGo(), "build", "-o", bin, "github.com/mmexporter/mattermost_exporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // goldenStartExporter builds the exporter and runs it against mmURL with
 // token (through MATTERMOST_TOKEN) on a free 127.0.0.1 port. It is stopped
 // (SIGTERM, then kill) when the test ends.
 func goldenStartExporter(t *testing.T, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
-	return goldenRun(t, goldenBuild(t), mmURL, token, args...)
+	return goldenRun(t, exporterBinary(t), mmURL, token, args...)
 }
 
 // goldenRun runs the exporter binary bin like goldenStartExporter.
 func goldenRun(t *testing.T, bin, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
 	dir := t.TempDir()
-	addr := goldenFreeAddr(t)
+	addr := freeAddr(t)
 	logPath := filepath.Join(dir, "exporter.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -440,23 +429,6 @@ func goldenDiff(want, got string) string {
 	return strings.Join(out, "\n")
 }
 
-func goldenFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func goldenGo() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-}
-
 func goldenEnvWithout(prefix string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -477,7 +449,7 @@ func TestGoldenTLSOptions(t *testing.T) {
 	if err := os.WriteFile(caFile, fake.CertificatePEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := goldenBuild(t)
+	bin := exporterBinary(t)
 	tests := []struct {
 		name    string
 		args    []string
@@ -562,7 +534,7 @@ func TestGoldenListenAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	bin := goldenBuild(t)
+	bin := exporterBinary(t)
 	cmd := exec.Command(bin, "--mattermost.url=http://127.0.0.1:1", "--no-collector.users", "--web.listen-address="+l.Addr().String())
 	cmd.Env = append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN=x")
 	out, err := cmd.CombinedOutput()

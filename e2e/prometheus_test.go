@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,7 +83,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	}
 	prometheusBin := promRequireTool(t, "prometheus")
 	dir := t.TempDir()
-	exporterBin := promBuildExporter(t, dir)
+	exporterBin := exporterBinary(t)
 
 	users := mmtest.GenerateUsers(300, 42)
 	fake := mmtest.NewServer(mmtest.Config{
@@ -99,7 +98,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	t.Cleanup(fake.Close)
 
 	// The exporter.
-	exporterAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	exporterAddr := freeAddr(t)
 	exporter := promStartExporter(t, exporterBin, fake.URL, exporterAddr, filepath.Join(dir, "exporter.log"))
 	promWaitHTTP(t, "http://"+exporterAddr+"/", 20*time.Second)
 
@@ -116,7 +115,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	// Prometheus with the shortened copy of the shipped rules.
 	rulesCopy := promShortenedRules(t, dir)
-	promAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	promAddr := freeAddr(t)
 	promStartPrometheus(t, prometheusBin, dir, promAddr, exporterAddr, rulesCopy, amAddr)
 	api := &promAPI{t: t, base: "http://" + promAddr}
 
@@ -365,32 +364,6 @@ func promCheckAnnotations(t *testing.T, a promAlert) {
 	}
 }
 
-// promBuildExporter builds the exporter binary into dir.
-func promBuildExporter(t *testing.T, dir string) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	out := filepath.Join(dir, "mattermost_exporter")
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/mmexporter/mattermost_exporter")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build the exporter: %v\n%s", err, b)
-	}
-	return out
-}
-
-// promFreePort returns a port that was free on 127.0.0.1 a moment ago.
-func promFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // promProcess is a child process killed at the end of the test.
 type promProcess struct {
 	cmd     *exec.Cmd
@@ -448,7 +421,7 @@ func promStartExporter(t *testing.T, bin, mmURL, addr, logPath string) *promProc
 
 func promStartAlertmanager(t *testing.T, bin, dir, hookURL string) string {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`route:
   receiver: test
   group_by: [alertname, job, instance]
