@@ -35,22 +35,15 @@ import (
 
 // statusIndex maps a status to its position in mmclient.KnownStatuses, or -1.
 func statusIndex(s string) int {
-	switch s {
-	case mmclient.StatusOnline:
-		return 0
-	case mmclient.StatusAway:
-		return 1
-	case mmclient.StatusDND:
-		return 2
-	case mmclient.StatusOffline:
-		return 3
-	case mmclient.StatusOOO:
-		return 4
+	for i, k := range mmclient.KnownStatuses {
+		if s == k {
+			return i
+		}
 	}
 	return -1
 }
 
-const numStatuses = 5
+const numStatuses = len(mmclient.KnownStatuses)
 
 // sweepCounts are the only data a sweep keeps.
 type sweepCounts struct {

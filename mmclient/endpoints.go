@@ -412,17 +412,8 @@ func (s *Status) Clone() Status {
 
 // internStatusString returns the Status* constant equal to s, or a copy.
 func internStatusString(s string) string {
-	switch s {
-	case StatusOnline:
-		return StatusOnline
-	case StatusAway:
-		return StatusAway
-	case StatusDND:
-		return StatusDND
-	case StatusOffline:
-		return StatusOffline
-	case StatusOOO:
-		return StatusOOO
+	if k, ok := KnownStatus(s); ok {
+		return k
 	}
 	return strings.Clone(s)
 }

@@ -602,21 +602,8 @@ func (d *statusDecoder) stringField(c byte, scratch *[]byte, dst *string, intern
 	}
 	raw := d.buf[start:end]
 	if intern && !slow {
-		switch string(raw) {
-		case StatusOnline:
-			*dst = StatusOnline
-			return nil
-		case StatusAway:
-			*dst = StatusAway
-			return nil
-		case StatusDND:
-			*dst = StatusDND
-			return nil
-		case StatusOffline:
-			*dst = StatusOffline
-			return nil
-		case StatusOOO:
-			*dst = StatusOOO
+		if k, ok := KnownStatus(raw); ok {
+			*dst = k
 			return nil
 		}
 	}

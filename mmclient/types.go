@@ -14,7 +14,20 @@ const (
 )
 
 // KnownStatuses lists every status value Mattermost reports, in a stable order.
-var KnownStatuses = []string{StatusOnline, StatusAway, StatusDND, StatusOffline, StatusOOO}
+// It is an array so that len(KnownStatuses) is a constant.
+var KnownStatuses = [...]string{StatusOnline, StatusAway, StatusDND, StatusOffline, StatusOOO}
+
+// KnownStatus returns the KnownStatuses constant equal to s (a string or
+// []byte; comparing does not allocate), so that decoded statuses share the
+// constants' memory.
+func KnownStatus[T string | []byte](s T) (string, bool) {
+	for _, k := range KnownStatuses {
+		if string(s) == k {
+			return k, true
+		}
+	}
+	return "", false
+}
 
 // Status is one user's status, as returned by POST /users/status/ids and
 // GET/PUT /users/{id}/status.
