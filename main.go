@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -138,8 +137,8 @@ func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token
 	if strings.TrimSpace(rawURL) == "" {
 		return "", "", errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
 	}
-	if err := validateURL(rawURL); err != nil {
-		return "", "", err
+	if _, err := mmclient.ParseBaseURL(rawURL); err != nil {
+		return "", "", fmt.Errorf("--mattermost.url: %w", err)
 	}
 	switch {
 	case tokenPath != "":
@@ -169,27 +168,6 @@ func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token
 	return token, source, nil
 }
 
-// validateURL accepts an absolute http or https URL with a host.
-func validateURL(rawURL string) error {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return fmt.Errorf("--mattermost.url %q is not a valid URL: %v", rawURL, unwrapURLError(err))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("--mattermost.url %q must start with http:// or https://", rawURL)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("--mattermost.url %q has no host; use e.g. https://chat.example.com", rawURL)
-	}
-	if u.User != nil {
-		return fmt.Errorf("--mattermost.url must not contain credentials; use --mattermost.token-file or MATTERMOST_TOKEN")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("--mattermost.url %q must not have a query or fragment; give the server root, e.g. https://chat.example.com", rawURL)
-	}
-	return nil
-}
-
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
 // pattern (anything else would make it panic at start).
 func validateTelemetryPath(p string) error {
@@ -197,14 +175,6 @@ func validateTelemetryPath(p string) error {
 		return fmt.Errorf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
 	}
 	return nil
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger

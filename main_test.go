@@ -99,9 +99,9 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 		{"empty token file", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + empty},
 			`mattermost_exporter: error: --mattermost.token-file "` + empty + `" is empty; put the Mattermost API token in it`},
 		{"URL without scheme", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=chat.example.com"},
-			`mattermost_exporter: error: --mattermost.url "chat.example.com" must start with http:// or https://`},
+			`mattermost_exporter: error: --mattermost.url: "chat.example.com" must start with http:// or https://`},
 		{"URL from env with bad scheme", []string{"MATTERMOST_TOKEN=secret-token-value", "MATTERMOST_URL=ftp://chat.example.com"}, nil,
-			`mattermost_exporter: error: --mattermost.url "ftp://chat.example.com" must start with http:// or https://`},
+			`mattermost_exporter: error: --mattermost.url: "ftp://chat.example.com" must start with http:// or https://`},
 		{"unknown flag", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.token=x"},
 			"mattermost_exporter: error: unknown long flag '--mattermost.token', try --help"},
 		{"missing CA file", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=https://127.0.0.1:1", "--mattermost.tls.ca-file=" + filepath.Join(dir, "ca.pem")},
@@ -188,6 +188,8 @@ func TestValidateConfig(t *testing.T) {
 		{name: "credentials in URL", url: "https://user:pw@chat.example.com", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
 		{name: "query in URL", url: "https://chat.example.com/?x=1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not have a query"},
 		{name: "unparsable URL", url: "http://[::1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "is not a valid URL"},
+		{name: "userinfo and no host", url: "https://user:pa55word@/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
+		{name: "userinfo in unparsable URL", url: "https://user:pa55word@[::1/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "xxxxx@"},
 		{name: "token with inner whitespace", url: "https://chat.example.com", file: twoTokens, wantErr: "contains whitespace"},
 		{name: "blank URL", url: "  ", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "--mattermost.url is required"},
 	}
@@ -203,6 +205,9 @@ func TestValidateConfig(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "abc def") {
 					t.Error("the token is in the error")
+				}
+				if strings.Contains(err.Error(), "pa55word") {
+					t.Errorf("the URL's password is in the error: %q", err)
 				}
 				return
 			}

@@ -5,12 +5,13 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// userIDLen is the length of a Mattermost user id (26 lowercase base32
-// characters). The server rejects a whole status request if one id has another
-// length, so the cache only keeps ids of exactly this length.
-const userIDLen = 26
+// userIDLen is mmclient.UserIDLen: the cache only keeps ids of exactly this
+// length (the server rejects a whole status request if one id has another).
+const userIDLen = mmclient.UserIDLen
 
 // userIDs is the id cache's storage: a sorted, de-duplicated set of user ids
 // packed into one immutable string of userIDLen*N bytes, with no separator and

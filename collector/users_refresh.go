@@ -142,7 +142,7 @@ func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, err
 		c.lastWalkPages.Store(int64(pages)) // live, so a slow walk shows progress
 		if err != nil {
 			var apiErr *mmclient.APIError
-			if errors.As(err, &apiErr) && apiErr.StatusCode == 429 && ctx.Err() == nil {
+			if mmclient.IsTooManyRequests(err) && errors.As(err, &apiErr) && ctx.Err() == nil {
 				c.walkThrottles.Add(1)
 				consecutive++
 				if consecutive > walkMaxThrottles {

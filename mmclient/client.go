@@ -91,8 +91,7 @@ type RequestInfo struct {
 // Client talks to one Mattermost server. It is safe for concurrent use.
 type Client struct {
 	api          string // base URL + "/api/v4", no trailing slash
-	token        string
-	auth         string // "Bearer <token>" or ""
+	creds        atomic.Pointer[credentials]
 	userAgent    string
 	logger       log.Logger
 	maxBody      int64
@@ -105,14 +104,9 @@ type Client struct {
 
 // New validates opts and builds a Client.
 func New(opts Options) (*Client, error) {
-	base, err := parseBaseURL(opts.BaseURL)
+	base, err := ParseBaseURL(opts.BaseURL)
 	if err != nil {
-		return nil, err
-	}
-	if !validHeaderValue(opts.Token) {
-		// Fail here rather than on every request (the transport rejects
-		// such a header value).
-		return nil, errors.New("mmclient: token contains control characters")
+		return nil, fmt.Errorf("mmclient: base URL: %w", err)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -120,7 +114,6 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{
 		api:          base + "/api/v4",
-		token:        opts.Token,
 		userAgent:    opts.UserAgent,
 		logger:       logger,
 		maxBody:      opts.MaxBodyBytes,
@@ -128,8 +121,8 @@ func New(opts Options) (*Client, error) {
 		observer:     opts.Observer,
 		sleepTimerFn: time.NewTimer,
 	}
-	if opts.Token != "" {
-		c.auth = "Bearer " + opts.Token
+	if err := c.SetToken(opts.Token); err != nil {
+		return nil, err
 	}
 	if c.userAgent == "" {
 		v := version.Version
@@ -198,6 +191,29 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// credentials is the token in use and its Authorization header value.
+type credentials struct {
+	token string
+	auth  string // "Bearer <token>" or ""
+}
+
+// SetToken replaces the token sent with every later request (a rotated
+// token file); requests in flight keep the old one. Errors from then on
+// redact the new token.
+func (c *Client) SetToken(token string) error {
+	if !validHeaderValue(token) {
+		// Fail here rather than on every request (the transport rejects
+		// such a header value).
+		return errors.New("mmclient: token contains control characters")
+	}
+	cr := &credentials{token: token}
+	if token != "" {
+		cr.auth = "Bearer " + token
+	}
+	c.creds.Store(cr)
+	return nil
+}
+
 // validHeaderValue reports whether s may be sent as a header value: no
 // control characters other than tab.
 func validHeaderValue(s string) bool {
@@ -220,29 +236,64 @@ func newTransport() *http.Transport {
 	return tr
 }
 
-func parseBaseURL(raw string) (string, error) {
-	if raw == "" {
-		return "", errors.New("mmclient: empty base URL")
+// ParseBaseURL checks a Mattermost server root URL (an absolute http or
+// https URL with a host, no credentials, query or fragment) and returns it
+// normalised: no trailing slash and no "/api/v4" suffix. It is the one URL
+// validator of the project (the daemon's flag check uses it too). Its errors
+// never contain the URL's userinfo: a password typed into the URL must not
+// end up in a log.
+func ParseBaseURL(raw string) (string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return "", errors.New("empty URL")
 	}
+	shown := redactUserinfo(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("mmclient: invalid base URL: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("%q is not a valid URL: %s", shown, redactUserinfo(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("mmclient: base URL %q: scheme must be http or https", raw)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("mmclient: base URL %q has no host", raw)
+		return "", fmt.Errorf("%q must start with http:// or https://", shown)
 	}
 	if u.User != nil {
-		return "", errors.New("mmclient: base URL must not contain credentials; use the token option")
+		return "", errors.New("the URL must not contain credentials; give the token separately")
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("mmclient: base URL %q must not have a query or fragment", raw)
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("%q has no host; use e.g. https://chat.example.com", shown)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", fmt.Errorf("%q must not have a query or fragment; give the server root, e.g. https://chat.example.com", shown)
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	path = strings.TrimSuffix(path, "/api/v4")
 	return u.Scheme + "://" + u.Host + path, nil
+}
+
+// redactUserinfo replaces the userinfo of every "scheme://userinfo@" in s
+// with "xxxxx", working on the text so that it also covers URLs url.Parse
+// rejects.
+func redactUserinfo(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#\\\" \t")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndexByte(s[:end], '@'); at >= 0 {
+			b.WriteString("xxxxx")
+			s = s[at:]
+		}
+	}
 }
 
 func loadCAFile(path string) (*x509.CertPool, error) {
@@ -329,8 +380,8 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 		if err != nil {
 			return fmt.Errorf("%s: %w", req.endpoint, err)
 		}
-		if c.auth != "" {
-			hreq.Header.Set("Authorization", c.auth)
+		if auth := c.creds.Load().auth; auth != "" {
+			hreq.Header.Set("Authorization", auth)
 		}
 		hreq.Header.Set("User-Agent", c.userAgent)
 		hreq.Header.Set("Accept", "application/json")
@@ -417,17 +468,18 @@ const redactedMark = "[REDACTED]"
 
 // redact replaces every occurrence of the token in s.
 func (c *Client) redact(s string) string {
-	if len(c.token) < minRedactLen {
+	token := c.creds.Load().token
+	if len(token) < minRedactLen {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, redactedMark)
+	return strings.ReplaceAll(s, token, redactedMark)
 }
 
 // excerpt renders server-supplied bytes for an error: one line of at most
 // max bytes (see sanitizeExcerpt) without the token. The token is replaced
 // before the cut, so a cut through it cannot leave most of it behind.
 func (c *Client) excerpt(b []byte, max int) string {
-	s := c.redact(sanitizeExcerpt(b, max+len(c.token)))
+	s := c.redact(sanitizeExcerpt(b, max+len(c.creds.Load().token)))
 	return cutUTF8(s, max)
 }
 

@@ -1037,6 +1037,11 @@ func TestParseVersionID(t *testing.T) {
 		"5.37.0.dev." + h + ".false":         {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: h},
 		"9.11.2.1234.5." + h + ".true":       {Version: "9.11.2", BuildNumber: "1234.5", ClientConfigHash: h, Licensed: true},
 		"10.0.0.10.0.0.abc-1." + h + ".true": {Version: "10.0.0", BuildNumber: "10.0.0.abc-1", ClientConfigHash: h, Licensed: true},
+		// 11.x: the hash is SHA-256 (captured from a real 11.2.0 server).
+		"11.2.0.11.2.0.cc2418492a0e65e2ee76e38279ee463874ff842fe741fe22f790b86fa9cb48f8.false": {Version: "11.2.0", BuildNumber: "11.2.0", ClientConfigHash: "cc2418492a0e65e2ee76e38279ee463874ff842fe741fe22f790b86fa9cb48f8"},
+		// The hash is opaque: any printable token is accepted.
+		"5.37.0.dev.abc.false":                             {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "abc"},
+		"5.37.0.dev.zzeecffd97ac52aa7ded7e85cca56e52.true": {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "zzeecffd97ac52aa7ded7e85cca56e52", Licensed: true},
 	}
 	for in, want := range good {
 		want.Raw = in
@@ -1046,9 +1051,10 @@ func TestParseVersionID(t *testing.T) {
 		}
 	}
 	for _, in := range []string{
-		"", "5.37.0", "5.37.0.dev", "5.37.0." + h + ".true", "5.37.0.dev.abc.false", "5.37.0.dev." + h + ".yes",
+		"", "5.37.0", "5.37.0.dev", "5.37.0." + h + ".true", "5.37.0.dev." + h + ".yes",
 		"v5.37.0.dev." + h + ".true", "5..0.dev." + h + ".true", "5.37.0..dev." + h + ".true", "5.37.0.de v." + h + ".true",
-		"5.37.0.dev." + h + "0.true", "5.37.0.dev.zzeecffd97ac52aa7ded7e85cca56e52.true", "5.37.0.dev." + h + ".false.",
+		"5.37.0.dev." + h + ".false.", "5.37.0.dev.a\x01b.true", "5.37.0.dev." + strings.Repeat("a", 129) + ".true",
+		"5.37.0.dev." + strings.Repeat("b", 900<<10) + ".true",
 	} {
 		if v, err := ParseVersionID(in); err == nil {
 			t.Errorf("ParseVersionID(%q) = %+v, want error", in, v)
@@ -1177,3 +1183,76 @@ func BenchmarkStreamStatusesHTTP(b *testing.B) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestSetTokenRotates(t *testing.T) {
+	var got atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		// A proxy page that echoes the header: the error must redact it.
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "bad gateway for "+r.Header.Get("Authorization"))
+	}))
+	defer s.Close()
+	const oldTok, newTok = "oldtoken-abcdefghijklmnop", "newtoken-qrstuvwxyz012345"
+	c, err := New(Options{BaseURL: s.URL, Token: oldTok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetUserStats(context.Background()); err == nil || strings.Contains(err.Error(), oldTok) {
+		t.Fatalf("err = %v, want an error without the token", err)
+	}
+	if got.Load() != "Bearer "+oldTok {
+		t.Fatalf("Authorization = %q", got.Load())
+	}
+	if err := c.SetToken(newTok); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetUserStats(context.Background())
+	if got.Load() != "Bearer "+newTok {
+		t.Fatalf("after SetToken, Authorization = %q", got.Load())
+	}
+	if err == nil || strings.Contains(err.Error(), newTok) || !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Fatalf("err = %v, want the new token redacted", err)
+	}
+	if err := c.SetToken("bad\ntoken"); err == nil {
+		t.Fatal("a token with a newline was accepted")
+	}
+	if got := c.creds.Load().token; got != newTok {
+		t.Fatalf("a refused token replaced the old one: %q", got)
+	}
+}
+
+func TestClusterStatusMaxItems(t *testing.T) {
+	var body atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body.Load().(string))
+	}))
+	defer s.Close()
+	c, err := New(Options{BaseURL: s.URL, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := func(n int) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(`{"id":"n","hostname":"h"},`, n), ",") + "]"
+	}
+	body.Store(nodes(3))
+	if got, err := c.GetClusterStatus(ctxT(t), MaxItems(3)); err != nil || len(got) != 3 {
+		t.Fatalf("3 nodes, max 3: %d, %v", len(got), err)
+	}
+	if _, err := c.GetClusterStatus(ctxT(t), MaxItems(2)); !errors.Is(err, ErrTooManyItems) {
+		t.Fatalf("3 nodes, max 2: err = %v, want ErrTooManyItems", err)
+	}
+	body.Store(nodes(DefaultMaxClusterNodes + 1))
+	if _, err := c.GetClusterStatus(ctxT(t)); !errors.Is(err, ErrTooManyItems) {
+		t.Fatalf("%d nodes, default max: err = %v, want ErrTooManyItems", DefaultMaxClusterNodes+1, err)
+	}
+	body.Store(`"` + strings.Repeat("x", 1000) + `"`)
+	if _, err := c.GetClusterStatus(ctxT(t)); err == nil || strings.Contains(err.Error(), "xxxx") {
+		t.Fatalf("err = %v, want an error without the server's text", err)
+	}
+	body.Store(`null`)
+	if got, err := c.GetClusterStatus(ctxT(t)); err != nil || len(got) != 0 {
+		t.Fatalf("null: %v, %v", got, err)
+	}
+}

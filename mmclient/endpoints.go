@@ -100,13 +100,85 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 }
 
 // GetClusterStatus calls GET /cluster/status. A non-clustered server answers
-// an empty list.
-func (c *Client) GetClusterStatus(ctx context.Context) ([]ClusterInfo, error) {
+// an empty list. At most DefaultMaxClusterNodes nodes are accepted, or the
+// MaxItems option's count: a longer list fails with an error wrapping
+// ErrTooManyItems, and decoding stops at the first node past the limit.
+func (c *Client) GetClusterStatus(ctx context.Context, opts ...ListOption) ([]ClusterInfo, error) {
+	lo := listOptions{maxItems: DefaultMaxClusterNodes}
+	for _, o := range opts {
+		o(&lo)
+	}
 	out := []ClusterInfo{}
 	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status"},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONArray(body, &out) })
+		func(_ *http.Response, body io.Reader) error {
+			var err error
+			out, err = decodeArrayMax[ClusterInfo](body, lo.maxItems)
+			return err
+		})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// DefaultMaxClusterNodes bounds GET /cluster/status when no MaxItems option
+// is given (real clusters have a handful of nodes).
+const DefaultMaxClusterNodes = 100
+
+// ErrTooManyItems is wrapped by the error of a list call whose answer holds
+// more elements than allowed.
+var ErrTooManyItems = errors.New("too many elements in the answer")
+
+// ListOption configures a list call.
+type ListOption func(*listOptions)
+
+type listOptions struct{ maxItems int }
+
+// MaxItems sets the most elements a list call accepts (n >= 1).
+func MaxItems(n int) ListOption {
+	return func(o *listOptions) {
+		if n >= 1 {
+			o.maxItems = n
+		}
+	}
+}
+
+// decodeArrayMax decodes a JSON array (or null) element by element and fails
+// as soon as it holds more than max elements, so that a hostile answer costs
+// at most max elements of memory and time. Trailing data is an error.
+func decodeArrayMax[T any](body io.Reader, max int) ([]T, error) {
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	out := []T{}
+	switch tok {
+	case nil: // null
+	case json.Delim('['):
+		for dec.More() {
+			if len(out) >= max {
+				return nil, fmt.Errorf("decode response: more than %d elements: %w", max, ErrTooManyItems)
+			}
+			var v T
+			if err := dec.Decode(&v); err != nil {
+				return nil, fmt.Errorf("decode response: element %d: %w", len(out), err)
+			}
+			out = append(out, v)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("decode response: %w", err)
+		}
+	default:
+		// Only the kind of value: its text is the server's.
+		kind := fmt.Sprintf("%T", tok)
+		if d, ok := tok.(json.Delim); ok {
+			kind = string(d)
+		}
+		return nil, fmt.Errorf("decode response: want a JSON array, got %s", kind)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("decode response: data after the JSON value")
 	}
 	return out, nil
 }
@@ -300,7 +372,10 @@ func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
 	return &out, nil
 }
 
-const userIDLen = 26
+// UserIDLen is the length of a Mattermost user id (26 lowercase base32
+// characters). The server rejects a whole status request if one id has
+// another length.
+const UserIDLen = 26
 
 // validateUserID checks a path id: 26 characters [a-z0-9], or "me" when
 // allowMe. Valid ids need no path escaping.
@@ -318,7 +393,7 @@ func validateUserID(id string, allowMe bool) error {
 }
 
 func isUserID(id string) bool {
-	if len(id) != userIDLen {
+	if len(id) != UserIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

@@ -53,6 +53,10 @@ func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthori
 // IsTooManyRequests reports whether err is (or wraps) an *APIError with HTTP 429.
 func IsTooManyRequests(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
+// IsRequestTooLarge reports whether err is an *APIError with status 413: the
+// request body exceeded the server's ServiceSettings.MaximumPayloadSizeBytes.
+func IsRequestTooLarge(err error) bool { return hasStatus(err, http.StatusRequestEntityTooLarge) }
+
 func hasStatus(err error, code int) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.StatusCode == code

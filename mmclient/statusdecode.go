@@ -937,3 +937,7 @@ func hex4(b []byte) int {
 	}
 	return v
 }
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
