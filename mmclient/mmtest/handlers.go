@@ -120,7 +120,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classify(r.Method, r.URL.Path)
+	rt := classifyOps(r, classify(r.Method, r.URL.Path))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
@@ -203,6 +203,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.userStats()
 	case epUsersMe:
 		rc.usersMe()
+	default:
+		rc.serveOps(rt.ep)
 	}
 }
 

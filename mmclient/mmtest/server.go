@@ -68,7 +68,8 @@ const (
 	epUserStats
 	epUsersMe
 	epOther
-	numEndpoints
+	epOpsBase               // first endpoint of ops.go
+	numEndpoints = epOpsEnd // ops.go's endpoints follow
 )
 
 var endpointNames = [numEndpoints]string{
@@ -206,6 +207,7 @@ type Server struct {
 	unhealthy       bool
 	down            bool
 	faults          map[string]*faultState
+	ops             opsState // ops.go
 
 	rlMu     sync.Mutex
 	rl       *RateLimit
