@@ -11,6 +11,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 // Test helpers of the health, license, jobs, plugins and analytics
@@ -172,4 +177,52 @@ func ctx10s(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Every metric of the five collectors, with every optional series present,
+// passes promlint and has the HELP text of sigHelp.
+func TestSignalMetricsLint(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{Version: fakeVersion112})
+	s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 10, StartsAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_900_000_000, 0)})
+	s.SetJobs([]mmtest.Job{
+		{Type: "ldap_sync", Status: "success", CreateAt: time.Now().Add(-time.Hour), LastActivityAt: time.Now()},
+		{Type: "ldap_sync", Status: "pending", CreateAt: time.Now()},
+	})
+	s.SetPlugins(true, []mmtest.PluginStatus{{PluginID: "playbooks", Name: "Playbooks", Version: "2.0.0", State: 2}})
+	client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
+	reg := prometheus.NewPedanticRegistry()
+	for _, mk := range []func() (Collector, error){
+		func() (Collector, error) { return NewHealthCollector(Deps{Client: client}, HealthConfig{}) },
+		func() (Collector, error) { return NewLicenseCollector(Deps{Client: client}) },
+		func() (Collector, error) { return NewJobsCollector(Deps{Client: client}) },
+		func() (Collector, error) { return NewPluginsCollector(Deps{Client: client}) },
+		func() (Collector, error) { return NewAnalyticsCollector(Deps{Client: client}, AnalyticsConfig{}) },
+	} {
+		c, err := mk()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.Register(&updateAdapter{c: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 27 {
+		t.Errorf("%d metric families, want 27", len(mfs))
+	}
+	for _, mf := range mfs {
+		if want, ok := sigHelp[mf.GetName()]; !ok || want != mf.GetHelp() {
+			t.Errorf("%s: HELP %q, sigHelp has %q", mf.GetName(), mf.GetHelp(), want)
+		}
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
 }
