@@ -2,9 +2,11 @@ package collector
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -201,5 +203,37 @@ func TestHealthCollectorMissingComponents(t *testing.T) {
 func TestNewHealthCollectorRejectsNegativeInterval(t *testing.T) {
 	if _, err := NewHealthCollector(Deps{Client: fakeClient(t, "http://127.0.0.1:1", "", nil)}, HealthConfig{Interval: -time.Second}); err == nil {
 		t.Error("negative interval accepted")
+	}
+}
+
+// Concurrent scrapes with a stale answer share one health check.
+func TestHealthCollectorConcurrentScrapesShareOneCheck(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{})
+	s.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointServerHealth {
+			return 200 * time.Millisecond
+		}
+		return 0
+	})
+	c := newTestHealthCollector(t, s.URL, mmtest.AdminToken, time.Minute, newFakeClock())
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch := make(chan prometheus.Metric, 16)
+			errs <- c.Update(ctx10s(t), ch)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Update: %v", err)
+		}
+	}
+	if n := s.Requests(mmclient.EndpointServerHealth); n != 1 {
+		t.Errorf("%d health requests for 10 concurrent scrapes, want 1", n)
 	}
 }

@@ -118,10 +118,21 @@ func (c *JobsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
-	now := c.now()
+	for _, m := range c.metrics(jobs, c.now()) {
+		ch <- m
+	}
+	return nil
+}
 
+// metrics aggregates one answer into metrics, under c.mu (nothing is sent
+// to a scrape's channel while the lock is held).
+func (c *JobsCollector) metrics(jobs []mmclient.Job, now time.Time) []prometheus.Metric {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var out []prometheus.Metric
+	emit := func(desc *prometheus.Desc, v float64, labels ...string) {
+		out = append(out, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...))
+	}
 	byType := map[string]*jobsOfType{}
 	dropped := map[string]bool{}
 	for i := range jobs {
@@ -171,27 +182,27 @@ func (c *JobsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 	sort.Strings(types)
 	for _, t := range types {
 		if sec, ok := c.lastSuccess[t]; ok {
-			ch <- prometheus.MustNewConstMetric(jobLastSuccessDesc, prometheus.GaugeValue, sec, t)
+			emit(jobLastSuccessDesc, sec, t)
 		}
 		agg := byType[t]
 		if agg == nil {
 			// Only remembered: nothing of this type among the recent jobs.
-			ch <- prometheus.MustNewConstMetric(jobsPendingDesc, prometheus.GaugeValue, 0, t)
-			ch <- prometheus.MustNewConstMetric(jobOldestPendingDesc, prometheus.GaugeValue, 0, t)
+			emit(jobsPendingDesc, 0, t)
+			emit(jobOldestPendingDesc, 0, t)
 			continue
 		}
 		for _, st := range mmclient.KnownJobStatuses {
-			ch <- prometheus.MustNewConstMetric(jobLastStatusDesc, prometheus.GaugeValue, boolToFloat(agg.newest.Status == st), t, st)
+			emit(jobLastStatusDesc, boolToFloat(agg.newest.Status == st), t, st)
 		}
-		ch <- prometheus.MustNewConstMetric(jobsPendingDesc, prometheus.GaugeValue, float64(agg.pending), t)
+		emit(jobsPendingDesc, float64(agg.pending), t)
 		age := 0.0
 		if agg.oldestPending > 0 {
 			age = max(0, now.Sub(time.UnixMilli(agg.oldestPending)).Seconds())
 		}
-		ch <- prometheus.MustNewConstMetric(jobOldestPendingDesc, prometheus.GaugeValue, age, t)
+		emit(jobOldestPendingDesc, age, t)
 	}
-	ch <- prometheus.MustNewConstMetric(jobsDroppedTypesDesc, prometheus.GaugeValue, float64(len(dropped)))
-	return nil
+	emit(jobsDroppedTypesDesc, float64(len(dropped)))
+	return out
 }
 
 // acceptType returns the label value of a job type and whether it is
