@@ -101,7 +101,7 @@ func (c *LicenseCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 		// permission a sanitized license: no dates. Not a failure, but
 		// expiry alerts cannot work; say so once.
 		c.datesHidden.Do(func() {
-			level.Warn(c.logger).Log("msg", "the license's dates are hidden from this token: mattermost_license_expiry_timestamp_seconds is not exported; give the token's account the system_admin role to get it")
+			_ = level.Warn(c.logger).Log("msg", "the license's dates are hidden from this token: mattermost_license_expiry_timestamp_seconds is not exported; give the token's account the system_admin role to get it")
 		})
 	}
 	return nil

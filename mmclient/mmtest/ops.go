@@ -291,7 +291,8 @@ func (rc *reqCtx) serverHealth() {
 	}
 	b = append(b, `"status":"`+status+`"}`...)
 	code := http.StatusOK
-	if status != "OK" && !(current && q.Get("use_rest_semantics") == "true") {
+	restSemantics := current && q.Get("use_rest_semantics") == "true"
+	if status != "OK" && !restSemantics {
 		code = http.StatusInternalServerError
 	}
 	rc.respond(code, b)

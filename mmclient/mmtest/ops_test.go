@@ -141,7 +141,7 @@ func TestOpsMatchesFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode != meta.StatusCode {
 				t.Errorf("status %d, real server %d: %s", resp.StatusCode, meta.StatusCode, got)
 			}
@@ -353,7 +353,7 @@ func TestOpsEndpointsListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || s.Requests(EndpointPluginStatuses) != 1 {
 		t.Errorf("POST /plugins/statuses: %d, counted %d", resp.StatusCode, s.Requests(EndpointPluginStatuses))
 	}
