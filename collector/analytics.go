@@ -73,7 +73,7 @@ var (
 	)
 	userAccountsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "", "user_accounts"),
-		"Active user accounts (not deactivated), as counted by the system console analytics (unique_user_count).",
+		"Active user accounts (not deactivated, bots excluded), as counted by the system console analytics (unique_user_count).",
 		nil, nil,
 	)
 	postsDesc = prometheus.NewDesc(

@@ -43,7 +43,7 @@ var sigHelp = map[string]string{
 	"mattermost_db_connections":                      "Open connections from Mattermost (all cluster nodes) to its master database and read replicas, from the system console analytics.",
 	"mattermost_active_users":                        "Users (bots and deactivated accounts excluded) active in the last day or month (31 days), from the system console analytics.",
 	"mattermost_inactive_users":                      "Deactivated user accounts, from the system console analytics.",
-	"mattermost_user_accounts":                       "Active user accounts (not deactivated), as counted by the system console analytics (unique_user_count).",
+	"mattermost_user_accounts":                       "Active user accounts (not deactivated, bots excluded), as counted by the system console analytics (unique_user_count).",
 	"mattermost_posts":                               "Posts in the database, from the system console analytics (absent when the server skips the count: 5.x servers with more users than AnalyticsSettings.MaxUsersForStatistics).",
 	"mattermost_channels":                            "Public and private channels, from the system console analytics.",
 	"mattermost_teams":                               "Teams, from the system console analytics.",
