@@ -27,7 +27,7 @@ func TestDeployYAMLParses(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || !(strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml")) {
+			if d.IsDir() || !strings.HasSuffix(path, ".yml") && !strings.HasSuffix(path, ".yaml") {
 				return nil
 			}
 			f, err := os.Open(path)
