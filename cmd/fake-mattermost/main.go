@@ -138,11 +138,15 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 		Handler:           logRequests(fake.Handler(), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	// The line is how scripts learn the address: a fake nobody can find is of no use. The
+	// listener already queues connections, so announcing before serving loses none.
+	if _, err := fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d\n",
+		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes)); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("announce the address: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-
-	fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d\n",
-		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes))
 	counts := mmtest.CountStatuses(cfg.Users)
 	_ = level.Info(logger).Log("msg", "fake Mattermost started", "addr", ln.Addr().String(),
 		"users", counts.Total, "active", counts.Active, "bots", counts.Bots, "deactivated", counts.Deactivated,
