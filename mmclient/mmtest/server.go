@@ -346,6 +346,13 @@ func (s *Server) SetVersion(v string) {
 	s.mu.Unlock()
 }
 
+// Version returns the X-Version-Id the server sends.
+func (s *Server) Version() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
 // Era returns the era the server reproduces (fixed at New).
 func (s *Server) Era() Era { return s.era }
 

@@ -479,3 +479,21 @@ func DemoNodes(n, skewed, unreachable int) []Node {
 	}
 	return nodes
 }
+
+// DemoNodesEra is DemoNodes for a cluster of era e: in Era11 the nodes run
+// 11.2.0 and the skewed ones 11.1.0.
+func DemoNodesEra(e Era, n, skewed, unreachable int) []Node {
+	nodes := DemoNodes(n, skewed, unreachable)
+	if e != Era11 {
+		return nodes
+	}
+	for i := range nodes {
+		switch nodes[i].Version {
+		case "5.37.0":
+			nodes[i].Version, nodes[i].SchemaVersion = "11.2.0", "11.2.0"
+		case "5.36.1":
+			nodes[i].Version, nodes[i].SchemaVersion = "11.1.0", "11.1.0"
+		}
+	}
+	return nodes
+}
