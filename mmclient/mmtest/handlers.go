@@ -584,16 +584,21 @@ func (rc *reqCtx) bodyTooLarge() {
 		"Unable to process request. Request body too large.", "")
 }
 
+// idsPool recycles id slices: json.Unmarshal appends to a slice's
+// existing capacity.
+var idsPool = sync.Pool{New: func() any { return new([]string) }}
+
 // parseIDs decodes a status request body as a JSON array of strings, the
-// way Mattermost's json.Decoder does: data after the array is ignored.
-func parseIDs(body []byte) ([]string, error) {
-	var ids []string
+// way Mattermost's json.Decoder does: data after the array is ignored. ids
+// is appended to (its contents are replaced); a JSON null leaves it empty.
+func parseIDs(body []byte, ids []string) ([]string, error) {
+	ids = ids[:0]
 	err := json.Unmarshal(body, &ids)
 	var se *json.SyntaxError
 	if err != nil && errors.As(err, &se) {
 		// json.Unmarshal refuses anything after the value; the server's
 		// json.Decoder stops reading after it.
-		ids = nil
+		ids = ids[:0]
 		err = json.NewDecoder(bytes.NewReader(body)).Decode(&ids)
 	}
 	return ids, err
@@ -638,7 +643,13 @@ func (rc *reqCtx) statusesByIDs() {
 		rc.invalidBodyParam("user_ids")
 		return
 	}
-	ids, err := parseIDs(bb.Bytes())
+	idsBuf := idsPool.Get().(*[]string)
+	defer func() {
+		clear((*idsBuf)[:cap(*idsBuf)])
+		idsPool.Put(idsBuf)
+	}()
+	ids, err := parseIDs(bb.Bytes(), *idsBuf)
+	*idsBuf = ids
 	if err != nil {
 		if rc.era == Era11 {
 			// model.PayloadParseError; the id has no English text, so

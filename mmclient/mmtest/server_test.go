@@ -157,7 +157,7 @@ func TestParseIDsAgreesWithDecoder(t *testing.T) {
 		`["` + id + `"]]`, `[["` + id + `"]]`, `["` + id + `"] trailing`, ``, `{"user_ids":["` + id + `"]}`,
 	}
 	for _, in := range inputs {
-		ids, err := parseIDs([]byte(in))
+		ids, err := parseIDs([]byte(in), []string{"stale"})
 		var ref []string
 		refErr := json.NewDecoder(strings.NewReader(in)).Decode(&ref)
 		if (err == nil) != (refErr == nil) {
