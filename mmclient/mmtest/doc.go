@@ -14,7 +14,7 @@
 //	GET  /api/v4/users/{id|me}/status                    any session
 //	PUT  /api/v4/users/{id|me}/status                    self, or admin for others
 //	PUT  /api/v4/users/{id|me}/active                    admin (self-deactivation: 401)
-//	GET  /api/v4/users?page=&per_page=                   any session
+//	GET  /api/v4/users?page=&per_page=[&active=true]    any session (also &inactive=true)
 //	GET  /api/v4/users/stats                             any session
 //	GET  /api/v4/users/me                                any session
 //	GET  /api/v4/license/client?format=old              no auth (without format: 501 on 5.37, 400 on 11)
