@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -178,7 +179,8 @@ func validateTelemetryPath(p string) error {
 }
 
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger
-// bridged onto it for exporter-toolkit.
+// for exporter-toolkit, bridged onto the same writer and level filter. The
+// bridge names slog's time key "time" and adds its own caller.
 func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	w = log.NewSyncWriter(w)
 	var base log.Logger
@@ -187,48 +189,13 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	} else {
 		base = log.NewLogfmtLogger(w)
 	}
-	var (
-		allow    level.Option
-		slogLvl  slog.Level
-		levelVar = new(slog.LevelVar)
-	)
-	switch lvl {
-	case "debug":
-		allow, slogLvl = level.AllowDebug(), slog.LevelDebug
-	case "warn":
-		allow, slogLvl = level.AllowWarn(), slog.LevelWarn
-	case "error":
-		allow, slogLvl = level.AllowError(), slog.LevelError
-	default:
-		allow, slogLvl = level.AllowInfo(), slog.LevelInfo
+	filtered := level.NewFilter(base, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	var slogLevel slog.Level
+	if err := slogLevel.UnmarshalText([]byte(lvl)); err != nil {
+		slogLevel = slog.LevelInfo
 	}
-	levelVar.Set(slogLvl)
-	filtered := level.NewFilter(base, allow)
 	logger := log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	// The slog bridge adds its own caller and time: rename slog's "time" to
-	// "ts" and put it before "caller", so both kinds of lines look alike.
-	bridge := log.LoggerFunc(func(kv ...any) error {
-		callerAt := -1
-		for i := 0; i+1 < len(kv); i += 2 {
-			k, _ := kv[i].(string)
-			switch k {
-			case "caller":
-				if callerAt < 0 {
-					callerAt = i
-				}
-			case slog.TimeKey:
-				if t, ok := kv[i+1].(time.Time); ok {
-					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
-					if callerAt >= 0 && callerAt < i {
-						kv[callerAt], kv[i] = kv[i], kv[callerAt]
-						kv[callerAt+1], kv[i+1] = kv[i+1], kv[callerAt+1]
-					}
-				}
-			}
-		}
-		return filtered.Log(kv...)
-	})
-	return logger, slog.New(slgk.NewGoKitHandler(bridge, levelVar))
+	return logger, slog.New(slgk.NewGoKitHandler(filtered, slogLevel))
 }
 
 // run serves the exporter until SIGTERM/SIGINT (nil) or a web server
@@ -330,7 +297,7 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 	if cfg.maxRequests > 0 {
 		sem = make(chan struct{}, cfg.maxRequests)
 	}
-	errorLog := promhttpLogger{level.Error(log.With(cfg.logger, "component", "promhttp"))}
+	errorLog := stdlog.New(log.NewStdlibAdapter(level.Error(log.With(cfg.logger, "component", "promhttp"))), "", 0)
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sem != nil {
 			select {
@@ -378,10 +345,4 @@ func scrapeTimeout(header string, fallback, offset time.Duration) time.Duration 
 		return t - offset
 	}
 	return t
-}
-
-type promhttpLogger struct{ logger log.Logger }
-
-func (l promhttpLogger) Println(v ...any) {
-	l.logger.Log("msg", strings.TrimSpace(fmt.Sprintln(v...)))
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,39 +249,6 @@ func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (
 	}()
 	return c.Update(ctx, ch)
 }
-
-// joinErrors is errors.Join written on one line: the messages are separated
-// by "; " instead of newlines, so that the one log line of a failed
-// collection stays readable in logfmt and JSON (where a newline would be
-// escaped as \n). errors.Is and errors.As see every error. Nil errors are
-// dropped; it returns nil if none is left.
-func joinErrors(errs ...error) error {
-	var kept []error
-	for _, err := range errs {
-		if err != nil {
-			kept = append(kept, err)
-		}
-	}
-	switch len(kept) {
-	case 0:
-		return nil
-	case 1:
-		return kept[0]
-	}
-	return joinedError(kept)
-}
-
-type joinedError []error
-
-func (e joinedError) Error() string {
-	msgs := make([]string, len(e))
-	for i, err := range e {
-		msgs[i] = err.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (e joinedError) Unwrap() []error { return e }
 
 // logCollectorError writes the one log line of a failed collection.
 func logCollectorError(logger log.Logger, name string, c Collector, err error) {
