@@ -9,6 +9,7 @@ import (
 	"io"
 	stdlog "log"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,6 +44,10 @@ const (
 	// minShutdownGrace is the least time given to scrapes in flight at
 	// SIGTERM to finish.
 	minShutdownGrace = 5 * time.Second
+	// maxScrapeTimeout caps the deadline taken from the scrape-timeout
+	// header, so that the web server's WriteTimeout can outlast every
+	// scrape. Prometheus scrape timeouts are seconds to a minute or two.
+	maxScrapeTimeout = 5 * time.Minute
 )
 
 var (
@@ -331,16 +336,22 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 
 // scrapeTimeout returns the deadline for one scrape's API calls: Prometheus'
 // scrape timeout minus offset when the header is present and valid, else
-// fallback. An offset larger than the timeout is ignored.
+// fallback. A header that is not a finite positive number (NaN, Inf, 0,
+// negative, garbage) counts as absent; one above maxScrapeTimeout is
+// clamped to it (the web server's WriteTimeout is sized from it). An offset
+// larger than the timeout is ignored.
 func scrapeTimeout(header string, fallback, offset time.Duration) time.Duration {
-	if header == "" {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(header), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
 		return fallback
 	}
-	secs, err := strconv.ParseFloat(header, 64)
-	if err != nil || secs <= 0 || secs > 1e6 {
+	t := maxScrapeTimeout
+	if secs < maxScrapeTimeout.Seconds() {
+		t = time.Duration(secs * float64(time.Second))
+	}
+	if t <= 0 { // below a nanosecond
 		return fallback
 	}
-	t := time.Duration(secs * float64(time.Second))
 	if t-offset > 0 {
 		return t - offset
 	}

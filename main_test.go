@@ -233,6 +233,15 @@ func TestScrapeTimeout(t *testing.T) {
 		{"garbage", fallback},
 		{"-3", fallback},
 		{"0", fallback},
+		{"NaN", fallback},
+		{"nan", fallback},
+		{"+Inf", fallback},
+		{"-Inf", fallback},
+		{"Infinity", fallback},
+		{"1e-300", fallback}, // positive but below a nanosecond
+		{"1e300", maxScrapeTimeout - offset},
+		{"3600", maxScrapeTimeout - offset},
+		{" 15 ", 14500 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		if got := scrapeTimeout(tc.header, fallback, offset); got != tc.want {
@@ -382,15 +391,25 @@ func TestMetricsHandlerDeadlineFromHeader(t *testing.T) {
 	}{
 		{"120", 100 * time.Second, 119500 * time.Millisecond},
 		{"", 5 * time.Second, 10 * time.Second},
+		{"NaN", 5 * time.Second, 10 * time.Second},
+		{"Inf", 5 * time.Second, 10 * time.Second},
+		{"-Inf", 5 * time.Second, 10 * time.Second},
+		{"0", 5 * time.Second, 10 * time.Second},
+		{"-1", 5 * time.Second, 10 * time.Second},
+		{"soon", 5 * time.Second, 10 * time.Second},
 	} {
 		req := httptest.NewRequest("GET", "/metrics", nil)
 		if tc.header != "" {
 			req.Header.Set(scrapeTimeoutHeader, tc.header)
 		}
+		got = 0
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			t.Fatalf("HTTP %d", rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), `mattermost_exporter_collector_success{collector="probe"} 1`) {
+			t.Errorf("header %q: the probe saw no deadline", tc.header)
 		}
 		if got < tc.min || got > tc.max {
 			t.Errorf("header %q: deadline in %v, want within [%v, %v]", tc.header, got, tc.min, tc.max)
