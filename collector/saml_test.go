@@ -127,7 +127,8 @@ func TestSAMLCollectorBothFail(t *testing.T) {
 	if err == nil {
 		t.Fatal("Update error = nil, want the 403 and the 503")
 	}
-	if !mmclient.IsForbidden(err) || !hasCode(err, 503) {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(joined.Unwrap()) != 2 || !mmclient.IsForbidden(joined.Unwrap()[0]) || !hasCode(joined.Unwrap()[1], 503) || !mmclient.IsForbidden(err) {
 		t.Errorf("Update error = %#v, want both the 403 and the 503", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "saml certificate status: ") || !strings.Contains(msg, "client config: ") {
