@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -47,7 +49,7 @@ const (
 	// maxScrapeTimeout caps the deadline taken from the scrape-timeout
 	// header, so that the web server's WriteTimeout can outlast every
 	// scrape. Prometheus scrape timeouts are seconds to a minute or two.
-	maxScrapeTimeout = 5 * time.Minute
+	maxScrapeTimeout = 2 * time.Minute
 )
 
 var (
@@ -93,8 +95,12 @@ func main() {
 	kingpin.CommandLine.UsageWriter(os.Stdout)
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
+	// SIGHUP reloads the token file; caught before anything else so that
+	// it never kills the exporter (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 
-	token, tokenSource, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
+	token, tokenSource, tokenSum, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
@@ -110,16 +116,30 @@ func main() {
 
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	apiMetrics := collector.NewAPIMetrics()
+	observer := apiMetrics.Observe
+	var reloader *tokenReloader
+	if *tokenFile != "" {
+		reloader = newTokenReloader(*tokenFile, tokenSum, log.With(logger, "component", "token"))
+		observer = func(info mmclient.RequestInfo) {
+			apiMetrics.Observe(info)
+			if info.Code == http.StatusUnauthorized {
+				reloader.onUnauthorized()
+			}
+		}
+	}
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            *mattermostURL,
 		Token:              token,
 		CAFile:             *caFile,
 		InsecureSkipVerify: *insecureSkipVerify,
 		Logger:             log.With(logger, "component", "mmclient"),
-		Observer:           apiMetrics.Observe,
+		Observer:           observer,
 	})
 	if err != nil {
 		kingpin.Fatalf("Mattermost client: %v", err)
+	}
+	if reloader != nil {
+		reloader.client = client
 	}
 	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
 	if err != nil {
@@ -130,48 +150,39 @@ func main() {
 	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
 		"collectors", strings.Join(exporter.Collectors(), ","))
 
-	if err := run(logger, slogger, exporter, apiMetrics); err != nil {
+	if err := run(logger, slogger, exporter, apiMetrics, hup, reloader); err != nil {
 		level.Error(logger).Log("msg", "exporter stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// validateConfig checks the connection settings and returns the token and a
-// description of where it came from (never the token itself). Its errors are
-// one line saying what to fix.
-func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, err error) {
+// validateConfig checks the connection settings and returns the token, a
+// description of where it came from (never the token itself) and, for a
+// token file, the SHA-256 of its content. Its errors are one line saying
+// what to fix.
+func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, sum [sha256.Size]byte, err error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return "", "", errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
+		return "", "", sum, errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
 	}
 	if _, err := mmclient.ParseBaseURL(rawURL); err != nil {
-		return "", "", fmt.Errorf("--mattermost.url: %w", err)
+		return "", "", sum, fmt.Errorf("--mattermost.url: %w", err)
 	}
-	switch {
-	case tokenPath != "":
-		b, err := os.ReadFile(tokenPath)
+	if tokenPath != "" {
+		token, sum, err = readTokenFile(tokenPath)
 		if err != nil {
-			var pathErr *os.PathError
-			if errors.As(err, &pathErr) {
-				err = pathErr.Err
-			}
-			return "", "", fmt.Errorf("cannot read --mattermost.token-file %q: %v", tokenPath, err)
+			return "", "", sum, err
 		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return "", "", fmt.Errorf("--mattermost.token-file %q is empty; put the Mattermost API token in it", tokenPath)
-		}
-		source = "file " + tokenPath
-	default:
-		token = strings.TrimSpace(getenv(tokenEnv))
-		if token == "" {
-			return "", "", errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
-		}
-		source = "environment variable " + tokenEnv
+		return token, "file " + tokenPath, sum, nil
 	}
-	if strings.ContainsAny(token, " \t\r\n") {
-		return "", "", fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	token = strings.TrimSpace(getenv(tokenEnv))
+	if token == "" {
+		return "", "", sum, errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
 	}
-	return token, source, nil
+	source = "environment variable " + tokenEnv
+	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	}
+	return token, source, sum, nil
 }
 
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
@@ -204,10 +215,26 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 }
 
 // run serves the exporter until SIGTERM/SIGINT (nil) or a web server
-// error.
-func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics) error {
+// error. Every signal on hup reloads the token file (reloader, nil when the
+// token came from the environment).
+func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics, hup <-chan os.Signal, reloader *tokenReloader) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if reloader == nil {
+					level.Info(logger).Log("msg", "SIGHUP received: nothing to reload (the token comes from "+tokenEnv+"; restart the exporter to change it)")
+					continue
+				}
+				reloader.reload("SIGHUP")
+			case <-ctx.Done():
+				// Later SIGHUPs are still caught (and ignored).
+				return
+			}
+		}
+	}()
 	// Background work (the users id cache and status sweeps) stops only
 	// after the web server has drained: scrapes in flight at SIGTERM may
 	// still be waiting for a sweep.
@@ -252,11 +279,7 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 		mux.Handle("/", landing)
 	}
 
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slogger.Handler(), slog.LevelError),
-	}
+	server := newHTTPServer(mux, slog.NewLogLogger(slogger.Handler(), slog.LevelError), max(maxScrapeTimeout, *mattermostTimeout))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
 
@@ -281,6 +304,40 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 			_ = server.Close()
 		}
 		return nil
+	}
+}
+
+// Web server timeouts. Scrapes are small GET requests; the answer is
+// written only once every collector is done, at most the scrape's deadline
+// after the request arrived.
+const (
+	// readHeaderTimeout and readTimeout bound a client that sends its
+	// request slowly (the request has no body).
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	// writeMargin is added to the longest scrape for gathering and writing
+	// the answer.
+	writeMargin = 30 * time.Second
+)
+
+// idleTimeout closes keep-alive connections idle this long. Prometheus
+// reuses one connection per target between scrapes, so it outlasts the
+// common scrape intervals (15 s to 1 min, and 2 min with some margin
+// lost); idle connections left by anything else go after 2 min. A variable
+// for tests.
+var idleTimeout = 120 * time.Second
+
+// newHTTPServer returns the exporter's web server for handler. Its
+// WriteTimeout is longestScrape (the longest deadline a scrape can get)
+// plus writeMargin, so that no scrape is cut by it.
+func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      longestScrape + writeMargin,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          errorLog,
 	}
 }
 

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +86,10 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
@@ -94,9 +101,13 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 		{"no token", nil, []string{"--mattermost.url=http://127.0.0.1:1"},
 			"mattermost_exporter: error: a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable"},
 		{"unreadable token file", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + filepath.Join(dir, "missing")},
-			`mattermost_exporter: error: cannot read --mattermost.token-file "` + filepath.Join(dir, "missing") + `": no such file or directory`},
+			`mattermost_exporter: error: --mattermost.token-file "` + filepath.Join(dir, "missing") + `": no such file or directory`},
 		{"empty token file", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + empty},
-			`mattermost_exporter: error: --mattermost.token-file "` + empty + `" is empty; put the Mattermost API token in it`},
+			`mattermost_exporter: error: --mattermost.token-file "` + empty + `": is empty; put the Mattermost API token in it`},
+		{"token file is a FIFO", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + fifo},
+			`mattermost_exporter: error: --mattermost.token-file "` + fifo + `": not a regular file (a FIFO); give the file holding the token`},
+		{"token file is /dev/zero", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=/dev/zero"},
+			`mattermost_exporter: error: --mattermost.token-file "/dev/zero": not a regular file (a device); give the file holding the token`},
 		{"URL without scheme", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=chat.example.com"},
 			`mattermost_exporter: error: --mattermost.url: "chat.example.com" must start with http:// or https://`},
 		{"URL from env with bad scheme", []string{"MATTERMOST_TOKEN=secret-token-value", "MATTERMOST_URL=ftp://chat.example.com"}, nil,
@@ -194,7 +205,7 @@ func TestValidateConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			token, source, err := validateConfig(tc.url, tc.file, env(tc.env))
+			token, source, _, err := validateConfig(tc.url, tc.file, env(tc.env))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
@@ -424,3 +435,64 @@ func (f funcCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 }
 
 func nopLogger() log.Logger { return log.NewNopLogger() }
+
+// The web server closes idle keep-alive connections after idleTimeout, so
+// that clients leaving connections open cannot pile them up.
+func TestHTTPServerClosesIdleConnections(t *testing.T) {
+	old := idleTimeout
+	idleTimeout = time.Second
+	t.Cleanup(func() { idleTimeout = old })
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), nil, time.Minute)
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout != time.Minute+writeMargin || srv.IdleTimeout != time.Second {
+		t.Fatalf("timeouts: read header %v, read %v, write %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	const n = 300
+	conns := make([]net.Conn, 0, n)
+	readers := make([]*bufio.Reader, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: exporter\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Close {
+			t.Fatalf("connection %d: the server did not keep it alive", i)
+		}
+		readers = append(readers, br)
+	}
+	idleSince := time.Now()
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := readers[i].ReadByte(); err != io.EOF {
+			t.Fatalf("connection %d: read = %v, want EOF (closed by the server)", i, err)
+		}
+	}
+	// Every connection was idle at least since idleSince.
+	if d := time.Since(idleSince); d < 900*time.Millisecond {
+		t.Errorf("idle connections closed after %v, before the idle timeout", d)
+	}
+}
