@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -145,6 +147,9 @@ func main() {
 	if err != nil {
 		kingpin.Fatalf("%v", err)
 	}
+	if !tokenSentSafely(*mattermostURL) {
+		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", *mattermostURL)
+	}
 	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
 	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
 	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
@@ -183,6 +188,22 @@ func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token
 		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
 	}
 	return token, source, sum, nil
+}
+
+// tokenSentSafely reports whether the token sent to the (valid) Mattermost
+// URL rawURL is protected: over https, or over http to a loopback host
+// (localhost, 127.0.0.0/8, ::1) where it never crosses a network.
+func tokenSentSafely(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return true
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
