@@ -163,7 +163,7 @@ func TestHelpListsFlags(t *testing.T) {
 	for _, f := range []string{
 		"--mattermost.url", "--mattermost.token-file", "--mattermost.timeout=10s", "--mattermost.tls.ca-file",
 		"--[no-]mattermost.tls.insecure-skip-verify", "--[no-]collector.cluster", "--[no-]collector.saml", "--[no-]collector.users",
-		"--collector.cluster.expected-nodes", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
+		"--collector.cluster.expected-nodes", "--collector.cluster.max-nodes=100", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
 		"--web.config.file", "--web.max-requests=40", "--[no-]web.disable-exporter-metrics", "--scrape.timeout-offset=0.5s",
 		"--log.level=info", "--log.format=logfmt", "--[no-]version", "($MATTERMOST_URL)", "(default: enabled)",
 	} {
