@@ -40,12 +40,18 @@ func TestReadTokenFile(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A Kubernetes Secret volume: token -> ..data/token, a regular file.
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(file("target", []byte("abc123\n")), link); err != nil {
+		t.Fatal(err)
+	}
 	atLimit := strings.Repeat("t", maxTokenFileSize-1) + "\n"
 	tests := []struct {
 		name, path, want, wantErr string
 	}{
 		{name: "plain", path: file("plain", []byte("abc123")), want: "abc123"},
 		{name: "surrounding whitespace", path: file("ws", []byte(" \t abc123\r\n\n")), want: "abc123"},
+		{name: "symlink", path: link, want: "abc123"},
 		{name: "UTF-8 BOM", path: file("bom", []byte("\uFEFFabc123\n")), want: "abc123"},
 		{name: "4 KiB exactly", path: file("limit", []byte(atLimit)), want: strings.TrimSpace(atLimit)},
 		{name: "one byte too big", path: file("big", []byte(atLimit+"x")), wantErr: "4097 bytes, larger than 4096"},
