@@ -34,6 +34,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Endpoint names: bounded route names used in errors, RequestInfo and metrics.
@@ -220,7 +221,7 @@ type credentials struct {
 // token file); requests in flight keep the old one. Errors from then on
 // redact the new token.
 func (c *Client) SetToken(token string) error {
-	if !validHeaderValue(token) {
+	if !httpguts.ValidHeaderFieldValue(token) {
 		// Fail here rather than on every request (the transport rejects
 		// such a header value).
 		return errors.New("mmclient: token contains control characters")
@@ -231,17 +232,6 @@ func (c *Client) SetToken(token string) error {
 	}
 	c.creds.Store(cr)
 	return nil
-}
-
-// validHeaderValue reports whether s may be sent as a header value: no
-// control characters other than tab.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if (s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // newTransport is http.DefaultTransport (proxy from the environment, HTTP/2,
@@ -440,7 +430,7 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 			if ae, ok := err.(*APIError); ok {
 				return ae
 			}
-			return fmt.Errorf("%s: %w", req.endpoint, err)
+			return c.boundedError(fmt.Errorf("%s: %w", req.endpoint, err))
 		}
 		return nil
 	}
@@ -467,6 +457,25 @@ func (c *Client) bodyLimit(req request) int64 {
 		return req.maxBody
 	}
 	return c.maxBody
+}
+
+// maxErrorText bounds the text of a response handling error (decode errors
+// quote the server: a JSON pointer holds its object names, a type error its
+// number literal).
+const maxErrorText = 512
+
+// boundedError is an error whose text has the token redacted and is cut to
+// maxErrorText bytes; errors.Is and errors.As still see the original.
+type boundedError struct {
+	msg string
+	err error
+}
+
+func (e *boundedError) Error() string { return e.msg }
+func (e *boundedError) Unwrap() error { return e.err }
+
+func (c *Client) boundedError(err error) error {
+	return &boundedError{msg: cutUTF8(c.redact(err.Error()), maxErrorText), err: err}
 }
 
 // minRedactLen is the shortest token redact replaces. Mattermost tokens

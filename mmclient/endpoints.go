@@ -197,13 +197,26 @@ func decodeArrayMax[T any](body io.Reader, max int) ([]T, error) {
 
 // GetSAMLCertificateStatus calls GET /saml/certificate/status.
 func (c *Client) GetSAMLCertificateStatus(ctx context.Context) (*SAMLCertificateStatus, error) {
-	var out SAMLCertificateStatus
+	// The three flags are what the exporter reports: each must be there.
+	var raw struct {
+		IDP    *bool `json:"idp_certificate_file"`
+		Key    *bool `json:"private_key_file"`
+		Public *bool `json:"public_certificate_file"`
+	}
 	err := c.do(ctx, request{endpoint: EndpointSAMLCertificate, method: http.MethodGet, path: "/saml/certificate/status", maxBody: maxBodySmall},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
+				return err
+			}
+			if raw.IDP == nil || raw.Key == nil || raw.Public == nil {
+				return errors.New("decode response: missing certificate fields")
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &SAMLCertificateStatus{IDPCertificateFile: *raw.IDP, PrivateKeyFile: *raw.Key, PublicCertificateFile: *raw.Public}, nil
 }
 
 // GetStatusesByIDs calls POST /users/status/ids and returns the statuses
@@ -240,7 +253,12 @@ func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(
 	if fn == nil {
 		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
 	}
-	body, err := appendIDsJSON(make([]byte, 0, 2+len(ids)*(UserIDLen+3)), ids)
+	for i, id := range ids {
+		if !isUserID(id) {
+			return fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
+		}
+	}
+	body, err := json.Marshal(ids)
 	if err != nil {
 		return fmt.Errorf("%s: %w", EndpointStatusesByIDs, err)
 	}
@@ -282,19 +300,19 @@ func (c *Client) UpdateUserStatus(ctx context.Context, userID string, status str
 	if dndEndTime < 0 {
 		return nil, fmt.Errorf("%s: negative dnd end time", EndpointUserStatus)
 	}
-	b := make([]byte, 0, 96)
-	b = append(b, `{"user_id":"`...)
-	b = append(b, userID...)
-	b = append(b, `","status":"`...)
-	b = append(b, status...)
-	b = append(b, '"')
-	if dndEndTime > 0 && status == StatusDND {
-		b = append(b, `,"dnd_end_time":`...)
-		b = strconv.AppendInt(b, dndEndTime, 10)
+	if status != StatusDND {
+		dndEndTime = 0
 	}
-	b = append(b, '}')
+	b, err := json.Marshal(struct {
+		UserID     string `json:"user_id"`
+		Status     string `json:"status"`
+		DNDEndTime int64  `json:"dnd_end_time,omitempty"`
+	}{userID, status, dndEndTime})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
+	}
 	var out Status
-	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b, maxBody: maxBodySmall},
+	err = c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b, maxBody: maxBodySmall},
 		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
@@ -375,13 +393,23 @@ func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error
 
 // GetUserStats calls GET /users/stats (active users, bots included).
 func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
-	var out UserStats
+	var raw struct {
+		Total *int64 `json:"total_users_count"`
+	}
 	err := c.do(ctx, request{endpoint: EndpointUserStats, method: http.MethodGet, path: "/users/stats", maxBody: maxBodySmall},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
+		func(_ *http.Response, body io.Reader) error {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
+				return err
+			}
+			if raw.Total == nil {
+				return errors.New("decode response: no total_users_count")
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &UserStats{TotalUsersCount: *raw.Total}, nil
 }
 
 // UserIDLen is the length of a Mattermost user id (26 lowercase base32
@@ -415,26 +443,6 @@ func isUserID(id string) bool {
 		}
 	}
 	return true
-}
-
-// appendIDsJSON appends ids as a JSON array of strings. The ids are
-// validated first, so they are plain ASCII and need no escaping.
-func appendIDsJSON(b []byte, ids []string) ([]byte, error) {
-	for i, id := range ids {
-		if !isUserID(id) {
-			return b, fmt.Errorf("invalid user id %.40q at index %d: want 26 characters a-z0-9", id, i)
-		}
-	}
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, id...)
-		b = append(b, '"')
-	}
-	return append(b, ']'), nil
 }
 
 // decodeJSON reads the whole body and unmarshals it (unknown fields are

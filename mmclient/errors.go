@@ -64,7 +64,7 @@ func hasStatus(err error, code int) bool {
 }
 
 // ErrBodyTooLarge is wrapped by errors about a response body larger than
-// Options.MaxBodyBytes.
+// its endpoint's cap (decoded bytes; see Options.MaxBodyBytes).
 var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
 // appError is Mattermost's error body (both eras; is_oauth existed in 2021).

@@ -323,6 +323,41 @@ func TestServerStringsBoundedAndRedacted(t *testing.T) {
 	}
 }
 
+// TestDecodeErrorsBounded: a decode error quoting the server (a JSON
+// pointer with a huge object name holding the token) stays short.
+func TestDecodeErrorsBounded(t *testing.T) {
+	s := newReplayServer(t, false)
+	huge := strings.Repeat("k", 30<<10) + testToken
+	s.on(t, "POST /api/v4/users/status/ids", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `[{"%s":{"%s":tru}}]`, huge, huge)
+	})
+	s.on(t, "GET /api/v4/config/client", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"%s":"\x"}`, huge)
+	})
+	s.on(t, "GET /api/v4/users/stats", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"total_users":5}`)
+	})
+	s.on(t, "GET /api/v4/saml/certificate/status", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"idp_certificate_file":true}`)
+	})
+	c, _ := newTestClient(t, s, nil)
+	ctx := ctxT(t)
+	errs := map[string]error{
+		"statuses": c.StreamStatusesByIDs(ctx, []string{"5t9ttqdq5bbmif3xuzhznk9k7a"}, func(*Status) error { return nil }),
+	}
+	_, errs["config"] = c.GetClientConfig(ctx)
+	_, errs["stats without its field"] = c.GetUserStats(ctx)
+	_, errs["saml without its fields"] = c.GetSAMLCertificateStatus(ctx)
+	for name, err := range errs {
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		if msg := err.Error(); len(msg) > maxErrorText || strings.Contains(msg, testToken) {
+			t.Errorf("%s: %d bytes: %.100q", name, len(msg), msg)
+		}
+	}
+}
+
 // TestServerVersionBounded: an oversize X-Version-Id is dropped, not kept.
 func TestServerVersionBounded(t *testing.T) {
 	s := newReplayServer(t, false)

@@ -345,22 +345,6 @@ func BenchmarkStreamStatusesEncodingJSON(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendIDsJSON(b *testing.B) {
-	ids := make([]string, 1000)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%026d", i)
-	}
-	b.ReportAllocs()
-	buf := make([]byte, 0, 32*1024)
-	for b.Loop() {
-		var err error
-		buf, err = appendIDsJSON(buf[:0], ids)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // hasNullElement reports whether data is a JSON array with a null element.
 func hasNullElement(data []byte) bool {
 	var raw []json.RawMessage
