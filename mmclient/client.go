@@ -3,15 +3,19 @@
 //
 // One Client holds one http.Client (connection reuse); every call takes a
 // context, authenticates with "Authorization: Bearer <token>", reads the
-// response body through a size limit, retries 429 answers after Retry-After
-// (never past the context deadline; not at all for a context from
-// WithoutRetries) and turns every non-2xx answer into an *APIError.
+// response body through a size limit of its endpoint (counted after gzip
+// decoding; element counts are bounded too), retries 429 answers after
+// Retry-After (at most MaxRetryAfter, never past the context deadline; not
+// at all for a context from WithoutRetries) and turns every non-2xx answer
+// into an *APIError.
 //
 // The token never appears in an error string or a log line: it travels only
 // in a header (Go's transport never puts header values into its errors), the
 // AppError detailed_error (where a 401 says "token=<token>") is not kept, and
 // every other piece of server-supplied text that goes into an error has the
-// token replaced before it is cut short (a proxy's page may echo it).
+// token replaced before it is cut short (a proxy's page may echo it). The
+// same goes for the server's strings the client returns for display (ping
+// status, cluster node fields, client config values).
 package mmclient
 
 import (
@@ -355,8 +359,8 @@ type request struct {
 	path     string // escaped, relative to /api/v4, starting with "/"
 	query    string // raw query without "?"
 	body     []byte // replayed on every retry; nil = no body
-	// maxBody is the most (decoded) response bytes this endpoint needs,
-	// see bodyLimit; 0 = defaultMaxBody.
+	// maxBody caps the (decoded) response body, see bodyLimit; 0 = only
+	// Options.MaxBodyBytes.
 	maxBody int64
 	// passStatus, when non-zero, is a non-2xx status whose response goes
 	// to the handler instead of becoming an *APIError (the 500 of an
@@ -364,12 +368,14 @@ type request struct {
 	passStatus int
 }
 
-// responseHandler consumes a 2xx response. body is limited to MaxBodyBytes
-// (reading past it fails with an error wrapping ErrBodyTooLarge).
+// responseHandler consumes a 2xx response. body is limited to the
+// request's cap (reading past it fails with an error wrapping
+// ErrBodyTooLarge).
 type responseHandler func(resp *http.Response, body io.Reader) error
 
 // do runs req, retrying 429s, and passes a 2xx response to handle. Errors
-// are prefixed with the endpoint name.
+// are prefixed with the endpoint name; those of handle are also redacted
+// and cut to maxErrorText bytes.
 func (c *Client) do(ctx context.Context, req request, handle responseHandler) error {
 	if ctx == nil {
 		return fmt.Errorf("%s: nil context", req.endpoint)

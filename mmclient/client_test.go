@@ -1106,7 +1106,7 @@ func TestSanitizeExcerpt(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
-// TestConcurrentStreams runs many streams at once (pooled decoders, shared
+// TestConcurrentStreams runs many streams at once (shared
 // client) and checks every result against encoding/json; run with -race.
 func TestConcurrentStreams(t *testing.T) {
 	s := newReplayServer(t, false)

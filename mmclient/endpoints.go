@@ -77,11 +77,8 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 	err := c.do(ctx, request{endpoint: EndpointClientConfig, method: http.MethodGet, path: "/config/client", query: "format=old", maxBody: maxBodyClientConfig},
 		func(_ *http.Response, body io.Reader) error {
 			var raw map[string]json.RawMessage
-			if err := decodeJSON(body, &raw); err != nil {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
 				return err
-			}
-			if raw == nil {
-				return errors.New("decode response: not a JSON object")
 			}
 			out = make(map[string]string, len(raw))
 			for k, v := range raw {
@@ -445,20 +442,8 @@ func isUserID(id string) bool {
 	return true
 }
 
-// decodeJSON reads the whole body and unmarshals it (unknown fields are
-// ignored). Trailing data after the value is an error.
-func decodeJSON(body io.Reader, v any) error {
-	data, err := readAll(body)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode response: %w", err)
-	}
-	return nil
-}
-
-// decodeJSONObject is decodeJSON that insists on a JSON object.
+// decodeJSONObject reads the whole body and unmarshals it, insisting on a
+// JSON object (unknown fields are ignored; trailing data is an error).
 func (c *Client) decodeJSONObject(body io.Reader, v any) error {
 	data, err := readAll(body)
 	if err != nil {
