@@ -133,10 +133,19 @@ var statusFields = [...]string{"user_id", "status", "manual", "last_activity_at"
 // match, else one under Unicode simple case folding, as encoding/json
 // matches names ("STATUS" and "ſtatus" are "status").
 func statusField(key []byte) string {
-	for _, f := range statusFields {
-		if string(key) == f {
-			return f
-		}
+	switch string(key) {
+	case "user_id":
+		return "user_id"
+	case "status":
+		return "status"
+	case "manual":
+		return "manual"
+	case "last_activity_at":
+		return "last_activity_at"
+	case "dnd_end_time":
+		return "dnd_end_time"
+	case "active_channel":
+		return "active_channel"
 	}
 	for _, f := range statusFields {
 		if strings.EqualFold(string(key), f) {
