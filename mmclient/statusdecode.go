@@ -63,9 +63,8 @@ func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
 			if err != nil {
 				return decodeErr(err)
 			}
-			key := unquote(&buf, name)
-			field, kind := statusField(key), dec.PeekKind()
-			if field == "" || kind == 'n' {
+			field, kind := st.field(unquote(&buf, name)), dec.PeekKind()
+			if field == nil || kind == 'n' { // null leaves the field as it is
 				if err := dec.SkipValue(); err != nil {
 					return decodeErr(err)
 				}
@@ -75,41 +74,28 @@ func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
 			if err != nil {
 				return decodeErr(err)
 			}
-			switch field {
-			case "manual":
-				if kind != 't' && kind != 'f' {
-					return typeErr(n, field, kind)
-				}
-				st.Manual = kind == 't'
-			case "last_activity_at", "dnd_end_time":
-				if kind != '0' {
-					return typeErr(n, field, kind)
-				}
-				i, err := strconv.ParseInt(string(v), 10, 64)
-				if err != nil {
-					return fmt.Errorf("decode response: element %d: %s: %w", n, field, err)
-				}
-				if field == "dnd_end_time" {
-					st.DNDEndTime = i
-				} else {
-					st.LastActivityAt = i
-				}
-			default: // the string fields
+			switch f := field.(type) {
+			case *string:
 				if kind != '"' {
-					return typeErr(n, field, kind)
+					return typeErr(n, name, kind)
 				}
 				str := unquote(&buf, v)
-				switch field {
-				case "user_id":
-					st.UserID = string(str)
-				case "status":
-					if s, ok := KnownStatus(str); ok {
-						st.Status = s
-					} else {
-						st.Status = string(str)
-					}
-				default:
-					st.ActiveChannel = string(str)
+				if k, ok := KnownStatus(str); ok {
+					*f = k
+				} else {
+					*f = string(str)
+				}
+			case *bool:
+				if kind != 't' && kind != 'f' {
+					return typeErr(n, name, kind)
+				}
+				*f = kind == 't'
+			case *int64:
+				if kind != '0' {
+					return typeErr(n, name, kind)
+				}
+				if *f, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+					return fmt.Errorf("decode response: element %d: %w", n, err)
 				}
 			}
 		}
@@ -126,33 +112,26 @@ func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
 // (encoding/json would make it a zero Status, which is no user's status).
 var errNullElement = errors.New("null element in status array")
 
-// statusFields are Status's JSON names.
-var statusFields = [...]string{"user_id", "status", "manual", "last_activity_at", "dnd_end_time", "active_channel"}
-
-// statusField returns the Status JSON name key matches, or "": an exact
-// match, else one under Unicode simple case folding, as encoding/json
-// matches names ("STATUS" and "ſtatus" are "status").
-func statusField(key []byte) string {
-	switch string(key) {
-	case "user_id":
-		return "user_id"
-	case "status":
-		return "status"
-	case "manual":
-		return "manual"
-	case "last_activity_at":
-		return "last_activity_at"
-	case "dnd_end_time":
-		return "dnd_end_time"
-	case "active_channel":
-		return "active_channel"
-	}
-	for _, f := range statusFields {
-		if strings.EqualFold(string(key), f) {
-			return f
+// field returns a pointer to the field of s whose JSON name key matches
+// (exactly or under Unicode simple case folding, as with encoding/json:
+// "STATUS" and "ſtatus" are "status"), or nil.
+func (s *Status) field(key []byte) any {
+	fields := [...]struct {
+		name string
+		ptr  any
+	}{{"user_id", &s.UserID}, {"status", &s.Status}, {"manual", &s.Manual},
+		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}}
+	for _, f := range fields {
+		if string(key) == f.name {
+			return f.ptr
 		}
 	}
-	return ""
+	for _, f := range fields {
+		if strings.EqualFold(string(key), f.name) {
+			return f.ptr
+		}
+	}
+	return nil
 }
 
 // unquote returns the text of the JSON string v (checked by the decoder):
@@ -168,8 +147,8 @@ func unquote(buf *[]byte, v []byte) []byte {
 	return *buf
 }
 
-func typeErr(n int, field string, kind jsontext.Kind) error {
-	return fmt.Errorf("decode response: element %d: %s: unexpected JSON %v", n, field, kind)
+func typeErr(n int, name []byte, kind jsontext.Kind) error {
+	return fmt.Errorf("decode response: element %d: %s: unexpected JSON %v", n, name, kind)
 }
 
 // checkEOF insists that nothing but whitespace follows the top-level value.
