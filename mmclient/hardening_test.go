@@ -120,9 +120,10 @@ func TestGzipBombStopsAtDecodedCap(t *testing.T) {
 		if !errors.Is(err, ErrBodyTooLarge) {
 			t.Fatalf("%s: err = %v, want ErrBodyTooLarge", name, err)
 		}
-		// The server stops once the client closes the connection: it got
-		// nowhere near 1 GiB (socket buffers and the drain allow a few MB).
-		if w := written.Load(); w > 64<<20 {
+		// The server stops once the client closes the connection, long
+		// before its 1 GiB (socket buffers hold a few MB compressed, i.e.
+		// up to a GB of spaces: only a generous bound is safe).
+		if w := written.Load(); w > 512<<20 {
 			t.Errorf("%s: server wrote %d MB before the client stopped", name, w>>20)
 		}
 	}
