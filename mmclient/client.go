@@ -500,9 +500,10 @@ func (c *Client) redact(s string) string {
 	return strings.ReplaceAll(s, token, redactedMark)
 }
 
-// excerpt renders server-supplied bytes for an error: one line of at most
-// max bytes (see sanitizeExcerpt) without the token. The token is replaced
-// before the cut, so a cut through it cannot leave most of it behind.
+// excerpt renders server-supplied bytes for an error or for display: one
+// line of at most max bytes (see sanitizeExcerpt) without the token. The
+// token is replaced before the cut, so a cut through it cannot leave most
+// of it behind.
 func (c *Client) excerpt(b []byte, max int) string {
 	s := c.redact(sanitizeExcerpt(b, max+len(c.creds.Load().token)))
 	return cutUTF8(s, max)
@@ -552,11 +553,17 @@ func (c *Client) captureVersion(h http.Header) {
 	if cur := c.version.Load(); cur != nil && cur.Raw == raw {
 		return
 	}
-	v, err := ParseVersionID(raw)
-	if err != nil {
-		return
+	if v, ok := c.parseVersion(h); ok {
+		c.version.Store(&v)
 	}
-	c.version.Store(&v)
+}
+
+// parseVersion parses the X-Version-Id of h (bounded by ParseVersionID);
+// one holding the token (a proxy echoing it) is refused like a malformed one.
+func (c *Client) parseVersion(h http.Header) (ServerVersion, bool) {
+	raw := h.Get("X-Version-Id")
+	v, err := ParseVersionID(raw)
+	return v, err == nil && c.redact(raw) == raw
 }
 
 // readAPIError builds the *APIError of a non-2xx response.

@@ -44,7 +44,7 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 				// an unhealthy server.
 				if jerr == nil && out.Status != "" {
 					e.Message = "server reports status " + cutUTF8(out.Status, 40)
-					p = newPing(out.Status, resp.Header)
+					p = c.newPing(out.Status, resp.Header)
 				}
 				return e
 			}
@@ -54,16 +54,17 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 			if out.Status == "" {
 				return errors.New("decode response: no status field")
 			}
-			p = newPing(out.Status, resp.Header)
+			p = c.newPing(out.Status, resp.Header)
 			return nil
 		})
 	return p, err
 }
 
-func newPing(status string, h http.Header) *Ping {
+func (c *Client) newPing(status string, h http.Header) *Ping {
 	p := &Ping{Status: status}
-	if v, err := ParseVersionID(h.Get("X-Version-Id")); err == nil {
-		p.Version, p.HasVersion = v, true
+	p.Version, p.HasVersion = c.parseVersion(h)
+	if !p.HasVersion {
+		p.Version = ServerVersion{}
 	}
 	return p
 }

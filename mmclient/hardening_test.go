@@ -359,20 +359,31 @@ func TestDecodeErrorsBounded(t *testing.T) {
 	}
 }
 
-// TestServerVersionBounded: an oversize X-Version-Id is dropped, not kept.
+// TestServerVersionBounded: an oversize X-Version-Id, or one holding the
+// token, is dropped, not kept.
 func TestServerVersionBounded(t *testing.T) {
 	s := newReplayServer(t, false)
 	s.on(t, "GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Version-Id", "11.2.0.11.2.0."+strings.Repeat("a", 4000)+".false")
 		_, _ = io.WriteString(w, `{"status":"OK"}`)
 	})
+	s.on(t, "GET /api/v4/users/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Version-Id", "11.2.0."+testToken+".abc.false")
+		_, _ = io.WriteString(w, `{"total_users_count":1}`)
+	})
 	c, _ := newTestClient(t, s, nil)
 	p, err := c.Ping(ctxT(t))
-	if err != nil || p.HasVersion {
+	if err != nil || p.HasVersion || p.Version.Raw != "" {
 		t.Fatalf("ping %+v, %v", p, err)
 	}
 	if v, ok := c.ServerVersion(); ok {
 		t.Fatalf("kept oversize version %d bytes", len(v.Raw))
+	}
+	if _, err := c.GetUserStats(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := c.ServerVersion(); ok {
+		t.Fatalf("kept a version holding the token: %+v", v)
 	}
 }
 
