@@ -63,40 +63,37 @@ func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
 			if err != nil {
 				return decodeErr(err)
 			}
-			field, kind := st.field(unquote(&buf, name)), dec.PeekKind()
-			if field == nil || kind == 'n' { // null leaves the field as it is
-				if err := dec.SkipValue(); err != nil {
-					return decodeErr(err)
-				}
-				continue
-			}
+			field := st.field(unquote(&buf, name))
 			v, err := dec.ReadValue()
 			if err != nil {
 				return decodeErr(err)
 			}
+			kind := v.Kind()
+			if field == nil || kind == 'n' { // unknown; null leaves the field as it is
+				continue
+			}
+			ok := false
 			switch f := field.(type) {
 			case *string:
-				if kind != '"' {
-					return typeErr(n, name, kind)
-				}
-				str := unquote(&buf, v)
-				if k, ok := KnownStatus(str); ok {
-					*f = k
-				} else {
-					*f = string(str)
+				if ok = kind == '"'; ok {
+					str := unquote(&buf, v)
+					if k, known := KnownStatus(str); known {
+						*f = k
+					} else {
+						*f = string(str)
+					}
 				}
 			case *bool:
-				if kind != 't' && kind != 'f' {
-					return typeErr(n, name, kind)
-				}
-				*f = kind == 't'
+				ok, *f = kind == 't' || kind == 'f', kind == 't'
 			case *int64:
-				if kind != '0' {
-					return typeErr(n, name, kind)
+				if ok = kind == '0'; ok {
+					if *f, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+						return fmt.Errorf("decode response: element %d: %w", n, err)
+					}
 				}
-				if *f, err = strconv.ParseInt(string(v), 10, 64); err != nil {
-					return fmt.Errorf("decode response: element %d: %w", n, err)
-				}
+			}
+			if !ok {
+				return fmt.Errorf("decode response: element %d: JSON %v for a %T field", n, kind, field)
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil {
@@ -145,10 +142,6 @@ func unquote(buf *[]byte, v []byte) []byte {
 	}
 	*buf, _ = jsontext.AppendUnquote((*buf)[:0], v)
 	return *buf
-}
-
-func typeErr(n int, name []byte, kind jsontext.Kind) error {
-	return fmt.Errorf("decode response: element %d: %s: unexpected JSON %v", n, name, kind)
 }
 
 // checkEOF insists that nothing but whitespace follows the top-level value.
