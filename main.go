@@ -4,17 +4,23 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -42,6 +48,10 @@ const (
 	// minShutdownGrace is the least time given to scrapes in flight at
 	// SIGTERM to finish.
 	minShutdownGrace = 5 * time.Second
+	// maxScrapeTimeout caps the deadline taken from the scrape-timeout
+	// header, so that the web server's WriteTimeout can outlast every
+	// scrape. Prometheus scrape timeouts are seconds to a minute or two.
+	maxScrapeTimeout = 2 * time.Minute
 )
 
 var (
@@ -87,8 +97,12 @@ func main() {
 	kingpin.CommandLine.UsageWriter(os.Stdout)
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
+	// SIGHUP reloads the token file; caught before anything else so that
+	// it never kills the exporter (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 
-	token, tokenSource, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
+	token, tokenSource, tokenSum, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
@@ -104,68 +118,92 @@ func main() {
 
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	apiMetrics := collector.NewAPIMetrics()
+	observer := apiMetrics.Observe
+	var reloader *tokenReloader
+	if *tokenFile != "" {
+		reloader = newTokenReloader(*tokenFile, tokenSum, log.With(logger, "component", "token"))
+		observer = func(info mmclient.RequestInfo) {
+			apiMetrics.Observe(info)
+			if info.Code == http.StatusUnauthorized {
+				reloader.onUnauthorized()
+			}
+		}
+	}
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            *mattermostURL,
 		Token:              token,
 		CAFile:             *caFile,
 		InsecureSkipVerify: *insecureSkipVerify,
 		Logger:             log.With(logger, "component", "mmclient"),
-		Observer:           apiMetrics.Observe,
+		Observer:           observer,
 	})
 	if err != nil {
 		kingpin.Fatalf("Mattermost client: %v", err)
 	}
+	if reloader != nil {
+		reloader.client = client
+	}
 	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
 	if err != nil {
 		kingpin.Fatalf("%v", err)
+	}
+	if !tokenSentSafely(*mattermostURL) {
+		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", *mattermostURL)
 	}
 	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
 	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
 	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
 		"collectors", strings.Join(exporter.Collectors(), ","))
 
-	if err := run(logger, slogger, exporter, apiMetrics); err != nil {
+	if err := run(logger, slogger, exporter, apiMetrics, hup, reloader); err != nil {
 		level.Error(logger).Log("msg", "exporter stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// validateConfig checks the connection settings and returns the token and a
-// description of where it came from (never the token itself). Its errors are
-// one line saying what to fix.
-func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, err error) {
+// validateConfig checks the connection settings and returns the token, a
+// description of where it came from (never the token itself) and, for a
+// token file, the SHA-256 of its content. Its errors are one line saying
+// what to fix.
+func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, sum [sha256.Size]byte, err error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return "", "", errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
+		return "", "", sum, errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
 	}
 	if _, err := mmclient.ParseBaseURL(rawURL); err != nil {
-		return "", "", fmt.Errorf("--mattermost.url: %w", err)
+		return "", "", sum, fmt.Errorf("--mattermost.url: %w", err)
 	}
-	switch {
-	case tokenPath != "":
-		b, err := os.ReadFile(tokenPath)
+	if tokenPath != "" {
+		token, sum, err = readTokenFile(tokenPath)
 		if err != nil {
-			var pathErr *os.PathError
-			if errors.As(err, &pathErr) {
-				err = pathErr.Err
-			}
-			return "", "", fmt.Errorf("cannot read --mattermost.token-file %q: %v", tokenPath, err)
+			return "", "", sum, err
 		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return "", "", fmt.Errorf("--mattermost.token-file %q is empty; put the Mattermost API token in it", tokenPath)
-		}
-		source = "file " + tokenPath
-	default:
-		token = strings.TrimSpace(getenv(tokenEnv))
-		if token == "" {
-			return "", "", errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
-		}
-		source = "environment variable " + tokenEnv
+		return token, "file " + tokenPath, sum, nil
 	}
-	if strings.ContainsAny(token, " \t\r\n") {
-		return "", "", fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	token = strings.TrimSpace(getenv(tokenEnv))
+	if token == "" {
+		return "", "", sum, errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
 	}
-	return token, source, nil
+	source = "environment variable " + tokenEnv
+	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	}
+	return token, source, sum, nil
+}
+
+// tokenSentSafely reports whether the token sent to the (valid) Mattermost
+// URL rawURL is protected: over https, or over http to a loopback host
+// (localhost, 127.0.0.0/8, ::1) where it never crosses a network.
+func tokenSentSafely(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return true
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
@@ -178,7 +216,8 @@ func validateTelemetryPath(p string) error {
 }
 
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger
-// bridged onto it for exporter-toolkit.
+// for exporter-toolkit, bridged onto the same writer and level filter. The
+// bridge names slog's time key "time" and adds its own caller.
 func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	w = log.NewSyncWriter(w)
 	var base log.Logger
@@ -187,55 +226,36 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	} else {
 		base = log.NewLogfmtLogger(w)
 	}
-	var (
-		allow    level.Option
-		slogLvl  slog.Level
-		levelVar = new(slog.LevelVar)
-	)
-	switch lvl {
-	case "debug":
-		allow, slogLvl = level.AllowDebug(), slog.LevelDebug
-	case "warn":
-		allow, slogLvl = level.AllowWarn(), slog.LevelWarn
-	case "error":
-		allow, slogLvl = level.AllowError(), slog.LevelError
-	default:
-		allow, slogLvl = level.AllowInfo(), slog.LevelInfo
+	filtered := level.NewFilter(base, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	var slogLevel slog.Level
+	if err := slogLevel.UnmarshalText([]byte(lvl)); err != nil {
+		slogLevel = slog.LevelInfo
 	}
-	levelVar.Set(slogLvl)
-	filtered := level.NewFilter(base, allow)
 	logger := log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	// The slog bridge adds its own caller and time: rename slog's "time" to
-	// "ts" and put it before "caller", so both kinds of lines look alike.
-	bridge := log.LoggerFunc(func(kv ...any) error {
-		callerAt := -1
-		for i := 0; i+1 < len(kv); i += 2 {
-			k, _ := kv[i].(string)
-			switch k {
-			case "caller":
-				if callerAt < 0 {
-					callerAt = i
-				}
-			case slog.TimeKey:
-				if t, ok := kv[i+1].(time.Time); ok {
-					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
-					if callerAt >= 0 && callerAt < i {
-						kv[callerAt], kv[i] = kv[i], kv[callerAt]
-						kv[callerAt+1], kv[i+1] = kv[i+1], kv[callerAt+1]
-					}
-				}
-			}
-		}
-		return filtered.Log(kv...)
-	})
-	return logger, slog.New(slgk.NewGoKitHandler(bridge, levelVar))
+	return logger, slog.New(slgk.NewGoKitHandler(filtered, slogLevel))
 }
 
 // run serves the exporter until SIGTERM/SIGINT (nil) or a web server
-// error.
-func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics) error {
+// error. Every signal on hup reloads the token file (reloader, nil when the
+// token came from the environment).
+func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics, hup <-chan os.Signal, reloader *tokenReloader) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if reloader == nil {
+					level.Info(logger).Log("msg", "SIGHUP received: nothing to reload (the token comes from "+tokenEnv+"; restart the exporter to change it)")
+					continue
+				}
+				reloader.reload("SIGHUP")
+			case <-ctx.Done():
+				// Later SIGHUPs are still caught (and ignored).
+				return
+			}
+		}
+	}()
 	// Background work (the users id cache and status sweeps) stops only
 	// after the web server has drained: scrapes in flight at SIGTERM may
 	// still be waiting for a sweep.
@@ -280,11 +300,7 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 		mux.Handle("/", landing)
 	}
 
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slogger.Handler(), slog.LevelError),
-	}
+	server := newHTTPServer(mux, slog.NewLogLogger(slogger.Handler(), slog.LevelError), max(maxScrapeTimeout, *mattermostTimeout))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
 
@@ -312,6 +328,40 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 	}
 }
 
+// Web server timeouts. Scrapes are small GET requests; the answer is
+// written only once every collector is done, at most the scrape's deadline
+// after the request arrived.
+const (
+	// readHeaderTimeout and readTimeout bound a client that sends its
+	// request slowly (the request has no body).
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	// writeMargin is added to the longest scrape for gathering and writing
+	// the answer.
+	writeMargin = 30 * time.Second
+)
+
+// idleTimeout closes keep-alive connections idle this long. Prometheus
+// reuses one connection per target between scrapes, so it outlasts the
+// common scrape intervals (15 s to 1 min, and 2 min with some margin
+// lost); idle connections left by anything else go after 2 min. A variable
+// for tests.
+var idleTimeout = 120 * time.Second
+
+// newHTTPServer returns the exporter's web server for handler. Its
+// WriteTimeout is longestScrape (the longest deadline a scrape can get)
+// plus writeMargin, so that no scrape is cut by it.
+func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      longestScrape + writeMargin,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          errorLog,
+	}
+}
+
 type metricsHandlerConfig struct {
 	exporter      *collector.Exporter
 	persistent    *prometheus.Registry // api metrics, build info
@@ -330,7 +380,7 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 	if cfg.maxRequests > 0 {
 		sem = make(chan struct{}, cfg.maxRequests)
 	}
-	errorLog := promhttpLogger{level.Error(log.With(cfg.logger, "component", "promhttp"))}
+	errorLog := stdlog.New(log.NewStdlibAdapter(level.Error(log.With(cfg.logger, "component", "promhttp"))), "", 0)
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sem != nil {
 			select {
@@ -364,24 +414,24 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 
 // scrapeTimeout returns the deadline for one scrape's API calls: Prometheus'
 // scrape timeout minus offset when the header is present and valid, else
-// fallback. An offset larger than the timeout is ignored.
+// fallback. A header that is not a finite positive number (NaN, Inf, 0,
+// negative, garbage) counts as absent; one above maxScrapeTimeout is
+// clamped to it (the web server's WriteTimeout is sized from it). An offset
+// larger than the timeout is ignored.
 func scrapeTimeout(header string, fallback, offset time.Duration) time.Duration {
-	if header == "" {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(header), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
 		return fallback
 	}
-	secs, err := strconv.ParseFloat(header, 64)
-	if err != nil || secs <= 0 || secs > 1e6 {
+	t := maxScrapeTimeout
+	if secs < maxScrapeTimeout.Seconds() {
+		t = time.Duration(secs * float64(time.Second))
+	}
+	if t <= 0 { // below a nanosecond
 		return fallback
 	}
-	t := time.Duration(secs * float64(time.Second))
 	if t-offset > 0 {
 		return t - offset
 	}
 	return t
-}
-
-type promhttpLogger struct{ logger log.Logger }
-
-func (l promhttpLogger) Println(v ...any) {
-	l.logger.Log("msg", strings.TrimSpace(fmt.Sprintln(v...)))
 }

@@ -115,7 +115,7 @@ func TestJobsCollectorNonAdmin(t *testing.T) {
 // Every status, pending ages, newest-by-create-time, and the success
 // timestamp remembered after the successful job left the recent page.
 func TestJobsCollectorStatuses(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Version: fakeVersion112})
+	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	now := time.Unix(1_800_000_000, 0)
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	s.SetJobs([]mmtest.Job{

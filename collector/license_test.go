@@ -41,7 +41,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 	expiry := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, version := range []string{fakeVersion537, fakeVersion112} {
 		t.Run(version[:4], func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{Version: version})
+			s := startFakeMattermost(t, mmtest.Config{Era: eraOf(version), Version: version})
 			s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 5000, StartsAt: start, ExpiresAt: expiry, IsTrial: false})
 
 			// Admin: everything.
@@ -97,7 +97,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 }
 
 func TestLicenseCollectorTrial(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Version: fakeVersion112})
+	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 50, ExpiresAt: time.Unix(1_800_000_000, 0), IsTrial: true})
 	c, err := NewLicenseCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
 	if err != nil {

@@ -48,7 +48,7 @@ func TestPluginsCollectorDisabledFixtures(t *testing.T) {
 }
 
 func TestPluginsCollector(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Version: fakeVersion112})
+	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetPlugins(true, []mmtest.PluginStatus{
 		{PluginID: "com.mattermost.calls", ClusterID: "n1", Name: "Calls", Version: "1.2.0", State: mmclient.PluginStateRunning},
 		{PluginID: "com.mattermost.calls", ClusterID: "n2", Name: "Calls", Version: "1.2.0", State: mmclient.PluginStateRunning},

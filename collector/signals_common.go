@@ -12,19 +12,19 @@ import (
 )
 
 // boundLabel makes a server-supplied string safe as a label value: valid
-// UTF-8 (the registry rejects anything else) and at most max bytes, cut on a
-// rune boundary.
-func boundLabel(s string, max int) string {
+// UTF-8 (the registry rejects anything else) and at most limit bytes, cut on
+// a rune boundary.
+func boundLabel(s string, limit int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	if len(s) <= max {
+	if len(s) <= limit {
 		return s
 	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
 	}
-	return s[:max]
+	return s[:limit]
 }
 
 // intervalCache runs an expensive call at most once per interval and hands

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	stdlog "log"
 	"net"
@@ -50,7 +51,7 @@ func loadFixture(t testing.TB, name string) fixture {
 	if meta.BodyFile == nil {
 		t.Fatalf("%s has no body file", name)
 	}
-	f := fixture{Status: meta.StatusCode, Header: http.Header{}, Body: readFixture(t, *meta.BodyFile)}
+	f := fixture{Status: meta.StatusCode, Header: http.Header{}, Body: readFixture(t, filepath.Join(filepath.Dir(name), *meta.BodyFile))}
 	for k, v := range meta.ResponseHeaders {
 		switch k {
 		case "Content-Length", "Date", "Transfer-Encoding", "Content-Encoding":
@@ -437,7 +438,7 @@ func TestStatusesByIDsFixtures(t *testing.T) {
 
 	counts := map[string]int{}
 	n := 0
-	err = c.StreamStatusesByIDs(ctx, ids, func(st *Status) error {
+	err = c.StreamStatusesByIDs(ctx, fixtureStatusIDs(t, "status_ids_all_real_users.json"), func(st *Status) error {
 		counts[st.Status]++
 		if !isUserID(st.UserID) {
 			t.Errorf("bad user id %q", st.UserID)
@@ -732,28 +733,6 @@ func TestShortTokenDoesNotMangleMessages(t *testing.T) {
 	}
 }
 
-func TestRedirectClosesUnsentBody(t *testing.T) {
-	c, err := New(Options{BaseURL: "http://mattermost.invalid", Token: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bp := getBodyBuf()
-	*bp = append(*bp, `["x"]`...)
-	sb := newSharedBody(bp)
-	body, err := sb.open() // what http.Client opens with GetBody for a 307
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://mattermost.invalid/elsewhere", body)
-	if err := c.hc.CheckRedirect(req, nil); err != http.ErrUseLastResponse {
-		t.Fatalf("CheckRedirect = %v", err)
-	}
-	sb.release()
-	if sb.refs != 0 || sb.buf != nil {
-		t.Fatalf("the unsent redirect body still holds the pooled buffer (refs %d)", sb.refs)
-	}
-}
-
 func fmtAll(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -851,14 +830,23 @@ func TestRateLimitCancelWhileWaiting(t *testing.T) {
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 28, 21, 34, 21, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"":                              time.Second,
-		"1":                             time.Second,
-		"0":                             0,
-		" 7 ":                           7 * time.Second,
-		"-3":                            time.Second,
-		"soon":                          time.Second,
-		"Sat, 28 Nov 2026 21:34:31 GMT": 10 * time.Second,
-		"Sat, 28 Nov 2026 21:00:00 GMT": 0,
+		"":                               time.Second,
+		"1":                              time.Second,
+		"0":                              0,
+		" 7 ":                            7 * time.Second,
+		"-3":                             time.Second,
+		"soon":                           time.Second,
+		"Sat, 28 Nov 2026 21:34:31 GMT":  10 * time.Second,
+		"Sat, 28 Nov 2026 21:00:00 GMT":  0,
+		"300":                            MaxRetryAfter,
+		"301":                            MaxRetryAfter,
+		"86400":                          MaxRetryAfter,
+		"99999999999999999999":           time.Second, // not an int64: garbage
+		"9223372036854775807":            MaxRetryAfter,
+		"Sat, 28 Nov 2026 21:39:21 GMT":  MaxRetryAfter,
+		"Sat, 28 Nov 2026 21:39:20 GMT":  MaxRetryAfter - time.Second,
+		"Fri, 31 Dec 9999 23:59:59 GMT":  MaxRetryAfter,
+		"Sunday, 29-Nov-26 21:34:21 GMT": MaxRetryAfter, // RFC 850 form
 	} {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
@@ -914,18 +902,33 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 	if _, err := c.GetUserStats(ctx); err == nil {
 		t.Fatal("trailing data accepted")
 	}
-	ids := []string{"5t9ttqdq5bbmif3xuzhznk9k7a"}
+	ids := fixtureStatusIDs(t, "status_ids_n1000.json")
 	n := 0
 	err := c.StreamStatusesByIDs(ctx, ids, func(*Status) error { n++; return nil })
 	if !errors.Is(err, ErrBodyTooLarge) || !strings.Contains(err.Error(), "4096") {
 		t.Fatalf("oversize stream: %v", err)
 	}
-	if _, err := c.GetStatusesByIDs(ctx, ids); err == nil || !strings.Contains(err.Error(), "unexpected end of JSON input") {
+	ids = ids[:2]
+	if _, err := c.GetStatusesByIDs(ctx, ids); err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated stream: %v", err)
 	}
 	if _, err := c.GetUsers(ctx, 0, 200); !errors.Is(err, ErrBodyTooLarge) || !strings.HasPrefix(err.Error(), "users: ") {
 		t.Fatalf("oversize users: %v", err)
 	}
+}
+
+// fixtureStatusIDs returns the user ids of a status array fixture, in order.
+func fixtureStatusIDs(t testing.TB, name string) []string {
+	t.Helper()
+	var sts []Status
+	if err := json.Unmarshal(readFixture(t, name), &sts); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(sts))
+	for i, st := range sts {
+		ids[i] = st.UserID
+	}
+	return ids
 }
 
 func TestConnectionReuse(t *testing.T) {
@@ -1103,7 +1106,7 @@ func TestSanitizeExcerpt(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
-// TestConcurrentStreams runs many streams at once (pooled decoders, shared
+// TestConcurrentStreams runs many streams at once (shared
 // client) and checks every result against encoding/json; run with -race.
 func TestConcurrentStreams(t *testing.T) {
 	s := newReplayServer(t, false)
@@ -1113,8 +1116,10 @@ func TestConcurrentStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantMap := map[string]Status{}
+	var ids []string
 	for _, st := range want {
 		wantMap[st.UserID] = st
+		ids = append(ids, st.UserID)
 	}
 	c, obs := newTestClient(t, s, nil)
 	ctx := ctxT(t)
@@ -1125,7 +1130,7 @@ func TestConcurrentStreams(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
-				got, err := c.GetStatusesByIDs(ctx, []string{"5t9ttqdq5bbmif3xuzhznk9k7a"})
+				got, err := c.GetStatusesByIDs(ctx, ids)
 				if err != nil {
 					errs <- err
 					return
@@ -1151,7 +1156,7 @@ func TestConcurrentStreams(t *testing.T) {
 }
 
 // BenchmarkStreamStatusesHTTP measures a whole StreamStatusesByIDs call
-// (1000 ids posted, 100,000 statuses answered) through a local server.
+// (100,000 ids posted and answered) through a local server.
 func BenchmarkStreamStatusesHTTP(b *testing.B) {
 	body := makeStatusArray(100000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1164,9 +1169,9 @@ func BenchmarkStreamStatusesHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]string, 1000)
+	ids := make([]string, 100000)
 	for i := range ids {
-		ids[i] = strings.Repeat("a", 20) + strings.Repeat("0", 6-len(itoa(i))) + itoa(i)
+		ids[i] = fmt.Sprintf("%026d", i)
 	}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))

@@ -1,6 +1,7 @@
 package mmclient
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +64,7 @@ func hasStatus(err error, code int) bool {
 }
 
 // ErrBodyTooLarge is wrapped by errors about a response body larger than
-// Options.MaxBodyBytes.
+// its endpoint's cap (decoded bytes; see Options.MaxBodyBytes).
 var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
 // appError is Mattermost's error body (both eras; is_oauth existed in 2021).
@@ -81,7 +82,7 @@ type appError struct {
 // object with a non-empty id or message.
 func parseAppError(body []byte) (appError, bool) {
 	var ae appError
-	trimmed := trimSpace(body)
+	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ae, false
 	}
@@ -92,16 +93,6 @@ func parseAppError(body []byte) (appError, bool) {
 		return ae, false
 	}
 	return ae, true
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // maxExcerpt bounds the server-supplied text in an APIError field.

@@ -3,8 +3,7 @@ package mmtest
 // The fake's answers for the health, license, jobs, plugins, analytics and
 // SAML metadata endpoints, with the shapes and permission answers of the
 // real 5.37 and 11.2 servers (testdata/real-mattermost and
-// testdata/current-mattermost). Which era answers follows the version of
-// X-Version-Id (Config.Version, SetVersion): 9.6 and later answer like 11.2.
+// testdata/current-mattermost), following the server's Era.
 
 import (
 	"encoding/json"
@@ -19,7 +18,8 @@ import (
 
 // Endpoint names of the endpoints of this file (see Endpoints, SetFault,
 // Requests). The ping with get_server_status set counts as
-// EndpointServerHealth, not EndpointPing.
+// EndpointServerHealth, not EndpointPing. EndpointLicense is the client's
+// name of GET /license/client, the same as EndpointLicenseClient.
 const (
 	EndpointServerHealth   = mmclient.EndpointServerHealth
 	EndpointLicense        = mmclient.EndpointLicense
@@ -32,7 +32,6 @@ const (
 // Counter indexes, after those of server.go.
 const (
 	epServerHealth = epOpsBase + iota
-	epLicense
 	epJobs
 	epPlugins
 	epAnalytics
@@ -41,7 +40,7 @@ const (
 )
 
 var opsEndpointNames = [epOpsEnd - epOpsBase]string{
-	EndpointServerHealth, EndpointLicense, EndpointJobs, EndpointPluginStatuses, EndpointAnalytics, EndpointSAMLMetadata,
+	EndpointServerHealth, EndpointJobs, EndpointPluginStatuses, EndpointAnalytics, EndpointSAMLMetadata,
 }
 
 func init() { copy(endpointNames[epOpsBase:], opsEndpointNames[:]) }
@@ -111,7 +110,8 @@ func (s *Server) SetSearchBackend(name string) {
 	s.mu.Unlock()
 }
 
-// SetLicense installs l (nil = no license, the default).
+// SetLicense installs l (nil = none: the license flag of X-Version-Id
+// then decides, as before, with no other field).
 func (s *Server) SetLicense(l *License) {
 	var c *License
 	if l != nil {
@@ -163,29 +163,6 @@ func (s *Server) SetAnalytics(rows map[string]float64) {
 	s.mu.Unlock()
 }
 
-// currentEra reports whether the fake answers like 11.x (version 9.6 or
-// later: use_rest_semantics, ActiveSearchBackend, root_status, 400 for the
-// license without format) rather than like 5.37.
-func (s *Server) currentEra() bool {
-	s.mu.RLock()
-	ver := s.version
-	s.mu.RUnlock()
-	v, err := mmclient.ParseVersionID(ver)
-	if err != nil {
-		return false
-	}
-	parts := strings.SplitN(v.Version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return major > 9 || major == 9 && minor >= 6
-}
-
 // classifyOps routes the requests of this file: a ping asking for the
 // server status, and paths classify does not know.
 func classifyOps(r *http.Request, rt route) route {
@@ -202,8 +179,6 @@ func classifyOps(r *http.Request, rt route) route {
 	}
 	ep := -1
 	switch rest {
-	case "/license/client":
-		ep = epLicense
 	case "/jobs":
 		ep = epJobs
 	case "/plugins/statuses":
@@ -227,8 +202,6 @@ func (rc *reqCtx) serveOps(ep int) {
 	switch ep {
 	case epServerHealth:
 		rc.serverHealth()
-	case epLicense:
-		rc.clientLicense()
 	case epJobs:
 		rc.jobs()
 	case epPlugins:
@@ -247,7 +220,7 @@ func (rc *reqCtx) serveOps(ep int) {
 func (rc *reqCtx) sessionIsAdmin() bool { return tokenOf(rc.r) == AdminToken }
 
 func (rc *reqCtx) serverHealth() {
-	current := rc.s.currentEra()
+	current := rc.era == Era11
 	q := rc.r.URL.Query()
 	// 11.x runs the check only for the exact word "true"; 5.37 for any value.
 	deep := !current || q.Get("get_server_status") == "true"
@@ -282,7 +255,8 @@ func (rc *reqCtx) serverHealth() {
 		db, fs := okOr(st.databaseDown), okOr(st.filestoreDown)
 		b = append(b, `"database_status":"`+db+`","filestore_status":"`+fs+`",`...)
 		if current && rc.sessionIsAdmin() {
-			b = append(b, `"root_status":false,`...)
+			// The recorded 11.2 server ran as root (in a container).
+			b = append(b, `"root_status":true,`...)
 		}
 		h := rc.w.Header()
 		h.Set("Database_status", db)
@@ -298,8 +272,9 @@ func (rc *reqCtx) serverHealth() {
 	rc.respond(code, b)
 }
 
+// clientLicense answers GET /license/client (dispatched from handlers.go).
 func (rc *reqCtx) clientLicense() {
-	current := rc.s.currentEra()
+	current := rc.era == Era11
 	switch rc.r.URL.Query().Get("format") {
 	case "old":
 	case "":
@@ -315,10 +290,14 @@ func (rc *reqCtx) clientLicense() {
 		return
 	}
 	rc.s.mu.RLock()
-	l := rc.s.ops.license
+	l, ver := rc.s.ops.license, rc.s.version
 	rc.s.mu.RUnlock()
 	if l == nil {
-		rc.respond(http.StatusOK, []byte(`{"IsLicensed":"false"}`))
+		licensed := "false"
+		if strings.HasSuffix(ver, ".true") {
+			licensed = "true"
+		}
+		rc.respond(http.StatusOK, []byte(`{"IsLicensed":"`+licensed+`"}`))
 		return
 	}
 	ms := func(t time.Time) string {

@@ -120,7 +120,11 @@ func TestOpsMatchesFixtures(t *testing.T) {
 			if v := meta.ResponseHeaders["X-Version-Id"]; v != "" {
 				version = v // the same build as the recorded server
 			}
-			s := NewServer(Config{Version: version})
+			era := Era537
+			if tc.dir == "current-mattermost" {
+				era = Era11
+			}
+			s := NewServer(Config{Era: era, Version: version})
 			t.Cleanup(s.Close)
 			if tc.setup != nil {
 				tc.setup(s)
@@ -200,7 +204,11 @@ func opsCtx(t *testing.T) context.Context {
 // returns the details either way.
 func TestOpsHealthEras(t *testing.T) {
 	for _, v := range []string{version537, version112} {
-		s := NewServer(Config{Version: v})
+		era := Era537
+		if v == version112 {
+			era = Era11
+		}
+		s := NewServer(Config{Era: era, Version: v})
 		t.Cleanup(s.Close)
 		c := opsClient(t, s, AdminToken)
 		h, err := c.GetServerHealth(opsCtx(t))
@@ -233,7 +241,11 @@ func TestOpsLicense(t *testing.T) {
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, v := range []string{version537, version112} {
-		s := NewServer(Config{Version: v})
+		era := Era537
+		if v == version112 {
+			era = Era11
+		}
+		s := NewServer(Config{Era: era, Version: v})
 		t.Cleanup(s.Close)
 		s.SetLicense(&License{SkuShortName: "enterprise", Users: 1000, StartsAt: start, ExpiresAt: exp, IsTrial: true})
 		l, err := opsClient(t, s, AdminToken).GetClientLicense(opsCtx(t))
@@ -250,6 +262,11 @@ func TestOpsLicense(t *testing.T) {
 		s.SetLicense(nil)
 		if l, err := opsClient(t, s, "").GetClientLicense(opsCtx(t)); err != nil || l.IsLicensed {
 			t.Errorf("%s unlicensed: %+v, %v", v, l, err)
+		}
+		// Without SetLicense the license flag of X-Version-Id decides.
+		s.SetVersion(v[:len(v)-len("false")] + "true")
+		if l, err := opsClient(t, s, "").GetClientLicense(opsCtx(t)); err != nil || !l.IsLicensed || l.HasExpiresAt {
+			t.Errorf("%s licensed by the version flag: %+v, %v", v, l, err)
 		}
 	}
 }
@@ -341,6 +358,9 @@ func TestOpsEndpointsListed(t *testing.T) {
 			t.Fatal("empty endpoint name in Endpoints()")
 		}
 		names[n] = true
+	}
+	if EndpointLicense != EndpointLicenseClient {
+		t.Errorf("client and fake name GET /license/client differently: %q, %q", EndpointLicense, EndpointLicenseClient)
 	}
 	for _, n := range []string{EndpointServerHealth, EndpointLicense, EndpointJobs, EndpointPluginStatuses, EndpointAnalytics, EndpointSAMLMetadata, EndpointPing, EndpointOther} {
 		if !names[n] {
