@@ -30,6 +30,17 @@ const (
 	EndpointAnalytics      = "analytics_old"
 )
 
+// Response body caps of the calls of this file (decoded bytes; see the
+// maxBody* constants of client.go). Real answers: the deep ping ~200 bytes,
+// the license map ~1.5 KB, a job 0.3-0.7 KB (its "data" strings can be
+// longer), a plugin status ~0.4 KB plus its error text, an analytics row ~40
+// bytes.
+const (
+	maxBodyPerJob          = 16 << 10
+	maxBodyPerPluginStatus = 8 << 10
+	maxBodyPerAnalyticsRow = 256
+)
+
 // Health status values of the ping's status fields.
 const (
 	HealthOK        = "OK"
@@ -68,6 +79,7 @@ func (c *Client) GetServerHealth(ctx context.Context) (*ServerHealth, error) {
 		path:       "/system/ping",
 		query:      "get_server_status=true&use_rest_semantics=true",
 		passStatus: http.StatusInternalServerError,
+		maxBody:    maxBodySmall,
 	}, func(resp *http.Response, body io.Reader) error {
 		data, err := readAll(body)
 		if err != nil {
@@ -182,7 +194,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 // returned depends on the caller's permissions (see License).
 func (c *Client) GetClientLicense(ctx context.Context) (*License, error) {
 	var out License
-	err := c.do(ctx, request{endpoint: EndpointLicense, method: http.MethodGet, path: "/license/client", query: "format=old"},
+	err := c.do(ctx, request{endpoint: EndpointLicense, method: http.MethodGet, path: "/license/client", query: "format=old", maxBody: maxBodySmall},
 		func(_ *http.Response, body io.Reader) error {
 			var raw struct {
 				IsLicensed   *flexString `json:"IsLicensed"`
@@ -279,7 +291,8 @@ func (c *Client) GetJobs(ctx context.Context, perPage int) ([]Job, error) {
 		perPage = MaxPerPage
 	}
 	out := []Job{}
-	err := c.do(ctx, request{endpoint: EndpointJobs, method: http.MethodGet, path: "/jobs", query: "page=0&per_page=" + strconv.Itoa(perPage)},
+	err := c.do(ctx, request{endpoint: EndpointJobs, method: http.MethodGet, path: "/jobs", query: "page=0&per_page=" + strconv.Itoa(perPage),
+		maxBody: maxBodyBase + int64(perPage)*maxBodyPerJob},
 		func(_ *http.Response, body io.Reader) error {
 			var err error
 			out, err = decodeArrayMax[Job](body, perPage)
@@ -324,8 +337,9 @@ type PluginStatus struct {
 }
 
 // DefaultMaxPluginStatuses bounds GET /plugins/statuses when no MaxItems
-// option is given (one element per plugin per node).
-const DefaultMaxPluginStatuses = 10000
+// option is given (one element per plugin per node: 200 plugins on 10
+// nodes).
+const DefaultMaxPluginStatuses = 2000
 
 // GetPluginStatuses calls GET /plugins/statuses. With plugins disabled
 // (PluginSettings.Enable=false) the server answers 501 whatever the
@@ -337,7 +351,8 @@ func (c *Client) GetPluginStatuses(ctx context.Context, opts ...ListOption) ([]P
 		o(&lo)
 	}
 	out := []PluginStatus{}
-	err := c.do(ctx, request{endpoint: EndpointPluginStatuses, method: http.MethodGet, path: "/plugins/statuses"},
+	err := c.do(ctx, request{endpoint: EndpointPluginStatuses, method: http.MethodGet, path: "/plugins/statuses",
+		maxBody: maxBodyBase + int64(lo.maxItems)*maxBodyPerPluginStatus},
 		func(_ *http.Response, body io.Reader) error {
 			var err error
 			out, err = decodeArrayMax[PluginStatus](body, lo.maxItems)
@@ -382,7 +397,8 @@ func (c *Client) GetAnalytics(ctx context.Context, name string) ([]AnalyticsRow,
 		return nil, fmt.Errorf("%s: invalid analytics name %.40q", EndpointAnalytics, name)
 	}
 	out := []AnalyticsRow{}
-	err := c.do(ctx, request{endpoint: EndpointAnalytics, method: http.MethodGet, path: "/analytics/old", query: "name=" + name},
+	err := c.do(ctx, request{endpoint: EndpointAnalytics, method: http.MethodGet, path: "/analytics/old", query: "name=" + name,
+		maxBody: maxBodyBase + DefaultMaxAnalyticsRows*maxBodyPerAnalyticsRow},
 		func(_ *http.Response, body io.Reader) error {
 			var err error
 			out, err = decodeArrayMax[AnalyticsRow](body, DefaultMaxAnalyticsRows)

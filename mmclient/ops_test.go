@@ -487,3 +487,20 @@ func TestOpsAnalyticsFixtures(t *testing.T) {
 		}
 	}
 }
+
+// Each call has its own body cap: a deep ping answer of 100 KB is refused
+// although the client's ceiling is 64 MiB.
+func TestOpsBodyCaps(t *testing.T) {
+	big := `{"status":"OK","database_status":"OK","filestore_status":"OK","x":"` + strings.Repeat("a", 100<<10) + `"}`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{
+		"/api/v4/system/ping":    bodyHandler(200, big),
+		"/api/v4/license/client": bodyHandler(200, `{"IsLicensed":"false","x":"`+strings.Repeat("a", 100<<10)+`"}`),
+	})
+	c, _ := newOpsClient(t, s)
+	if _, err := c.GetServerHealth(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("health: err = %v, want ErrBodyTooLarge", err)
+	}
+	if _, err := c.GetClientLicense(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("license: err = %v, want ErrBodyTooLarge", err)
+	}
+}
