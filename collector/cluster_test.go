@@ -310,12 +310,14 @@ func TestClusterCollectorTooManyNodes(t *testing.T) {
 // Twenty nodes with 1 MB hostnames (and 1 KB other fields): every label
 // value is cut to the limit and the scrape stays valid.
 func TestClusterCollectorHugeLabels(t *testing.T) {
+	// Long values that fit the client's body cap (a few KiB per node)
+	// become labels cut to maxLabelValueLen.
 	nodes := make([]mmtest.Node, 20)
-	huge := strings.Repeat("h", 1<<20)
+	long := strings.Repeat("h", 8<<10)
 	for i := range nodes {
 		id := fmt.Sprintf("%026d", i)
 		kb := strings.Repeat("k", 1<<10)
-		nodes[i] = node(id, fmt.Sprintf("%02d", i)+huge, kb, kb, kb, kb)
+		nodes[i] = node(id, fmt.Sprintf("%02d", i)+long, kb, kb, kb, kb)
 	}
 	s := startFakeMattermost(t, mmtest.Config{Nodes: nodes})
 	c, err := NewClusterCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, ClusterConfig{})
@@ -323,6 +325,19 @@ func TestClusterCollectorHugeLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLabels(t, &updateAdapter{c: c}, 20)
+
+	// 20 hostnames of 1 MB exceed the body cap: the collector fails
+	// without reading the whole answer and exposes no node series.
+	huge := strings.Repeat("h", 1<<20)
+	for i := range nodes {
+		nodes[i].Hostname = fmt.Sprintf("%02d", i) + huge
+	}
+	s.SetNodes(nodes)
+	a := &updateAdapter{c: c}
+	checkLabels(t, a, 0)
+	if err := a.lastErr(); !errors.Is(err, mmclient.ErrBodyTooLarge) {
+		t.Errorf("Update error = %v, want ErrBodyTooLarge", err)
+	}
 }
 
 // Invalid UTF-8 in a cluster answer never panics and never reaches a label.
