@@ -285,8 +285,13 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids 
 	}
 	var local sweepCounts
 	answered := 0
+	next := lo // answers mostly come in request (= sorted) order: try there first
 	err := client.StreamStatusesByIDs(ctx, w.ids, func(st *mmclient.Status) error {
-		i := ids.indexIn(lo, hi, st.UserID)
+		i := next
+		if i >= hi || ids.At(i) != st.UserID {
+			i = ids.indexIn(lo, hi, st.UserID)
+		}
+		next = i + 1
 		if i < 0 {
 			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
 		}
