@@ -37,8 +37,9 @@ import (
 //     refresh interval.
 //   - A failed walk is retried after retryMin (10 s), doubling up to the
 //     refresh interval; meanwhile GET /users/stats is asked every probeEvery
-//     (10 s) and the walk starts at once when it answers, so the cache is
-//     rebuilt promptly when Mattermost comes back, however long it was away.
+//     (10 s) and, once a probe has failed, the walk starts as soon as one
+//     answers: the cache is rebuilt promptly when Mattermost comes back,
+//     however long it was away.
 //   - Pacing: Mattermost's limiter allows 10 requests/s, burst 100, per
 //     client address, shared with the status sweeps. Pages are asked with
 //     mmclient.WithoutRetries, so the walk sees every 429: it waits
@@ -315,7 +316,8 @@ func (ic *idCache) run(ctx context.Context) {
 }
 
 // wait sleeps until next. With probe (the last walk failed), it asks
-// GET /users/stats every probeEvery and returns at once when it answers;
+// GET /users/stats every probeEvery and returns at once when it answers
+// after a failed probe;
 // otherwise every StatsInterval, returning early (not before earliest) when
 // total_users_count changed. It returns false when ctx is cancelled.
 func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe bool) bool {
@@ -332,6 +334,10 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe boo
 		tick = t.C
 	}
 	changed := false
+	// down: a probe failed. Only a probe answering after a failed one
+	// brings the walk forward: a walk that failed while the server answers
+	// (rate limited, forbidden, not paging) keeps its backoff.
+	down := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -348,6 +354,9 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe boo
 			total, err := ic.statsTotal(ctx)
 			switch {
 			case err != nil:
+				down = true
+				continue
+			case probe && !down:
 				continue
 			case probe:
 				level.Info(ic.logger).Log("msg", "Mattermost answers again; retrying the user id walk now")

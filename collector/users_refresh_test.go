@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,24 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if got := env.srv.Requests(mmtest.EndpointUserStats); got != n {
 		t.Fatalf("still probing after recovery: %d stats requests in 200 ms", got-n)
+	}
+}
+
+// A walk that fails while the server answers (here GET /users is
+// forbidden) is no outage: the probe does not bring the retry forward.
+func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 10 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
+	if got := env.srv.Requests(mmtest.EndpointUsers); got != 1 {
+		t.Fatalf("%d page requests, want 1: answered probes brought a failing walk forward", got)
 	}
 }
 
