@@ -270,6 +270,7 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 	if err != nil {
 		level.Debug(ic.logger).Log("msg", "GET /users/stats failed", "err", err)
 		ic.statsSeen.Store(nil)
+		ic.statsDiff.Store(nil)
 		return nil
 	}
 	diff := snap.activeAll - total

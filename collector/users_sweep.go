@@ -197,7 +197,7 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 		g.Go(func() error {
 			w := s.workers.Get().(*sweepWorker)
 			defer s.workers.Put(w)
-			w.cnt = sweepCounts{}
+			w.cnt, w.unknownVal = sweepCounts{}, ""
 			if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
 				return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)
 			}
@@ -212,8 +212,8 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 		})
 	}
 	err := g.Wait()
-	if err == nil {
-		// A loop cut short by the context returns no error from the group.
+	if err == nil && int(prog.done.Load()) != prog.total {
+		// The loop was cut short by the context between two batches.
 		err = ctx.Err()
 	}
 	if now := int(s.batch.Load()); now != size {
