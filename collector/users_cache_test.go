@@ -54,9 +54,8 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 	}
 }
 
-func TestIDBuilderManyDuplicatesInPlaceCompaction(t *testing.T) {
-	// Every id three times, bots interleaved: exercises the in-place
-	// compaction where the write position catches up with the read one.
+func TestIDBuilderManyDuplicates(t *testing.T) {
+	// Every id three times, bots interleaved.
 	b := newIDBuilder(10)
 	const n = 2000
 	for rep := 0; rep < 3; rep++ {
