@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,9 @@ import (
 //     refresh interval.
 //   - A failed walk is retried after retryMin (10 s), doubling up to the
 //     refresh interval; meanwhile GET /users/stats is asked every probeEvery
-//     (10 s) and, once a probe has failed, the walk starts as soon as one
-//     answers: the cache is rebuilt promptly when Mattermost comes back,
-//     however long it was away.
+//     (10 s) and, when the walk failed for want of an answer or a probe
+//     failed, the walk starts as soon as a probe answers: the cache is
+//     rebuilt promptly when Mattermost comes back, however long it was away.
 //   - Pacing: Mattermost's limiter allows 10 requests/s, burst 100, per
 //     client address, shared with the status sweeps. Pages are asked with
 //     mmclient.WithoutRetries, so the walk sees every 429: it waits
@@ -286,6 +287,7 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 func (ic *idCache) run(ctx context.Context) {
 	defer close(ic.stopped)
 	retry, rewalk := ic.retryMin, ic.rewalkMin
+	probed := false // the last walk was started by a probe
 	for {
 		begin := time.Now()
 		err := ic.Refresh(ctx)
@@ -293,11 +295,16 @@ func (ic *idCache) run(ctx context.Context) {
 			return
 		}
 		end := time.Now()
-		next, probe := end.Add(ic.cfg.RefreshInterval), false
+		next, probe, down := end.Add(ic.cfg.RefreshInterval), false, false
 		switch d := ic.statsDiff.Load(); {
 		case err != nil:
 			level.Error(ic.logger).Log("msg", "user id cache refresh failed; keeping the previous cache", "retry_in", retry, "err", err)
 			next, probe = end.Add(retry), true
+			// A walk that failed for want of an answer counts as an
+			// outage: the first probe that answers brings the retry
+			// forward (not twice in a row without a failed probe, so a
+			// server failing only GET /users is not walked every probe).
+			down = isOutage(err) && !probed
 			retry = min(2*retry, ic.cfg.RefreshInterval)
 		case d != nil && *d != 0:
 			next = end.Add(rewalk)
@@ -310,18 +317,32 @@ func (ic *idCache) run(ctx context.Context) {
 		if t := begin.Add(earlyRefreshDurations * end.Sub(begin)); t.After(earliest) {
 			earliest = t
 		}
-		if !ic.wait(ctx, next, earliest, probe) {
+		var ok bool
+		if ok, probed = ic.wait(ctx, next, earliest, probe, down); !ok {
 			return
 		}
 	}
 }
 
-// wait sleeps until next. With probe (the last walk failed), it asks
-// GET /users/stats every probeEvery and returns at once when it answers
-// after a failed probe;
-// otherwise every StatsInterval, returning early (not before earliest) when
-// total_users_count changed. It returns false when ctx is cancelled.
-func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe bool) bool {
+// isOutage reports whether a walk failed for want of an answer: no HTTP
+// answer at all, a timeout, or a 5xx (a proxy's 502 while Mattermost is
+// down), rather than an answer refusing the walk (4xx) or a bad page.
+func isOutage(err error) bool {
+	var apiErr *mmclient.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode >= 500
+	}
+	var urlErr *url.Error
+	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// wait sleeps until next; it returns false when ctx is cancelled, and
+// whether a probe ended it. With probe (the last walk failed), it asks
+// GET /users/stats every probeEvery and returns at once when one answers
+// while down (the walk failed for want of an answer, or a probe failed).
+// Otherwise it asks every StatsInterval and returns early (not before
+// earliest) when total_users_count changed.
+func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down bool) (ok, probed bool) {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	every := ic.cfg.StatsInterval
@@ -335,19 +356,15 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe boo
 		tick = t.C
 	}
 	changed := false
-	// down: a probe failed. Only a probe answering after a failed one
-	// brings the walk forward: a walk that failed while the server answers
-	// (rate limited, forbidden, not paging) keeps its backoff.
-	down := false
 	for {
 		select {
 		case <-ctx.Done():
-			return false
+			return false, false
 		case <-timer.C:
 			if changed && time.Now().Before(next) {
 				ic.early.Inc()
 			}
-			return true
+			return true, false
 		case <-tick:
 			if changed {
 				continue
@@ -361,7 +378,7 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe boo
 				continue
 			case probe:
 				level.Info(ic.logger).Log("msg", "Mattermost answers again; retrying the user id walk now")
-				return true
+				return true, true
 			}
 			seen := ic.statsSeen.Load()
 			if seen == nil {

@@ -62,6 +62,39 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 	}
 }
 
+// A walk that failed with a 502 while the probe answers at once (the server
+// came back before the first probe) is retried at the first probe.
+func TestUsersRecoveryProbeAfterA502(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 20 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	env.srv.ClearFaults()
+	waitFor(t, "the walk at the first probe", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+}
+
+// A server failing only GET /users (502) while GET /users/stats answers is
+// walked again once by the probe, not at every probe.
+func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 10 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
+	startUsers(t, env.c)
+	waitFor(t, "the probe-started walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 2 })
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
+	if got := env.srv.Requests(mmtest.EndpointUsers); got != 2 {
+		t.Fatalf("%d page requests, want 2 (the walk and one probe-started retry)", got)
+	}
+}
+
 // A walk that fails while the server answers (here GET /users is
 // forbidden) is no outage: the probe does not bring the retry forward.
 func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
