@@ -250,9 +250,14 @@ func (ic *idCache) statsTotal(ctx context.Context) (int64, error) {
 func (ic *idCache) Refresh(ctx context.Context) error {
 	ic.walkMu.Lock()
 	defer ic.walkMu.Unlock()
+	// The builder is sized from the last walk, or for the first one from
+	// GET /users/stats (growing it by doubling would cost up to twice the
+	// memory at a million users).
 	var hint int64
 	if old := ic.snap.Load(); old != nil {
 		hint = old.activeAll
+	} else if total, err := ic.statsTotal(ctx); err == nil {
+		hint = min(total, 50_000_000)
 	}
 	snap, err := ic.walk(ctx, hint)
 	if err != nil {

@@ -233,9 +233,17 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 	if got, wantPages := env.srv.Requests(mmtest.EndpointUsers), int64(walkPages(1234)); got != wantPages || snap.pages != int(wantPages) {
 		t.Fatalf("walk made %d page requests (snapshot says %d), want %d", got, snap.pages, wantPages)
 	}
-	// The refresh asks /users/stats after the walk, to compare.
+	// The first refresh asks /users/stats before the walk (to size it) and
+	// after (to compare); later ones only after.
+	if got := env.srv.Requests(mmtest.EndpointUserStats); got != 2 {
+		t.Fatalf("users_stats requests = %d, want 2", got)
+	}
+	env.srv.ResetCounters()
+	if err := env.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if got := env.srv.Requests(mmtest.EndpointUserStats); got != 1 {
-		t.Fatalf("users_stats requests = %d, want 1", got)
+		t.Fatalf("second refresh: users_stats requests = %d, want 1", got)
 	}
 	if d := env.c.cache.statsDiff.Load(); d == nil || *d != 0 {
 		t.Fatalf("stats difference = %v, want 0", d)
