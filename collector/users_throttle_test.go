@@ -17,27 +17,27 @@ import (
 // Tests of the walk's pacing against 429s, on a fake clock: the walk's sleeps
 // advance it at once, so the tests take no real time.
 
-// fakeClock replaces the walk's clock; sleeps are recorded.
-type fakeClock struct {
+// walkClock replaces the walk's clock; sleeps are recorded.
+type walkClock struct {
 	mu    sync.Mutex
 	t     time.Time
 	slept []time.Duration
 }
 
-func installFakeClock(c *UsersCollector) *fakeClock {
-	f := &fakeClock{t: time.Unix(1e9, 0)}
+func installWalkClock(c *UsersCollector) *walkClock {
+	f := &walkClock{t: time.Unix(1e9, 0)}
 	c.cache.now = f.now
 	c.cache.sleep = f.sleep
 	return f
 }
 
-func (f *fakeClock) now() time.Time {
+func (f *walkClock) now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.t
 }
 
-func (f *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+func (f *walkClock) sleep(ctx context.Context, d time.Duration) error {
 	if d > 0 {
 		f.mu.Lock()
 		f.t = f.t.Add(d)
@@ -47,7 +47,7 @@ func (f *fakeClock) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func (f *fakeClock) sleeps() []time.Duration {
+func (f *walkClock) sleeps() []time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]time.Duration(nil), f.slept...)
@@ -101,7 +101,7 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installFakeClock(c)
+	clock := installWalkClock(c)
 
 	// More 429s in a row than the client's retries would absorb (3).
 	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 3, Times: 4})
@@ -137,7 +137,7 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 }
 
 // pageTimes records, on the fake clock, when each GET /users page was asked.
-func pageTimes(srv *mmtest.Server, clock *fakeClock) func() []time.Time {
+func pageTimes(srv *mmtest.Server, clock *walkClock) func() []time.Time {
 	var mu sync.Mutex
 	var times []time.Time
 	srv.SetLatency(func(endpoint string, _ int) time.Duration {
@@ -161,7 +161,7 @@ func pageTimes(srv *mmtest.Server, clock *fakeClock) func() []time.Time {
 func TestUsersWalkRateLimitedSlowsDownAndRecovers(t *testing.T) {
 	cfg := DefaultUsersConfig()
 	env := newUsersEnv(t, 8000, cfg, mmtest.Config{})
-	clock := installFakeClock(env.c)
+	clock := installWalkClock(env.c)
 	times := pageTimes(env.srv, clock) // answered pages only: a 429 answers before the latency model
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 3})
 	if err := env.c.Refresh(context.Background()); err != nil {
@@ -224,7 +224,7 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installFakeClock(c)
+	clock := installWalkClock(c)
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
 	for _, times := range []int{walkMaxThrottles, walkMaxThrottles + 1} {
 		env := newUsersEnv(t, 500, DefaultUsersConfig(), mmtest.Config{})
-		installFakeClock(env.c)
+		installWalkClock(env.c)
 		env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: times})
 		err := env.c.Refresh(context.Background())
 		if times == walkMaxThrottles {
