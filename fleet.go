@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"os"
@@ -178,7 +177,3 @@ func oneLine(s string) string {
 	return s
 }
 
-// readTokenFileAs has the signature of probe.TokenReader.
-var _ probe.TokenReader = func(what, path string) (string, [sha256.Size]byte, error) {
-	return readTokenFileAs(what, path)
-}

@@ -135,7 +135,7 @@ func Parse(b []byte, readToken TokenReader) ([]*Target, error) {
 		return nil, errors.New("holds more than one YAML document")
 	}
 	var cfg Config
-	if err := decodeStrict(&root, &cfg); err != nil {
+	if err := decodeStrict(b, &root, &cfg); err != nil {
 		return nil, err
 	}
 	if len(cfg.Targets) == 0 {
@@ -149,20 +149,16 @@ func Parse(b []byte, readToken TokenReader) ([]*Target, error) {
 
 // decodeStrict decodes the document, refusing unknown keys. An unknown key
 // inside a target is reported with the target's name.
-func decodeStrict(root *yaml.Node, cfg *Config) error {
+func decodeStrict(src []byte, root *yaml.Node, cfg *Config) error {
 	if len(root.Content) == 1 {
 		if err := checkTargetKeys(root.Content[0]); err != nil {
 			return err
 		}
 	}
-	b, err := yaml.Marshal(root)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("%w", err)
+		return errors.New(yamlCause(err, true))
 	}
 	return nil
 }
@@ -183,7 +179,7 @@ func checkTargetKeys(doc *yaml.Node) error {
 		dec.KnownFields(true)
 		var tc TargetConfig
 		if err := dec.Decode(&tc); err != nil {
-			return fmt.Errorf("%s: %s", targetRef(i, entry), yamlCause(err))
+			return fmt.Errorf("%s: %s", targetRef(i, entry), yamlCause(err, false))
 		}
 	}
 	return nil
@@ -210,12 +206,22 @@ func targetRef(i int, entry *yaml.Node) string {
 	return fmt.Sprintf("targets[%d] (line %d)", i, entry.Line)
 }
 
+var (
+	goTypeName = regexp.MustCompile(` in type [A-Za-z0-9_.*\[\]]+`)
+	yamlLine   = regexp.MustCompile(`line [0-9]+: `)
+)
+
 // yamlCause turns the decoder's error into one line without the Go type
-// names ("field token not found in type probe.TargetConfig").
-func yamlCause(err error) string {
+// names ("field token not found in type probe.TargetConfig"). Without
+// keepLines the line numbers go (they count lines of one re-encoded target).
+func yamlCause(err error, keepLines bool) string {
 	s := strings.ReplaceAll(err.Error(), "\n", "; ")
-	s = strings.TrimPrefix(s, "yaml: unmarshal errors:; ")
-	s = strings.ReplaceAll(s, " in type probe.TargetConfig", "")
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:; ")
+	s = goTypeName.ReplaceAllString(s, "")
+	if !keepLines {
+		s = yamlLine.ReplaceAllString(s, "")
+	}
 	s = strings.ReplaceAll(s, "field token not found", "field token not found (tokens are never inline: put the token in a file and give its path as token_file)")
 	return strings.TrimSpace(s)
 }
