@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -399,9 +398,9 @@ func (t *target) close() {
 	}
 }
 
-// tokenSum is used by tests.
-func (t *target) tokenSum() [sha256.Size]byte {
+// closedForGood reports whether a reload removed or replaced t.
+func (t *target) closedForGood() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.cfg.tokenSum
+	return t.closed
 }

@@ -118,10 +118,11 @@ func (f *Fleet) probe(ctx context.Context, t *target) (prometheus.Gatherer, erro
 		return nil, err
 	}
 	labels := t.labels()
-	reg := prometheus.NewRegistry()
-	scrapeReg := prometheus.WrapRegistererWith(labels, reg)
-	scrapeReg.MustRegister(run.exporter.ScrapeCollector(ctx), t.api)
-	mfs, gatherErr := reg.Gather()
+	// The scrape is gathered before the API metrics so that these count
+	// the scrape's own requests.
+	scrapeReg := prometheus.NewRegistry()
+	prometheus.WrapRegistererWith(labels, scrapeReg).MustRegister(run.exporter.ScrapeCollector(ctx))
+	mfs, gatherErr := scrapeReg.Gather()
 	if gatherErr != nil {
 		level.Error(t.logger).Log("msg", "some metrics of the probe could not be gathered", "err", gatherErr)
 	}
@@ -130,7 +131,7 @@ func (f *Fleet) probe(ctx context.Context, t *target) (prometheus.Gatherer, erro
 		success = 1
 	}
 	probeReg := prometheus.NewRegistry()
-	prometheus.WrapRegistererWith(labels, probeReg).MustRegister(constCollector{
+	prometheus.WrapRegistererWith(labels, probeReg).MustRegister(t.api, constCollector{
 		prometheus.MustNewConstMetric(probeSuccessDesc, prometheus.GaugeValue, success),
 		prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(begin).Seconds()),
 	})
