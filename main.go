@@ -390,7 +390,7 @@ func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape 
 }
 
 type metricsHandlerConfig struct {
-	exporter      *collector.Exporter // nil: only the long-lived registries (multi-target mode)
+	exporter      *collector.Exporter  // nil: only the long-lived registries (multi-target mode)
 	persistent    *prometheus.Registry // api metrics, build info
 	self          *prometheus.Registry // go_, process_, promhttp_; nil when disabled
 	maxRequests   int
