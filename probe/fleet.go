@@ -89,9 +89,12 @@ func New(opts Options) (*Fleet, error) {
 		gcDone:  make(chan struct{}),
 	}
 	f.metrics = newFleetMetrics(f)
-	if err := f.Reload(); err != nil {
-		return nil, err
+	loaded, err := LoadFile(opts.ConfigFile, opts.ReadToken)
+	if err != nil {
+		return nil, err // the caller exits with it; nothing to log twice
 	}
+	f.apply(loaded)
+	f.metrics.reloaded(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stopGC = cancel
 	go f.janitor(ctx)
