@@ -61,12 +61,12 @@ func (b *syncBuffer) String() string {
 
 // env is a config directory with token files and fake servers.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	logs *syncBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	return &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
 }
 
