@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+	"github.com/mmexporter/mattermost_exporter/probe"
 )
 
 // promFleetConfig writes the exporter's config file for the named fake URLs.
@@ -196,4 +198,159 @@ scrape_configs:
 	if !strings.Contains(string(logText), "target=forbidden") {
 		t.Error("the exporter log names no target")
 	}
+}
+
+// TestDeployKubernetesFleet checks that the multi-target Kubernetes example fits together: the
+// config parses, every token_file lives in the Secret's mount and has a key in the
+// secretGenerator, --config.file is in the ConfigMap's mount, the scrape configs list exactly
+// the config's target names, and (with kubectl) the kustomization renders.
+func TestDeployKubernetesFleet(t *testing.T) {
+	dir := promRepoPath("deploy", "kubernetes", "fleet")
+	cfgBytes, err := os.ReadFile(filepath.Join(dir, "mattermost_exporter.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := filepath.Join(t.TempDir(), "t")
+	promWriteFile(t, tok, "x")
+	var tokenFiles []string
+	targets, err := probe.Parse(cfgBytes, func(what, path string) (string, [32]byte, error) {
+		tokenFiles = append(tokenFiles, path)
+		return "x", [32]byte{}, nil
+	})
+	if err != nil {
+		t.Fatalf("mattermost_exporter.yml: %v", err)
+	}
+	var names []string
+	for _, tg := range targets {
+		names = append(names, tg.Name)
+	}
+
+	var dep struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []k8sContainer `yaml:"containers"`
+					Volumes    []struct {
+						Name      string `yaml:"name"`
+						ConfigMap struct {
+							Name string `yaml:"name"`
+						} `yaml:"configMap"`
+						Secret struct {
+							SecretName string `yaml:"secretName"`
+						} `yaml:"secret"`
+					} `yaml:"volumes"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	promDecodeYAML(t, filepath.Join(dir, "deployment.yaml"), &dep)
+	pod := dep.Spec.Template.Spec
+	mounts := map[string]string{} // mount path -> volume
+	for _, m := range pod.Containers[0].VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	volumes := map[string]string{} // volume -> configmap:/secret: name
+	for _, v := range pod.Volumes {
+		if v.ConfigMap.Name != "" {
+			volumes[v.Name] = "configmap:" + v.ConfigMap.Name
+		}
+		if v.Secret.SecretName != "" {
+			volumes[v.Name] = "secret:" + v.Secret.SecretName
+		}
+	}
+	var configArg string
+	for _, a := range pod.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--config.file="); ok {
+			configArg = v
+		}
+	}
+	if got := volumes[mounts[filepath.Dir(configArg)]]; got != "configmap:mattermost-exporter-config" || filepath.Base(configArg) != "mattermost_exporter.yml" {
+		t.Errorf("--config.file=%s is not the ConfigMap's file (volume %q)", configArg, got)
+	}
+
+	var kust struct {
+		SecretGenerator []struct {
+			Name  string   `yaml:"name"`
+			Files []string `yaml:"files"`
+		} `yaml:"secretGenerator"`
+	}
+	promDecodeYAML(t, filepath.Join(dir, "kustomization.yaml"), &kust)
+	keys := map[string]bool{}
+	for _, g := range kust.SecretGenerator {
+		if g.Name == "mattermost-exporter-tokens" {
+			for _, f := range g.Files {
+				keys[f] = true
+			}
+		}
+	}
+	for _, p := range tokenFiles {
+		if got := volumes[mounts[filepath.Dir(p)]]; got != "secret:mattermost-exporter-tokens" {
+			t.Errorf("token_file %s is not in the Secret's mount (volume %q)", p, got)
+		}
+		if !keys[filepath.Base(p)] {
+			t.Errorf("token_file %s has no key in the secretGenerator", p)
+		}
+	}
+
+	var scrape struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			MetricsPath   string `yaml:"metrics_path"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	promDecodeYAML(t, filepath.Join(dir, "prometheus-scrape.yml"), &scrape)
+	if len(scrape.ScrapeConfigs) == 0 || scrape.ScrapeConfigs[0].MetricsPath != "/probe" ||
+		fmt.Sprint(scrape.ScrapeConfigs[0].StaticConfigs[0].Targets) != fmt.Sprint(names) {
+		t.Errorf("prometheus-scrape.yml does not probe exactly %v", names)
+	}
+	sc, err := os.ReadFile(filepath.Join(dir, "scrapeconfig.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(sc), "targets: ["+strings.Join(names, ", ")+"]") {
+		t.Errorf("scrapeconfig.yaml does not list %v", names)
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+		promWriteFile(t, cfg, string(mustRead(t, filepath.Join(dir, "prometheus-scrape.yml"))))
+		if out, err := exec.Command(promtool, "check", "config", "--syntax-only", cfg).CombinedOutput(); err != nil {
+			t.Errorf("promtool check config: %v\n%s", err, out)
+		}
+	}
+
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl not installed: kustomization only parsed")
+		return
+	}
+	tmp := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		promWriteFile(t, filepath.Join(tmp, e.Name()), string(mustRead(t, filepath.Join(dir, e.Name()))))
+	}
+	for k := range keys {
+		promWriteFile(t, filepath.Join(tmp, k), "dummy-token")
+	}
+	out, err := exec.Command(kubectl, "kustomize", tmp).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "name: mattermost-exporter-config-") {
+		t.Errorf("rendered Deployment does not mount the generated ConfigMap:\n%s", out)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
