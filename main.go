@@ -422,12 +422,15 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 
-		gatherers := prometheus.Gatherers{cfg.persistent}
+		// The scrape is gathered first (Gatherers go in order), so that
+		// the API request counters include its requests.
+		var gatherers prometheus.Gatherers
 		if cfg.exporter != nil {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
 			gatherers = append(gatherers, reg)
 		}
+		gatherers = append(gatherers, cfg.persistent)
 		if cfg.self != nil {
 			gatherers = append(gatherers, cfg.self)
 		}
