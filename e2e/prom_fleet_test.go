@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 	"github.com/mmexporter/mattermost_exporter/probe"
@@ -133,6 +137,33 @@ scrape_configs:
 		got := byInstance(`sum by (instance) (mattermost_users{job="mattermost"}) > 0`)
 		return len(got) == 3, fmt.Sprintf("instances with users: %v", got)
 	})
+
+	// The probe of healthy holds exactly the families, with the same label names, as a
+	// single-target scrape of the same deployment (minus the exporter's own metrics, plus the
+	// two probe_ metrics).
+	single := goldenStartExporter(t, healthy.URL, mmtest.AdminToken, "--collector.cluster.expected-nodes=3")
+	single.waitUsersReady(t)
+	singleFams := promFleetShape(t, single.scrape(t))
+	probeFams := promFleetShape(t, promFleetGet(t, "http://"+exporterAddr+"/probe?target=healthy"))
+	if len(singleFams) < 15 || len(probeFams) < 15 {
+		t.Fatalf("too few families to compare: %d single-target, %d probe", len(singleFams), len(probeFams))
+	}
+	for name, labels := range singleFams {
+		switch {
+		case strings.HasPrefix(name, "go_"), strings.HasPrefix(name, "process_"), strings.HasPrefix(name, "promhttp_"),
+			name == "mattermost_exporter_build_info":
+			if _, ok := probeFams[name]; ok {
+				t.Errorf("/probe holds the exporter's own %s", name)
+			}
+		case probeFams[name] != labels:
+			t.Errorf("%s: /probe labels %q, single-target %q", name, probeFams[name], labels)
+		}
+	}
+	for name := range probeFams {
+		if _, ok := singleFams[name]; !ok && name != "mattermost_probe_success" && name != "mattermost_probe_duration_seconds" {
+			t.Errorf("/probe holds %s, which a single-target scrape has not", name)
+		}
+	}
 
 	// 2. The matching alerts fire for the right instance only, and nothing else is active.
 	type key struct{ alert, instance string }
@@ -353,4 +384,49 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// promFleetShape parses an exposition into family name -> sorted label names of its series.
+func promFleetShape(t *testing.T, text string) map[string]string {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("parse exposition: %v", err)
+	}
+	out := map[string]string{}
+	for name, mf := range fams {
+		set := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				set[l.GetName()] = true
+			}
+		}
+		var names []string
+		for n := range set {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out[name] = strings.Join(names, ",")
+	}
+	return out
+}
+
+func promFleetGet(t *testing.T, u string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v\n%s", u, resp.Status, err, b)
+	}
+	return string(b)
 }
