@@ -22,8 +22,12 @@ import (
 const (
 	DefaultIdleTimeout           = 10 * time.Minute
 	DefaultMaxBackgroundRequests = 8
-	// defaultMaxHold bounds how long one background request keeps its slot.
-	defaultMaxHold = time.Minute
+	// defaultMaxHold bounds how long one background request keeps its
+	// slot (a page of GET /users or a status batch takes well under a
+	// second), so that targets that accept connections and never answer
+	// cannot hold the fleet's slots for long. Sweeps end at their scrape's
+	// deadline anyway.
+	defaultMaxHold = 30 * time.Second
 	// unauthorizedRecheck spaces the token file checks triggered by 401s.
 	unauthorizedRecheck = 5 * time.Second
 )
@@ -43,7 +47,7 @@ type Options struct {
 	// across all targets; 0 = DefaultMaxBackgroundRequests.
 	MaxBackgroundRequests int
 	// MaxHold bounds how long one background request holds its slot; 0 =
-	// one minute.
+	// 30 s.
 	MaxHold time.Duration
 	// Transport replaces the HTTP transport of every target (tests); the
 	// background limiter still wraps it. With it, tls options are ignored.
@@ -149,7 +153,7 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 		case old == nil:
 			added++
 			next[t.Name] = f.newTarget(t)
-		case reflect.DeepEqual(old.cfg.TargetConfig, t.TargetConfig):
+		case reflect.DeepEqual(old.config(), t.TargetConfig):
 			if old.setToken(t) {
 				tokens++
 			}
@@ -366,6 +370,13 @@ func (t *target) setToken(n *Target) bool {
 	cfg.token, cfg.tokenSum = n.token, n.tokenSum
 	t.cfg = &cfg
 	return true
+}
+
+// config returns the target's configuration (without the token).
+func (t *target) config() TargetConfig {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.TargetConfig
 }
 
 func (t *target) isStarted() bool {
