@@ -232,3 +232,24 @@ func TestRejectedCounterAndReloadTimestamp(t *testing.T) {
 		t.Errorf("rejected %v", got)
 	}
 }
+
+// A 401 makes the target re-read its token file: a rotated Secret needs no
+// reload.
+func TestUnauthorizedRereadsTokenFile(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	tok := e.token("a", "revoked-token")
+	f := e.fleet("targets:\n  - name: a\n    url: "+a.URL+"\n    token_file: "+tok+"\n    collectors: [cluster]\n", Options{})
+	e.token("a", mmtest.AdminToken) // rotated in the file, no reload
+	out := probeReq(f, "target=a").Body.String()
+	if !strings.Contains(out, `code="401"`) {
+		t.Fatalf("first probe did not meet a 401:\n%s", out)
+	}
+	out = probeReq(f, "target=a").Body.String()
+	if !strings.Contains(out, "mattermost_probe_success 1") {
+		t.Errorf("the rotated token is not used:\n%s", out)
+	}
+	if !strings.Contains(e.logs.String(), "token file changed: reloaded") {
+		t.Errorf("rotation not logged:\n%s", e.logs.String())
+	}
+}
