@@ -138,6 +138,7 @@ func runFleet(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <
 		},
 		MaxRequests: *maxRequests,
 		Logger:      logger,
+		Extra:       []prometheus.Collector{versioncollector.NewCollector(programName)},
 	}))
 	mux.Handle("/-/reload", reloadHandler(fleet, logger))
 	links := []web.LandingLinks{}

@@ -50,7 +50,11 @@ func TestPrometheusFleetEndToEnd(t *testing.T) {
 	exporterBin := exporterBinary(t)
 
 	users := mmtest.GenerateUsers(100, 7)
-	healthy := mmtest.NewServer(mmtest.Config{Nodes: promE2EHealthyNodes(), Users: users})
+	healthy := mmtest.NewServer(mmtest.Config{
+		Nodes: promE2EHealthyNodes(), Users: users,
+		SAMLIDP: true, SAMLPublic: true, SAMLPrivateKey: true, SAMLEnabled: true,
+		RateLimit: &mmtest.RateLimit{PerSec: 100000, Burst: 100000}, // X-Ratelimit-* headers
+	})
 	nodeDown := mmtest.NewServer(mmtest.Config{Nodes: promE2ENodes(func(n *mmtest.Node) { *n = mmtest.Node{ID: n.ID} }), Users: users})
 	forbidden := mmtest.NewServer(mmtest.Config{Nodes: promE2EHealthyNodes(), Users: users})
 	forbidden.SetFault(mmtest.EndpointClusterStatus, mmtest.Fault{Code: http.StatusForbidden})
@@ -139,8 +143,8 @@ scrape_configs:
 	})
 
 	// The probe of healthy holds exactly the families, with the same label names, as a
-	// single-target scrape of the same deployment (minus the exporter's own metrics, plus the
-	// two probe_ metrics).
+	// single-target scrape of the same deployment (minus the go_, process_ and promhttp_
+	// metrics, which are on the exporter's /metrics, plus the two probe_ metrics).
 	single := goldenStartExporter(t, healthy.URL, mmtest.AdminToken, "--collector.cluster.expected-nodes=3")
 	single.waitUsersReady(t)
 	singleFams := promFleetShape(t, single.scrape(t))
@@ -150,8 +154,7 @@ scrape_configs:
 	}
 	for name, labels := range singleFams {
 		switch {
-		case strings.HasPrefix(name, "go_"), strings.HasPrefix(name, "process_"), strings.HasPrefix(name, "promhttp_"),
-			name == "mattermost_exporter_build_info":
+		case strings.HasPrefix(name, "go_"), strings.HasPrefix(name, "process_"), strings.HasPrefix(name, "promhttp_"):
 			if _, ok := probeFams[name]; ok {
 				t.Errorf("/probe holds the exporter's own %s", name)
 			}
@@ -163,6 +166,22 @@ scrape_configs:
 		if _, ok := singleFams[name]; !ok && name != "mattermost_probe_success" && name != "mattermost_probe_duration_seconds" {
 			t.Errorf("/probe holds %s, which a single-target scrape has not", name)
 		}
+	}
+
+	// Every dashboard query, with instance set to one deployment, returns data.
+	vars := map[string]string{
+		"job": "mattermost", "instance": "healthy",
+		"__rate_interval": "1m", "__interval": "15s", "__range": "1h",
+	}
+	for _, q := range grafanaQueries(t, promLoadDashboard(t, promDashboardFile)) {
+		expr, err := promFillVariables(q.Expr, vars)
+		if err != nil {
+			t.Errorf("%s: %v", q.Where, err)
+			continue
+		}
+		promWaitFor(t, 15*time.Second, q.Where+" returns data for instance healthy", func() (bool, string) {
+			return len(api.query(expr)) > 0, expr + " returned nothing"
+		})
 	}
 
 	// 2. The matching alerts fire for the right instance only, and nothing else is active.

@@ -24,6 +24,10 @@ type HandlerOpts struct {
 	// limit.
 	MaxRequests int
 	Logger      log.Logger
+	// Extra collectors are served with every probe (main passes the
+	// build info, which a single-target scrape holds too, so that the
+	// dashboard finds it per instance).
+	Extra []prometheus.Collector
 }
 
 var (
@@ -37,7 +41,8 @@ var (
 
 // Handler serves /probe?target=<name>: the metrics of one scrape of the
 // named target, exactly those of a single-target /metrics scrape of it
-// without the exporter's process metrics, plus mattermost_probe_success
+// without the exporter's go_, process_ and promhttp_ metrics (with the
+// build info when passed in Extra), plus mattermost_probe_success
 // and mattermost_probe_duration_seconds. Anything but the name of a
 // configured target is answered 400 before any request leaves.
 func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
@@ -70,7 +75,7 @@ func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), opts.Timeout(r))
 		defer cancel()
-		g, err := f.probe(ctx, t)
+		g, err := f.probe(ctx, t, opts.Extra)
 		if err != nil {
 			level.Error(t.logger).Log("msg", "probe failed", "err", err)
 			http.Error(w, "probe failed: "+err.Error(), http.StatusInternalServerError)
@@ -111,7 +116,7 @@ func (f *Fleet) target(r *http.Request) (*target, string) {
 }
 
 // probe scrapes t once and returns what to serve.
-func (f *Fleet) probe(ctx context.Context, t *target) (prometheus.Gatherer, error) {
+func (f *Fleet) probe(ctx context.Context, t *target, extra []prometheus.Collector) (prometheus.Gatherer, error) {
 	begin := time.Now()
 	run, err := t.running()
 	if err != nil {
@@ -131,10 +136,16 @@ func (f *Fleet) probe(ctx context.Context, t *target) (prometheus.Gatherer, erro
 		success = 1
 	}
 	probeReg := prometheus.NewRegistry()
-	prometheus.WrapRegistererWith(labels, probeReg).MustRegister(t.api, constCollector{
+	wrapped := prometheus.WrapRegistererWith(labels, probeReg)
+	wrapped.MustRegister(t.api, constCollector{
 		prometheus.MustNewConstMetric(probeSuccessDesc, prometheus.GaugeValue, success),
 		prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(begin).Seconds()),
 	})
+	for _, c := range extra {
+		if err := wrapped.Register(c); err != nil {
+			return nil, fmt.Errorf("extra collector: %w", err)
+		}
+	}
 	gathered := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 	return prometheus.Gatherers{gathered, probeReg}, nil
 }
