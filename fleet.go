@@ -93,6 +93,7 @@ func mainFleet(hup <-chan os.Signal) {
 		EagerStart:            *probeEagerStart,
 		IdleTimeout:           *probeIdleTimeout,
 		MaxBackgroundRequests: *probeMaxBackground,
+		PlainTextToken:        func(u string) bool { return !tokenSentSafely(u) },
 	})
 	if err != nil {
 		kingpin.Fatalf("%s", err)

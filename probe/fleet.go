@@ -49,6 +49,10 @@ type Options struct {
 	// MaxHold bounds how long one background request holds its slot; 0 =
 	// 30 s.
 	MaxHold time.Duration
+	// PlainTextToken, when set, reports whether a target URL sends the
+	// token where anyone on the path can read it (plain http:// to
+	// another host); such targets get a warning when loaded.
+	PlainTextToken func(url string) bool
 	// Transport replaces the HTTP transport of every target (tests); the
 	// background limiter still wraps it. With it, tls options are ignored.
 	Transport http.RoundTripper
@@ -153,6 +157,7 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 		case old == nil:
 			added++
 			next[t.Name] = f.newTarget(t)
+			f.warnPlainText(t)
 		case reflect.DeepEqual(old.config(), t.TargetConfig):
 			if old.setToken(t) {
 				tokens++
@@ -162,6 +167,7 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 			changed++
 			stop = append(stop, old)
 			next[t.Name] = f.newTarget(t)
+			f.warnPlainText(t)
 		}
 	}
 	for name, old := range f.targets {
@@ -183,6 +189,12 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 		}
 	}
 	return added, changed, removed, tokens
+}
+
+func (f *Fleet) warnPlainText(t *Target) {
+	if f.opts.PlainTextToken != nil && f.opts.PlainTextToken(t.URL) {
+		level.Warn(f.opts.Logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "target", t.Name, "url", t.URL)
+	}
 }
 
 // lookup returns the target named name, or nil.

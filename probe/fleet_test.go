@@ -253,3 +253,13 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 		t.Errorf("rotation not logged:\n%s", e.logs.String())
 	}
 }
+
+func TestPlainTextTokenWarning(t *testing.T) {
+	e := newEnv(t)
+	body := "targets:\n" + e.targetYAML("remote", "http://chat.example.com") + e.targetYAML("tls", "https://chat.example.com")
+	e.fleet(body, Options{PlainTextToken: func(u string) bool { return strings.HasPrefix(u, "http://") }})
+	logs := e.logs.String()
+	if !strings.Contains(logs, "target=remote") || strings.Contains(logs, "target=tls") {
+		t.Errorf("want one warning, for remote:\n%s", logs)
+	}
+}
