@@ -343,8 +343,15 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 	return o, nil
 }
 
-// reservedLabels are set by Prometheus from the scrape config.
-var reservedLabels = []string{"instance", "job"}
+// reservedLabels are set by Prometheus from the scrape config, or are
+// labels of the exporter's metrics (a clash would drop those series; one
+// with a label added later is logged at each probe).
+var reservedLabels = []string{
+	"instance", "job",
+	"collector", "endpoint", "code", "status", "certificate",
+	"id", "hostname", "ip_address", "version", "schema_version", "config_hash", "build_number", "licensed",
+	"revision", "branch", "goversion", "goos", "goarch", "tags",
+}
 
 func checkLabels(labels map[string]string) error {
 	for k, v := range labels {
@@ -352,7 +359,7 @@ func checkLabels(labels map[string]string) error {
 			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", k)
 		}
 		if slices.Contains(reservedLabels, k) {
-			return fmt.Errorf("%q is set by Prometheus from the scrape config; use another name", k)
+			return fmt.Errorf("%q is set by Prometheus or is a label of the exporter's metrics; use another name", k)
 		}
 		if len(v) > 128 {
 			return fmt.Errorf("%q: value longer than 128 bytes", k)

@@ -51,6 +51,7 @@ func TestParseErrors(t *testing.T) {
 		{"mistyped bool", "targets:\n" + target("prod", "users: {include_bots: maybe}"), []string{`target "prod"`, "maybe"}},
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
+		{"label of a metric", "targets:\n" + target("prod", "labels: {collector: x}"), []string{`target "prod"`, "labels", "collector"}},
 		{"missing ca file", "targets:\n" + target("prod", "tls: {ca_file: "+missing+"}"), []string{`target "prod"`, "ca_file"}},
 	}
 	for _, tc := range cases {
