@@ -85,6 +85,9 @@ func mainFleet(hup <-chan os.Signal) {
 		kingpin.Fatalf("--probe.idle-timeout must be positive")
 	}
 	validateWebFlags()
+	if *telemetryPath == "/probe" || *telemetryPath == "/-/reload" {
+		kingpin.Fatalf("--web.telemetry-path %s is taken by the multi-target mode; use another path, e.g. /metrics", *telemetryPath)
+	}
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	fleet, err := probe.New(probe.Options{
 		ConfigFile:            *configFile,

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-kit/log"
+
+	"github.com/mmexporter/mattermost_exporter/probe"
 )
 
 func TestFleetStartupErrors(t *testing.T) {
@@ -59,5 +65,51 @@ func TestFleetStartupErrors(t *testing.T) {
 				t.Error("the token appears in the output")
 			}
 		})
+	}
+}
+
+func TestReloadHandler(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "t.token")
+	cfg := filepath.Join(dir, "c.yml")
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(tok, "tok")
+	write(cfg, "targets:\n  - name: a\n    url: https://chat.example.com\n    token_file: "+tok+"\n")
+	fleet, err := probe.New(probe.Options{ConfigFile: cfg, ReadToken: readTokenFileAs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	h := reloadHandler(fleet, log.NewNopLogger())
+	do := func(method string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, "/-/reload", nil))
+		return w
+	}
+	defer func(v bool) { *enableLifecycle = v }(*enableLifecycle)
+
+	*enableLifecycle = false
+	if w := do(http.MethodPost); w.Code != http.StatusForbidden {
+		t.Errorf("without --web.enable-lifecycle: %d, want 403", w.Code)
+	}
+	*enableLifecycle = true
+	if w := do(http.MethodGet); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d, want 405", w.Code)
+	}
+	write(cfg, "targets:\n  - name: a\n    url: https://chat.example.com\n    token_file: "+tok+"\n  - name: b\n    url: https://chat2.example.com\n    token_file: "+tok+"\n")
+	if w := do(http.MethodPost); w.Code != http.StatusOK || strings.Join(fleet.Names(), ",") != "a,b" {
+		t.Errorf("POST: %d, targets %v", w.Code, fleet.Names())
+	}
+	write(cfg, "targets: [")
+	w := do(http.MethodPost)
+	if w.Code != http.StatusInternalServerError || strings.Count(strings.TrimSpace(w.Body.String()), "\n") != 0 {
+		t.Errorf("bad config: %d %q", w.Code, w.Body.String())
+	}
+	if strings.Join(fleet.Names(), ",") != "a,b" {
+		t.Errorf("bad config replaced the targets: %v", fleet.Names())
 	}
 }
