@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -75,7 +77,7 @@ func mainFleet(hup <-chan os.Signal) {
 		if _, err := probe.LoadFile(*configFile, readTokenFileAs); err != nil {
 			kingpin.Fatalf("%s", err)
 		}
-		os.Stdout.WriteString("config file " + *configFile + " is valid\n")
+		fmt.Println("config file " + *configFile + " is valid")
 		return
 	}
 	if *probeMaxBackground < 1 {
@@ -172,7 +174,7 @@ func reloadHandler(fleet *probe.Fleet, logger log.Logger) http.Handler {
 			http.Error(w, "config not reloaded; the previous one stays in use: "+oneLine(err.Error()), http.StatusInternalServerError)
 			return
 		}
-		w.Write([]byte("config reloaded\n"))
+		_, _ = io.WriteString(w, "config reloaded\n")
 	})
 }
 

@@ -105,18 +105,18 @@ func LoadFile(path string, readToken TokenReader) ([]*Target, error) {
 }
 
 // readBoundedSize reads a file of at most max bytes.
-func readBoundedSize(path string, max int64) ([]byte, error) {
+func readBoundedSize(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("larger than %d bytes", max)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return b, nil
 }
@@ -315,7 +315,7 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 	case tc.Module != "":
 		m, ok := mods[tc.Module]
 		if !ok {
-			return o, fmt.Errorf("module: %q is not defined under modules:", tc.Module)
+			return o, fmt.Errorf("module: %q is not defined in modules", tc.Module)
 		}
 		o.Collectors = slices.Clone(m.Collectors)
 	case tc.Collectors != nil:

@@ -53,9 +53,6 @@ type Options struct {
 	// token where anyone on the path can read it (plain http:// to
 	// another host); such targets get a warning when loaded.
 	PlainTextToken func(url string) bool
-	// Transport replaces the HTTP transport of every target (tests); the
-	// background limiter still wraps it. With it, tls options are ignored.
-	Transport http.RoundTripper
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -311,12 +308,9 @@ func (t *target) running() (*running, error) {
 // start builds the target's client and collectors and starts their
 // background work. Nothing here waits on the network.
 func (t *target) start() (*running, error) {
-	rt := t.f.opts.Transport
-	if rt == nil {
-		var err error
-		if rt, err = baseTransport(t.cfg.TargetConfig); err != nil {
-			return nil, err
-		}
+	rt, err := baseTransport(t.cfg.TargetConfig)
+	if err != nil {
+		return nil, err
 	}
 	if t.cfg.TLS.InsecureSkipVerify {
 		level.Warn(t.logger).Log("msg", "TLS certificate verification of this target is disabled (insecure_skip_verify); use tls: ca_file instead")
