@@ -101,20 +101,16 @@ func main() {
 	// it never kills the exporter (its default action).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	if *configFile != "" {
+		mainFleet(hup)
+		return
+	}
 
 	token, tokenSource, tokenSum, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
-	if *timeoutOffset < 0 {
-		kingpin.Fatalf("--scrape.timeout-offset must not be negative")
-	}
-	if *mattermostTimeout <= 0 {
-		kingpin.Fatalf("--mattermost.timeout must be positive")
-	}
-	if err := validateTelemetryPath(*telemetryPath); err != nil {
-		kingpin.Fatalf("%s", err)
-	}
+	validateWebFlags()
 
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	apiMetrics := collector.NewAPIMetrics()
@@ -158,6 +154,19 @@ func main() {
 	if err := run(logger, slogger, exporter, apiMetrics, hup, reloader); err != nil {
 		level.Error(logger).Log("msg", "exporter stopped", "err", err)
 		os.Exit(1)
+	}
+}
+
+// validateWebFlags exits on an invalid flag shared by both modes.
+func validateWebFlags() {
+	if *timeoutOffset < 0 {
+		kingpin.Fatalf("--scrape.timeout-offset must not be negative")
+	}
+	if *mattermostTimeout <= 0 {
+		kingpin.Fatalf("--mattermost.timeout must be positive")
+	}
+	if err := validateTelemetryPath(*telemetryPath); err != nil {
+		kingpin.Fatalf("%s", err)
 	}
 }
 
@@ -265,41 +274,59 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 
 	persistent := prometheus.NewRegistry()
 	persistent.MustRegister(apiMetrics, versioncollector.NewCollector(programName))
-	var selfMetrics *prometheus.Registry
-	if !*disableExporterMetrics {
-		selfMetrics = prometheus.NewRegistry()
-		selfMetrics.MustRegister(
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		)
-	}
-
 	mux := http.NewServeMux()
 	mux.Handle(*telemetryPath, newMetricsHandler(metricsHandlerConfig{
 		exporter:      exporter,
 		persistent:    persistent,
-		self:          selfMetrics,
+		self:          newSelfRegistry(),
 		maxRequests:   *maxRequests,
 		timeout:       *mattermostTimeout,
 		timeoutOffset: *timeoutOffset,
 		logger:        logger,
 	}))
-	if *telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Mattermost Exporter",
-			Description: "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses",
-			Version:     version.Info(),
-			Profiling:   "false", // no /debug/pprof handlers here
-			Links: []web.LandingLinks{
-				{Address: *telemetryPath, Text: "Metrics"},
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("landing page: %w", err)
-		}
-		mux.Handle("/", landing)
+	if err := addLandingPage(mux, "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"); err != nil {
+		return err
 	}
+	return serve(ctx, stop, logger, slogger, mux)
+}
 
+// newSelfRegistry returns the registry of go_ and process_ metrics, nil
+// with --web.disable-exporter-metrics.
+func newSelfRegistry() *prometheus.Registry {
+	if *disableExporterMetrics {
+		return nil
+	}
+	self := prometheus.NewRegistry()
+	self.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return self
+}
+
+// addLandingPage serves exporter-toolkit's landing page at / (unless the
+// telemetry path is /), linking to the telemetry path and extra links.
+func addLandingPage(mux *http.ServeMux, description string, extra ...web.LandingLinks) error {
+	if *telemetryPath == "/" {
+		return nil
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "Mattermost Exporter",
+		Description: description,
+		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof handlers here
+		Links:       append([]web.LandingLinks{{Address: *telemetryPath, Text: "Metrics"}}, extra...),
+	})
+	if err != nil {
+		return fmt.Errorf("landing page: %w", err)
+	}
+	mux.Handle("/", landing)
+	return nil
+}
+
+// serve runs the web server until ctx is done (SIGTERM/SIGINT; nil after a
+// graceful shutdown) or the server fails.
+func serve(ctx context.Context, stop context.CancelFunc, logger log.Logger, slogger *slog.Logger, mux http.Handler) error {
 	server := newHTTPServer(mux, slog.NewLogLogger(slogger.Handler(), slog.LevelError), max(maxScrapeTimeout, *mattermostTimeout))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
@@ -363,7 +390,7 @@ func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape 
 }
 
 type metricsHandlerConfig struct {
-	exporter      *collector.Exporter
+	exporter      *collector.Exporter  // nil: only the long-lived registries (multi-target mode)
 	persistent    *prometheus.Registry // api metrics, build info
 	self          *prometheus.Registry // go_, process_, promhttp_; nil when disabled
 	maxRequests   int
@@ -395,9 +422,15 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
-		gatherers := prometheus.Gatherers{reg, cfg.persistent}
+		// The scrape is gathered first (Gatherers go in order), so that
+		// the API request counters include its requests.
+		var gatherers prometheus.Gatherers
+		if cfg.exporter != nil {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
+			gatherers = append(gatherers, reg)
+		}
+		gatherers = append(gatherers, cfg.persistent)
 		if cfg.self != nil {
 			gatherers = append(gatherers, cfg.self)
 		}

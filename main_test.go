@@ -165,7 +165,8 @@ func TestHelpListsFlags(t *testing.T) {
 		"--[no-]mattermost.tls.insecure-skip-verify", "--[no-]collector.cluster", "--[no-]collector.saml", "--[no-]collector.users",
 		"--collector.cluster.expected-nodes", "--collector.cluster.max-nodes=100", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
 		"--web.config.file", "--web.max-requests=40", "--[no-]web.disable-exporter-metrics", "--scrape.timeout-offset=0.5s",
-		"--log.level=info", "--log.format=logfmt", "--[no-]version", "($MATTERMOST_URL)", "(default: enabled)",
+		"--log.level=info", "--log.format=logfmt", "--[no-]version", "--config.file", "--[no-]config.check", "--[no-]web.enable-lifecycle",
+		"--[no-]probe.eager-start", "--probe.idle-timeout=10m0s", "--probe.max-background-requests=8", "($MATTERMOST_URL)", "(default: enabled)",
 	} {
 		if !strings.Contains(stdout, f) {
 			t.Errorf("--help lacks %q", f)

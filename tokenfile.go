@@ -34,9 +34,15 @@ const (
 // itself does not block. It returns the token and the SHA-256 of the file's
 // content. Errors name the flag and the file, never the token.
 func readTokenFile(path string) (string, [sha256.Size]byte, error) {
+	return readTokenFileAs(tokenFileFlag, path)
+}
+
+// readTokenFileAs is readTokenFile with errors naming the file as what
+// (a flag, or a config file key).
+func readTokenFileAs(what, path string) (string, [sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	fail := func(format string, args ...any) (string, [sha256.Size]byte, error) {
-		return "", sum, fmt.Errorf("%s %q: "+format, append([]any{tokenFileFlag, path}, args...)...)
+		return "", sum, fmt.Errorf("%s %q: "+format, append([]any{what, path}, args...)...)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {

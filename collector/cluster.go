@@ -32,7 +32,10 @@ const overLimitLogInterval = time.Hour
 
 func init() {
 	registerCollector("cluster", true, func(d Deps) (Collector, error) {
-		return NewClusterCollector(d, ClusterConfig{ExpectedNodes: *clusterExpectedNodes, MaxNodes: *clusterMaxNodes})
+		cfg := ClusterConfig{ExpectedNodes: *clusterExpectedNodes, MaxNodes: *clusterMaxNodes}
+		override(&cfg.ExpectedNodes, d.Options.ClusterExpectedNodes)
+		override(&cfg.MaxNodes, d.Options.ClusterMaxNodes)
+		return NewClusterCollector(d, cfg)
 	})
 }
 

@@ -65,6 +65,31 @@ var ErrNotReady = errors.New("no data yet")
 type Deps struct {
 	Client *mmclient.Client
 	Logger log.Logger
+	// Options overrides, for one target of a multi-target exporter, the
+	// collectors and collector options that otherwise come from the flags.
+	// The zero value overrides nothing.
+	Options TargetOptions
+}
+
+// TargetOptions are the per-target settings of a multi-target exporter
+// (--config.file). A nil field keeps the value of the matching flag.
+type TargetOptions struct {
+	// Collectors, when not nil, replaces the --collector.<name> flags: the
+	// names of the collectors to run (the ping always runs).
+	Collectors []string
+
+	ClusterExpectedNodes *int           // --collector.cluster.expected-nodes
+	ClusterMaxNodes      *int           // --collector.cluster.max-nodes
+	UsersIncludeBots     *bool          // --collector.users.include-bots
+	UsersRefreshInterval *time.Duration // --collector.users.refresh-interval
+}
+
+// override sets *dst to *src when src is not nil (a factory applying a
+// TargetOptions field over its flag's value).
+func override[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
 }
 
 type factoryFunc func(Deps) (Collector, error)
@@ -125,7 +150,8 @@ type Exporter struct {
 	collectors map[string]Collector
 }
 
-// New builds every collector enabled by the (parsed) flags, once. Background
+// New builds every collector enabled by the (parsed) flags, or those of
+// deps.Options.Collectors when set, once. Background
 // work is not started here: call Start.
 func New(deps Deps) (*Exporter, error) {
 	if deps.Client == nil {
@@ -134,9 +160,17 @@ func New(deps Deps) (*Exporter, error) {
 	if deps.Logger == nil {
 		deps.Logger = log.NewNopLogger()
 	}
+	names := EnabledCollectors()
+	if deps.Options.Collectors != nil {
+		names = deps.Options.Collectors
+	}
 	cs := make(map[string]Collector)
-	for _, name := range EnabledCollectors() {
-		c, err := registrations[name].factory(Deps{Client: deps.Client, Logger: log.With(deps.Logger, "collector", name)})
+	for _, name := range names {
+		reg, ok := registrations[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(CollectorNames(), ", "))
+		}
+		c, err := reg.factory(Deps{Client: deps.Client, Logger: log.With(deps.Logger, "collector", name), Options: deps.Options})
 		if err != nil {
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}

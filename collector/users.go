@@ -99,6 +99,8 @@ func init() {
 		cfg.Concurrency = *usersConcurrency
 		cfg.RefreshInterval = *usersRefreshInterval
 		cfg.MaxAge = *usersMaxAge
+		override(&cfg.IncludeBots, deps.Options.UsersIncludeBots)
+		override(&cfg.RefreshInterval, deps.Options.UsersRefreshInterval)
 		return NewUsersCollector(deps, cfg)
 	})
 }
