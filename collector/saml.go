@@ -76,7 +76,7 @@ type SAMLConfig struct {
 //
 // When SAML is enabled it also reports the certificates' expiry (see
 // updateExpiry): the service provider's from GET /saml/metadata on every
-// scrape, the IdP's signing certificates from the IdP's metadata at most
+// scrape (when a public certificate file is configured), the IdP's signing certificates from the IdP's metadata at most
 // once per IdPMetadataInterval.
 type SAMLCollector struct {
 	client *mmclient.Client
@@ -166,7 +166,11 @@ func (c *SAMLCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 		// Expiry only matters, and /saml/metadata only answers sensibly,
 		// while SAML is on.
 		if enabled {
-			if err := c.updateExpiry(ctx, ch); err != nil {
+			// Without a public certificate file the SP metadata has no
+			// certificate: skip the call (it needs no role, so a token
+			// that cannot read the status still tries).
+			readSP := statusErr != nil || status.PublicCertificateFile
+			if err := c.updateExpiry(ctx, ch, readSP); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -218,10 +222,17 @@ var (
 // expiry. An IdP metadata fetch that fails is reported by
 // mattermost_saml_idp_metadata_fetch_success (and logged), not as a
 // collector failure: the IdP is not Mattermost.
-func (c *SAMLCollector) updateExpiry(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *SAMLCollector) updateExpiry(ctx context.Context, ch chan<- prometheus.Metric, readSP bool) error {
 	var errs []error
-	md, err := c.client.GetSAMLMetadata(ctx)
+	var (
+		md  []byte
+		err error
+	)
+	if readSP {
+		md, err = c.client.GetSAMLMetadata(ctx)
+	}
 	switch {
+	case !readSP:
 	case mmclient.IsSAMLNotConfigured(err):
 		// Enabled in the config but not configured (or Team Edition).
 	case err != nil:

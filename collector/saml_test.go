@@ -312,7 +312,11 @@ func TestSAMLIdPMetadataURLFlag(t *testing.T) {
 		t.Errorf("idp expiry %v success %v, want %d and 1", got[keyIdP], got[keyFetchOK], notAfter.Unix())
 	}
 	if _, ok := got[keyPublic]; ok {
-		t.Error("public expiry exported while /saml/metadata answers 501")
+		t.Error("public expiry exported without a public certificate file")
+	}
+	// No public certificate file: the SP metadata is not read.
+	if n := s.Requests(mmtest.EndpointSAMLMetadata); n != 0 {
+		t.Errorf("GET /saml/metadata requests = %d, want 0", n)
 	}
 	if n := s.Requests(mmtest.EndpointConfig); n != 0 {
 		t.Errorf("GET /config requests = %d, want 0", n)
@@ -365,7 +369,7 @@ func TestSAMLDisabledNoMetadataCalls(t *testing.T) {
 // SAML enabled but not configured (501) and no IdP URL: not a failure, and
 // no expiry series.
 func TestSAMLNotConfiguredIsNotAFailure(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true, SAMLPublic: true})
 	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{})
 	got := samlSamples(t, a)
 	if err := a.lastErr(); err != nil {

@@ -191,7 +191,7 @@ func (rc *reqCtx) config() {
 			"IdpURL": "https://idp.example.test/sso", "IdpDescriptorURL": "https://idp.example.test/saml",
 			"IdpMetadataURL": url, "ServiceProviderIdentifier": "http://mattermost.example.test/login/sso/saml",
 			"AssertionConsumerServiceURL": "http://mattermost.example.test/login/sso/saml",
-			"IdpCertificateFile": "saml-idp.crt", "PublicCertificateFile": "saml-public.crt", "PrivateKeyFile": "saml-private.key",
+			"IdpCertificateFile":          "saml-idp.crt", "PublicCertificateFile": "saml-public.crt", "PrivateKeyFile": "saml-private.key",
 			"PrivateKeyPassword": "********************************",
 		},
 	}
