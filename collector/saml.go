@@ -26,13 +26,13 @@ import (
 )
 
 var (
-	samlIdPMetadataURL = kingpin.Flag("collector.saml.idp-metadata-url",
+	samlIDPMetadataURL = kingpin.Flag("collector.saml.idp-metadata-url",
 		"URL of the SAML IdP's metadata, fetched by the exporter itself (never with the Mattermost token) to read the IdP signing certificates' expiry; empty = SamlSettings.IdpMetadataURL from GET /api/v4/config (system admin, read at most hourly).").
 		Default("").String()
-	samlIdPMetadataInterval = kingpin.Flag("collector.saml.idp-metadata-interval",
+	samlIDPMetadataInterval = kingpin.Flag("collector.saml.idp-metadata-interval",
 		"Least time between two fetches of the IdP metadata (a failed fetch is retried after at most 5m).").
 		Default("1h").Duration()
-	samlIdPMetadataCAFile = kingpin.Flag("collector.saml.idp-metadata-ca-file",
+	samlIDPMetadataCAFile = kingpin.Flag("collector.saml.idp-metadata-ca-file",
 		"PEM CA bundle added to the system pool to verify the IdP metadata server (the Mattermost CA file is not used for it).").
 		Default("").String()
 )
@@ -40,27 +40,27 @@ var (
 func init() {
 	registerCollector("saml", true, func(d Deps) (Collector, error) {
 		return NewSAMLCollectorWithConfig(d, SAMLConfig{
-			IdPMetadataURL:      *samlIdPMetadataURL,
-			IdPMetadataInterval: *samlIdPMetadataInterval,
-			IdPMetadataCAFile:   *samlIdPMetadataCAFile,
+			IDPMetadataURL:      *samlIDPMetadataURL,
+			IDPMetadataInterval: *samlIDPMetadataInterval,
+			IDPMetadataCAFile:   *samlIDPMetadataCAFile,
 		})
 	})
 }
 
 // SAMLConfig configures the certificate expiry part of the SAML collector.
 type SAMLConfig struct {
-	// IdPMetadataURL is the IdP metadata to fetch; "" = read
+	// IDPMetadataURL is the IdP metadata to fetch; "" = read
 	// SamlSettings.IdpMetadataURL from GET /config at most every
 	// samlConfigReadInterval.
-	IdPMetadataURL string
-	// IdPMetadataInterval is the least time between two IdP metadata
+	IDPMetadataURL string
+	// IDPMetadataInterval is the least time between two IdP metadata
 	// fetches (0 = every scrape).
-	IdPMetadataInterval time.Duration
-	// IdPMetadataCAFile is a PEM bundle added to the system pool for the
+	IDPMetadataInterval time.Duration
+	// IDPMetadataCAFile is a PEM bundle added to the system pool for the
 	// IdP metadata server.
-	IdPMetadataCAFile string
+	IDPMetadataCAFile string
 	// HTTPClient fetches the IdP metadata; nil = a client of its own
-	// (timeout samlIdPTimeout, IdPMetadataCAFile). It must not carry the
+	// (timeout samlIDPTimeout, IDPMetadataCAFile). It must not carry the
 	// Mattermost token.
 	HTTPClient *http.Client
 }
@@ -77,7 +77,7 @@ type SAMLConfig struct {
 // When SAML is enabled it also reports the certificates' expiry (see
 // updateExpiry): the service provider's from GET /saml/metadata on every
 // scrape (when a public certificate file is configured), the IdP's signing certificates from the IdP's metadata at most
-// once per IdPMetadataInterval.
+// once per IDPMetadataInterval.
 type SAMLCollector struct {
 	client *mmclient.Client
 	idp    *idpMetadataWatcher
@@ -86,7 +86,7 @@ type SAMLCollector struct {
 // NewSAMLCollector returns a SAML collector with the default SAMLConfig
 // (IdP metadata URL from GET /config, fetched at most hourly).
 func NewSAMLCollector(deps Deps) (*SAMLCollector, error) {
-	return NewSAMLCollectorWithConfig(deps, SAMLConfig{IdPMetadataInterval: time.Hour})
+	return NewSAMLCollectorWithConfig(deps, SAMLConfig{IDPMetadataInterval: time.Hour})
 }
 
 // NewSAMLCollectorWithConfig returns a SAML collector.
@@ -94,8 +94,8 @@ func NewSAMLCollectorWithConfig(deps Deps, cfg SAMLConfig) (*SAMLCollector, erro
 	if deps.Client == nil {
 		return nil, errors.New("saml collector: nil client")
 	}
-	if cfg.IdPMetadataInterval < 0 {
-		return nil, fmt.Errorf("saml collector: IdP metadata interval must be >= 0, got %s", cfg.IdPMetadataInterval)
+	if cfg.IDPMetadataInterval < 0 {
+		return nil, fmt.Errorf("saml collector: IdP metadata interval must be >= 0, got %s", cfg.IDPMetadataInterval)
 	}
 	logger := deps.Logger
 	if logger == nil {
@@ -192,14 +192,14 @@ const (
 	// samlConfigReadInterval is the least time between two reads of GET
 	// /config (each one writes an audit record on the server).
 	samlConfigReadInterval = time.Hour
-	// samlIdPRetryInterval caps the wait before retrying a failed IdP
+	// samlIDPRetryInterval caps the wait before retrying a failed IdP
 	// metadata fetch.
-	samlIdPRetryInterval = 5 * time.Minute
-	// samlIdPTimeout bounds one IdP metadata fetch.
-	samlIdPTimeout = 10 * time.Second
-	// maxIdPMetadataBytes bounds the IdP metadata document (federation
+	samlIDPRetryInterval = 5 * time.Minute
+	// samlIDPTimeout bounds one IdP metadata fetch.
+	samlIDPTimeout = 10 * time.Second
+	// maxIDPMetadataBytes bounds the IdP metadata document (federation
 	// metadata aggregates are larger: point the exporter at one IdP).
-	maxIdPMetadataBytes = 1 << 20
+	maxIDPMetadataBytes = 1 << 20
 	// maxMetadataCertificates bounds the certificates read from one
 	// document.
 	maxMetadataCertificates = 100
@@ -211,7 +211,7 @@ var (
 		"When the earliest-expiring SAML certificate expires (NotAfter), in seconds since the epoch: certificate=public is the service provider's certificate of GET /api/v4/saml/metadata, certificate=idp the IdP's signing certificates of its metadata. Only while SAML is enabled.",
 		[]string{"certificate"}, nil,
 	)
-	samlIdPMetadataFetchSuccessDesc = prometheus.NewDesc(
+	samlIDPMetadataFetchSuccessDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "saml", "idp_metadata_fetch_success"),
 		"1 if the last fetch of the IdP metadata (--collector.saml.idp-metadata-url, else SamlSettings.IdpMetadataURL) gave at least one signing certificate, else 0 (the idp expiry then shows the last good answer). Absent when no IdP metadata URL is known.",
 		nil, nil,
@@ -249,7 +249,7 @@ func (c *SAMLCollector) updateExpiry(ctx context.Context, ch chan<- prometheus.M
 	if err != nil {
 		errs = append(errs, err)
 	} else if st.url != "" {
-		ch <- prometheus.MustNewConstMetric(samlIdPMetadataFetchSuccessDesc, prometheus.GaugeValue, boolToFloat(st.ok))
+		ch <- prometheus.MustNewConstMetric(samlIDPMetadataFetchSuccessDesc, prometheus.GaugeValue, boolToFloat(st.ok))
 		if !st.lastGood.IsZero() {
 			ch <- prometheus.MustNewConstMetric(samlCertificateExpiryDesc, prometheus.GaugeValue, float64(st.lastGood.Unix()), "idp")
 		}
@@ -395,27 +395,27 @@ type idpMetadataWatcher struct {
 }
 
 func newIDPMetadataWatcher(client *mmclient.Client, cfg SAMLConfig, logger log.Logger) (*idpMetadataWatcher, error) {
-	if cfg.IdPMetadataURL != "" {
-		if err := checkMetadataURL(cfg.IdPMetadataURL); err != nil {
+	if cfg.IDPMetadataURL != "" {
+		if err := checkMetadataURL(cfg.IDPMetadataURL); err != nil {
 			return nil, fmt.Errorf("IdP metadata URL: %w", err)
 		}
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		var err error
-		if hc, err = newIdPHTTPClient(cfg.IdPMetadataCAFile); err != nil {
+		if hc, err = newIDPHTTPClient(cfg.IDPMetadataCAFile); err != nil {
 			return nil, err
 		}
 	}
 	return &idpMetadataWatcher{
-		client: client, http: hc, fixedURL: cfg.IdPMetadataURL, interval: cfg.IdPMetadataInterval,
+		client: client, http: hc, fixedURL: cfg.IDPMetadataURL, interval: cfg.IDPMetadataInterval,
 		logger: logger, now: time.Now, sem: make(chan struct{}, 1),
 	}, nil
 }
 
-// newIdPHTTPClient returns the IdP's own client: no Mattermost token, a
+// newIDPHTTPClient returns the IdP's own client: no Mattermost token, a
 // timeout, and caFile's CAs on top of the system pool.
-func newIdPHTTPClient(caFile string) (*http.Client, error) {
+func newIDPHTTPClient(caFile string) (*http.Client, error) {
 	tr, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
 		return nil, errors.New("default transport is not an *http.Transport")
@@ -435,7 +435,7 @@ func newIdPHTTPClient(caFile string) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: samlIdPTimeout}, nil
+	return &http.Client{Transport: tr, Timeout: samlIDPTimeout}, nil
 }
 
 func checkMetadataURL(raw string) error {
@@ -464,7 +464,7 @@ func (w *idpMetadataWatcher) get(ctx context.Context) (idpState, error) {
 	target := w.fixedURL
 	if target == "" {
 		if w.configAt.IsZero() || now.Sub(w.configAt) >= samlConfigReadInterval {
-			u, err := w.client.GetSAMLIdPMetadataURL(ctx)
+			u, err := w.client.GetSAMLIDPMetadataURL(ctx)
 			if err == nil && u != "" {
 				if cerr := checkMetadataURL(u); cerr != nil {
 					err = fmt.Errorf("SamlSettings.IdpMetadataURL: %w", cerr)
@@ -489,8 +489,8 @@ func (w *idpMetadataWatcher) get(ctx context.Context) (idpState, error) {
 		w.state, w.fetchAt = idpState{url: target}, time.Time{}
 	}
 	wait := w.interval
-	if !w.state.ok && wait > samlIdPRetryInterval {
-		wait = samlIdPRetryInterval
+	if !w.state.ok && wait > samlIDPRetryInterval {
+		wait = samlIDPRetryInterval
 	}
 	if w.fetchAt.IsZero() || now.Sub(w.fetchAt) >= wait {
 		w.fetchAt = now
@@ -507,7 +507,7 @@ func (w *idpMetadataWatcher) get(ctx context.Context) (idpState, error) {
 
 // fetch reads the IdP metadata with the watcher's own client.
 func (w *idpMetadataWatcher) fetch(ctx context.Context, target string) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, samlIdPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, samlIDPTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
@@ -523,17 +523,17 @@ func (w *idpMetadataWatcher) fetch(ctx context.Context, target string) (time.Tim
 		}
 		return time.Time{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return time.Time{}, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIdPMetadataBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIDPMetadataBytes+1))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the metadata: %w", err)
 	}
-	if len(body) > maxIdPMetadataBytes {
-		return time.Time{}, fmt.Errorf("metadata larger than %d bytes", maxIdPMetadataBytes)
+	if len(body) > maxIDPMetadataBytes {
+		return time.Time{}, fmt.Errorf("metadata larger than %d bytes", maxIDPMetadataBytes)
 	}
 	certs, err := metadataCertificates(body, true)
 	if err != nil {

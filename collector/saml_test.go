@@ -154,9 +154,9 @@ type idpServer struct {
 	requests int
 }
 
-func startIdP(t *testing.T, notAfters ...time.Time) *idpServer {
+func startIDP(t *testing.T, notAfters ...time.Time) *idpServer {
 	t.Helper()
-	doc, err := mmtest.IdPMetadata(notAfters...)
+	doc, err := mmtest.IDPMetadata(notAfters...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func samlSamples(t *testing.T, a *updateAdapter) map[string]float64 {
 
 const (
 	keyPublic  = "mattermost_saml_certificate_expiry_timestamp_seconds{certificate=public}"
-	keyIdP     = "mattermost_saml_certificate_expiry_timestamp_seconds{certificate=idp}"
+	keyIDP     = "mattermost_saml_certificate_expiry_timestamp_seconds{certificate=idp}"
 	keyFetchOK = "mattermost_saml_idp_metadata_fetch_success"
 )
 
@@ -252,9 +252,9 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 			if err := s.SetSAMLCertificate(spNotAfter); err != nil {
 				t.Fatal(err)
 			}
-			idp := startIdP(t, idpA, idpB)
-			s.SetSAMLIdPMetadataURL(idp.URL + "/metadata")
-			c, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{IdPMetadataInterval: time.Hour})
+			idp := startIDP(t, idpA, idpB)
+			s.SetSAMLIDPMetadataURL(idp.URL + "/metadata")
+			c, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{IDPMetadataInterval: time.Hour})
 			clock := newFakeClock()
 			c.idp.now = clock.now
 
@@ -262,7 +262,7 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 			if err := a.lastErr(); err != nil {
 				t.Fatalf("Update: %v", err)
 			}
-			want := map[string]float64{keyPublic: float64(spNotAfter.Unix()), keyIdP: float64(idpB.Unix()), keyFetchOK: 1}
+			want := map[string]float64{keyPublic: float64(spNotAfter.Unix()), keyIDP: float64(idpB.Unix()), keyFetchOK: 1}
 			for k, v := range want {
 				if got[k] != v {
 					t.Errorf("%s = %v, want %v", k, got[k], v)
@@ -275,8 +275,8 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = samlSamples(t, a)
-			if got[keyPublic] != float64(newSP.Unix()) || got[keyIdP] != float64(idpB.Unix()) {
-				t.Errorf("second scrape: public %v idp %v", got[keyPublic], got[keyIdP])
+			if got[keyPublic] != float64(newSP.Unix()) || got[keyIDP] != float64(idpB.Unix()) {
+				t.Errorf("second scrape: public %v idp %v", got[keyPublic], got[keyIDP])
 			}
 			if n := s.Requests(mmtest.EndpointConfig); n != 1 {
 				t.Errorf("GET /config requests = %d, want 1", n)
@@ -298,18 +298,18 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 }
 
 // A URL given by flag is used as is: GET /config is never called.
-func TestSAMLIdPMetadataURLFlag(t *testing.T) {
+func TestSAMLIDPMetadataURLFlag(t *testing.T) {
 	notAfter := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Second)
 	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
-	idp := startIdP(t, notAfter)
-	s.SetSAMLIdPMetadataURL("http://127.0.0.1:1/never-used")
-	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{IdPMetadataURL: idp.URL, IdPMetadataInterval: time.Hour})
+	idp := startIDP(t, notAfter)
+	s.SetSAMLIDPMetadataURL("http://127.0.0.1:1/never-used")
+	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{IDPMetadataURL: idp.URL, IDPMetadataInterval: time.Hour})
 	got := samlSamples(t, a)
 	if err := a.lastErr(); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if got[keyIdP] != float64(notAfter.Unix()) || got[keyFetchOK] != 1 {
-		t.Errorf("idp expiry %v success %v, want %d and 1", got[keyIdP], got[keyFetchOK], notAfter.Unix())
+	if got[keyIDP] != float64(notAfter.Unix()) || got[keyFetchOK] != 1 {
+		t.Errorf("idp expiry %v success %v, want %d and 1", got[keyIDP], got[keyFetchOK], notAfter.Unix())
 	}
 	if _, ok := got[keyPublic]; ok {
 		t.Error("public expiry exported without a public certificate file")
@@ -325,22 +325,22 @@ func TestSAMLIdPMetadataURLFlag(t *testing.T) {
 
 // The fake's own IdP metadata path (used by the demo and e2e) is fetched
 // without the Mattermost token even though it is on the Mattermost host.
-func TestSAMLIdPOnMattermostHostGetsNoToken(t *testing.T) {
+func TestSAMLIDPOnMattermostHostGetsNoToken(t *testing.T) {
 	notAfter := time.Now().Add(3 * 24 * time.Hour).Truncate(time.Second)
 	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, SAMLEnabled: true})
-	if err := s.SetSAMLIdPCertificate(notAfter); err != nil {
+	if err := s.SetSAMLIDPCertificate(notAfter); err != nil {
 		t.Fatal(err)
 	}
-	s.SetSAMLIdPMetadataURL(s.URL + mmtest.IdPMetadataPath)
+	s.SetSAMLIDPMetadataURL(s.URL + mmtest.IDPMetadataPath)
 	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{})
 	got := samlSamples(t, a)
-	if got[keyIdP] != float64(notAfter.Unix()) || got[keyFetchOK] != 1 {
-		t.Errorf("idp expiry %v success %v (err %v)", got[keyIdP], got[keyFetchOK], a.lastErr())
+	if got[keyIDP] != float64(notAfter.Unix()) || got[keyFetchOK] != 1 {
+		t.Errorf("idp expiry %v success %v (err %v)", got[keyIDP], got[keyFetchOK], a.lastErr())
 	}
-	if n := s.Requests(mmtest.EndpointIdPMetadata); n != 1 {
+	if n := s.Requests(mmtest.EndpointIDPMetadata); n != 1 {
 		t.Errorf("IdP metadata requests = %d, want 1", n)
 	}
-	if n := s.IdPMetadataAuthorizationSeen(); n != 0 {
+	if n := s.IDPMetadataAuthorizationSeen(); n != 0 {
 		t.Errorf("%d IdP metadata requests carried an Authorization header", n)
 	}
 }
@@ -356,7 +356,7 @@ func TestSAMLDisabledNoMetadataCalls(t *testing.T) {
 	if err := a.lastErr(); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	for _, k := range []string{keyPublic, keyIdP, keyFetchOK} {
+	for _, k := range []string{keyPublic, keyIDP, keyFetchOK} {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s exported with SAML disabled", k)
 		}
@@ -375,7 +375,7 @@ func TestSAMLNotConfiguredIsNotAFailure(t *testing.T) {
 	if err := a.lastErr(); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	for _, k := range []string{keyPublic, keyIdP, keyFetchOK} {
+	for _, k := range []string{keyPublic, keyIDP, keyFetchOK} {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s exported without SAML configured", k)
 		}
@@ -409,13 +409,13 @@ func TestSAMLConfigForbiddenReadHourly(t *testing.T) {
 // An IdP that fails: success 0, the last good expiry stays, the collector
 // does not fail, and the fetch is retried after at most 5 minutes even with
 // a 1h interval.
-func TestSAMLIdPFetchFailure(t *testing.T) {
+func TestSAMLIDPFetchFailure(t *testing.T) {
 	notAfter := time.Now().Add(100 * 24 * time.Hour).Truncate(time.Second)
 	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
-	idp := startIdP(t, notAfter)
+	idp := startIDP(t, notAfter)
 	var logs logBuffer
 	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()},
-		SAMLConfig{IdPMetadataURL: idp.URL + "/md?secret=hunter2", IdPMetadataInterval: time.Hour})
+		SAMLConfig{IDPMetadataURL: idp.URL + "/md?secret=hunter2", IDPMetadataInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,8 +431,8 @@ func TestSAMLIdPFetchFailure(t *testing.T) {
 	if err := a.lastErr(); err != nil {
 		t.Errorf("Update: %v, want nil (the IdP is not Mattermost)", err)
 	}
-	if got[keyFetchOK] != 0 || got[keyIdP] != float64(notAfter.Unix()) {
-		t.Errorf("after a failure: success %v, idp expiry %v (want 0 and the last good %d)", got[keyFetchOK], got[keyIdP], notAfter.Unix())
+	if got[keyFetchOK] != 0 || got[keyIDP] != float64(notAfter.Unix()) {
+		t.Errorf("after a failure: success %v, idp expiry %v (want 0 and the last good %d)", got[keyFetchOK], got[keyIDP], notAfter.Unix())
 	}
 	if l := logs.linesContaining("SAML IdP metadata fetch failed", "HTTP 500"); len(l) != 1 {
 		t.Errorf("want one warning, log:\n%s", logs.String())
@@ -453,13 +453,13 @@ func TestSAMLIdPFetchFailure(t *testing.T) {
 }
 
 // An IdP answer larger than 1 MiB is refused.
-func TestSAMLIdPMetadataTooLarge(t *testing.T) {
+func TestSAMLIDPMetadataTooLarge(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
-	idp := startIdP(t, time.Now().Add(time.Hour))
-	idp.set(http.StatusOK, []byte("<md:EntityDescriptor>"+strings.Repeat(" ", maxIdPMetadataBytes)+"</md:EntityDescriptor>"))
+	idp := startIDP(t, time.Now().Add(time.Hour))
+	idp.set(http.StatusOK, []byte("<md:EntityDescriptor>"+strings.Repeat(" ", maxIDPMetadataBytes)+"</md:EntityDescriptor>"))
 	var logs logBuffer
 	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()},
-		SAMLConfig{IdPMetadataURL: idp.URL})
+		SAMLConfig{IDPMetadataURL: idp.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,10 +536,10 @@ func TestMetadataCertificates(t *testing.T) {
 func TestSAMLConfigValidation(t *testing.T) {
 	client := fakeClient(t, "http://127.0.0.1:1", mmtest.AdminToken, nil)
 	for _, cfg := range []SAMLConfig{
-		{IdPMetadataURL: "ftp://idp.example.test/md"},
-		{IdPMetadataURL: "/relative"},
-		{IdPMetadataInterval: -time.Second},
-		{IdPMetadataCAFile: filepath.Join(t.TempDir(), "missing.pem")},
+		{IDPMetadataURL: "ftp://idp.example.test/md"},
+		{IDPMetadataURL: "/relative"},
+		{IDPMetadataInterval: -time.Second},
+		{IDPMetadataCAFile: filepath.Join(t.TempDir(), "missing.pem")},
 	} {
 		if _, err := NewSAMLCollectorWithConfig(Deps{Client: client}, cfg); err == nil {
 			t.Errorf("%+v accepted", cfg)

@@ -298,10 +298,10 @@ func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 	}
 
 	// The IdP metadata, on the fake's host, never got the token.
-	if n := fake.IdPMetadataAuthorizationSeen(); n != 0 {
+	if n := fake.IDPMetadataAuthorizationSeen(); n != 0 {
 		t.Errorf("%d IdP metadata requests carried an Authorization header", n)
 	}
-	if n := fake.Requests(mmtest.EndpointIdPMetadata); n != 1 {
+	if n := fake.Requests(mmtest.EndpointIDPMetadata); n != 1 {
 		t.Errorf("IdP metadata requests = %d, want 1", n)
 	}
 
@@ -334,10 +334,10 @@ func goldenSignals(t *testing.T, fake *mmtest.Server) {
 	if err := fake.SetSAMLCertificate(now.AddDate(0, 3, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := fake.SetSAMLIdPCertificate(now.AddDate(1, 0, 0), now.AddDate(0, 2, 0)); err != nil {
+	if err := fake.SetSAMLIDPCertificate(now.AddDate(1, 0, 0), now.AddDate(0, 2, 0)); err != nil {
 		t.Fatal(err)
 	}
-	fake.SetSAMLIdPMetadataURL(fake.URL + mmtest.IdPMetadataPath)
+	fake.SetSAMLIDPMetadataURL(fake.URL + mmtest.IDPMetadataPath)
 }
 
 // With a non-admin token, cluster and SAML report success 0 with exactly

@@ -370,8 +370,8 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		},
 		{
 			name:   "SAML IdP signing certificate (IdP metadata) expires in 20 days",
-			apply:  func() { promE2EIdPCertificate(t, fake, 20*24*time.Hour) },
-			clear:  func() { promE2EIdPCertificate(t, fake, 365*24*time.Hour) },
+			apply:  func() { promE2EIDPCertificate(t, fake, 20*24*time.Hour) },
+			clear:  func() { promE2EIDPCertificate(t, fake, 365*24*time.Hour) },
 			alert:  "MattermostSAMLCertificateExpiringSoon",
 			labels: map[string]string{"certificate": "idp", "severity": "warning"},
 			quiet:  []string{"MattermostSAMLCertificateMissing"},
@@ -508,10 +508,10 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	obs = append(obs, promE2EObservation{fault: "SAML disabled, all certificates missing", alert: "(none: MattermostSAML* stayed quiet for 5s)"})
 
 	// The IdP metadata (on the fake's host) was fetched, never with the token.
-	if n := fake.Requests(mmtest.EndpointIdPMetadata); n == 0 {
+	if n := fake.Requests(mmtest.EndpointIDPMetadata); n == 0 {
 		t.Error("the exporter never fetched the IdP metadata")
 	}
-	if n := fake.IdPMetadataAuthorizationSeen(); n != 0 {
+	if n := fake.IDPMetadataAuthorizationSeen(); n != 0 {
 		t.Errorf("%d IdP metadata requests carried an Authorization header", n)
 	}
 
@@ -546,9 +546,9 @@ func promE2EHealthySignals(t *testing.T, fake *mmtest.Server) {
 	fake.SetJobs(promE2EJobs(mmtest.Job{}, 0))
 	fake.SetPlugins(true, promE2EPlugins(nil))
 	promE2ESAMLCertificate(t, fake, 365*24*time.Hour)
-	promE2EIdPCertificate(t, fake, 365*24*time.Hour)
+	promE2EIDPCertificate(t, fake, 365*24*time.Hour)
 	// The exporter reads the URL from GET /config, and fetches it without the token.
-	fake.SetSAMLIdPMetadataURL(fake.URL + mmtest.IdPMetadataPath)
+	fake.SetSAMLIDPMetadataURL(fake.URL + mmtest.IDPMetadataPath)
 }
 
 // promE2ELicense is an enterprise license expiring in left (negative: expired).
@@ -601,10 +601,10 @@ func promE2ESAMLCertificate(t *testing.T, fake *mmtest.Server, left time.Duratio
 	}
 }
 
-func promE2EIdPCertificate(t *testing.T, fake *mmtest.Server, left time.Duration) {
+func promE2EIDPCertificate(t *testing.T, fake *mmtest.Server, left time.Duration) {
 	t.Helper()
 	// A second signing certificate that expires later: the earliest counts.
-	if err := fake.SetSAMLIdPCertificate(time.Now().Add(left), time.Now().Add(left+90*24*time.Hour)); err != nil {
+	if err := fake.SetSAMLIDPCertificate(time.Now().Add(left), time.Now().Add(left+90*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -451,11 +451,11 @@ func (c *Client) GetSAMLMetadata(ctx context.Context) ([]byte, error) {
 	return out, nil
 }
 
-// GetSAMLIdPMetadataURL calls GET /config (system admins; others get 403)
+// GetSAMLIDPMetadataURL calls GET /config (system admins; others get 403)
 // and returns only SamlSettings.IdpMetadataURL ("" when unset). The answer
 // is the whole config (secrets are masked by the server); nothing else of it
 // is kept. Every call writes an audit record on the server: call it rarely.
-func (c *Client) GetSAMLIdPMetadataURL(ctx context.Context) (string, error) {
+func (c *Client) GetSAMLIDPMetadataURL(ctx context.Context) (string, error) {
 	var out string
 	err := c.do(ctx, request{endpoint: EndpointConfig, method: http.MethodGet, path: "/config", maxBody: maxBodyConfig},
 		func(_ *http.Response, body io.Reader) error {

@@ -543,7 +543,7 @@ func TestOpsSAMLMetadata(t *testing.T) {
 	}
 }
 
-func TestOpsSAMLIdPMetadataURL(t *testing.T) {
+func TestOpsSAMLIDPMetadataURL(t *testing.T) {
 	// A config shaped like the real one: many sections, only one field kept.
 	const cfg = `{"ServiceSettings":{"SiteURL":"https://chat.example.test","ListenAddress":":8065"},` +
 		`"SqlSettings":{"DataSource":"********************************"},` +
@@ -551,9 +551,9 @@ func TestOpsSAMLIdPMetadataURL(t *testing.T) {
 		`"PluginSettings":{"Plugins":{"com.example":{"k":[1,2,3]}}}}`
 	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/config": bodyHandler(200, cfg)})
 	c, infos := newOpsClient(t, s)
-	got, err := c.GetSAMLIdPMetadataURL(opsCtx(t))
+	got, err := c.GetSAMLIDPMetadataURL(opsCtx(t))
 	if err != nil || got != "https://idp.example.test/metadata" {
-		t.Errorf("GetSAMLIdPMetadataURL = %q, %v", got, err)
+		t.Errorf("GetSAMLIDPMetadataURL = %q, %v", got, err)
 	}
 	if ri := infos(); len(ri) != 1 || ri[0].Endpoint != EndpointConfig {
 		t.Errorf("requests %+v", ri)
@@ -575,7 +575,7 @@ func TestOpsSAMLIdPMetadataURL(t *testing.T) {
 	} {
 		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/config": bodyHandler(tc.status, tc.body)})
 		c, _ := newOpsClient(t, s)
-		got, err := c.GetSAMLIdPMetadataURL(opsCtx(t))
+		got, err := c.GetSAMLIDPMetadataURL(opsCtx(t))
 		if got != tc.want || !tc.check(err) {
 			t.Errorf("%s: got %q, err %v", name, got, err)
 		}

@@ -64,7 +64,7 @@ type options struct {
 	jobs           string
 	plugins        string
 	samlCertLeft   time.Duration
-	samlIdPCertLft time.Duration
+	samlIDPCertLft time.Duration
 }
 
 // newApp defines the command line; parsing fills o.
@@ -90,7 +90,7 @@ func newApp(o *options) *kingpin.Application {
 	app.Flag("jobs", "Background jobs: none, ok (a successful data_retention and ldap_sync job), failed (the newest data_retention job in error), stuck (an ldap_sync job pending for 2h).").Default("none").EnumVar(&o.jobs, "none", "ok", "failed", "stuck")
 	app.Flag("plugins", "Plugins on every node: disabled (501, like the recorded servers), ok, failed (calls failed to stay running on the last node), skew (calls on another version on the last node).").Default("disabled").EnumVar(&o.plugins, "disabled", "ok", "failed", "skew")
 	app.Flag("saml-certificate-expires-in", "Configure SAML with a generated service provider certificate expiring this far from now (GET /saml/metadata); 0 = not configured (501).").Default("0s").DurationVar(&o.samlCertLeft)
-	app.Flag("saml-idp-certificate-expires-in", "Serve IdP metadata at "+mmtest.IdPMetadataPath+" with a signing certificate expiring this far from now, and point SamlSettings.IdpMetadataURL of GET /config at it; 0 = none.").Default("0s").DurationVar(&o.samlIdPCertLft)
+	app.Flag("saml-idp-certificate-expires-in", "Serve IdP metadata at "+mmtest.IDPMetadataPath+" with a signing certificate expiring this far from now, and point SamlSettings.IdpMetadataURL of GET /config at it; 0 = none.").Default("0s").DurationVar(&o.samlIDPCertLft)
 	app.Flag("log.level", "Log level: debug (every request) or info (a summary every --log.summary-interval).").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.summary-interval", "How often to log request counts at info level.").Default("30s").DurationVar(&o.summaryEvery)
 	return app
@@ -196,7 +196,7 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 		"era", cfg.Era, "version_id", fake.Version(), "nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
 		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit,
 		"unhealthy", o.unhealthy, "license_expires_in", o.licenseLeft, "jobs", o.jobs, "plugins", o.plugins,
-		"saml_certificate_expires_in", o.samlCertLeft, "saml_idp_certificate_expires_in", o.samlIdPCertLft)
+		"saml_certificate_expires_in", o.samlCertLeft, "saml_idp_certificate_expires_in", o.samlIDPCertLft)
 
 	var tick <-chan time.Time
 	if o.summaryEvery > 0 {
@@ -289,11 +289,11 @@ func applySignals(fake *mmtest.Server, o options, baseURL string, now time.Time)
 			return fmt.Errorf("--saml-certificate-expires-in: %w", err)
 		}
 	}
-	if o.samlIdPCertLft != 0 {
-		if err := fake.SetSAMLIdPCertificate(now.Add(o.samlIdPCertLft)); err != nil {
+	if o.samlIDPCertLft != 0 {
+		if err := fake.SetSAMLIDPCertificate(now.Add(o.samlIDPCertLft)); err != nil {
 			return fmt.Errorf("--saml-idp-certificate-expires-in: %w", err)
 		}
-		fake.SetSAMLIdPMetadataURL(strings.TrimSuffix(baseURL, "/") + mmtest.IdPMetadataPath)
+		fake.SetSAMLIDPMetadataURL(strings.TrimSuffix(baseURL, "/") + mmtest.IDPMetadataPath)
 	}
 	return nil
 }

@@ -265,8 +265,8 @@ func TestSignalFlags(t *testing.T) {
 	if md, err := c.GetSAMLMetadata(ctx); err != nil || !bytes.Contains(md, []byte("X509Certificate")) {
 		t.Errorf("SAML metadata %q, %v", md, err)
 	}
-	u, err := c.GetSAMLIdPMetadataURL(ctx)
-	if err != nil || u != fake.URL+mmtest.IdPMetadataPath {
+	u, err := c.GetSAMLIDPMetadataURL(ctx)
+	if err != nil || u != fake.URL+mmtest.IDPMetadataPath {
 		t.Fatalf("IdP metadata URL %q, %v", u, err)
 	}
 	resp, err := http.Get(u)

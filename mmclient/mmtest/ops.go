@@ -28,14 +28,14 @@ const (
 	EndpointAnalytics      = mmclient.EndpointAnalytics
 	EndpointSAMLMetadata   = mmclient.EndpointSAMLMetadata
 	EndpointConfig         = mmclient.EndpointConfig
-	// EndpointIdPMetadata is the fake's own IdP metadata document,
-	// IdPMetadataPath, outside the API (see SetSAMLIdPCertificate).
-	EndpointIdPMetadata = "fake_idp_metadata"
+	// EndpointIDPMetadata is the fake's own IdP metadata document,
+	// IDPMetadataPath, outside the API (see SetSAMLIDPCertificate).
+	EndpointIDPMetadata = "fake_idp_metadata"
 )
 
-// IdPMetadataPath is where the fake serves an IdP's SAML metadata (no
-// session needed) once SetSAMLIdPCertificate has been called.
-const IdPMetadataPath = "/fake-idp/metadata"
+// IDPMetadataPath is where the fake serves an IdP's SAML metadata (no
+// session needed) once SetSAMLIDPCertificate has been called.
+const IDPMetadataPath = "/fake-idp/metadata"
 
 // Counter indexes, after those of server.go.
 const (
@@ -45,13 +45,13 @@ const (
 	epAnalytics
 	epSAMLMetadata
 	epConfig
-	epIdPMetadata
+	epIDPMetadata
 	epOpsEnd
 )
 
 var opsEndpointNames = [epOpsEnd - epOpsBase]string{
 	EndpointServerHealth, EndpointJobs, EndpointPluginStatuses, EndpointAnalytics, EndpointSAMLMetadata,
-	EndpointConfig, EndpointIdPMetadata,
+	EndpointConfig, EndpointIDPMetadata,
 }
 
 func init() { copy(endpointNames[epOpsBase:], opsEndpointNames[:]) }
@@ -103,7 +103,7 @@ type opsState struct {
 	analytics     map[string]float64
 
 	spMetadata     []byte // nil: SAML not configured (501)
-	idpMetadata    []byte // nil: IdPMetadataPath answers 404
+	idpMetadata    []byte // nil: IDPMetadataPath answers 404
 	idpMetadataURL string // SamlSettings.IdpMetadataURL of GET /config
 	idpAuthSeen    int    // IdP metadata requests that carried an Authorization header
 }
@@ -189,11 +189,11 @@ func classifyOps(r *http.Request, rt route) route {
 	if rt.ep != epOther {
 		return rt
 	}
-	if r.URL.Path == IdPMetadataPath {
+	if r.URL.Path == IDPMetadataPath {
 		if r.Method != http.MethodGet {
-			return route{ep: epIdPMetadata, kind: routeBadMethod}
+			return route{ep: epIDPMetadata, kind: routeBadMethod}
 		}
-		return route{ep: epIdPMetadata}
+		return route{ep: epIDPMetadata}
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
 	if !ok {
@@ -236,7 +236,7 @@ func (rc *reqCtx) serveOps(ep int) {
 		rc.samlMetadata()
 	case epConfig:
 		rc.config()
-	case epIdPMetadata:
+	case epIDPMetadata:
 		rc.idpMetadata()
 	}
 }

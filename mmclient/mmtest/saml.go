@@ -2,7 +2,7 @@ package mmtest
 
 // SAML metadata: the service provider metadata of GET /saml/metadata, the
 // IdP metadata URL of GET /config, and an IdP metadata document served at
-// IdPMetadataPath, each with self-signed certificates whose NotAfter the
+// IDPMetadataPath, each with self-signed certificates whose NotAfter the
 // test chooses.
 
 import (
@@ -82,10 +82,10 @@ func SPMetadata(notAfters ...time.Time) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// IdPMetadata returns IdP metadata with one signing certificate per
+// IDPMetadata returns IdP metadata with one signing certificate per
 // NotAfter, plus an encryption certificate that expires long before them
 // (a reader of signing certificates must ignore it).
-func IdPMetadata(notAfters ...time.Time) ([]byte, error) {
+func IDPMetadata(notAfters ...time.Time) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.test/saml">`)
@@ -129,14 +129,14 @@ func (s *Server) SetSAMLCertificate(notAfter time.Time) error {
 	return nil
 }
 
-// SetSAMLIdPCertificate makes the fake serve IdP metadata at
-// IdPMetadataPath with signing certificates valid until notAfters (none:
+// SetSAMLIDPCertificate makes the fake serve IdP metadata at
+// IDPMetadataPath with signing certificates valid until notAfters (none:
 // 404).
-func (s *Server) SetSAMLIdPCertificate(notAfters ...time.Time) error {
+func (s *Server) SetSAMLIDPCertificate(notAfters ...time.Time) error {
 	var md []byte
 	if len(notAfters) > 0 {
 		var err error
-		if md, err = IdPMetadata(notAfters...); err != nil {
+		if md, err = IDPMetadata(notAfters...); err != nil {
 			return err
 		}
 	}
@@ -146,17 +146,17 @@ func (s *Server) SetSAMLIdPCertificate(notAfters ...time.Time) error {
 	return nil
 }
 
-// SetSAMLIdPMetadataURL sets SamlSettings.IdpMetadataURL of GET /config.
-func (s *Server) SetSAMLIdPMetadataURL(url string) {
+// SetSAMLIDPMetadataURL sets SamlSettings.IdpMetadataURL of GET /config.
+func (s *Server) SetSAMLIDPMetadataURL(url string) {
 	s.mu.Lock()
 	s.ops.idpMetadataURL = url
 	s.mu.Unlock()
 }
 
-// IdPMetadataAuthorizationSeen returns how many requests for the fake's
+// IDPMetadataAuthorizationSeen returns how many requests for the fake's
 // IdP metadata carried an Authorization header (an exporter must never send
 // its Mattermost token there).
-func (s *Server) IdPMetadataAuthorizationSeen() int {
+func (s *Server) IDPMetadataAuthorizationSeen() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.ops.idpAuthSeen

@@ -74,14 +74,14 @@ func TestSAMLMetadataEndpoints(t *testing.T) {
 			t.Errorf("%s: after removal: err = %v", era, err)
 		}
 
-		if u, err := admin.GetSAMLIdPMetadataURL(ctx); err != nil || u != "" {
+		if u, err := admin.GetSAMLIDPMetadataURL(ctx); err != nil || u != "" {
 			t.Errorf("%s: default IdP URL %q, %v", era, u, err)
 		}
-		s.SetSAMLIdPMetadataURL("https://idp.example.test/md")
-		if u, err := admin.GetSAMLIdPMetadataURL(ctx); err != nil || u != "https://idp.example.test/md" {
+		s.SetSAMLIDPMetadataURL("https://idp.example.test/md")
+		if u, err := admin.GetSAMLIDPMetadataURL(ctx); err != nil || u != "https://idp.example.test/md" {
 			t.Errorf("%s: IdP URL %q, %v", era, u, err)
 		}
-		if _, err := user.GetSAMLIdPMetadataURL(ctx); !mmclient.IsForbidden(err) {
+		if _, err := user.GetSAMLIDPMetadataURL(ctx); !mmclient.IsForbidden(err) {
 			t.Errorf("%s: non-admin /config: err = %v, want 403", era, err)
 		}
 		if n := s.Requests(EndpointConfig); n != 3 {
@@ -90,11 +90,11 @@ func TestSAMLMetadataEndpoints(t *testing.T) {
 	}
 }
 
-func TestIdPMetadataPath(t *testing.T) {
+func TestIDPMetadataPath(t *testing.T) {
 	s := NewServer(Config{})
 	t.Cleanup(s.Close)
 	get := func(auth string) (int, []byte) {
-		req, err := http.NewRequest(http.MethodGet, s.URL+IdPMetadataPath, nil)
+		req, err := http.NewRequest(http.MethodGet, s.URL+IDPMetadataPath, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +113,7 @@ func TestIdPMetadataPath(t *testing.T) {
 		t.Errorf("unset: HTTP %d, want 404", code)
 	}
 	a, b := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC)
-	if err := s.SetSAMLIdPCertificate(a, b); err != nil {
+	if err := s.SetSAMLIDPCertificate(a, b); err != nil {
 		t.Fatal(err)
 	}
 	code, doc := get("")
@@ -128,14 +128,14 @@ func TestIdPMetadataPath(t *testing.T) {
 	if !strings.Contains(string(doc), `use="encryption"`) || !strings.Contains(string(doc), "IDPSSODescriptor") {
 		t.Errorf("IdP metadata shape:\n%s", doc)
 	}
-	if n := s.IdPMetadataAuthorizationSeen(); n != 0 {
+	if n := s.IDPMetadataAuthorizationSeen(); n != 0 {
 		t.Errorf("authorization seen %d, want 0", n)
 	}
 	get("Bearer " + AdminToken)
-	if n := s.IdPMetadataAuthorizationSeen(); n != 1 {
+	if n := s.IDPMetadataAuthorizationSeen(); n != 1 {
 		t.Errorf("authorization seen %d, want 1", n)
 	}
-	if n := s.Requests(EndpointIdPMetadata); n != 3 {
+	if n := s.Requests(EndpointIDPMetadata); n != 3 {
 		t.Errorf("IdP requests = %d, want 3", n)
 	}
 }
