@@ -200,6 +200,8 @@ func TestValidateConfig(t *testing.T) {
 		{name: "query in URL", url: "https://chat.example.com/?x=1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not have a query"},
 		{name: "unparsable URL", url: "http://[::1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "is not a valid URL"},
 		{name: "userinfo and no host", url: "https://user:pa55word@/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
+		{name: "userinfo without scheme", url: "//user:pa55word@chat.example.com/", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
+		{name: "userinfo without scheme, unparsable", url: "//user:pa55word@[::1/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "xxxxx@"},
 		{name: "userinfo in unparsable URL", url: "https://user:pa55word@[::1/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "xxxxx@"},
 		{name: "token with inner whitespace", url: "https://chat.example.com", file: twoTokens, wantErr: "contains whitespace"},
 		{name: "blank URL", url: "  ", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "--mattermost.url is required"},

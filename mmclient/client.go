@@ -268,11 +268,11 @@ func ParseBaseURL(raw string) (string, error) {
 		}
 		return "", fmt.Errorf("%q is not a valid URL: %s", shown, redactUserinfo(err.Error()))
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%q must start with http:// or https://", shown)
-	}
 	if u.User != nil {
 		return "", errors.New("the URL must not contain credentials; give the token separately")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("%q must start with http:// or https://", shown)
 	}
 	if u.Hostname() == "" {
 		return "", fmt.Errorf("%q has no host; use e.g. https://chat.example.com", shown)
@@ -285,19 +285,20 @@ func ParseBaseURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host + path, nil
 }
 
-// redactUserinfo replaces the userinfo of every "scheme://userinfo@" in s
-// with "xxxxx", working on the text so that it also covers URLs url.Parse
-// rejects.
+// redactUserinfo replaces the userinfo of every "//userinfo@" in s (with or
+// without a scheme before it) with "xxxxx", working on the text so that it
+// also covers URLs url.Parse rejects. It may hide more than userinfo in odd
+// paths; it never shows less.
 func redactUserinfo(s string) string {
 	var b strings.Builder
 	for {
-		i := strings.Index(s, "://")
+		i := strings.Index(s, "//")
 		if i < 0 {
 			b.WriteString(s)
 			return b.String()
 		}
-		b.WriteString(s[:i+3])
-		s = s[i+3:]
+		b.WriteString(s[:i+2])
+		s = s[i+2:]
 		end := strings.IndexAny(s, "/?#\\\" \t")
 		if end < 0 {
 			end = len(s)
