@@ -1000,29 +1000,39 @@ func TestHostileTokenFile(t *testing.T) {
 			t.Logf("exited after %.2f s, peak RSS %.0f MiB: %s", elapsed.Seconds(), float64(rss)/(1<<20), hostileCut(out, 300))
 		})
 	}
-	t.Run("bom_and_whitespace", func(t *testing.T) {
-		hs := newHostileServer(t, 10)
-		path := filepath.Join(t.TempDir(), "token")
-		if err := os.WriteFile(path, []byte("\xef\xbb\xbf \t"+hostileToken+" \r\n\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		addr := freeAddr(t)
-		p := hostileRun(t, hostileEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+path)
-		p.addr = addr
-		hostileWaitListening(t, p)
-		s := hostileGet(addr, hostileScrapeTimeout, 15*time.Second)
-		mfs := hostileCheckScrape(t, "scrape", s, 6*time.Second)
-		if up, ok := hostileValue(mfs, "mattermost_up"); !ok || up != 1 {
-			t.Errorf("mattermost_up = %v (present %v), want 1", up, ok)
-		}
-		if bad := hs.badAuth.Load(); bad > 0 {
-			t.Errorf("%d requests without the exact header \"Authorization: Bearer <token>\" (%d with it)", bad, hs.goodAuth.Load())
-		}
-		if hs.goodAuth.Load() == 0 {
-			t.Errorf("no request carried the token")
-		}
-		hostileCheckLog(t, p)
-	})
+	for _, tc := range []struct{ name, content string }{
+		// What Windows Notepad saves: BOM, token, CRLF.
+		{"bom_token_crlf", "\xef\xbb\xbf" + hostileToken + "\r\n"},
+		{"bom_whitespace_token", "\xef\xbb\xbf \t" + hostileToken + " \r\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { hostileTokenContent(t, tc.content) })
+	}
+}
+
+// hostileTokenContent starts the exporter with a token file holding
+// content and checks that the hostile server sees exactly the token.
+func hostileTokenContent(t *testing.T, content string) {
+	hs := newHostileServer(t, 10)
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := hostileRun(t, hostileEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+path)
+	p.addr = addr
+	hostileWaitListening(t, p)
+	s := hostileGet(addr, hostileScrapeTimeout, 15*time.Second)
+	mfs := hostileCheckScrape(t, "scrape", s, 6*time.Second)
+	if up, ok := hostileValue(mfs, "mattermost_up"); !ok || up != 1 {
+		t.Errorf("mattermost_up = %v (present %v), want 1", up, ok)
+	}
+	if bad := hs.badAuth.Load(); bad > 0 {
+		t.Errorf("%d requests without the exact header \"Authorization: Bearer <token>\" (%d with it)", bad, hs.goodAuth.Load())
+	}
+	if hs.goodAuth.Load() == 0 {
+		t.Errorf("no request carried the token")
+	}
+	hostileCheckLog(t, p)
 }
 
 // TestHostileURLUserinfo: a --mattermost.url with credentials is refused
