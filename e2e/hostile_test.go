@@ -535,7 +535,7 @@ func (s *hostileSummary) table() string {
 		return fmt.Sprintf("%.0f", float64(b)/(1<<20))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-40s %-6s %9s %9s %8s %8s %10s %8s  %s\n", "case", "result", "RSS1 MiB", "RSS3 MiB", "lat1 s", "lat3 s", "out bytes", "samples", "note")
+	fmt.Fprintf(&b, "\n%-46s %-6s %9s %9s %8s %8s %10s %8s  %s\n", "case", "result", "RSS1 MiB", "RSS3 MiB", "lat1 s", "lat3 s", "out bytes", "samples", "note")
 	for _, r := range rows {
 		res := "PASS"
 		if r.failed {
@@ -545,7 +545,7 @@ func (s *hostileSummary) table() string {
 		if r.killed {
 			rss3 = ">" + mib(hostileRSSKill) + "!"
 		}
-		fmt.Fprintf(&b, "%-40s %-6s %9s %9s %8.1f %8.1f %10d %8d  %s\n", r.name, res, mib(r.rssOne), rss3,
+		fmt.Fprintf(&b, "%-46s %-6s %9s %9s %8.1f %8.1f %10d %8d  %s\n", r.name, res, mib(r.rssOne), rss3,
 			r.latOne.Seconds(), r.latThree.Seconds(), r.size, r.samples, r.note)
 	}
 	b.WriteString("(RSS: VmHWM of the exporter after 1 scrape, then after 3 concurrent; >N! = killed by the watchdog; lat: slowest scrape)\n")
