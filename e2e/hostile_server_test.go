@@ -69,6 +69,8 @@ type hostileServer struct {
 	users     []hostileUser // sorted by username, as GET /users pages them
 	override  map[string]hostileHandler
 	downUntil time.Time // before it every request is dropped unanswered
+	// downFor, when set, makes downUntil that long after the exporter's start.
+	downFor time.Duration
 	// versionID is sent as X-Version-Id on every answer.
 	versionID string
 	// afterUsersPage, when set, runs after page n of GET /users was served.

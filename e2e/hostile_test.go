@@ -231,6 +231,12 @@ func hostileStart(t *testing.T, hs *hostileServer, args ...string) *hostileProc 
 	t.Helper()
 	addr := freeAddr(t)
 	all := append([]string{"--mattermost.url=" + hs.URL(), "--web.listen-address=" + addr}, args...)
+	exporterBinary(t) // built before the clock of downFor starts
+	hs.mu.Lock()
+	if hs.downFor > 0 {
+		hs.downUntil = time.Now().Add(hs.downFor)
+	}
+	hs.mu.Unlock()
 	p := hostileRun(t, hostileEnv("MATTERMOST_TOKEN="+hostileToken), all...)
 	p.addr = addr
 	deadline := time.Now().Add(15 * time.Second)
@@ -700,9 +706,7 @@ func hostileCases() []hostileCase {
 			name: "mattermost_down_first_31s",
 			slow: true,
 			setup: func(_ *testing.T, hs *hostileServer) []string {
-				hs.mu.Lock()
-				hs.downUntil = time.Now().Add(31 * time.Second)
-				hs.mu.Unlock()
+				hs.downFor = 31 * time.Second
 				return nil
 			},
 			check: func(t *testing.T, hs *hostileServer, p *hostileProc) string {
