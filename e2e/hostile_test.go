@@ -514,6 +514,9 @@ type hostileRow struct {
 	latOne, latThree time.Duration
 	size             int64
 	samples          int
+	logMax           int // longest log line, bytes
+	tokenInLog       int // occurrences of the token in the log
+	proc             *hostileProc
 	note             string
 	failed           bool
 }
@@ -541,7 +544,7 @@ func (s *hostileSummary) table() string {
 		return fmt.Sprintf("%.0f", float64(b)/(1<<20))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-46s %-6s %9s %9s %8s %8s %10s %8s  %s\n", "case", "result", "RSS1 MiB", "RSS3 MiB", "lat1 s", "lat3 s", "out bytes", "samples", "note")
+	fmt.Fprintf(&b, "\n%-46s %-6s %9s %9s %8s %8s %10s %8s %9s %6s  %s\n", "case", "result", "RSS1 MiB", "RSS3 MiB", "lat1 s", "lat3 s", "out bytes", "samples", "log max B", "token", "note")
 	for _, r := range rows {
 		res := "PASS"
 		if r.failed {
@@ -551,10 +554,11 @@ func (s *hostileSummary) table() string {
 		if r.killed {
 			rss3 = ">" + mib(hostileRSSKill) + "!"
 		}
-		fmt.Fprintf(&b, "%-46s %-6s %9s %9s %8.1f %8.1f %10d %8d  %s\n", r.name, res, mib(r.rssOne), rss3,
-			r.latOne.Seconds(), r.latThree.Seconds(), r.size, r.samples, r.note)
+		fmt.Fprintf(&b, "%-46s %-6s %9s %9s %8.1f %8.1f %10d %8d %9d %6d  %s\n", r.name, res, mib(r.rssOne), rss3,
+			r.latOne.Seconds(), r.latThree.Seconds(), r.size, r.samples, r.logMax, r.tokenInLog, r.note)
 	}
-	b.WriteString("(RSS: VmHWM of the exporter after 1 scrape, then after 3 concurrent; >N! = killed by the watchdog; lat: slowest scrape)\n")
+	b.WriteString("(RSS: VmHWM of the exporter after 1 scrape, then after 3 concurrent; >N! = killed by the watchdog; lat: slowest scrape,\n" +
+		" a scrape without answer counts as the time the test gave up; token: times the token appears in the exporter's log)\n")
 	return b.String()
 }
 
@@ -738,6 +742,11 @@ func TestHostile(t *testing.T) {
 				row.failed = t.Failed()
 				summary.add(row)
 			}()
+			defer func() {
+				if p := row.proc; p != nil {
+					row.logMax, row.tokenInLog = p.log.longest(), strings.Count(p.log.String(), hostileToken)
+				}
+			}()
 			hostileRunCase(t, tc, &row)
 		})
 	}
@@ -763,8 +772,9 @@ func hostileRunCase(t *testing.T, tc hostileCase, row *hostileRow) {
 		maxLatency = time.Duration(secs*float64(time.Second)) + time.Second
 	}
 	// Scrapes still running this long after their limit have failed.
-	giveUp := maxLatency + 10*time.Second
+	giveUp := maxLatency + 5*time.Second
 	p := hostileStart(t, hs, args...)
+	row.proc = p
 
 	killedNote := func() bool {
 		rss, killed := p.peak()
@@ -779,6 +789,9 @@ func hostileRunCase(t *testing.T, tc hostileCase, row *hostileRow) {
 	// One scrape.
 	one := hostileGet(p.addr, header, giveUp)
 	row.latOne, row.size, row.samples = one.latency, one.size, one.samples
+	if one.err != nil {
+		row.note = fmt.Sprintf("scrape: no answer after %.1f s", one.latency.Seconds())
+	}
 	hostileCheckScrape(t, "one scrape", one, maxLatency)
 	hs.quiesce(3 * time.Second)
 	rss, _ := p.peak()
