@@ -123,9 +123,9 @@ func (hs *hostileServer) setAll(h hostileHandler) {
 	}
 }
 
-// quiesce waits until no handler runs (at most max).
-func (hs *hostileServer) quiesce(max time.Duration) {
-	deadline := time.Now().Add(max)
+// quiesce waits until no handler runs (at most limit).
+func (hs *hostileServer) quiesce(limit time.Duration) {
+	deadline := time.Now().Add(limit)
 	for hs.inflight.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
