@@ -351,8 +351,9 @@ func (g *hostileElems) Read(p []byte) (int, error) {
 			g.buf = append(g.buf[:0], g.prefix...)
 		case g.i < g.n:
 			g.buf = g.buf[:0]
-			// Refill in batches so that Read is not called per element.
-			for k := 0; k < 1024 && g.i < g.n; k++ {
+			// Refill in batches of up to 64 KiB (or one larger element)
+			// so that Read is not called per element.
+			for g.i < g.n && len(g.buf) < 64<<10 {
 				if g.i > 0 {
 					g.buf = append(g.buf, ',')
 				}
@@ -413,12 +414,15 @@ func hostileOneGiB(hs *hostileServer, w http.ResponseWriter, r *http.Request) bo
 	case hepCluster, hepUsers, hepStatusIDs:
 		prefix = `[{"id":"`
 	}
-	const size = 1 << 30
-	body := io.MultiReader(strings.NewReader(prefix),
+	hostileStream(hs, w, hostileLongStringBody(prefix, 1<<30), false)
+	return true
+}
+
+// hostileLongStringBody is size bytes: prefix, then letters, then `"}`.
+func hostileLongStringBody(prefix string, size int64) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix),
 		&hostileRepeat{pattern: []byte("abcdefghijklmnopqrstuvwxyz012345"), n: size - int64(len(prefix)) - 2},
 		strings.NewReader(`"}`))
-	hostileStream(hs, w, body, false)
-	return true
 }
 
 // hostileGzipMember is one gzip member holding 16 MiB of spaces; 128 of
@@ -437,59 +441,79 @@ var hostileGzipMember = sync.OnceValue(func() []byte {
 // hostileGzipBomb answers every endpoint with 2 GiB of spaces, gzip
 // compressed (about 2 MB on the wire).
 func hostileGzipBomb(hs *hostileServer, w http.ResponseWriter, _ *http.Request) bool {
+	hostileStream(hs, w, hostileGzipBody(128), true)
+	return true
+}
+
+// hostileGzipBody is members gzip members of 16 MiB of spaces each.
+func hostileGzipBody(members int) io.Reader {
 	member := hostileGzipMember()
-	readers := make([]io.Reader, 128)
+	readers := make([]io.Reader, members)
 	for i := range readers {
 		readers[i] = bytes.NewReader(member)
 	}
-	hostileStream(hs, w, io.MultiReader(readers...), true)
-	return true
+	return io.MultiReader(readers...)
 }
 
 // hostileEmptyObjects answers /cluster/status with an array of 10 million
 // {} (30 MB).
 func hostileEmptyObjects(hs *hostileServer, w http.ResponseWriter, _ *http.Request) bool {
-	hostileStream(hs, w, &hostileElems{prefix: "[", suffix: "]", n: 10_000_000,
-		elem: func(b []byte, _ int) []byte { return append(b, "{}"...) }}, false)
+	hostileStream(hs, w, hostileEmptyObjectsBody(10_000_000), false)
 	return true
+}
+
+func hostileEmptyObjectsBody(n int) io.Reader {
+	return &hostileElems{prefix: "[", suffix: "]", n: n,
+		elem: func(b []byte, _ int) []byte { return append(b, "{}"...) }}
 }
 
 // hostileOversizedPage answers every GET /users page, whatever per_page
 // asked, with 900,000 distinct active users (63 MB: under the 64 MiB body
-// limit of today's client).
+// limit of today's client, so that it is decoded).
 func hostileOversizedPage(hs *hostileServer, w http.ResponseWriter, r *http.Request) bool {
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	base := page * 900_000
-	hostileStream(hs, w, &hostileElems{prefix: "[", suffix: "]", n: 900_000,
+	hostileStream(hs, w, hostileUsersBody(page*900_000, 900_000), false)
+	return true
+}
+
+// hostileUsersBody is a GET /users answer of n active users numbered from
+// base.
+func hostileUsersBody(base, n int) io.Reader {
+	return &hostileElems{prefix: "[", suffix: "]", n: n,
 		elem: func(b []byte, i int) []byte {
 			b = append(b, `{"id":"`...)
 			b = append(b, hostileUserID(base+i)...)
 			b = append(b, `","username":"x`...)
 			b = strconv.AppendInt(b, int64(base+i), 10)
 			return append(b, `","delete_at":0}`...)
-		}}, false)
-	return true
+		}}
 }
 
 // hostileManyNodes answers /cluster/status with 20 nodes whose hostnames
-// are 1 MB each, then 1 million distinct small nodes (56 MB in all: under the 64 MiB
-// body limit of today's client).
+// are 1 MB each, then 1 million distinct small nodes (56 MB in all: under
+// the 64 MiB body limit of today's client, so that it is decoded).
 func hostileManyNodes(hs *hostileServer, w http.ResponseWriter, _ *http.Request) bool {
-	const bigHosts, nodes = 20, 1_000_000
-	hostileStream(hs, w, &hostileElems{prefix: "[", suffix: "]", n: bigHosts + nodes,
+	hostileStream(hs, w, hostileNodesBody(20, 1<<20, 1_000_000), false)
+	return true
+}
+
+// hostileNodesBody is a /cluster/status answer of bigHosts nodes with
+// hostnames of hostLen bytes, then nodes small nodes; all ids distinct.
+func hostileNodesBody(bigHosts, hostLen, nodes int) io.Reader {
+	return &hostileElems{prefix: "[", suffix: "]", n: bigHosts + nodes,
 		elem: func(b []byte, i int) []byte {
 			b = append(b, `{"id":"n`...)
 			b = strconv.AppendInt(b, int64(i), 10)
 			b = append(b, `","version":"11.2.0"`...)
 			if i < bigHosts {
 				b = append(b, `,"hostname":"`...)
-				b = strconv.AppendInt(b, int64(i), 10)
-				b = append(b, bytes.Repeat([]byte{'h'}, 1<<20)...)
+				for range hostLen {
+					b = append(b, 'h')
+				}
 				b = append(b, '"')
 			}
 			return append(b, '}')
-		}}, false)
-	return true
+		}}
 }
 
 // hostileHugeVersionID is a valid X-Version-Id of about 900 KB (a long
@@ -529,5 +553,87 @@ func hostileRetryAfterForever(until time.Time) hostileHandler {
 		w.Header().Set("X-Ratelimit-Remaining", "0")
 		hostileJSON(w, hostileVersionID, http.StatusTooManyRequests, `{"id":"api.context.rate_limit.app_error","message":"Too many requests","detailed_error":"","request_id":"hostile","status_code":429}`)
 		return true
+	}
+}
+
+// TestHostileGenerators checks that the hostile bodies are what the cases
+// say they are (sizes, valid JSON where they claim to be), without sending
+// them anywhere.
+func TestHostileGenerators(t *testing.T) {
+	size := func(r io.Reader) int64 {
+		n, err := io.Copy(io.Discard, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := size(hostileLongStringBody(`{"status":"`, 1<<30)); n != 1<<30 {
+		t.Errorf("1 GiB body: %d bytes", n)
+	}
+	var obj map[string]string
+	if err := json.NewDecoder(hostileLongStringBody(`{"status":"`, 1000)).Decode(&obj); err != nil || len(obj["status"]) != 1000-13 {
+		t.Errorf("long string body: %v, %d bytes of status", err, len(obj["status"]))
+	}
+
+	var empties []struct{}
+	if err := json.NewDecoder(hostileEmptyObjectsBody(5)).Decode(&empties); err != nil || len(empties) != 5 {
+		t.Errorf("empty objects: %v, %d elements", err, len(empties))
+	}
+	if n := size(hostileEmptyObjectsBody(10_000_000)); n < 20_000_000 {
+		t.Errorf("10M empty objects: only %d bytes", n)
+	}
+
+	var users []struct {
+		ID       string `json:"id"`
+		DeleteAt int64  `json:"delete_at"`
+	}
+	if err := json.NewDecoder(hostileUsersBody(7, 3)).Decode(&users); err != nil || len(users) != 3 {
+		t.Fatalf("users body: %v, %d users", err, len(users))
+	}
+	seen := map[string]bool{}
+	for _, u := range users {
+		if len(u.ID) != 26 || seen[u.ID] || u.DeleteAt != 0 {
+			t.Errorf("users body: user %+v (want distinct active 26-character ids)", u)
+		}
+		seen[u.ID] = true
+	}
+	// The oversized page must stay under today's 64 MiB body limit, or
+	// the case would test the limit instead of the element count.
+	if n := size(hostileUsersBody(0, 900_000)); n >= 64<<20 || n < 50_000_000 {
+		t.Errorf("900,000 users: %d bytes, want 50 MB to 64 MiB", n)
+	}
+
+	var nodes []struct {
+		ID       string `json:"id"`
+		Hostname string `json:"hostname"`
+		Version  string `json:"version"`
+	}
+	if err := json.NewDecoder(hostileNodesBody(2, 10, 3)).Decode(&nodes); err != nil || len(nodes) != 5 {
+		t.Fatalf("nodes body: %v, %d nodes", err, len(nodes))
+	}
+	if len(nodes[1].Hostname) != 10 || nodes[2].Hostname != "" || nodes[4].ID == nodes[3].ID {
+		t.Errorf("nodes body: %+v", nodes)
+	}
+	if n := size(hostileNodesBody(20, 1<<20, 1_000_000)); n >= 64<<20 || n < 50_000_000 {
+		t.Errorf("1M nodes: %d bytes, want 50 MB to 64 MiB", n)
+	}
+
+	wire := size(hostileGzipBody(128))
+	if wire > 4<<20 {
+		t.Errorf("gzip bomb: %d bytes on the wire, want at most 4 MiB", wire)
+	}
+	zr, err := gzip.NewReader(hostileGzipBody(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || len(plain) != 32<<20 || strings.Trim(string(plain), " ") != "" {
+		t.Errorf("2 gzip members: %v, %d bytes, want 32 MiB of spaces", err, len(plain))
+	}
+	t.Logf("gzip bomb: %d bytes on the wire for 2 GiB of spaces", wire)
+
+	v := hostileHugeVersionID()
+	if len(v) < 900<<10 {
+		t.Errorf("huge X-Version-Id: %d bytes", len(v))
 	}
 }
