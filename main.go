@@ -4,11 +4,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -16,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -43,6 +48,10 @@ const (
 	// minShutdownGrace is the least time given to scrapes in flight at
 	// SIGTERM to finish.
 	minShutdownGrace = 5 * time.Second
+	// maxScrapeTimeout caps the deadline taken from the scrape-timeout
+	// header, so that the web server's WriteTimeout can outlast every
+	// scrape. Prometheus scrape timeouts are seconds to a minute or two.
+	maxScrapeTimeout = 2 * time.Minute
 )
 
 var (
@@ -88,11 +97,68 @@ func main() {
 	kingpin.CommandLine.UsageWriter(os.Stdout)
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
+	// SIGHUP reloads the token file; caught before anything else so that
+	// it never kills the exporter (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	if *configFile != "" {
+		mainFleet(hup)
+		return
+	}
 
-	token, tokenSource, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
+	token, tokenSource, tokenSum, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
+	validateWebFlags()
+
+	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
+	apiMetrics := collector.NewAPIMetrics()
+	observer := apiMetrics.Observe
+	var reloader *tokenReloader
+	if *tokenFile != "" {
+		reloader = newTokenReloader(*tokenFile, tokenSum, log.With(logger, "component", "token"))
+		observer = func(info mmclient.RequestInfo) {
+			apiMetrics.Observe(info)
+			if info.Code == http.StatusUnauthorized {
+				reloader.onUnauthorized()
+			}
+		}
+	}
+	client, err := mmclient.New(mmclient.Options{
+		BaseURL:            *mattermostURL,
+		Token:              token,
+		CAFile:             *caFile,
+		InsecureSkipVerify: *insecureSkipVerify,
+		Logger:             log.With(logger, "component", "mmclient"),
+		Observer:           observer,
+	})
+	if err != nil {
+		kingpin.Fatalf("Mattermost client: %v", err)
+	}
+	if reloader != nil {
+		reloader.client = client
+	}
+	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
+	if err != nil {
+		kingpin.Fatalf("%v", err)
+	}
+	if !tokenSentSafely(*mattermostURL) {
+		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", *mattermostURL)
+	}
+	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
+	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
+	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
+		"collectors", strings.Join(exporter.Collectors(), ","))
+
+	if err := run(logger, slogger, exporter, apiMetrics, hup, reloader); err != nil {
+		level.Error(logger).Log("msg", "exporter stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// validateWebFlags exits on an invalid flag shared by both modes.
+func validateWebFlags() {
 	if *timeoutOffset < 0 {
 		kingpin.Fatalf("--scrape.timeout-offset must not be negative")
 	}
@@ -102,92 +168,51 @@ func main() {
 	if err := validateTelemetryPath(*telemetryPath); err != nil {
 		kingpin.Fatalf("%s", err)
 	}
-
-	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
-	apiMetrics := collector.NewAPIMetrics()
-	client, err := mmclient.New(mmclient.Options{
-		BaseURL:            *mattermostURL,
-		Token:              token,
-		CAFile:             *caFile,
-		InsecureSkipVerify: *insecureSkipVerify,
-		Logger:             log.With(logger, "component", "mmclient"),
-		Observer:           apiMetrics.Observe,
-	})
-	if err != nil {
-		kingpin.Fatalf("Mattermost client: %v", err)
-	}
-	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
-	if err != nil {
-		kingpin.Fatalf("%v", err)
-	}
-	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
-	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
-	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
-		"collectors", strings.Join(exporter.Collectors(), ","))
-
-	if err := run(logger, slogger, exporter, apiMetrics); err != nil {
-		level.Error(logger).Log("msg", "exporter stopped", "err", err)
-		os.Exit(1)
-	}
 }
 
-// validateConfig checks the connection settings and returns the token and a
-// description of where it came from (never the token itself). Its errors are
-// one line saying what to fix.
-func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, err error) {
+// validateConfig checks the connection settings and returns the token, a
+// description of where it came from (never the token itself) and, for a
+// token file, the SHA-256 of its content. Its errors are one line saying
+// what to fix.
+func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token, source string, sum [sha256.Size]byte, err error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return "", "", errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
+		return "", "", sum, errors.New("--mattermost.url is required (or set MATTERMOST_URL)")
 	}
-	if err := validateURL(rawURL); err != nil {
-		return "", "", err
+	if _, err := mmclient.ParseBaseURL(rawURL); err != nil {
+		return "", "", sum, fmt.Errorf("--mattermost.url: %w", err)
 	}
-	switch {
-	case tokenPath != "":
-		b, err := os.ReadFile(tokenPath)
+	if tokenPath != "" {
+		token, sum, err = readTokenFile(tokenPath)
 		if err != nil {
-			var pathErr *os.PathError
-			if errors.As(err, &pathErr) {
-				err = pathErr.Err
-			}
-			return "", "", fmt.Errorf("cannot read --mattermost.token-file %q: %v", tokenPath, err)
+			return "", "", sum, err
 		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return "", "", fmt.Errorf("--mattermost.token-file %q is empty; put the Mattermost API token in it", tokenPath)
-		}
-		source = "file " + tokenPath
-	default:
-		token = strings.TrimSpace(getenv(tokenEnv))
-		if token == "" {
-			return "", "", errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
-		}
-		source = "environment variable " + tokenEnv
+		return token, "file " + tokenPath, sum, nil
 	}
-	if strings.ContainsAny(token, " \t\r\n") {
-		return "", "", fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	token = strings.TrimSpace(getenv(tokenEnv))
+	if token == "" {
+		return "", "", sum, errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
 	}
-	return token, source, nil
+	source = "environment variable " + tokenEnv
+	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
+	}
+	return token, source, sum, nil
 }
 
-// validateURL accepts an absolute http or https URL with a host.
-func validateURL(rawURL string) error {
+// tokenSentSafely reports whether the token sent to the (valid) Mattermost
+// URL rawURL is protected: over https, or over http to a loopback host
+// (localhost, 127.0.0.0/8, ::1) where it never crosses a network.
+func tokenSentSafely(rawURL string) bool {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return fmt.Errorf("--mattermost.url %q is not a valid URL: %v", rawURL, unwrapURLError(err))
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return true
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("--mattermost.url %q must start with http:// or https://", rawURL)
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" {
+		return true
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("--mattermost.url %q has no host; use e.g. https://chat.example.com", rawURL)
-	}
-	if u.User != nil {
-		return fmt.Errorf("--mattermost.url must not contain credentials; use --mattermost.token-file or MATTERMOST_TOKEN")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("--mattermost.url %q must not have a query or fragment; give the server root, e.g. https://chat.example.com", rawURL)
-	}
-	return nil
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
@@ -199,16 +224,9 @@ func validateTelemetryPath(p string) error {
 	return nil
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger
-// bridged onto it for exporter-toolkit.
+// for exporter-toolkit, bridged onto the same writer and level filter. The
+// bridge names slog's time key "time" and adds its own caller.
 func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	w = log.NewSyncWriter(w)
 	var base log.Logger
@@ -217,55 +235,36 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	} else {
 		base = log.NewLogfmtLogger(w)
 	}
-	var (
-		allow    level.Option
-		slogLvl  slog.Level
-		levelVar = new(slog.LevelVar)
-	)
-	switch lvl {
-	case "debug":
-		allow, slogLvl = level.AllowDebug(), slog.LevelDebug
-	case "warn":
-		allow, slogLvl = level.AllowWarn(), slog.LevelWarn
-	case "error":
-		allow, slogLvl = level.AllowError(), slog.LevelError
-	default:
-		allow, slogLvl = level.AllowInfo(), slog.LevelInfo
+	filtered := level.NewFilter(base, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	var slogLevel slog.Level
+	if err := slogLevel.UnmarshalText([]byte(lvl)); err != nil {
+		slogLevel = slog.LevelInfo
 	}
-	levelVar.Set(slogLvl)
-	filtered := level.NewFilter(base, allow)
 	logger := log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	// The slog bridge adds its own caller and time: rename slog's "time" to
-	// "ts" and put it before "caller", so both kinds of lines look alike.
-	bridge := log.LoggerFunc(func(kv ...any) error {
-		callerAt := -1
-		for i := 0; i+1 < len(kv); i += 2 {
-			k, _ := kv[i].(string)
-			switch k {
-			case "caller":
-				if callerAt < 0 {
-					callerAt = i
-				}
-			case slog.TimeKey:
-				if t, ok := kv[i+1].(time.Time); ok {
-					kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
-					if callerAt >= 0 && callerAt < i {
-						kv[callerAt], kv[i] = kv[i], kv[callerAt]
-						kv[callerAt+1], kv[i+1] = kv[i+1], kv[callerAt+1]
-					}
-				}
-			}
-		}
-		return filtered.Log(kv...)
-	})
-	return logger, slog.New(slgk.NewGoKitHandler(bridge, levelVar))
+	return logger, slog.New(slgk.NewGoKitHandler(filtered, slogLevel))
 }
 
 // run serves the exporter until SIGTERM/SIGINT (nil) or a web server
-// error.
-func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics) error {
+// error. Every signal on hup reloads the token file (reloader, nil when the
+// token came from the environment).
+func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics, hup <-chan os.Signal, reloader *tokenReloader) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if reloader == nil {
+					level.Info(logger).Log("msg", "SIGHUP received: nothing to reload (the token comes from "+tokenEnv+"; restart the exporter to change it)")
+					continue
+				}
+				reloader.reload("SIGHUP")
+			case <-ctx.Done():
+				// Later SIGHUPs are still caught (and ignored).
+				return
+			}
+		}
+	}()
 	// Background work (the users id cache and status sweeps) stops only
 	// after the web server has drained: scrapes in flight at SIGTERM may
 	// still be waiting for a sweep.
@@ -275,46 +274,60 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 
 	persistent := prometheus.NewRegistry()
 	persistent.MustRegister(apiMetrics, versioncollector.NewCollector(programName))
-	var selfMetrics *prometheus.Registry
-	if !*disableExporterMetrics {
-		selfMetrics = prometheus.NewRegistry()
-		selfMetrics.MustRegister(
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		)
-	}
-
 	mux := http.NewServeMux()
 	mux.Handle(*telemetryPath, newMetricsHandler(metricsHandlerConfig{
 		exporter:      exporter,
 		persistent:    persistent,
-		self:          selfMetrics,
+		self:          newSelfRegistry(),
 		maxRequests:   *maxRequests,
 		timeout:       *mattermostTimeout,
 		timeoutOffset: *timeoutOffset,
 		logger:        logger,
 	}))
-	if *telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Mattermost Exporter",
-			Description: "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses",
-			Version:     version.Info(),
-			Profiling:   "false", // no /debug/pprof handlers here
-			Links: []web.LandingLinks{
-				{Address: *telemetryPath, Text: "Metrics"},
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("landing page: %w", err)
-		}
-		mux.Handle("/", landing)
+	if err := addLandingPage(mux, "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"); err != nil {
+		return err
 	}
+	return serve(ctx, stop, logger, slogger, mux)
+}
 
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slogger.Handler(), slog.LevelError),
+// newSelfRegistry returns the registry of go_ and process_ metrics, nil
+// with --web.disable-exporter-metrics.
+func newSelfRegistry() *prometheus.Registry {
+	if *disableExporterMetrics {
+		return nil
 	}
+	self := prometheus.NewRegistry()
+	self.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return self
+}
+
+// addLandingPage serves exporter-toolkit's landing page at / (unless the
+// telemetry path is /), linking to the telemetry path and extra links.
+func addLandingPage(mux *http.ServeMux, description string, extra ...web.LandingLinks) error {
+	if *telemetryPath == "/" {
+		return nil
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "Mattermost Exporter",
+		Description: description,
+		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof handlers here
+		Links:       append([]web.LandingLinks{{Address: *telemetryPath, Text: "Metrics"}}, extra...),
+	})
+	if err != nil {
+		return fmt.Errorf("landing page: %w", err)
+	}
+	mux.Handle("/", landing)
+	return nil
+}
+
+// serve runs the web server until ctx is done (SIGTERM/SIGINT; nil after a
+// graceful shutdown) or the server fails.
+func serve(ctx context.Context, stop context.CancelFunc, logger log.Logger, slogger *slog.Logger, mux http.Handler) error {
+	server := newHTTPServer(mux, slog.NewLogLogger(slogger.Handler(), slog.LevelError), max(maxScrapeTimeout, *mattermostTimeout))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
 
@@ -342,8 +355,42 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 	}
 }
 
+// Web server timeouts. Scrapes are small GET requests; the answer is
+// written only once every collector is done, at most the scrape's deadline
+// after the request arrived.
+const (
+	// readHeaderTimeout and readTimeout bound a client that sends its
+	// request slowly (the request has no body).
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	// writeMargin is added to the longest scrape for gathering and writing
+	// the answer.
+	writeMargin = 30 * time.Second
+)
+
+// idleTimeout closes keep-alive connections idle this long. Prometheus
+// reuses one connection per target between scrapes, so it outlasts the
+// common scrape intervals (15 s to 1 min, and 2 min with some margin
+// lost); idle connections left by anything else go after 2 min. A variable
+// for tests.
+var idleTimeout = 120 * time.Second
+
+// newHTTPServer returns the exporter's web server for handler. Its
+// WriteTimeout is longestScrape (the longest deadline a scrape can get)
+// plus writeMargin, so that no scrape is cut by it.
+func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      longestScrape + writeMargin,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          errorLog,
+	}
+}
+
 type metricsHandlerConfig struct {
-	exporter      *collector.Exporter
+	exporter      *collector.Exporter  // nil: only the long-lived registries (multi-target mode)
 	persistent    *prometheus.Registry // api metrics, build info
 	self          *prometheus.Registry // go_, process_, promhttp_; nil when disabled
 	maxRequests   int
@@ -360,7 +407,7 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 	if cfg.maxRequests > 0 {
 		sem = make(chan struct{}, cfg.maxRequests)
 	}
-	errorLog := promhttpLogger{level.Error(log.With(cfg.logger, "component", "promhttp"))}
+	errorLog := stdlog.New(log.NewStdlibAdapter(level.Error(log.With(cfg.logger, "component", "promhttp"))), "", 0)
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sem != nil {
 			select {
@@ -375,9 +422,15 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
-		gatherers := prometheus.Gatherers{reg, cfg.persistent}
+		// The scrape is gathered first (Gatherers go in order), so that
+		// the API request counters include its requests.
+		var gatherers prometheus.Gatherers
+		if cfg.exporter != nil {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
+			gatherers = append(gatherers, reg)
+		}
+		gatherers = append(gatherers, cfg.persistent)
 		if cfg.self != nil {
 			gatherers = append(gatherers, cfg.self)
 		}
@@ -394,24 +447,24 @@ func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
 
 // scrapeTimeout returns the deadline for one scrape's API calls: Prometheus'
 // scrape timeout minus offset when the header is present and valid, else
-// fallback. An offset larger than the timeout is ignored.
+// fallback. A header that is not a finite positive number (NaN, Inf, 0,
+// negative, garbage) counts as absent; one above maxScrapeTimeout is
+// clamped to it (the web server's WriteTimeout is sized from it). An offset
+// larger than the timeout is ignored.
 func scrapeTimeout(header string, fallback, offset time.Duration) time.Duration {
-	if header == "" {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(header), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
 		return fallback
 	}
-	secs, err := strconv.ParseFloat(header, 64)
-	if err != nil || secs <= 0 || secs > 1e6 {
+	t := maxScrapeTimeout
+	if secs < maxScrapeTimeout.Seconds() {
+		t = time.Duration(secs * float64(time.Second))
+	}
+	if t <= 0 { // below a nanosecond
 		return fallback
 	}
-	t := time.Duration(secs * float64(time.Second))
 	if t-offset > 0 {
 		return t - offset
 	}
 	return t
-}
-
-type promhttpLogger struct{ logger log.Logger }
-
-func (l promhttpLogger) Println(v ...any) {
-	l.logger.Log("msg", strings.TrimSpace(fmt.Sprintln(v...)))
 }

@@ -1,18 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +86,10 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
@@ -95,13 +101,17 @@ func TestStartupValidationExitsWithOneLine(t *testing.T) {
 		{"no token", nil, []string{"--mattermost.url=http://127.0.0.1:1"},
 			"mattermost_exporter: error: a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable"},
 		{"unreadable token file", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + filepath.Join(dir, "missing")},
-			`mattermost_exporter: error: cannot read --mattermost.token-file "` + filepath.Join(dir, "missing") + `": no such file or directory`},
+			`mattermost_exporter: error: --mattermost.token-file "` + filepath.Join(dir, "missing") + `": no such file or directory`},
 		{"empty token file", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + empty},
-			`mattermost_exporter: error: --mattermost.token-file "` + empty + `" is empty; put the Mattermost API token in it`},
+			`mattermost_exporter: error: --mattermost.token-file "` + empty + `": is empty; put the Mattermost API token in it`},
+		{"token file is a FIFO", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=" + fifo},
+			`mattermost_exporter: error: --mattermost.token-file "` + fifo + `": not a regular file (a FIFO); give the file holding the token`},
+		{"token file is /dev/zero", nil, []string{"--mattermost.url=http://127.0.0.1:1", "--mattermost.token-file=/dev/zero"},
+			`mattermost_exporter: error: --mattermost.token-file "/dev/zero": not a regular file (a device); give the file holding the token`},
 		{"URL without scheme", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=chat.example.com"},
-			`mattermost_exporter: error: --mattermost.url "chat.example.com" must start with http:// or https://`},
+			`mattermost_exporter: error: --mattermost.url: "chat.example.com" must start with http:// or https://`},
 		{"URL from env with bad scheme", []string{"MATTERMOST_TOKEN=secret-token-value", "MATTERMOST_URL=ftp://chat.example.com"}, nil,
-			`mattermost_exporter: error: --mattermost.url "ftp://chat.example.com" must start with http:// or https://`},
+			`mattermost_exporter: error: --mattermost.url: "ftp://chat.example.com" must start with http:// or https://`},
 		{"unknown flag", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.token=x"},
 			"mattermost_exporter: error: unknown long flag '--mattermost.token', try --help"},
 		{"missing CA file", []string{"MATTERMOST_TOKEN=secret-token-value"}, []string{"--mattermost.url=https://127.0.0.1:1", "--mattermost.tls.ca-file=" + filepath.Join(dir, "ca.pem")},
@@ -153,9 +163,10 @@ func TestHelpListsFlags(t *testing.T) {
 	for _, f := range []string{
 		"--mattermost.url", "--mattermost.token-file", "--mattermost.timeout=10s", "--mattermost.tls.ca-file",
 		"--[no-]mattermost.tls.insecure-skip-verify", "--[no-]collector.cluster", "--[no-]collector.saml", "--[no-]collector.users",
-		"--collector.cluster.expected-nodes", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
+		"--collector.cluster.expected-nodes", "--collector.cluster.max-nodes=100", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
 		"--web.config.file", "--web.max-requests=40", "--[no-]web.disable-exporter-metrics", "--scrape.timeout-offset=0.5s",
-		"--log.level=info", "--log.format=logfmt", "--[no-]version", "($MATTERMOST_URL)", "(default: enabled)",
+		"--log.level=info", "--log.format=logfmt", "--[no-]version", "--config.file", "--[no-]config.check", "--[no-]web.enable-lifecycle",
+		"--[no-]probe.eager-start", "--probe.idle-timeout=10m0s", "--probe.max-background-requests=8", "($MATTERMOST_URL)", "(default: enabled)",
 	} {
 		if !strings.Contains(stdout, f) {
 			t.Errorf("--help lacks %q", f)
@@ -188,12 +199,14 @@ func TestValidateConfig(t *testing.T) {
 		{name: "credentials in URL", url: "https://user:pw@chat.example.com", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
 		{name: "query in URL", url: "https://chat.example.com/?x=1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not have a query"},
 		{name: "unparsable URL", url: "http://[::1", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "is not a valid URL"},
+		{name: "userinfo and no host", url: "https://user:pa55word@/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "must not contain credentials"},
+		{name: "userinfo in unparsable URL", url: "https://user:pa55word@[::1/x", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "xxxxx@"},
 		{name: "token with inner whitespace", url: "https://chat.example.com", file: twoTokens, wantErr: "contains whitespace"},
 		{name: "blank URL", url: "  ", env: map[string]string{"MATTERMOST_TOKEN": "t"}, wantErr: "--mattermost.url is required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			token, source, err := validateConfig(tc.url, tc.file, env(tc.env))
+			token, source, _, err := validateConfig(tc.url, tc.file, env(tc.env))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
@@ -203,6 +216,9 @@ func TestValidateConfig(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "abc def") {
 					t.Error("the token is in the error")
+				}
+				if strings.Contains(err.Error(), "pa55word") {
+					t.Errorf("the URL's password is in the error: %q", err)
 				}
 				return
 			}
@@ -229,6 +245,15 @@ func TestScrapeTimeout(t *testing.T) {
 		{"garbage", fallback},
 		{"-3", fallback},
 		{"0", fallback},
+		{"NaN", fallback},
+		{"nan", fallback},
+		{"+Inf", fallback},
+		{"-Inf", fallback},
+		{"Infinity", fallback},
+		{"1e-300", fallback}, // positive but below a nanosecond
+		{"1e300", maxScrapeTimeout - offset},
+		{"3600", maxScrapeTimeout - offset},
+		{" 15 ", 14500 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		if got := scrapeTimeout(tc.header, fallback, offset); got != tc.want {
@@ -253,17 +278,15 @@ func TestLoggers(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("got %d lines, want 2:\n%s", len(lines), out)
 		}
-		for _, l := range lines {
-			for _, key := range []string{"ts=", "caller=", "level="} {
+		for i, l := range lines {
+			timeKey := "ts=" // go-kit line first, then the slog one
+			if i == 1 {
+				timeKey = "time="
+			}
+			for _, key := range []string{timeKey, "caller=main_test.go:", "level=", "msg="} {
 				if !strings.Contains(l, key) {
 					t.Errorf("line lacks %s: %s", key, l)
 				}
-			}
-			if strings.Contains(l, "time=") {
-				t.Errorf("slog's time key not renamed: %s", l)
-			}
-			if !regexp.MustCompile(`^level=\w+ ts=\S+ caller=\S+ msg=`).MatchString(l) {
-				t.Errorf("line does not start with level, ts, caller, msg: %s", l)
 			}
 		}
 		if !strings.Contains(lines[0], "caller=main_test.go:") {
@@ -281,7 +304,7 @@ func TestLoggers(t *testing.T) {
 			if err := dec.Decode(&m); err != nil {
 				t.Fatalf("line %d is not JSON: %v", i, err)
 			}
-			if m["level"] != "debug" || m["ts"] == nil {
+			if m["level"] != "debug" || (m["ts"] == nil && m["time"] == nil) {
 				t.Errorf("line %d: %v", i, m)
 			}
 		}
@@ -380,15 +403,25 @@ func TestMetricsHandlerDeadlineFromHeader(t *testing.T) {
 	}{
 		{"120", 100 * time.Second, 119500 * time.Millisecond},
 		{"", 5 * time.Second, 10 * time.Second},
+		{"NaN", 5 * time.Second, 10 * time.Second},
+		{"Inf", 5 * time.Second, 10 * time.Second},
+		{"-Inf", 5 * time.Second, 10 * time.Second},
+		{"0", 5 * time.Second, 10 * time.Second},
+		{"-1", 5 * time.Second, 10 * time.Second},
+		{"soon", 5 * time.Second, 10 * time.Second},
 	} {
 		req := httptest.NewRequest("GET", "/metrics", nil)
 		if tc.header != "" {
 			req.Header.Set(scrapeTimeoutHeader, tc.header)
 		}
+		got = 0
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			t.Fatalf("HTTP %d", rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), `mattermost_exporter_collector_success{collector="probe"} 1`) {
+			t.Errorf("header %q: the probe saw no deadline", tc.header)
 		}
 		if got < tc.min || got > tc.max {
 			t.Errorf("header %q: deadline in %v, want within [%v, %v]", tc.header, got, tc.min, tc.max)
@@ -403,3 +436,64 @@ func (f funcCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 }
 
 func nopLogger() log.Logger { return log.NewNopLogger() }
+
+// The web server closes idle keep-alive connections after idleTimeout, so
+// that clients leaving connections open cannot pile them up.
+func TestHTTPServerClosesIdleConnections(t *testing.T) {
+	old := idleTimeout
+	idleTimeout = time.Second
+	t.Cleanup(func() { idleTimeout = old })
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), nil, time.Minute)
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout != time.Minute+writeMargin || srv.IdleTimeout != time.Second {
+		t.Fatalf("timeouts: read header %v, read %v, write %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	const n = 300
+	conns := make([]net.Conn, 0, n)
+	readers := make([]*bufio.Reader, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: exporter\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Close {
+			t.Fatalf("connection %d: the server did not keep it alive", i)
+		}
+		readers = append(readers, br)
+	}
+	idleSince := time.Now()
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := readers[i].ReadByte(); err != io.EOF {
+			t.Fatalf("connection %d: read = %v, want EOF (closed by the server)", i, err)
+		}
+	}
+	// Every connection was idle at least since idleSince.
+	if d := time.Since(idleSince); d < 900*time.Millisecond {
+		t.Errorf("idle connections closed after %v, before the idle timeout", d)
+	}
+}

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
@@ -15,9 +20,22 @@ var clusterExpectedNodes = kingpin.Flag("collector.cluster.expected-nodes",
 	"Number of nodes the Mattermost cluster should have; exposed as mattermost_cluster_expected_nodes so alerts can catch nodes missing from /cluster/status (0 = not set).").
 	Default("0").Int()
 
+var clusterMaxNodes = kingpin.Flag("collector.cluster.max-nodes",
+	"Most nodes accepted from /cluster/status; a longer list fails the cluster collector and sets mattermost_exporter_cluster_nodes_over_limit to 1 (bounds the series a broken or hostile server can create).").
+	Default(strconv.Itoa(DefaultClusterMaxNodes)).Int()
+
+// DefaultClusterMaxNodes is the default of ClusterConfig.MaxNodes.
+const DefaultClusterMaxNodes = 100
+
+// overLimitLogInterval spaces the log lines of a lasting over-limit answer.
+const overLimitLogInterval = time.Hour
+
 func init() {
 	registerCollector("cluster", true, func(d Deps) (Collector, error) {
-		return NewClusterCollector(d, ClusterConfig{ExpectedNodes: *clusterExpectedNodes})
+		cfg := ClusterConfig{ExpectedNodes: *clusterExpectedNodes, MaxNodes: *clusterMaxNodes}
+		override(&cfg.ExpectedNodes, d.Options.ClusterExpectedNodes)
+		override(&cfg.MaxNodes, d.Options.ClusterMaxNodes)
+		return NewClusterCollector(d, cfg)
 	})
 }
 
@@ -25,12 +43,17 @@ func init() {
 type ClusterConfig struct {
 	// ExpectedNodes, when > 0, is exposed as mattermost_cluster_expected_nodes.
 	ExpectedNodes int
+	// MaxNodes is the most nodes accepted from /cluster/status (0 =
+	// DefaultClusterMaxNodes).
+	MaxNodes int
 }
 
 // ClusterCollector reports GET /api/v4/cluster/status.
 type ClusterCollector struct {
-	client *mmclient.Client
-	cfg    ClusterConfig
+	client       *mmclient.Client
+	logger       log.Logger
+	cfg          ClusterConfig
+	overLimitLog rate.Sometimes // once per overLimitLogInterval
 }
 
 // NewClusterCollector returns a cluster collector for explicit configuration.
@@ -41,7 +64,22 @@ func NewClusterCollector(deps Deps, cfg ClusterConfig) (*ClusterCollector, error
 	if cfg.ExpectedNodes < 0 {
 		return nil, fmt.Errorf("cluster collector: expected nodes must be >= 0, got %d", cfg.ExpectedNodes)
 	}
-	return &ClusterCollector{client: deps.Client, cfg: cfg}, nil
+	if cfg.MaxNodes < 0 {
+		return nil, fmt.Errorf("cluster collector: max nodes must be >= 1, got %d", cfg.MaxNodes)
+	}
+	if cfg.MaxNodes == 0 {
+		cfg.MaxNodes = DefaultClusterMaxNodes
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	return &ClusterCollector{
+		client:       deps.Client,
+		logger:       logger,
+		cfg:          cfg,
+		overLimitLog: rate.Sometimes{First: 1, Interval: overLimitLogInterval},
+	}, nil
 }
 
 var (
@@ -75,6 +113,11 @@ var (
 		"Number of cluster nodes expected, from --collector.cluster.expected-nodes (only present when set).",
 		nil, nil,
 	)
+	clusterNodesOverLimitDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(exporterNamespace, "cluster", "nodes_over_limit"),
+		"1 if /cluster/status listed more nodes than --collector.cluster.max-nodes (the cluster collector then fails and exposes no node series), 0 if the list was accepted; absent when the call failed otherwise.",
+		nil, nil,
+	)
 )
 
 // PermissionHint implements PermissionHinter.
@@ -89,21 +132,34 @@ func (c *ClusterCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 		// so "expected > listed" alerts have both sides.
 		ch <- prometheus.MustNewConstMetric(clusterExpectedNodesDesc, prometheus.GaugeValue, float64(c.cfg.ExpectedNodes))
 	}
-	nodes, err := c.client.GetClusterStatus(ctx)
+	nodes, err := c.client.GetClusterStatus(ctx, mmclient.MaxItems(c.cfg.MaxNodes))
+	if errors.Is(err, mmclient.ErrTooManyItems) {
+		ch <- prometheus.MustNewConstMetric(clusterNodesOverLimitDesc, prometheus.GaugeValue, 1)
+		err = fmt.Errorf("cluster status: more than %d nodes (--collector.cluster.max-nodes): %w", c.cfg.MaxNodes, err)
+		c.overLimitLog.Do(func() {
+			level.Error(c.logger).Log("msg", "Mattermost lists more cluster nodes than --collector.cluster.max-nodes allows; no node series are exposed until the list shrinks or the flag is raised (logged at most once an hour)",
+				"max_nodes", c.cfg.MaxNodes, "err", err)
+		})
+		return loggedError{err}
+	}
 	if err != nil {
 		return fmt.Errorf("cluster status: %w", err)
 	}
+	ch <- prometheus.MustNewConstMetric(clusterNodesOverLimitDesc, prometheus.GaugeValue, 0)
 	versions := make(map[string]struct{})
 	hashes := make(map[string]struct{})
 	seen := make(map[string]struct{}, len(nodes))
 	listed := 0
 	for _, n := range nodes {
-		// Node ids are unique in a healthy answer; a duplicate would make
-		// the series collide, so only its first listing counts.
-		if _, dup := seen[n.ID]; dup {
+		// Label values are bounded and valid UTF-8 (serverString).
+		id, hostname := serverString(n.ID), serverString(n.Hostname)
+		// Node ids are unique in a healthy answer; a duplicate (or two ids
+		// equal once truncated) would make the series collide, so only
+		// its first listing counts.
+		if _, dup := seen[id]; dup {
 			continue
 		}
-		seen[n.ID] = struct{}{}
+		seen[id] = struct{}{}
 		listed++
 		reachable := n.Version != ""
 		up := 0.0
@@ -113,8 +169,8 @@ func (c *ClusterCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 			hashes[n.ConfigHash] = struct{}{}
 		}
 		ch <- prometheus.MustNewConstMetric(clusterNodeInfoDesc, prometheus.GaugeValue, 1,
-			n.ID, n.Hostname, n.IPAddress, n.Version, n.SchemaVersion, n.ConfigHash)
-		ch <- prometheus.MustNewConstMetric(clusterNodeUpDesc, prometheus.GaugeValue, up, n.ID, n.Hostname)
+			id, hostname, serverString(n.IPAddress), serverString(n.Version), serverString(n.SchemaVersion), serverString(n.ConfigHash))
+		ch <- prometheus.MustNewConstMetric(clusterNodeUpDesc, prometheus.GaugeValue, up, id, hostname)
 	}
 	ch <- prometheus.MustNewConstMetric(clusterNodesDesc, prometheus.GaugeValue, float64(listed))
 	ch <- prometheus.MustNewConstMetric(clusterVersionsDesc, prometheus.GaugeValue, float64(len(versions)))

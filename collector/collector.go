@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -64,6 +65,31 @@ var ErrNotReady = errors.New("no data yet")
 type Deps struct {
 	Client *mmclient.Client
 	Logger log.Logger
+	// Options overrides, for one target of a multi-target exporter, the
+	// collectors and collector options that otherwise come from the flags.
+	// The zero value overrides nothing.
+	Options TargetOptions
+}
+
+// TargetOptions are the per-target settings of a multi-target exporter
+// (--config.file). A nil field keeps the value of the matching flag.
+type TargetOptions struct {
+	// Collectors, when not nil, replaces the --collector.<name> flags: the
+	// names of the collectors to run (the ping always runs).
+	Collectors []string
+
+	ClusterExpectedNodes *int           // --collector.cluster.expected-nodes
+	ClusterMaxNodes      *int           // --collector.cluster.max-nodes
+	UsersIncludeBots     *bool          // --collector.users.include-bots
+	UsersRefreshInterval *time.Duration // --collector.users.refresh-interval
+}
+
+// override sets *dst to *src when src is not nil (a factory applying a
+// TargetOptions field over its flag's value).
+func override[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
 }
 
 type factoryFunc func(Deps) (Collector, error)
@@ -124,7 +150,8 @@ type Exporter struct {
 	collectors map[string]Collector
 }
 
-// New builds every collector enabled by the (parsed) flags, once. Background
+// New builds every collector enabled by the (parsed) flags, or those of
+// deps.Options.Collectors when set, once. Background
 // work is not started here: call Start.
 func New(deps Deps) (*Exporter, error) {
 	if deps.Client == nil {
@@ -133,9 +160,17 @@ func New(deps Deps) (*Exporter, error) {
 	if deps.Logger == nil {
 		deps.Logger = log.NewNopLogger()
 	}
+	names := EnabledCollectors()
+	if deps.Options.Collectors != nil {
+		names = deps.Options.Collectors
+	}
 	cs := make(map[string]Collector)
-	for _, name := range EnabledCollectors() {
-		c, err := registrations[name].factory(Deps{Client: deps.Client, Logger: log.With(deps.Logger, "collector", name)})
+	for _, name := range names {
+		reg, ok := registrations[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(CollectorNames(), ", "))
+		}
+		c, err := reg.factory(Deps{Client: deps.Client, Logger: log.With(deps.Logger, "collector", name), Options: deps.Options})
 		if err != nil {
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}
@@ -251,42 +286,53 @@ func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (
 	return c.Update(ctx, ch)
 }
 
-// joinErrors is errors.Join written on one line: the messages are separated
-// by "; " instead of newlines, so that the one log line of a failed
-// collection stays readable in logfmt and JSON (where a newline would be
-// escaped as \n). errors.Is and errors.As see every error. Nil errors are
-// dropped; it returns nil if none is left.
-func joinErrors(errs ...error) error {
-	var kept []error
-	for _, err := range errs {
-		if err != nil {
-			kept = append(kept, err)
-		}
+// maxLabelValueLen bounds, in bytes, every label value (and logged value)
+// taken from the server.
+const maxLabelValueLen = 128
+
+// truncationMarker ends a value cut by serverString, within the limit.
+const truncationMarker = "…"
+
+// serverString makes a string from the server safe as a label value or log
+// value: valid UTF-8 (client_golang refuses, and MustNewConstMetric panics
+// on, anything else; invalid bytes become U+FFFD) and at most
+// maxLabelValueLen bytes. A longer value is cut at a rune boundary and ends
+// with truncationMarker. Only the first maxLabelValueLen bytes are looked
+// at, so a 1 MB value costs no more than a short one.
+func serverString(s string) string {
+	if len(s) <= maxLabelValueLen && utf8.ValidString(s) {
+		return s
 	}
-	switch len(kept) {
-	case 0:
-		return nil
-	case 1:
-		return kept[0]
+	cut := len(s) > maxLabelValueLen
+	if cut {
+		s = s[:maxLabelValueLen]
 	}
-	return joinedError(kept)
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	if !cut && len(s) <= maxLabelValueLen {
+		return s
+	}
+	end := maxLabelValueLen - len(truncationMarker)
+	if end > len(s) {
+		end = len(s)
+	}
+	for end > 0 && end < len(s) && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + truncationMarker
 }
 
-type joinedError []error
+// loggedError wraps an error its collector has already logged itself (for
+// example rate-limited to once an hour): the scrape logs it at debug level
+// only, so a lasting condition does not write a line per scrape.
+type loggedError struct{ error }
 
-func (e joinedError) Error() string {
-	msgs := make([]string, len(e))
-	for i, err := range e {
-		msgs[i] = err.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (e joinedError) Unwrap() []error { return e }
+func (e loggedError) Unwrap() error { return e.error }
 
 // logCollectorError writes the one log line of a failed collection.
 func logCollectorError(logger log.Logger, name string, c Collector, err error) {
 	switch {
+	case errors.As(err, new(loggedError)):
+		level.Debug(logger).Log("collector", name, "msg", "collection failed (logged by the collector)", "err", err)
 	case mmclient.IsForbidden(err):
 		hint := "the token's account lacks a permission this collector needs"
 		if h, ok := c.(PermissionHinter); ok {

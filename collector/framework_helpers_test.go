@@ -126,6 +126,7 @@ var helpLines = map[string]string{
 	"mattermost_cluster_node_up":                     "1 if the node listed by /cluster/status reported its version, 0 if it is listed with empty fields (the cluster could not reach it).",
 	"mattermost_cluster_versions":                    "Distinct versions among reachable cluster nodes; more than 1 means version skew (0 when not clustered).",
 	"mattermost_cluster_config_hashes":               "Distinct config hashes among reachable cluster nodes; more than 1 means the nodes run different configs (0 when not clustered).",
+	"mattermost_exporter_cluster_nodes_over_limit":   "1 if /cluster/status listed more nodes than --collector.cluster.max-nodes (the cluster collector then fails and exposes no node series), 0 if the list was accepted; absent when the call failed otherwise.",
 	"mattermost_cluster_expected_nodes":              "Number of cluster nodes expected, from --collector.cluster.expected-nodes (only present when set).",
 	"mattermost_saml_certificate_present":            "1 if the SAML certificate file (idp, public, private_key) is configured and present in Mattermost's config store, else 0. Says nothing about validity or expiry.",
 	"mattermost_saml_enabled":                        "1 if SAML login is enabled (EnableSaml in Mattermost's client config), else 0.",

@@ -27,7 +27,7 @@ func TestCollectorFlags(t *testing.T) {
 			t.Errorf("--collector.%s help %q does not state %q", name, f.Model().Help, want)
 		}
 	}
-	if got := strings.Join(CollectorNames(), ","); got != "cluster,saml,users" {
+	if got := strings.Join(CollectorNames(), ","); got != "analytics,cluster,health,jobs,license,plugins,saml,users" {
 		t.Errorf("CollectorNames() = %s", got)
 	}
 
@@ -35,7 +35,7 @@ func TestCollectorFlags(t *testing.T) {
 
 // New honours the parsed flags.
 func TestNewHonoursFlags(t *testing.T) {
-	if _, err := kingpin.CommandLine.Parse([]string{"--no-collector.users", "--no-collector.saml", "--collector.cluster.expected-nodes=4"}); err != nil {
+	if _, err := kingpin.CommandLine.Parse([]string{"--no-collector.users", "--no-collector.saml", "--no-collector.health", "--no-collector.license", "--no-collector.jobs", "--no-collector.plugins", "--collector.cluster.expected-nodes=4"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

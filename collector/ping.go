@@ -47,9 +47,9 @@ func (e *Exporter) ping(ctx context.Context, ch chan<- prometheus.Metric) {
 		// Mattermost answered but reports itself unhealthy (HTTP 500 with
 		// {"status":"UNHEALTHY"}); the client kept that answer's version.
 		if err == nil {
-			err = fmt.Errorf("ping answered status %q", p.Status)
+			err = fmt.Errorf("ping answered status %q", serverString(p.Status))
 		}
-		level.Error(e.logger).Log("msg", "Mattermost reports itself unhealthy", "status", p.Status, "err", err)
+		level.Error(e.logger).Log("msg", "Mattermost reports itself unhealthy", "status", serverString(p.Status), "err", err)
 	default:
 		logPingError(e, err)
 	}
@@ -63,7 +63,7 @@ func (e *Exporter) ping(ctx context.Context, ch chan<- prometheus.Metric) {
 	}
 	if hasVersion && version.Version != "" {
 		ch <- prometheus.MustNewConstMetric(serverInfoDesc, prometheus.GaugeValue, 1,
-			version.Version, version.BuildNumber, strconv.FormatBool(version.Licensed))
+			serverString(version.Version), serverString(version.BuildNumber), strconv.FormatBool(version.Licensed))
 	}
 }
 

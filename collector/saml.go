@@ -92,7 +92,9 @@ func (c *SAMLCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 	} else {
 		ch <- prometheus.MustNewConstMetric(samlEnabledDesc, prometheus.GaugeValue, boolToFloat(cfg["EnableSaml"] == "true"))
 	}
-	return joinErrors(errs...)
+	// errors.Join keeps both for errors.Is/As; the log line stays one
+	// line because logfmt and JSON escape the newline between them.
+	return errors.Join(errs...)
 }
 
 func boolToFloat(b bool) float64 {

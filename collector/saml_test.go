@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -111,9 +110,9 @@ func TestSAMLCollectorMalformed(t *testing.T) {
 	}
 }
 
-// Both calls failing: one error naming both, on one line (a log line must
-// not be split), that still matches each cause.
-func TestSAMLCollectorBothFailOneLine(t *testing.T) {
+// Both calls failing: one error (errors.Join) naming both, that still
+// matches each cause.
+func TestSAMLCollectorBothFail(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointClientConfig, mmtest.Fault{Code: 503})
 	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
@@ -125,28 +124,14 @@ func TestSAMLCollectorBothFailOneLine(t *testing.T) {
 		t.Error(err)
 	}
 	err = a.lastErr()
-	if err == nil || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("Update error = %q, want one line", err)
+	if err == nil {
+		t.Fatal("Update error = nil, want the 403 and the 503")
 	}
-	parts, ok := err.(joinedError)
-	if !ok || len(parts) != 2 || !mmclient.IsForbidden(parts[0]) || !hasCode(parts[1], 503) || !mmclient.IsForbidden(err) {
-		t.Errorf("Update error = %#v, want the 403 and the 503", err)
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(joined.Unwrap()) != 2 || !mmclient.IsForbidden(joined.Unwrap()[0]) || !hasCode(joined.Unwrap()[1], 503) || !mmclient.IsForbidden(err) {
+		t.Errorf("Update error = %#v, want both the 403 and the 503", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "saml certificate status: ") || !strings.Contains(msg, "; client config: ") {
-		t.Errorf("Update error = %q, want both parts joined by \"; \"", msg)
-	}
-}
-
-func TestJoinErrors(t *testing.T) {
-	a, b := errors.New("a"), errors.New("b")
-	if joinErrors() != nil || joinErrors(nil, nil) != nil {
-		t.Error("joinErrors of no errors is not nil")
-	}
-	if got := joinErrors(nil, a); got != a {
-		t.Errorf("joinErrors(nil, a) = %v, want a itself", got)
-	}
-	got := joinErrors(a, nil, b)
-	if got.Error() != "a; b" || !errors.Is(got, a) || !errors.Is(got, b) {
-		t.Errorf("joinErrors(a, nil, b) = %q", got)
+	if msg := err.Error(); !strings.Contains(msg, "saml certificate status: ") || !strings.Contains(msg, "client config: ") {
+		t.Errorf("Update error = %q, want both parts", msg)
 	}
 }

@@ -10,18 +10,23 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// The users collector counts active Mattermost users by status.
+// The users collector counts active Mattermost users by status, in three
+// parts:
 //
-// Each scrape sweeps the statuses of every cached user id (users_sweep.go);
-// the list of ids comes from a cache built and refreshed in the background
-// (users_refresh.go), never on the scrape path. Until the first walk has
-// completed the collector reports success 0 and no counts.
+//   - idCache (users_refresh.go, storage in users_cache.go) walks GET /users
+//     in the background and publishes an immutable snapshot of the active
+//     user ids; never on the scrape path.
+//   - sweeper (users_sweep.go) asks POST /users/status/ids for every id of a
+//     snapshot, one sweep at a time, and keeps the last complete result.
+//   - UsersCollector.Update (here) reads both and emits the metrics.
+//
+// Until the first walk has completed the collector reports success 0 and no
+// counts.
 
 // Limits of --collector.users.batch-size: the server fails a request with more
 // than 65,535 ids missing from its status cache, so batches stay well below.
@@ -34,7 +39,7 @@ var (
 	usersIncludeBots = kingpin.Flag("collector.users.include-bots",
 		"Count bot accounts in mattermost_users too.").Default("false").Bool()
 	usersBatchSize = kingpin.Flag("collector.users.batch-size",
-		fmt.Sprintf("User ids per POST /users/status/ids request (%d to %d).", minUsersBatchSize, maxUsersBatchSize)).Default("1000").Int()
+		fmt.Sprintf("User ids per POST /users/status/ids request (%d to %d). Mattermost 11 caps request bodies at ServiceSettings.MaximumPayloadSizeBytes (default 300000 bytes, about 10,000 ids); a batch answered 413 is halved and the smaller size kept.", minUsersBatchSize, maxUsersBatchSize)).Default("1000").Int()
 	usersConcurrency = kingpin.Flag("collector.users.concurrency",
 		"Status requests in flight at once during a sweep.").Default("4").Int()
 	usersRefreshInterval = kingpin.Flag("collector.users.refresh-interval",
@@ -65,7 +70,7 @@ func DefaultUsersConfig() UsersConfig {
 		Concurrency:     4,
 		RefreshInterval: 15 * time.Minute,
 		StatsInterval:   time.Minute,
-		MinEarlyGap:     minEarlyGap,
+		MinEarlyGap:     time.Minute,
 	}
 }
 
@@ -94,49 +99,24 @@ func init() {
 		cfg.Concurrency = *usersConcurrency
 		cfg.RefreshInterval = *usersRefreshInterval
 		cfg.MaxAge = *usersMaxAge
+		override(&cfg.IncludeBots, deps.Options.UsersIncludeBots)
+		override(&cfg.RefreshInterval, deps.Options.UsersRefreshInterval)
 		return NewUsersCollector(deps, cfg)
 	})
 }
 
-// errCacheNotBuilt is returned by scrapes before the first walk completes.
-var errCacheNotBuilt = fmt.Errorf("user id cache not built yet (first refresh in progress): %w", ErrNotReady)
-
 // UsersCollector implements the users collector.
 type UsersCollector struct {
 	client *mmclient.Client
-	logger log.Logger
 	cfg    UsersConfig
-	sleep  func(context.Context, time.Duration) error
+	cache  *idCache
+	sweep  *sweeper
 
 	startOnce sync.Once
 	started   atomic.Bool
-	stopped   chan struct{}
-	refreshMu sync.Mutex // one walk at a time
-
-	cache atomic.Pointer[idSnapshot]
-
-	mu sync.Mutex
-	// life is the context given to Start (Background before): sweeps run
-	// on contexts derived from it, detached from the scrape that started
-	// them but stopped with the collector.
-	life          context.Context
-	inflight      *sweepCall
-	lastSweep     *sweepResult
-	sweepConc     int // concurrency after a rate-limited sweep; 0 = configured
-	statsBaseline int64
-	statsKnown    bool
-
-	lastRefreshErr atomic.Pointer[error] // nil after a successful refresh
-	refreshes      atomic.Int64
-	refreshErrors  atomic.Int64
-	statsTriggered atomic.Int64
-	lastWalkPages  atomic.Int64
-	walkThrottles  atomic.Int64
-	sweeps         atomic.Int64
-	sweepErrors    atomic.Int64
-	sweepsReused   atomic.Int64
-
-	unknownLogged atomic.Int64 // unix seconds of the last unknown-status log
+	// stop ends the context sweeps run under (life, inside sweeper) when
+	// the context given to Start ends.
+	stop context.CancelFunc
 }
 
 // NewUsersCollector builds the collector from explicit settings. Background
@@ -148,25 +128,17 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.StatsInterval == 0 {
-		cfg.StatsInterval = time.Minute
-	}
-	if cfg.MinEarlyGap == 0 {
-		cfg.MinEarlyGap = minEarlyGap
-	} else if cfg.MinEarlyGap < 0 {
-		cfg.MinEarlyGap = 0
-	}
 	logger := deps.Logger
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
+	life, stop := context.WithCancel(context.Background())
 	return &UsersCollector{
-		client:  deps.Client,
-		logger:  logger,
-		cfg:     cfg,
-		sleep:   sleepCtx,
-		stopped: make(chan struct{}),
-		life:    context.Background(),
+		client: deps.Client,
+		cfg:    cfg,
+		cache:  newIDCache(deps.Client, logger, cfg),
+		sweep:  newSweeper(life, deps.Client, logger, cfg),
+		stop:   stop,
 	}, nil
 }
 
@@ -175,18 +147,21 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 // ctx is cancelled. Calls after the first do nothing.
 func (c *UsersCollector) Start(ctx context.Context) {
 	c.startOnce.Do(func() {
-		c.mu.Lock()
-		c.life = ctx
-		c.mu.Unlock()
+		context.AfterFunc(ctx, c.stop)
 		c.started.Store(true)
-		go c.run(ctx)
+		go c.cache.run(ctx)
 	})
 }
 
 // Stopped is closed when the background loop started by Start has returned.
-func (c *UsersCollector) Stopped() <-chan struct{} { return c.stopped }
+func (c *UsersCollector) Stopped() <-chan struct{} { return c.cache.stopped }
 
-// Metric descriptions.
+// Refresh walks the users once, synchronously, and publishes the new id
+// cache. The background loop calls it; tests and benchmarks may too.
+func (c *UsersCollector) Refresh(ctx context.Context) error { return c.cache.Refresh(ctx) }
+
+// Metric descriptions of the gauges (the counters live in idCache and
+// sweeper as prometheus.Counters).
 var (
 	usersDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "", "users"),
@@ -208,17 +183,9 @@ var (
 		prometheus.BuildFQName(exporterNamespace, "users", "sweep_duration_seconds"),
 		"Duration of the status sweep behind the served counts, in seconds.",
 		nil, nil)
-	usersSweepsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "sweeps_total"),
-		"Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries).",
-		nil, nil)
-	usersSweepErrorsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "sweep_errors_total"),
-		"Status sweeps that failed or ran out of time; their partial counts were discarded.",
-		nil, nil)
-	usersSweepsReusedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "sweeps_reused_total"),
-		"Scrapes answered from a sweep younger than --collector.users.max-age, without requests.",
+	usersBatchSizeDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(exporterNamespace, "users", "batch_size"),
+		"User ids per POST /users/status/ids request: --collector.users.batch-size, or less after the server answered 413 (request body above ServiceSettings.MaximumPayloadSizeBytes).",
 		nil, nil)
 	usersCachedDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "cached"),
@@ -236,45 +203,46 @@ var (
 		prometheus.BuildFQName(exporterNamespace, "users", "refresh_requests"),
 		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not).",
 		nil, nil)
-	usersRefreshesDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refreshes_total"),
-		"Completed user id cache refreshes.",
-		nil, nil)
-	usersRefreshErrorsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_errors_total"),
-		"Failed user id cache refreshes (the previous cache stays in use).",
-		nil, nil)
-	usersRefreshEarlyDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_early_total"),
-		"Refreshes brought forward because GET /users/stats reported a new active user count.",
-		nil, nil)
-	usersRefreshThrottledDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_throttled_total"),
-		"GET /users pages of the user id walk answered 429 (none retried by the client), each followed by a slower walk.",
+	usersStatsDifferenceDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(exporterNamespace, "users", "stats_difference"),
+		"Active accounts (bots included) seen by the last completed walk of GET /users minus GET /users/stats total_users_count asked right after it; not 0 when accounts changed during the walk (a quick re-walk follows) or the token's account cannot see every user.",
 		nil, nil)
 )
+
+func newUsersCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: name, Help: help})
+}
+
+// errCacheNotBuilt is returned by scrapes before the first walk completes.
+var errCacheNotBuilt = fmt.Errorf("user id cache not built yet (first refresh in progress): %w", ErrNotReady)
 
 // Update implements Collector: it serves counts from a status sweep of the
 // cached ids, never waiting for the id cache.
 func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.cache.Load()
+	snap := c.cache.snap.Load()
 	if snap == nil {
-		c.emitSelf(ch, snap)
+		c.emitSelf(ch, nil)
 		if !c.started.Load() {
 			// A wiring mistake, not a wait: the cache will never be
 			// built, so this is logged as an error.
 			return errors.New("users collector not started (Start was not called): no user id cache")
 		}
-		if p := c.lastRefreshErr.Load(); p != nil {
+		if p := c.cache.lastErr.Load(); p != nil {
 			// Wraps both: an authentication or permission failure is
 			// reported as such, anything else as "not ready".
 			return fmt.Errorf("user id cache not built yet (refresh failed, retrying: %w): %w", *p, ErrNotReady)
 		}
 		return errCacheNotBuilt
 	}
-	res, err := c.getCounts(ctx, snap)
+	res, err := c.sweep.counts(ctx, snap)
 	if res != nil {
-		c.emitCounts(ch, res)
+		for i, s := range mmclient.KnownStatuses {
+			gauge(ch, usersDesc, float64(res.counts.byStatus[i]), s)
+			gauge(ch, usersManualDesc, float64(res.counts.manual[i]), s)
+		}
+		gauge(ch, usersUnknownDesc, float64(res.counts.unknown))
+		gauge(ch, usersSweepTimestampDesc, float64(res.taken.UnixNano())/1e9)
+		gauge(ch, usersSweepDurationDesc, res.duration.Seconds())
 	}
 	c.emitSelf(ch, snap)
 	return err
@@ -284,10 +252,7 @@ func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ..
 	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
-func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
-}
-
+// emitSelf sends the exporter's own users metrics.
 func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot) {
 	cached := 0
 	if snap != nil {
@@ -296,32 +261,13 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot)
 		gauge(ch, usersRefreshDurationDesc, snap.duration.Seconds())
 	}
 	gauge(ch, usersCachedDesc, float64(cached))
-	gauge(ch, usersRefreshRequestsDesc, float64(c.lastWalkPages.Load()))
-	counter(ch, usersRefreshesDesc, float64(c.refreshes.Load()))
-	counter(ch, usersRefreshErrorsDesc, float64(c.refreshErrors.Load()))
-	counter(ch, usersRefreshEarlyDesc, float64(c.statsTriggered.Load()))
-	counter(ch, usersRefreshThrottledDesc, float64(c.walkThrottles.Load()))
-	counter(ch, usersSweepsDesc, float64(c.sweeps.Load()))
-	counter(ch, usersSweepErrorsDesc, float64(c.sweepErrors.Load()))
-	counter(ch, usersSweepsReusedDesc, float64(c.sweepsReused.Load()))
-}
-
-func (c *UsersCollector) emitCounts(ch chan<- prometheus.Metric, res *sweepResult) {
-	for i, s := range mmclient.KnownStatuses {
-		gauge(ch, usersDesc, float64(res.counts.byStatus[i]), s)
-		gauge(ch, usersManualDesc, float64(res.counts.manual[i]), s)
+	gauge(ch, usersRefreshRequestsDesc, float64(c.cache.pages.Load()))
+	if d := c.cache.statsDiff.Load(); d != nil {
+		gauge(ch, usersStatsDifferenceDesc, float64(*d))
 	}
-	gauge(ch, usersUnknownDesc, float64(res.counts.unknown))
-	gauge(ch, usersSweepTimestampDesc, float64(res.taken.UnixNano())/1e9)
-	gauge(ch, usersSweepDurationDesc, res.duration.Seconds())
-}
-
-// logUnknown warns about unknown status values at most once an hour.
-func (c *UsersCollector) logUnknown(res *sweepResult) {
-	now := time.Now().Unix()
-	last := c.unknownLogged.Load()
-	if now-last < 3600 || !c.unknownLogged.CompareAndSwap(last, now) {
-		return
+	gauge(ch, usersBatchSizeDesc, float64(c.sweep.batch.Load()))
+	for _, m := range []prometheus.Counter{c.cache.refreshes, c.cache.refreshErrors, c.cache.early, c.cache.throttled,
+		c.sweep.sweeps, c.sweep.errors, c.sweep.reused} {
+		ch <- m
 	}
-	level.Warn(c.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.counts.unknown, "example", res.firstUnknown)
 }

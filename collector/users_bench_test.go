@@ -343,13 +343,13 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	if err == nil || !errors.Is(err, ErrNotReady) {
 		b.Errorf("N=%d: cold scrape: err = %v, want not-ready", n, err)
 	}
-	for c.refreshes.Load() == 0 {
-		if c.refreshErrors.Load() > 0 {
+	for counterValue(c.cache.refreshes) == 0 {
+		if counterValue(c.cache.refreshErrors) > 0 {
 			b.Fatalf("N=%d: refresh failed", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	snap := c.cache.Load()
+	snap := c.cache.snap.Load()
 	row.refreshPeakMiB = float64(hs.finish()) / mib
 	row.refreshPages = snap.pages
 	row.refreshS = snap.duration.Seconds()

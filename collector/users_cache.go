@@ -2,15 +2,16 @@ package collector
 
 import (
 	"bytes"
-	"sort"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// userIDLen is the length of a Mattermost user id (26 lowercase base32
-// characters). The server rejects a whole status request if one id has another
-// length, so the cache only keeps ids of exactly this length.
-const userIDLen = 26
+// userIDLen is mmclient.UserIDLen: the cache only keeps ids of exactly this
+// length (the server rejects a whole status request if one id has another).
+const userIDLen = mmclient.UserIDLen
 
 // userIDs is the id cache's storage: a sorted, de-duplicated set of user ids
 // packed into one immutable string of userIDLen*N bytes, with no separator and
@@ -72,28 +73,21 @@ type idSnapshot struct {
 	invalid    int
 }
 
-// idBuilder accumulates the active accounts of one walk. Records are 27 bytes:
-// the 26-byte id then one flag byte (bot or not). Pages come sorted by
-// username, not by id, and OFFSET paging can repeat an account when accounts
-// are inserted before the current offset during the walk, so build sorts the
-// records by id and drops repeats. The builder holds at most 27 bytes per
-// active account plus the slice's growth slack.
+// idBuilder accumulates the active accounts of one walk as 27-byte records:
+// the 26-byte id then a bot flag. Pages come sorted by username, not by id,
+// and OFFSET paging can repeat an account when accounts are inserted before
+// the current offset during the walk, so build sorts the records by id and
+// drops repeats.
 type idBuilder struct {
-	buf     []byte
+	recs    []idRecord
 	invalid int
 }
 
-const (
-	idRecordLen = userIDLen + 1
-	idFlagBot   = 1
-)
+type idRecord [userIDLen + 1]byte
 
 // newIDBuilder returns a builder sized for about hint accounts (0 = unknown).
 func newIDBuilder(hint int) *idBuilder {
-	if hint < 0 {
-		hint = 0
-	}
-	return &idBuilder{buf: make([]byte, 0, hint*idRecordLen)}
+	return &idBuilder{recs: make([]idRecord, 0, max(hint, 0))}
 }
 
 // add records one active account. Ids that are not 26 bytes long are counted
@@ -103,31 +97,12 @@ func (b *idBuilder) add(id string, bot bool) {
 		b.invalid++
 		return
 	}
-	b.buf = append(b.buf, id...)
-	var flag byte
+	var r idRecord
+	copy(r[:], id)
 	if bot {
-		flag = idFlagBot
+		r[userIDLen] = 1
 	}
-	b.buf = append(b.buf, flag)
-}
-
-// count is the number of records added so far, repeats included.
-func (b *idBuilder) count() int { return len(b.buf) / idRecordLen }
-
-// idRecords sorts the builder's 27-byte records by id in place.
-type idRecords []byte
-
-func (r idRecords) Len() int { return len(r) / idRecordLen }
-func (r idRecords) Less(i, j int) bool {
-	return bytes.Compare(r[i*idRecordLen:i*idRecordLen+userIDLen], r[j*idRecordLen:j*idRecordLen+userIDLen]) < 0
-}
-func (r idRecords) Swap(i, j int) {
-	var tmp [idRecordLen]byte
-	a := r[i*idRecordLen : (i+1)*idRecordLen]
-	bb := r[j*idRecordLen : (j+1)*idRecordLen]
-	copy(tmp[:], a)
-	copy(a, bb)
-	copy(bb, tmp[:])
+	b.recs = append(b.recs, r)
 }
 
 // build sorts and de-duplicates the records and packs the kept ids (humans,
@@ -135,41 +110,30 @@ func (r idRecords) Swap(i, j int) {
 // consumes the builder. It returns the ids, the distinct active accounts
 // (bots included), the distinct bots, and the repeats dropped.
 func (b *idBuilder) build(includeBots bool) (ids userIDs, activeAll, bots int64, duplicates int) {
-	recs := idRecords(b.buf)
-	sort.Sort(recs)
-	n := recs.Len()
-	// Compact in place: kept ids are written as 26-byte records at the
-	// front of the buffer; the write position never passes the read one.
-	w := 0
-	var prev []byte
-	for i := 0; i < n; i++ {
-		rec := b.buf[i*idRecordLen : (i+1)*idRecordLen]
-		id := rec[:userIDLen]
-		if prev != nil && bytes.Equal(prev, id) {
-			duplicates++
-			continue
-		}
-		activeAll++
-		bot := rec[userIDLen]&idFlagBot != 0
-		if bot {
+	recs := b.recs
+	b.recs = nil
+	slices.SortFunc(recs, func(x, y idRecord) int { return bytes.Compare(x[:userIDLen], y[:userIDLen]) })
+	n := len(recs)
+	recs = slices.CompactFunc(recs, func(x, y idRecord) bool { return bytes.Equal(x[:userIDLen], y[:userIDLen]) })
+	duplicates = n - len(recs)
+	for i := range recs {
+		if recs[i][userIDLen] != 0 {
 			bots++
 		}
-		if bot && !includeBots {
-			// prev must stay the last distinct id even when it is not kept.
-			prev = id
-			continue
-		}
-		dst := b.buf[w*userIDLen : (w+1)*userIDLen]
-		copy(dst, id)
-		// dst may overlap the bytes of a later record only below the
-		// current read position, so prev (the current record) is intact
-		// until the next iteration reads it: keep a copy-free reference to
-		// the compacted id instead.
-		prev = dst
-		w++
 	}
-	// One exact-size copy: the builder's larger buffer becomes garbage.
-	ids = userIDs{s: string(b.buf[:w*userIDLen])}
-	b.buf = nil
-	return ids, activeAll, bots, duplicates
+	activeAll = int64(len(recs))
+	kept := activeAll
+	if !includeBots {
+		kept -= bots
+	}
+	// One exact-size string, written once (strings.Builder does not copy
+	// it again).
+	var out strings.Builder
+	out.Grow(int(kept) * userIDLen)
+	for i := range recs {
+		if includeBots || recs[i][userIDLen] == 0 {
+			out.Write(recs[i][:userIDLen])
+		}
+	}
+	return userIDs{s: out.String()}, activeAll, bots, duplicates
 }

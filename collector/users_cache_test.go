@@ -1,13 +1,14 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // testID returns a valid 26-character id derived from i.
@@ -53,9 +54,8 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 	}
 }
 
-func TestIDBuilderManyDuplicatesInPlaceCompaction(t *testing.T) {
-	// Every id three times, bots interleaved: exercises the in-place
-	// compaction where the write position catches up with the read one.
+func TestIDBuilderManyDuplicates(t *testing.T) {
+	// Every id three times, bots interleaved.
 	b := newIDBuilder(10)
 	const n = 2000
 	for rep := 0; rep < 3; rep++ {
@@ -162,44 +162,49 @@ func TestIDCacheMemoryPerUser(t *testing.T) {
 	runtime.KeepAlive(src)
 }
 
-func TestPacerSlowsDownOn429AndDecays(t *testing.T) {
-	var slept []time.Duration
-	p := &pacer{sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
-	ctx := context.Background()
-	if err := p.before(ctx); err != nil || len(slept) != 0 {
-		t.Fatalf("unthrottled pacer slept %v (err %v)", slept, err)
+func TestPacerSlowsDownOn429AndRecovers(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	p := &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: func() time.Time { return now }}
+	for i := 0; i < 5; i++ {
+		if d := p.wait(); d != 0 {
+			t.Fatalf("unthrottled pacer waits %s", d)
+		}
 	}
-	if w := p.throttled(0); w != walkMinRetryAfter {
-		t.Fatalf("wait without Retry-After = %s, want %s", w, walkMinRetryAfter)
+	p.throttled()
+	if l := p.lim.Limit(); l != walkThrottleRate {
+		t.Fatalf("rate after a 429 = %v, want %v", l, walkThrottleRate)
 	}
-	if w := p.throttled(3 * time.Second); w != 3*time.Second {
-		t.Fatalf("wait with Retry-After 3s = %s", w)
+	p.throttled()
+	if l := p.lim.Limit(); l != walkThrottleRate/2 {
+		t.Fatalf("rate after two 429s = %v, want %v", l, walkThrottleRate/2)
 	}
-	if p.delay != 2*walkThrottleDelay {
-		t.Fatalf("delay after two 429s = %s, want %s", p.delay, 2*walkThrottleDelay)
+	for i := 0; i < 20; i++ {
+		p.throttled()
 	}
-	for i := 0; i < 10; i++ {
-		p.throttled(0)
+	if l := p.lim.Limit(); l != walkMinRate {
+		t.Fatalf("rate after many 429s = %v, want the floor %v", l, walkMinRate)
 	}
-	if p.delay != walkMaxDelay {
-		t.Fatalf("delay after many 429s = %s, want cap %s", p.delay, walkMaxDelay)
+	// At the floor, consecutive pages are 1/walkMinRate apart.
+	p.wait()
+	if d := p.wait(); d != 5*time.Second {
+		t.Fatalf("wait at the floor = %s, want 5s", d)
 	}
-	_ = p.before(ctx)
-	if len(slept) != 1 || slept[0] != walkMaxDelay {
-		t.Fatalf("before slept %v, want [%s]", slept, walkMaxDelay)
-	}
-	// Decay: halves every walkDecayPages clean pages, then back to 0.
+	// Recovery: the rate doubles every walkDecayPages clean pages until it
+	// passes walkFullRate, then the walk is at full speed.
 	pages := 0
-	for p.delay > 0 && pages < 100*walkDecayPages {
+	for p.lim.Limit() != rate.Inf && pages < 100 {
 		p.ok()
 		pages++
 	}
-	if p.delay != 0 {
-		t.Fatalf("delay did not decay to 0: %s", p.delay)
-	}
-	// 5s -> 2.5s -> ... -> 19.5ms (< 20ms) -> 0: 8 halvings.
+	// 0.2 -> 0.4 -> ... -> 51.2 (> 50): 8 doublings.
 	if pages != 8*walkDecayPages {
-		t.Fatalf("decay took %d pages, want %d", pages, 8*walkDecayPages)
+		t.Fatalf("recovery took %d clean pages, want %d", pages, 8*walkDecayPages)
+	}
+	now = now.Add(time.Hour)
+	for i := 0; i < 5; i++ {
+		if d := p.wait(); d != 0 {
+			t.Fatalf("recovered pacer waits %s", d)
+		}
 	}
 }
 

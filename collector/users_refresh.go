@@ -4,110 +4,118 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// The id cache is built off the scrape path by a background loop (run):
+// idCache builds the list of user ids off the scrape path (run):
 //
 //   - A walk pages through GET /users?page=N&per_page=200 (the server's
 //     maximum) until a short page, keeping active accounts (delete_at 0) and,
-//     with --collector.users.include-bots, bots. Results replace the cache
-//     atomically only when the walk completes; a failed walk keeps the old
-//     cache and is retried with a backoff (10 s doubling, at most the refresh
-//     interval).
-//   - Walks run every --collector.users.refresh-interval. Between walks the
-//     loop asks GET /users/stats once per statsInterval (1 min); when
-//     total_users_count differs from the value seen at the last walk, the next
-//     walk is brought forward, but not closer than minEarlyGap (1 min) after
-//     the previous walk's end nor than 10 walk durations after its start
-//     (100k users: a 21 s walk, so at most one every 3.5 min), so a server
-//     with constant sign-ups does not keep the exporter walking.
-//   - Pacing (Mattermost's limiter allows 10 requests/s, burst 100, per client
-//     address, shared with the status sweeps): page requests are made with
-//     mmclient.WithoutRetries, so the client does not absorb a 429 with its
-//     own Retry-After waits and retries; the walk sees every one. When a page
-//     fails with 429, the walk sleeps Retry-After (at least 1 s), then waits
-//     walkThrottleDelay (200 ms: at most 5 pages/s, half the limiter's
-//     sustained rate, leaving the rest to the scrapes) between pages; each
-//     further 429 doubles that delay up to walkMaxDelay (5 s). After
-//     walkDecayPages (3) clean pages in a row the delay halves, and below
-//     20 ms it returns to 0 (full speed): a walk that was slowed to 5 s a
-//     page is back to full speed about 20 s after the pressure ends (with 50
-//     pages, a real 15-page walk stayed at 5 s a page for its whole rest). The same page is asked again; after
-//     walkMaxThrottles (20) 429s in a row the walk fails.
-//     GET /users/stats keeps the client's retries (one call a minute).
-//   - A status sweep that fails with 429 halves the sweep concurrency of the
-//     next sweeps (users_sweep.go).
+//     with --collector.users.include-bots, bots. The result replaces the
+//     snapshot only when the walk completes; a failed walk keeps the old one.
+//   - Walks run every --collector.users.refresh-interval. Between walks
+//     GET /users/stats is asked every StatsInterval (1 min); a change of
+//     total_users_count since the last walk brings the next walk forward, but
+//     not closer than MinEarlyGap (1 min) to the previous walk's end nor than
+//     10 walk durations to its start, so that constant sign-ups do not keep
+//     the exporter walking.
+//   - After a walk, GET /users/stats is compared with the walk's active
+//     accounts (bots included, like total_users_count). A difference (accounts
+//     changed during the walk: OFFSET paging by username skips an account
+//     renamed across a page boundary) is exported as
+//     mattermost_exporter_users_stats_difference and the walk is made again
+//     after rewalkMin, doubling while the difference stays, at most the
+//     refresh interval.
+//   - A failed walk is retried after retryMin (10 s), doubling up to the
+//     refresh interval; meanwhile GET /users/stats is asked every probeEvery
+//     (10 s) and, when the walk failed for want of an answer or a probe
+//     failed, the walk starts as soon as a probe answers: the cache is
+//     rebuilt promptly when Mattermost comes back, however long it was away.
+//   - Pacing: Mattermost's limiter allows 10 requests/s, burst 100, per
+//     client address, shared with the status sweeps. Pages are asked with
+//     mmclient.WithoutRetries, so the walk sees every 429: it waits
+//     Retry-After (1 s to walkMaxWait), then paces pages with a rate.Limiter
+//     at 5/s, halved by each further 429 down to one page per walkMaxWait/6,
+//     and doubled after every walkDecayPages clean pages until above 50/s,
+//     where it is back to full speed. After walkMaxThrottles 429s in a row
+//     the walk fails.
 
 const (
-	walkPerPage       = mmclient.MaxPerPage
-	walkThrottleDelay = 200 * time.Millisecond
-	walkMaxDelay      = 5 * time.Second
-	walkMinDelay      = 20 * time.Millisecond
-	walkDecayPages    = 3
-	walkMaxThrottles  = 20
-	walkMinRetryAfter = time.Second
+	walkPerPage      = mmclient.MaxPerPage
+	walkThrottleRate = rate.Limit(5)
+	walkMinRate      = rate.Limit(0.2)
+	walkFullRate     = rate.Limit(50)
+	walkDecayPages   = 3
+	walkMaxThrottles = 20
+	walkMinWait      = time.Second
+	// walkMaxWait caps a Retry-After: a far-future HTTP date must not
+	// stall the walk.
+	walkMaxWait = 30 * time.Second
 	// walkPageTimeout bounds one page request (the walk itself has no
 	// deadline: at 1M users it can legitimately take tens of minutes).
 	walkPageTimeout = 2 * time.Minute
-	// statsTimeout bounds one GET /users/stats.
-	statsTimeout = 30 * time.Second
-	// refreshRetryMin is the first wait after a failed walk; it doubles up
-	// to the refresh interval.
-	refreshRetryMin = 10 * time.Second
-	minEarlyGap     = time.Minute
+	statsTimeout    = 30 * time.Second
 	// earlyRefreshDurations: a stats-triggered walk starts no sooner than
 	// this many walk durations after the previous walk started.
 	earlyRefreshDurations = 10
 )
 
-// pacer spaces the walk's page requests after rate limiting (see above).
-type pacer struct {
-	delay  time.Duration
-	streak int
-	sleep  func(ctx context.Context, d time.Duration) error
+// idCache is the background walker and the snapshot it publishes.
+type idCache struct {
+	client *mmclient.Client
+	logger log.Logger
+	cfg    UsersConfig
+
+	// Timing of the loop; tests shorten them.
+	retryMin, probeEvery, rewalkMin time.Duration
+	// Clock of the walk's pacing; tests replace both.
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+
+	walkMu    sync.Mutex // one walk at a time
+	snap      atomic.Pointer[idSnapshot]
+	lastErr   atomic.Pointer[error] // nil after a successful walk
+	pages     atomic.Int64          // pages of the walk in progress, else of the last one
+	statsSeen atomic.Pointer[int64] // total_users_count after the last walk
+	statsDiff atomic.Pointer[int64] // walk minus stats after the last walk
+	stopped   chan struct{}
+
+	refreshes, refreshErrors, early, throttled prometheus.Counter
 }
 
-// before waits the current delay before the next page.
-func (p *pacer) before(ctx context.Context) error {
-	if p.delay <= 0 {
-		return ctx.Err()
+func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *idCache {
+	if cfg.StatsInterval == 0 {
+		cfg.StatsInterval = time.Minute
 	}
-	return p.sleep(ctx, p.delay)
-}
-
-// throttled records a 429 and returns how long to wait before asking the
-// same page again.
-func (p *pacer) throttled(retryAfter time.Duration) time.Duration {
-	p.streak = 0
-	if p.delay < walkThrottleDelay {
-		p.delay = walkThrottleDelay
-	} else {
-		p.delay = min(2*p.delay, walkMaxDelay)
+	if cfg.MinEarlyGap == 0 {
+		cfg.MinEarlyGap = time.Minute
 	}
-	return max(retryAfter, walkMinRetryAfter)
-}
-
-// ok records a page that came back without a 429.
-func (p *pacer) ok() {
-	if p.delay == 0 {
-		return
-	}
-	p.streak++
-	if p.streak >= walkDecayPages {
-		p.streak = 0
-		p.delay /= 2
-		if p.delay < walkMinDelay {
-			p.delay = 0
-		}
+	return &idCache{
+		client: client, logger: logger, cfg: cfg,
+		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute,
+		now: time.Now, sleep: sleepCtx,
+		stopped:       make(chan struct{}),
+		refreshes:     newUsersCounter("refreshes_total", "Completed user id cache refreshes."),
+		refreshErrors: newUsersCounter("refresh_errors_total", "Failed user id cache refreshes (the previous cache stays in use)."),
+		early:         newUsersCounter("refresh_early_total", "Refreshes brought forward because GET /users/stats reported a new active user count."),
+		throttled:     newUsersCounter("refresh_throttled_total", "GET /users pages of the user id walk answered 429 (none retried by the client), each followed by a slower walk."),
 	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -118,62 +126,98 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// pacer slows the walk down after 429s and speeds it up again.
+type pacer struct {
+	lim   *rate.Limiter
+	clean int
+	now   func() time.Time
+}
+
+// wait is how long to wait before the next page.
+func (p *pacer) wait() time.Duration {
+	now := p.now()
+	return p.lim.ReserveN(now, 1).DelayFrom(now)
+}
+
+// throttled slows down after a 429.
+func (p *pacer) throttled() {
+	p.clean = 0
+	l := p.lim.Limit()
+	if l > walkThrottleRate {
+		l = walkThrottleRate
+	} else {
+		l = max(l/2, walkMinRate)
+	}
+	p.lim.SetLimitAt(p.now(), l)
+}
+
+// ok speeds up after walkDecayPages pages in a row without a 429.
+func (p *pacer) ok() {
+	if p.lim.Limit() == rate.Inf {
+		return
+	}
+	if p.clean++; p.clean < walkDecayPages {
+		return
+	}
+	p.clean = 0
+	l := 2 * p.lim.Limit()
+	if l > walkFullRate {
+		l = rate.Inf
+	}
+	p.lim.SetLimitAt(p.now(), l)
+}
+
 // walk pages through every account once and returns the new snapshot.
-// hint is the expected number of active accounts (0 = unknown), used to size
-// the builder.
-func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
+func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	begin := time.Now()
 	pages := 0
 	b := newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000)))
-	p := &pacer{sleep: c.sleep}
-	c.lastWalkPages.Store(0)
-	var prevFirst [userIDLen]byte
-	var prevFirstLen int
-	consecutive := 0
+	p := &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}
+	ic.pages.Store(0)
+	prevFirst := ""
+	throttles := 0
 	for page := 0; ; {
-		if err := p.before(ctx); err != nil {
+		if err := ic.sleep(ctx, p.wait()); err != nil {
 			return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, walkPageTimeout)
 		// No client retries: the walk sees every 429 and paces itself.
-		users, err := c.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
+		users, err := ic.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
 		cancel()
 		pages++
-		c.lastWalkPages.Store(int64(pages)) // live, so a slow walk shows progress
-		if err != nil {
-			var apiErr *mmclient.APIError
-			if errors.As(err, &apiErr) && apiErr.StatusCode == 429 && ctx.Err() == nil {
-				c.walkThrottles.Add(1)
-				consecutive++
-				if consecutive > walkMaxThrottles {
-					return nil, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, consecutive, err)
-				}
-				wait := p.throttled(apiErr.RetryAfter)
-				level.Info(c.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "page_delay", p.delay)
-				if err := c.sleep(ctx, wait); err != nil {
-					return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
-				}
-				continue // same page again
+		ic.pages.Store(int64(pages)) // live, so a slow walk shows progress
+		var apiErr *mmclient.APIError
+		if err != nil && mmclient.IsTooManyRequests(err) && errors.As(err, &apiErr) && ctx.Err() == nil {
+			ic.throttled.Inc()
+			if throttles++; throttles > walkMaxThrottles {
+				return nil, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, throttles, err)
 			}
+			p.throttled()
+			wait := min(max(apiErr.RetryAfter, walkMinWait), walkMaxWait)
+			level.Info(ic.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "pages_per_second", float64(p.lim.Limit()))
+			if err := ic.sleep(ctx, wait); err != nil {
+				return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
+			}
+			continue // same page again
+		}
+		if err != nil {
 			return nil, fmt.Errorf("user id walk: page %d: %w", page, err)
 		}
-		consecutive = 0
+		throttles = 0
 		p.ok()
 		// A server (or proxy) that ignores the page parameter would make
 		// this loop endless: two pages in a row starting with the same
 		// account mean the paging does not advance.
 		if len(users) > 0 {
-			first := users[0].ID
-			if page > 0 && prevFirstLen == len(first) && string(prevFirst[:prevFirstLen]) == first {
+			if page > 0 && users[0].ID == prevFirst {
 				return nil, fmt.Errorf("user id walk: pages %d and %d start with the same account: the server does not page GET /users", page-1, page)
 			}
-			prevFirstLen = copy(prevFirst[:], first)
+			prevFirst = truncate(users[0].ID, userIDLen)
 		}
 		for i := range users {
-			if users[i].DeleteAt != 0 {
-				continue
+			if users[i].DeleteAt == 0 {
+				b.add(users[i].ID, users[i].IsBot)
 			}
-			b.add(users[i].ID, users[i].IsBot)
 		}
 		if len(users) < walkPerPage {
 			break
@@ -181,158 +225,177 @@ func (c *UsersCollector) walk(ctx context.Context, hint int64) (*idSnapshot, err
 		page++
 	}
 	invalid := b.invalid
-	ids, activeAll, bots, dups := b.build(c.cfg.IncludeBots)
+	ids, activeAll, bots, dups := b.build(ic.cfg.IncludeBots)
 	if invalid > 0 {
-		level.Warn(c.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
+		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
 	}
-	return &idSnapshot{
-		ids:        ids,
-		activeAll:  activeAll,
-		bots:       bots,
-		finished:   time.Now(),
-		duration:   time.Since(begin),
-		pages:      pages,
-		duplicates: dups,
-		invalid:    invalid,
-	}, nil
+	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
+		pages: pages, duplicates: dups, invalid: invalid}, nil
 }
 
-// statsTotal asks GET /users/stats; ok is false on error (logged at debug:
-// the check is an optimisation, the periodic refresh still happens).
-func (c *UsersCollector) statsTotal(ctx context.Context) (int64, bool) {
-	sctx, cancel := context.WithTimeout(ctx, statsTimeout)
+// statsTotal asks GET /users/stats once (no client retries: the loop asks
+// again soon anyway).
+func (ic *idCache) statsTotal(ctx context.Context) (int64, error) {
+	sctx, cancel := context.WithTimeout(mmclient.WithoutRetries(ctx), statsTimeout)
 	defer cancel()
-	st, err := c.client.GetUserStats(sctx)
+	st, err := ic.client.GetUserStats(sctx)
 	if err != nil {
-		level.Debug(c.logger).Log("msg", "GET /users/stats failed", "err", err)
-		return 0, false
+		return 0, err
 	}
-	return st.TotalUsersCount, true
+	return st.TotalUsersCount, nil
 }
 
-// Refresh walks the users once, synchronously, and publishes the new id
-// cache. The background loop calls it; tests and benchmarks may too.
-func (c *UsersCollector) Refresh(ctx context.Context) error {
-	c.refreshMu.Lock()
-	defer c.refreshMu.Unlock()
-	before, beforeOK := c.statsTotal(ctx)
-	hint := before
-	if !beforeOK {
-		if old := c.cache.Load(); old != nil {
-			hint = old.activeAll
-		}
+// Refresh walks the users once and publishes the new snapshot, then compares
+// it with GET /users/stats.
+func (ic *idCache) Refresh(ctx context.Context) error {
+	ic.walkMu.Lock()
+	defer ic.walkMu.Unlock()
+	// The builder is sized from the last walk, or for the first one from
+	// GET /users/stats (growing it by doubling would cost up to twice the
+	// memory at a million users).
+	var hint int64
+	if old := ic.snap.Load(); old != nil {
+		hint = old.activeAll
+	} else if total, err := ic.statsTotal(ctx); err == nil {
+		hint = min(total, 50_000_000)
 	}
-	snap, err := c.walk(ctx, hint)
+	snap, err := ic.walk(ctx, hint)
 	if err != nil {
-		c.refreshErrors.Add(1)
+		ic.refreshErrors.Inc()
 		if ctx.Err() == nil {
-			c.lastRefreshErr.Store(&err)
+			ic.lastErr.Store(&err)
 		}
 		return err
 	}
-	c.lastRefreshErr.Store(nil)
-	// Baseline for the stats check: if the total did not move during the
-	// walk, or the walk saw exactly the final total, the cache matches the
-	// server's count as of now. Otherwise accounts changed during the walk
-	// and may be missing: keep the pre-walk value so that the next check
-	// brings a refresh forward.
-	after, afterOK := c.statsTotal(ctx)
-	baseline, known := int64(0), false
-	switch {
-	case afterOK && (!beforeOK || before == after || snap.activeAll == after):
-		baseline, known = after, true
-	case beforeOK:
-		baseline, known = before, true
+	ic.lastErr.Store(nil)
+	ic.snap.Store(snap)
+	// Counted once the comparison with the stats is done (tests wait on it).
+	defer ic.refreshes.Inc()
+	level.Info(ic.logger).Log("msg", "user id cache refreshed", "cached", snap.ids.Len(), "active_accounts", snap.activeAll, "bots", snap.bots, "pages", snap.pages, "duplicates_dropped", snap.duplicates, "duration", snap.duration)
+	total, err := ic.statsTotal(ctx)
+	if err != nil {
+		level.Debug(ic.logger).Log("msg", "GET /users/stats failed", "err", err)
+		ic.statsSeen.Store(nil)
+		ic.statsDiff.Store(nil)
+		return nil
 	}
-	if known && snap.activeAll != baseline {
-		level.Debug(c.logger).Log("msg", "user id walk and GET /users/stats disagree (view restrictions of the token's account, or accounts changed during the walk)", "walk_active", snap.activeAll, "stats_total", baseline)
+	diff := snap.activeAll - total
+	ic.statsSeen.Store(&total)
+	ic.statsDiff.Store(&diff)
+	if diff != 0 {
+		level.Info(ic.logger).Log("msg", "user id walk and GET /users/stats disagree (accounts changed during the walk, or the token's account cannot see every user); walking again soon", "walk_active", snap.activeAll, "stats_total", total)
 	}
-	c.mu.Lock()
-	c.statsBaseline, c.statsKnown = baseline, known
-	c.mu.Unlock()
-	c.cache.Store(snap)
-	c.refreshes.Add(1)
-	level.Info(c.logger).Log("msg", "user id cache refreshed", "cached", snap.ids.Len(), "active_accounts", snap.activeAll, "bots", snap.bots, "pages", snap.pages, "duplicates_dropped", snap.duplicates, "duration", snap.duration)
 	return nil
 }
 
 // run is the background loop started by Start.
-func (c *UsersCollector) run(ctx context.Context) {
-	defer close(c.stopped)
-	retry := refreshRetryMin
+func (ic *idCache) run(ctx context.Context) {
+	defer close(ic.stopped)
+	retry, rewalk := ic.retryMin, ic.rewalkMin
+	probed := false // the last walk was started by a probe
 	for {
-		var next time.Time
 		begin := time.Now()
-		if err := c.Refresh(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			level.Error(c.logger).Log("msg", "user id cache refresh failed; keeping the previous cache", "retry_in", retry, "err", err)
-			next = time.Now().Add(retry)
-			retry = min(2*retry, c.cfg.RefreshInterval)
-		} else {
-			retry = refreshRetryMin
-			next = time.Now().Add(c.cfg.RefreshInterval)
+		err := ic.Refresh(ctx)
+		if ctx.Err() != nil {
+			return
 		}
-		// Earliest time a stats change may bring the next walk forward:
-		// MinEarlyGap after this walk, and at least 10 walk durations
-		// after its start (walks take at most ~10% of the time).
-		dur := time.Since(begin)
-		earliest := time.Now().Add(c.cfg.MinEarlyGap)
-		if t := begin.Add(earlyRefreshDurations * dur); t.After(earliest) {
+		end := time.Now()
+		next, probe, down := end.Add(ic.cfg.RefreshInterval), false, false
+		switch d := ic.statsDiff.Load(); {
+		case err != nil:
+			level.Error(ic.logger).Log("msg", "user id cache refresh failed; keeping the previous cache", "retry_in", retry, "err", err)
+			next, probe = end.Add(retry), true
+			// A walk that failed for want of an answer counts as an
+			// outage: the first probe that answers brings the retry
+			// forward (not twice in a row without a failed probe, so a
+			// server failing only GET /users is not walked every probe).
+			down = isOutage(err) && !probed
+			retry = min(2*retry, ic.cfg.RefreshInterval)
+		case d != nil && *d != 0:
+			next = end.Add(rewalk)
+			rewalk = min(2*rewalk, ic.cfg.RefreshInterval)
+			retry = ic.retryMin
+		default:
+			retry, rewalk = ic.retryMin, ic.rewalkMin
+		}
+		earliest := end.Add(max(ic.cfg.MinEarlyGap, 0))
+		if t := begin.Add(earlyRefreshDurations * end.Sub(begin)); t.After(earliest) {
 			earliest = t
 		}
-		if !c.waitForRefresh(ctx, next, earliest) {
+		var ok bool
+		if ok, probed = ic.wait(ctx, next, earliest, probe, down); !ok {
 			return
 		}
 	}
 }
 
-// waitForRefresh sleeps until next, checking GET /users/stats every
-// StatsInterval and returning early (after earliest) when the total changed.
-// It returns false when ctx is cancelled.
-func (c *UsersCollector) waitForRefresh(ctx context.Context, next, earliest time.Time) bool {
+// isOutage reports whether a walk failed for want of an answer: no HTTP
+// answer at all, a timeout, or a 5xx (a proxy's 502 while Mattermost is
+// down), rather than an answer refusing the walk (4xx) or a bad page.
+func isOutage(err error) bool {
+	var apiErr *mmclient.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode >= 500
+	}
+	var urlErr *url.Error
+	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// wait sleeps until next; it returns false when ctx is cancelled, and
+// whether a probe ended it. With probe (the last walk failed), it asks
+// GET /users/stats every probeEvery and returns at once when one answers
+// while down (the walk failed for want of an answer, or a probe failed).
+// Otherwise it asks every StatsInterval and returns early (not before
+// earliest) when total_users_count changed.
+func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down bool) (ok, probed bool) {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
+	every := ic.cfg.StatsInterval
+	if probe {
+		every = ic.probeEvery
+	}
 	var tick <-chan time.Time
-	if c.cfg.StatsInterval > 0 {
-		t := time.NewTicker(c.cfg.StatsInterval)
+	if every > 0 {
+		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
 	}
 	changed := false
 	for {
-		if changed && !time.Now().Before(earliest) {
-			c.statsTriggered.Add(1)
-			return true
-		}
-		var early <-chan time.Time
-		if changed {
-			early = time.After(time.Until(earliest))
-		}
 		select {
 		case <-ctx.Done():
-			return false
+			return false, false
 		case <-timer.C:
-			return true
-		case <-early:
+			if changed && time.Now().Before(next) {
+				ic.early.Inc()
+			}
+			return true, false
 		case <-tick:
 			if changed {
 				continue
 			}
-			total, ok := c.statsTotal(ctx)
-			if !ok {
+			total, err := ic.statsTotal(ctx)
+			switch {
+			case err != nil:
+				down = true
+				continue
+			case probe && !down:
+				continue
+			case probe:
+				level.Info(ic.logger).Log("msg", "Mattermost answers again; retrying the user id walk now")
+				return true, true
+			}
+			seen := ic.statsSeen.Load()
+			if seen == nil {
+				ic.statsSeen.Store(&total)
 				continue
 			}
-			c.mu.Lock()
-			base, known := c.statsBaseline, c.statsKnown
-			if !known {
-				c.statsBaseline, c.statsKnown = total, true
-			}
-			c.mu.Unlock()
-			if known && total != base {
-				level.Info(c.logger).Log("msg", "active user count changed; refreshing the user id cache early", "was", base, "now", total)
+			if total != *seen {
+				level.Info(ic.logger).Log("msg", "active user count changed; refreshing the user id cache early", "was", *seen, "now", total)
 				changed = true
+				if t := time.Until(earliest); t < time.Until(next) {
+					timer.Reset(max(t, 0))
+				}
 			}
 		}
 	}

@@ -8,30 +8,51 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// A status sweep asks POST /users/status/ids for every cached id, in batches
-// of BatchSize with at most Concurrency requests in flight, and keeps only
-// counts. Responses are decoded as a stream (mmclient.StreamStatusesByIDs);
-// each result is matched to its batch by binary search in the batch's slice of
-// the sorted id cache, and a per-batch bitset counts every id at most once
-// (servers of the 5.37 era repeat duplicates). The decoded strings alias the
-// client's reused buffer and are never kept.
+// A status sweep asks POST /users/status/ids for every id of a snapshot, in
+// batches with at most Concurrency requests in flight, and keeps only counts.
+// One sweep runs at a time: scrapes that ask while it runs share it
+// (singleflight). It runs detached from the scrape that started it, until
+// that scrape's deadline (or until the collector stops).
+//
+// Responses are decoded as a stream (mmclient.StreamStatusesByIDs); each
+// result is matched to its batch by binary search in the batch's slice of the
+// sorted id cache, and a per-batch bitset counts every id at most once
+// (servers of the 5.37 era repeat duplicates, 11.x dedupes). The decoded
+// strings alias the client's reused buffer and are never kept.
 //
 // Completeness: Mattermost answers every id it is sent (ids without a status
 // come back as synthesized "offline"), so a batch whose answer lacks some of
-// its ids, or names an id it was not sent, is an error that fails the whole
-// sweep: the counts would silently undercount. An all-empty answer ([]) is
-// what a server with ServiceSettings.EnableUserStatuses=false sends; it also
-// fails, with an error saying so. A sweep is all or nothing: only a complete
-// sweep is ever published.
+// its ids, or names an id it was not sent, fails the whole sweep. An empty
+// answer ([]) is what a server with ServiceSettings.EnableUserStatuses=false
+// sends; it fails too, saying so. Only a complete sweep is ever published.
 //
-// Statuses other than the five known ones (a newer server's value) are counted
-// in mattermost_users_unknown_status rather than dropped or given an
-// unbounded label.
+// A batch answered 413 (the body is above the server's
+// ServiceSettings.MaximumPayloadSizeBytes) is split in halves and retried
+// within the sweep; the smaller size is kept for later sweeps.
+//
+// Statuses other than the five known ones are counted in
+// mattermost_users_unknown_status rather than dropped or given an unbounded
+// label.
+
+const (
+	// sweepBudgetNoDeadline bounds a sweep started by a scrape without a
+	// deadline.
+	sweepBudgetNoDeadline = 2 * time.Minute
+	// staleServeLimit: after a failed sweep, the last complete one is served
+	// only if younger than this; older counts are not shown at all.
+	staleServeLimit = 15 * time.Minute
+	// unknownLogEvery throttles the warning about unknown status values.
+	unknownLogEvery = time.Hour
+)
 
 // statusIndex maps a status to its position in mmclient.KnownStatuses, or -1.
 func statusIndex(s string) int {
@@ -68,42 +89,209 @@ type sweepResult struct {
 	// taken is when the sweep started: the counts are no older than this.
 	taken    time.Time
 	duration time.Duration
-	ids      int
-	requests int
-	// firstUnknown is one unknown status value seen (copied, truncated), for
-	// the log.
+	// firstUnknown is one unknown status value seen (copied, truncated).
 	firstUnknown string
 }
 
 // errNoStatuses is returned when the server answers a batch with [].
 var errNoStatuses = errors.New("the server returned no statuses (is ServiceSettings.EnableUserStatuses false?)")
 
-// sweepWorker holds one worker's reusable buffers: the batch's id strings
-// (substrings of the cache) and a bitset of the ids already answered.
+// sweeper runs the sweeps and keeps the last complete one.
+type sweeper struct {
+	client *mmclient.Client
+	logger log.Logger
+	life   context.Context // ends when the collector stops
+	conc   int
+	maxAge time.Duration
+
+	batch    atomic.Int64 // ids per request, lowered after a 413
+	group    singleflight.Group
+	last     atomic.Pointer[sweepResult]
+	progress atomic.Pointer[sweepProgress] // of the latest sweep started
+	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
+	workers  sync.Pool                     // *sweepWorker
+
+	unknownLogged atomic.Int64 // unix seconds of the last unknown-status warning
+
+	sweeps, errors, reused prometheus.Counter
+}
+
+// sweepProgress counts the batches of a sweep, for the deadline error.
+type sweepProgress struct {
+	done  atomic.Int64
+	total int
+}
+
+func newSweeper(life context.Context, client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
+	s := &sweeper{
+		client: client, logger: logger, life: life, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
+		workers: sync.Pool{New: func() any { return &sweepWorker{} }},
+		sweeps:  newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
+		errors:  newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
+		reused:  newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
+	}
+	s.batch.Store(int64(cfg.BatchSize))
+	return s
+}
+
+// counts returns counts for one scrape: a sweep younger than MaxAge, or the
+// result of the sweep in flight or of a new one. On error it also returns
+// the last complete sweep if it is younger than staleServeLimit, so that the
+// scrape can serve it with its timestamp.
+func (s *sweeper) counts(ctx context.Context, snap *idSnapshot) (*sweepResult, error) {
+	now := time.Now()
+	if last := s.last.Load(); s.maxAge > 0 && last != nil && now.Sub(last.taken) <= s.maxAge {
+		s.reused.Inc()
+		return last, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return s.servable(), fmt.Errorf("users status sweep not started: %w", err)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = now.Add(sweepBudgetNoDeadline)
+	}
+	ch := s.group.DoChan("sweep", func() (any, error) { return s.sweep(dl, snap) })
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return s.servable(), fmt.Errorf("users status sweep: %w", r.Err)
+		}
+		return r.Val.(*sweepResult), nil
+	case <-ctx.Done():
+		done, total := int64(0), 0
+		if p := s.progress.Load(); p != nil {
+			done, total = p.done.Load(), p.total
+		}
+		return s.servable(), fmt.Errorf("users status sweep not finished before the scrape deadline (%d of %d batches done): %w", done, total, ctx.Err())
+	}
+}
+
+// servable is the last complete sweep if it is recent enough to serve after
+// a failure.
+func (s *sweeper) servable() *sweepResult {
+	if last := s.last.Load(); last != nil && time.Since(last.taken) <= staleServeLimit {
+		return last
+	}
+	return nil
+}
+
+// sweep runs every batch of snap before dl; all or nothing.
+func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
+	ctx, cancel := context.WithDeadline(s.life, dl)
+	defer cancel()
+	begin := time.Now()
+	n := snap.ids.Len()
+	size := int(s.batch.Load())
+	prog := &sweepProgress{total: (n + size - 1) / size}
+	s.progress.Store(prog)
+	res := &sweepResult{taken: begin}
+
+	var mu sync.Mutex // guards res
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.conc)
+	for b := 0; b < prog.total && gctx.Err() == nil; b++ {
+		lo, hi := b*size, min((b+1)*size, n)
+		g.Go(func() error {
+			w := s.workers.Get().(*sweepWorker)
+			defer s.workers.Put(w)
+			w.cnt, w.unknownVal = sweepCounts{}, ""
+			if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
+				return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)
+			}
+			prog.done.Add(1)
+			mu.Lock()
+			res.counts.add(&w.cnt)
+			if res.firstUnknown == "" {
+				res.firstUnknown = w.unknownVal
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil && int(prog.done.Load()) != prog.total {
+		// The loop was cut short by the context between two batches.
+		err = ctx.Err()
+	}
+	if now := int(s.batch.Load()); now != size {
+		level.Warn(s.logger).Log("msg", "the server refused status batches as too large (413: ServiceSettings.MaximumPayloadSizeBytes); using smaller batches from now on", "batch_size", now, "was", size)
+	}
+	if err != nil {
+		s.errors.Inc()
+		return nil, err
+	}
+	res.duration = time.Since(begin)
+	if last := s.last.Load(); last == nil || res.taken.After(last.taken) {
+		s.last.Store(res)
+	}
+	s.sweeps.Inc()
+	level.Debug(s.logger).Log("msg", "status sweep complete", "ids", n, "duplicate_answers", res.counts.duplicates, "duration", res.duration)
+	if res.counts.unknown > 0 {
+		s.logUnknown(res)
+	}
+	return res, nil
+}
+
+// runBatch sweeps ids [lo, hi); a 413 splits the range in halves, each
+// retried at once, and lowers the batch size of later sweeps.
+func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo, hi int) error {
+	err := w.doBatch(ctx, s.client, ids, lo, hi)
+	if err == nil || !mmclient.IsRequestTooLarge(err) || hi-lo < 2 {
+		return err
+	}
+	half := (hi - lo + 1) / 2
+	for cur := s.batch.Load(); int64(half) < cur && !s.batch.CompareAndSwap(cur, int64(half)); cur = s.batch.Load() {
+	}
+	if err := s.runBatch(ctx, w, ids, lo, lo+half); err != nil {
+		return err
+	}
+	return s.runBatch(ctx, w, ids, lo+half, hi)
+}
+
+// logUnknown warns about unknown status values at most once an hour.
+func (s *sweeper) logUnknown(res *sweepResult) {
+	now := time.Now().Unix()
+	last := s.unknownLogged.Load()
+	if (last != 0 && now-last < int64(unknownLogEvery/time.Second)) || !s.unknownLogged.CompareAndSwap(last, now) {
+		return
+	}
+	level.Warn(s.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.counts.unknown, "example", res.firstUnknown)
+}
+
+// sweepWorker holds reusable buffers for one batch at a time: the batch's id
+// strings (substrings of the cache) and a bitset of the ids answered.
 type sweepWorker struct {
-	ids  []string
-	seen []uint64
-	cnt  sweepCounts
-	// unknownVal keeps the first unknown status value (copied).
-	unknownVal string
+	ids        []string
+	seen       []uint64
+	cnt        sweepCounts // of the batches completed since it was reset
+	unknownVal string      // first unknown status value (copied)
 }
 
-func newSweepWorker(batch int) *sweepWorker {
-	return &sweepWorker{ids: make([]string, 0, batch), seen: make([]uint64, (batch+63)/64)}
-}
-
-// doBatch sweeps ids [lo, hi) of snap. The worker's counts are only updated
-// when the batch is complete.
+// doBatch sweeps ids [lo, hi). The worker's counts are only updated when the
+// batch is complete.
 func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids *userIDs, lo, hi int) error {
 	w.ids = w.ids[:0]
 	for i := lo; i < hi; i++ {
 		w.ids = append(w.ids, ids.At(i))
 	}
-	clear(w.seen)
+	if words := (hi - lo + 63) / 64; cap(w.seen) < words {
+		w.seen = make([]uint64, words)
+	} else {
+		w.seen = w.seen[:words]
+		clear(w.seen)
+	}
 	var local sweepCounts
 	answered := 0
+	next := lo // answers mostly come in request (= sorted) order: try there first
 	err := client.StreamStatusesByIDs(ctx, w.ids, func(st *mmclient.Status) error {
-		i := ids.indexIn(lo, hi, st.UserID)
+		i := next
+		if i >= hi || ids.At(i) != st.UserID {
+			i = ids.indexIn(lo, hi, st.UserID)
+		}
+		next = i + 1
 		if i < 0 {
 			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
 		}
@@ -128,13 +316,12 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids 
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if answered == 0 {
+	case answered == 0:
 		return errNoStatuses
-	}
-	if answered != hi-lo {
+	case answered != hi-lo:
 		return fmt.Errorf("the server answered %d of the %d ids of the batch; refusing to publish an undercount", answered, hi-lo)
 	}
 	w.cnt.add(&local)
@@ -147,240 +334,4 @@ func truncate(s string, n int) string {
 		s = s[:n]
 	}
 	return string([]byte(s))
-}
-
-// sweepCall is one sweep in flight, shared by every scrape that asks for
-// counts while it runs (singleflight).
-type sweepCall struct {
-	done   chan struct{}
-	res    *sweepResult // set before done is closed, nil on error
-	err    error
-	total  int          // batches
-	batchs atomic.Int64 // batches completed
-	// deadline handling: the sweep runs on a context detached from the
-	// scrape that started it, cancelled by timer when end passes; every
-	// scrape that joins may move end later (see extend).
-	timer   *time.Timer
-	end     time.Time    // guarded by UsersCollector.mu
-	endNano atomic.Int64 // end, for the workers
-	waiters int          // scrapes that joined; guarded by UsersCollector.mu (read by tests)
-}
-
-// sweepBudgetNoDeadline is the budget of a scrape without a deadline.
-const sweepBudgetNoDeadline = 2 * time.Minute
-
-// sweepEnd is how long a sweep may run for a scrape with deadline dl (if
-// hasDL) seen at now: until dl plus one more scrape budget (dl - now), so
-// that a sweep a little slower than one scrape's deadline still completes and
-// serves the next scrape instead of being thrown away.
-func sweepEnd(now, dl time.Time, hasDL bool) time.Time {
-	if !hasDL {
-		return now.Add(sweepBudgetNoDeadline)
-	}
-	return dl.Add(max(dl.Sub(now), 0))
-}
-
-// extend makes the sweep last at least until sweepEnd for a joining scrape;
-// it never shortens it. Caller holds UsersCollector.mu.
-func (call *sweepCall) extend(now, dl time.Time, hasDL bool) {
-	end := sweepEnd(now, dl, hasDL)
-	if !end.After(call.end) {
-		return
-	}
-	call.end = end
-	call.endNano.Store(end.UnixNano())
-	call.timer.Reset(time.Until(end))
-}
-
-// getCounts returns counts for one scrape: a reusable recent sweep
-// (MaxAge), the result of the sweep in flight, or of a new one. On error it
-// also returns the last complete sweep (if any, and not older than
-// staleServeLimit) so that the scrape can serve it with its timestamp.
-func (c *UsersCollector) getCounts(ctx context.Context, snap *idSnapshot) (*sweepResult, error) {
-	now := time.Now()
-	c.mu.Lock()
-	if c.cfg.MaxAge > 0 && c.lastSweep != nil && now.Sub(c.lastSweep.taken) <= c.cfg.MaxAge {
-		r := c.lastSweep
-		c.mu.Unlock()
-		c.sweepsReused.Add(1)
-		return r, nil
-	}
-	dl, hasDL := ctx.Deadline()
-	call := c.inflight
-	if call != nil && now.Before(call.end) {
-		call.extend(now, dl, hasDL)
-	} else {
-		// No sweep in flight, or only one past its end: its context is
-		// cancelled (or about to be) and it can only fail, so joining it
-		// would fail this scrape for nothing. It ends on its own.
-		call = c.startSweepLocked(now, dl, hasDL, snap)
-	}
-	call.waiters++
-	c.mu.Unlock()
-
-	select {
-	case <-call.done:
-		if call.err == nil {
-			return call.res, nil
-		}
-		return c.servableLast(), fmt.Errorf("users status sweep: %w", call.err)
-	case <-ctx.Done():
-		return c.servableLast(), fmt.Errorf("users status sweep not finished before the scrape deadline (%d of %d batches done; it goes on for later scrapes): %w",
-			call.batchs.Load(), call.total, ctx.Err())
-	}
-}
-
-// staleServeLimit: after a failed sweep, the last complete one is served only
-// if younger than this; older counts are not shown at all.
-const staleServeLimit = 15 * time.Minute
-
-func (c *UsersCollector) servableLast() *sweepResult {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lastSweep == nil || time.Since(c.lastSweep.taken) > staleServeLimit {
-		return nil
-	}
-	return c.lastSweep
-}
-
-// startSweepLocked starts a sweep of snap, lasting as sweepEnd says for the
-// scrape deadline dl, and makes it the sweep in flight. Caller holds c.mu.
-func (c *UsersCollector) startSweepLocked(now, dl time.Time, hasDL bool, snap *idSnapshot) *sweepCall {
-	n := snap.ids.Len()
-	batch := c.cfg.BatchSize
-	end := sweepEnd(now, dl, hasDL)
-	ctx, cancel := context.WithCancel(c.life)
-	// The end is set before the workers start: they read it as the
-	// deadline of every request.
-	call := &sweepCall{
-		done:  make(chan struct{}),
-		total: (n + batch - 1) / batch,
-		end:   end,
-		timer: time.AfterFunc(time.Until(end), cancel),
-	}
-	call.endNano.Store(end.UnixNano())
-	c.inflight = call
-	conc := c.effectiveConcurrencyLocked()
-	go func() {
-		res, err := c.sweep(ctx, call, snap, conc)
-		cancel()
-		c.mu.Lock()
-		// Under the lock: a joining scrape may Reset the timer until
-		// the call stops being the one in flight.
-		call.timer.Stop()
-		if c.inflight == call {
-			// A scrape may have replaced a sweep past its end.
-			c.inflight = nil
-		}
-		if err == nil {
-			if c.lastSweep == nil || res.taken.After(c.lastSweep.taken) {
-				c.lastSweep = res
-			}
-			// Back to the configured concurrency one step per
-			// complete sweep.
-			if c.sweepConc > 0 && c.sweepConc < c.cfg.Concurrency {
-				c.sweepConc++
-			}
-		} else if mmclient.IsTooManyRequests(err) {
-			// Rate limited (after the client's Retry-After waits):
-			// halve the concurrency of the next sweeps.
-			c.sweepConc = max(conc/2, 1)
-		}
-		call.res, call.err = res, err
-		c.mu.Unlock()
-		if err == nil {
-			c.sweeps.Add(1)
-			level.Debug(c.logger).Log("msg", "status sweep complete", "ids", res.ids, "requests", res.requests, "duplicate_answers", res.counts.duplicates, "concurrency", conc, "duration", res.duration)
-			if res.counts.unknown > 0 {
-				c.logUnknown(res)
-			}
-		} else {
-			c.sweepErrors.Add(1)
-		}
-		close(call.done)
-	}()
-	return call
-}
-
-// effectiveConcurrencyLocked is the configured concurrency reduced after a
-// rate-limited sweep. Caller holds c.mu.
-func (c *UsersCollector) effectiveConcurrencyLocked() int {
-	if c.sweepConc > 0 && c.sweepConc < c.cfg.Concurrency {
-		return c.sweepConc
-	}
-	return c.cfg.Concurrency
-}
-
-// runBatch sweeps ids [lo, hi) with the sweep's current end as the request's
-// deadline, so that the client never waits a Retry-After past it. A scrape
-// that joins while the request runs may move the end later: a request that
-// failed only because it reached the end it was given is then made again
-// under the new end, instead of failing a sweep that still has time.
-func (c *UsersCollector) runBatch(ctx context.Context, call *sweepCall, w *sweepWorker, ids *userIDs, lo, hi int, requests *atomic.Int64) error {
-	for {
-		end := call.endNano.Load()
-		rctx, rcancel := context.WithDeadline(ctx, time.Unix(0, end))
-		err := w.doBatch(rctx, c.client, ids, lo, hi)
-		expired := errors.Is(rctx.Err(), context.DeadlineExceeded)
-		rcancel()
-		requests.Add(1)
-		if err == nil || !expired || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || call.endNano.Load() <= end {
-			return err
-		}
-	}
-}
-
-// sweep runs every batch of snap with conc workers; all or nothing.
-func (c *UsersCollector) sweep(ctx context.Context, call *sweepCall, snap *idSnapshot, conc int) (*sweepResult, error) {
-	begin := time.Now()
-	n := snap.ids.Len()
-	res := &sweepResult{taken: begin, ids: n}
-	if n == 0 {
-		res.duration = time.Since(begin)
-		return res, nil
-	}
-	batch := c.cfg.BatchSize
-	nb := call.total
-	conc = min(conc, nb)
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	var requests atomic.Int64
-	workers := make([]*sweepWorker, conc)
-	var wg sync.WaitGroup
-	for wi := range workers {
-		w := newSweepWorker(batch)
-		workers[wi] = w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				b := int(next.Add(1) - 1)
-				if b >= nb {
-					return
-				}
-				lo := b * batch
-				hi := min(lo+batch, n)
-				err := c.runBatch(ctx, call, w, &snap.ids, lo, hi, &requests)
-				if err != nil {
-					cancel(fmt.Errorf("batch %d of %d (%d ids): %w", b+1, nb, hi-lo, err))
-					return
-				}
-				call.batchs.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
-	}
-	for _, w := range workers {
-		res.counts.add(&w.cnt)
-		if res.firstUnknown == "" {
-			res.firstUnknown = w.unknownVal
-		}
-	}
-	res.requests = int(requests.Load())
-	res.duration = time.Since(begin)
-	return res, nil
 }

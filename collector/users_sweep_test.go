@@ -1,8 +1,12 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,8 +16,8 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// Tests of the shared sweep's lifetime: who may join it, how long it lasts,
-// and what stops it.
+// Tests of the sweeper: its lifetime, what it serves after a failure, 413
+// handling and the unknown-status warning.
 
 // hangStatusRequests makes the first n status requests hang until the client
 // gives up (the fake ends a delayed answer when the client hangs up); later
@@ -27,77 +31,6 @@ func hangStatusRequests(srv *mmtest.Server, n int64) *atomic.Int64 {
 		return 0
 	})
 	return &seen
-}
-
-// A sweep whose end has passed is being cancelled: a scrape arriving before
-// its goroutine has cleaned up must start a new sweep, not wait for the dying
-// one and fail with it.
-func TestUsersScrapeDoesNotJoinSweepPastItsEnd(t *testing.T) {
-	cfg := DefaultUsersConfig()
-	env := newUsersEnv(t, 1500, cfg, mmtest.Config{})
-	if err := env.c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	env.srv.ResetCounters()
-	// The state between the dying sweep's timer firing and its goroutine
-	// taking the lock: still in flight, end in the past, not done.
-	dying := &sweepCall{
-		done:  make(chan struct{}),
-		end:   time.Now().Add(-time.Millisecond),
-		timer: time.AfterFunc(time.Hour, func() {}),
-	}
-	defer dying.timer.Stop()
-	env.c.mu.Lock()
-	env.c.inflight = dying
-	env.c.mu.Unlock()
-
-	r := scrapeWithTimeout(t, env.c, 30*time.Second)
-	if r.err != nil {
-		t.Fatalf("scrape joined the dying sweep: %v", r.err)
-	}
-	want := mmtest.CountStatuses(env.users)
-	checkCounts(t, r, want.Humans, want.HumansManual)
-	if got, want := env.srv.Requests(mmtest.EndpointStatusesByIDs), int64(ceilDiv(activeHumans(env.users), cfg.BatchSize)); got != want {
-		t.Fatalf("status requests = %d, want %d (one new sweep)", got, want)
-	}
-	if dying.waiters != 0 {
-		t.Fatalf("%d scrapes joined the dying sweep", dying.waiters)
-	}
-}
-
-// A scrape that joins a sweep moves its end later. A request already in
-// flight carries the old end as its deadline: when it reaches it, the batch
-// is asked again under the new end instead of failing the whole sweep that
-// the joining scrape is still waiting for.
-func TestUsersJoiningScrapeExtendsRequestsInFlight(t *testing.T) {
-	cfg := DefaultUsersConfig()
-	env := newUsersEnv(t, 600, cfg, mmtest.Config{}) // one batch
-	if err := env.c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	env.srv.ResetCounters()
-	seen := hangStatusRequests(env.srv, 1)
-
-	// Scrape 1 starts the sweep; its end is about 2 s away.
-	first := make(chan scrapeResult, 1)
-	go func() { first <- scrapeWithTimeout(t, env.c, time.Second) }()
-	waitFor(t, "the sweep's request to arrive", func() bool { return seen.Load() == 1 })
-	// Scrape 2 joins with a long deadline while the request hangs.
-	r2 := scrapeWithTimeout(t, env.c, time.Minute)
-	if r2.err != nil {
-		t.Fatalf("joining scrape: %v", r2.err)
-	}
-	want := mmtest.CountStatuses(env.users)
-	checkCounts(t, r2, want.Humans, want.HumansManual)
-	if got := env.srv.Requests(mmtest.EndpointStatusesByIDs); got != 2 {
-		t.Fatalf("status requests = %d, want 2 (the hung one, then the batch again)", got)
-	}
-	if r1 := <-first; !errors.Is(r1.err, context.DeadlineExceeded) {
-		t.Fatalf("first scrape: %v, want its deadline", r1.err)
-	}
-	if env.c.sweeps.Load() != 1 || env.c.sweepErrors.Load() != 0 {
-		t.Fatalf("sweeps = %d, errors = %d; want 1 and 0", env.c.sweeps.Load(), env.c.sweepErrors.Load())
-	}
 }
 
 // Cancelling the context given to Start stops a sweep in flight too (it is
@@ -114,29 +47,16 @@ func TestUsersStopCancelsSweepInFlight(t *testing.T) {
 	env.c.Start(life)
 	seen := hangStatusRequests(env.srv, 1<<30)
 
-	// A scrape with a long deadline: the sweep may run for two hours.
+	// A scrape with a long deadline: the sweep may run for an hour.
 	res := make(chan scrapeResult, 1)
 	go func() { res <- scrapeWithTimeout(t, env.c, time.Hour) }()
 	waitFor(t, "the sweep's request to arrive", func() bool { return seen.Load() == 1 })
-	env.c.mu.Lock()
-	call := env.c.inflight
-	env.c.mu.Unlock()
-	if call == nil {
-		t.Fatal("no sweep in flight")
-	}
 	stop()
-	select {
-	case <-call.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the sweep in flight outlived the collector's context")
-	}
-	if !errors.Is(call.err, context.Canceled) {
-		t.Fatalf("sweep error = %v, want context.Canceled", call.err)
-	}
+	waitFor(t, "the sweep in flight to end with the collector", func() bool { return counterValue(env.c.sweep.errors) == 1 })
 	select {
 	case r := <-res:
-		if r.err == nil {
-			t.Fatal("scrape succeeded from a cancelled sweep")
+		if !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("scrape error = %v, want context.Canceled from the stopped sweep", r.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the scrape kept waiting after the sweep ended")
@@ -146,10 +66,8 @@ func TestUsersStopCancelsSweepInFlight(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("background loop did not stop")
 	}
-	env.c.mu.Lock()
-	defer env.c.mu.Unlock()
-	if env.c.inflight != nil || env.c.lastSweep != nil {
-		t.Fatalf("after stop: inflight %v, lastSweep %v", env.c.inflight, env.c.lastSweep)
+	if env.c.sweep.last.Load() != nil {
+		t.Fatal("a cancelled sweep was published")
 	}
 }
 
@@ -167,11 +85,6 @@ func TestUsersExpiredScrapeMakesNoRequests(t *testing.T) {
 	if r.err == nil {
 		t.Fatal("an expired scrape succeeded")
 	}
-	waitFor(t, "the sweep to end", func() bool {
-		env.c.mu.Lock()
-		defer env.c.mu.Unlock()
-		return env.c.inflight == nil
-	})
 	if n := env.srv.TotalRequests(); n != 0 {
 		t.Fatalf("an expired scrape made %d requests: %v", n, env.srv.RequestCounts())
 	}
@@ -195,5 +108,128 @@ func TestUsersUpdateWithoutStart(t *testing.T) {
 	}
 	if v, ok := r.value("mattermost_exporter_users_cached"); !ok || v != 0 {
 		t.Fatalf("cached = %v (present %v), want 0", v, ok)
+	}
+}
+
+// After a failed sweep the last complete one is served only while it is
+// younger than staleServeLimit.
+func TestUsersStaleServeLimit(t *testing.T) {
+	client := statusServer(t, func([]string) string { return "[" }) // malformed: every sweep fails
+	c := collectorWithIDs(t, client, DefaultUsersConfig(), 30)
+	for _, tc := range []struct {
+		age   time.Duration
+		serve bool
+	}{{staleServeLimit - time.Minute, true}, {staleServeLimit + time.Minute, false}} {
+		old := &sweepResult{taken: time.Now().Add(-tc.age)}
+		old.counts.byStatus[0] = 7
+		c.sweep.last.Store(old)
+		r := scrapeWithTimeout(t, c, 10*time.Second)
+		if r.err == nil {
+			t.Fatal("a failed sweep reported success")
+		}
+		v, ok := r.value("mattermost_users", "status", mmclient.KnownStatuses[0])
+		if ok != tc.serve || (ok && v != 7) {
+			t.Fatalf("last sweep %s old: served %v (value %v), want served %v", tc.age, ok, v, tc.serve)
+		}
+	}
+}
+
+// Unknown status values are counted on every sweep but warned about at most
+// once an hour.
+func TestUsersUnknownStatusLogThrottled(t *testing.T) {
+	client := statusServer(t, func(ids []string) string {
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, st(id, "in_a_meeting", false))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	})
+	c := collectorWithIDs(t, client, DefaultUsersConfig(), 20)
+	var logs logBuffer
+	c.sweep.logger = logs.logger()
+	for i := 0; i < 3; i++ {
+		r := scrapeWithTimeout(t, c, 10*time.Second)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if v, _ := r.value("mattermost_users_unknown_status"); v != 20 {
+			t.Fatalf("scrape %d: unknown_status = %v, want 20", i, v)
+		}
+	}
+	if l := logs.linesContaining("level=warn", "unknown status value", "in_a_meeting"); len(l) != 1 {
+		t.Fatalf("want one warning for three sweeps, got %q", logs.String())
+	}
+}
+
+// payloadLimited serves fake like an 11.x server whose
+// ServiceSettings.MaximumPayloadSizeBytes lets at most maxIDs ids through in
+// one status request: above, it answers the real 413.
+func payloadLimited(t *testing.T, fake *mmtest.Server, maxIDs int) (*mmclient.Client, *atomic.Int64) {
+	t.Helper()
+	var refused atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/users/status/ids" {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Count(body, []byte(`"`))/2 > maxIDs {
+				refused.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				_, _ = io.WriteString(w, `{"id":"api.context.request_body_too_large.app_error","message":"Unable to process request. Request body too large.","detailed_error":"","request_id":"x8pfxn3ahtfy8rbzqd7b1yaqcw","status_code":413}`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, &refused
+}
+
+// A 413 halves the batch within the sweep (counts stay right) and the
+// working size is kept for later sweeps and exported.
+func TestUsers413HalvesBatch(t *testing.T) {
+	users := mmtest.GenerateUsers(2600, 3)
+	fake := mmtest.New(mmtest.Config{Users: users})
+	client, refused := payloadLimited(t, fake, 300)
+	cfg := DefaultUsersConfig() // batch 1000
+	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	c.sweep.logger = logs.logger()
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := mmtest.CountStatuses(users)
+	for i := 0; i < 2; i++ {
+		fake.ResetCounters()
+		refused.Store(0)
+		r := scrapeWithTimeout(t, c, 30*time.Second)
+		if r.err != nil {
+			t.Fatalf("scrape %d: %v", i, r.err)
+		}
+		checkCounts(t, r, want.Humans, want.HumansManual)
+		// 1000 -> 500 -> 250 ids: the largest halving under 300.
+		if v, _ := r.value("mattermost_exporter_users_batch_size"); v != 250 {
+			t.Fatalf("scrape %d: batch_size = %v, want 250", i, v)
+		}
+		if i == 1 {
+			if refused.Load() != 0 {
+				t.Fatalf("second sweep sent %d too large batches", refused.Load())
+			}
+			if got, want := fake.Requests(mmtest.EndpointStatusesByIDs), int64(ceilDiv(activeHumans(users), 250)); got != want {
+				t.Fatalf("second sweep: %d status requests, want %d", got, want)
+			}
+		} else if refused.Load() == 0 {
+			t.Fatal("no batch was refused: the test does not test")
+		}
+	}
+	if l := logs.linesContaining("level=warn", "413", "batch_size=250"); len(l) != 1 {
+		t.Fatalf("want one warning about the batch size, got %q", logs.String())
 	}
 }

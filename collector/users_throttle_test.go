@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,45 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
+
+// Tests of the walk's pacing against 429s, on a fake clock: the walk's sleeps
+// advance it at once, so the tests take no real time.
+
+// walkClock replaces the walk's clock; sleeps are recorded.
+type walkClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func installWalkClock(c *UsersCollector) *walkClock {
+	f := &walkClock{t: time.Unix(1e9, 0)}
+	c.cache.now = f.now
+	c.cache.sleep = f.sleep
+	return f
+}
+
+func (f *walkClock) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *walkClock) sleep(ctx context.Context, d time.Duration) error {
+	if d > 0 {
+		f.mu.Lock()
+		f.t = f.t.Add(d)
+		f.slept = append(f.slept, d)
+		f.mu.Unlock()
+	}
+	return ctx.Err()
+}
+
+func (f *walkClock) sleeps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.slept...)
+}
 
 // codeRecorder remembers the status code a handler wrote.
 type codeRecorder struct {
@@ -36,7 +76,7 @@ func (r *codeRecorder) Write(b []byte) (int, error) {
 // TestUsersWalkSeesEvery429 walks with a client that keeps its default 429
 // retries (3 per call): the walk's page requests opt out of them, so every
 // 429 the server answers is a throttled page of the walk (none is absorbed
-// by a hidden client retry) and the walk's pacing engages at the first one.
+// by a hidden client retry) and each is followed by its Retry-After wait.
 func TestUsersWalkSeesEvery429(t *testing.T) {
 	const n = 3000
 	users := mmtest.GenerateUsers(n, 42)
@@ -61,29 +101,21 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var slept []time.Duration
-	c.sleep = func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		slept = append(slept, d)
-		mu.Unlock()
-		return ctx.Err()
-	}
+	clock := installWalkClock(c)
 
-	// More 429s in a row than the client's retries would absorb (3), then
-	// one more on a later page.
-	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: 4})
+	// More 429s in a row than the client's retries would absorb (3).
+	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 3, Times: 4})
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.cache.Load().ids.Len(); got != activeHumans(users) {
+	if got := c.cache.snap.Load().ids.Len(); got != activeHumans(users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(users))
 	}
 	if got := users429.Load(); got != 4 {
 		t.Fatalf("server answered %d 429s, want 4", got)
 	}
-	if got := c.walkThrottles.Load(); got != users429.Load() {
-		t.Fatalf("walk saw %d throttled pages, server answered %d 429s (hidden client retries?)", got, users429.Load())
+	if got := counterValue(c.cache.throttled); got != float64(users429.Load()) {
+		t.Fatalf("walk saw %v throttled pages, server answered %d 429s (hidden client retries?)", got, users429.Load())
 	}
 	if got, want := usersReqs.Load(), int64(walkPages(n)+4); got != want {
 		t.Fatalf("page requests = %d, want %d (pages + 429s)", got, want)
@@ -92,41 +124,194 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if v, ok := r.value("mattermost_exporter_users_refresh_throttled_total"); !ok || v != 4 {
 		t.Fatalf("mattermost_exporter_users_refresh_throttled_total = %v (present %v), want 4", v, ok)
 	}
-
-	// The walk, not the client, waited: Retry-After (1 s) after each 429,
-	// with the page delay growing from 200 ms, then paced pages whose delay
-	// halves every walkDecayPages clean pages.
-	mu.Lock()
-	got := slept
-	mu.Unlock()
-	want := []time.Duration{
-		time.Second, 200 * time.Millisecond,
-		time.Second, 400 * time.Millisecond,
-		time.Second, 800 * time.Millisecond,
-		time.Second,
-	}
-	for i := 0; i < walkPages(n); i++ {
-		if d := (1600 * time.Millisecond) >> (i / walkDecayPages); d >= walkMinDelay {
-			want = append(want, d)
+	// The walk, not the client, waited: 3 s (Retry-After) four times.
+	waits := 0
+	for _, d := range clock.sleeps() {
+		if d == 3*time.Second {
+			waits++
 		}
 	}
-	if len(got) != len(want) {
-		t.Fatalf("sleeps = %v\nwant     %v", got, want)
+	if waits != 4 {
+		t.Fatalf("Retry-After waits = %d, want 4; sleeps %v", waits, clock.sleeps())
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("sleeps = %v\nwant     %v", got, want)
+}
+
+// pageTimes records, on the fake clock, when each GET /users page was asked.
+func pageTimes(srv *mmtest.Server, clock *walkClock) func() []time.Time {
+	var mu sync.Mutex
+	var times []time.Time
+	srv.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointUsers {
+			mu.Lock()
+			times = append(times, clock.now())
+			mu.Unlock()
+		}
+		return 0
+	})
+	return func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), times...)
+	}
+}
+
+// After 429s the walk waits Retry-After, then paces its pages (at most 5/s
+// after the first 429, slower after more), and speeds up again to full
+// speed once the pressure is gone.
+func TestUsersWalkRateLimitedSlowsDownAndRecovers(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	env := newUsersEnv(t, 8000, cfg, mmtest.Config{})
+	clock := installWalkClock(env.c)
+	times := pageTimes(env.srv, clock) // answered pages only: a 429 answers before the latency model
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 3})
+	if err := env.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
+	}
+	if got := counterValue(env.c.cache.throttled); got != 3 {
+		t.Fatalf("throttles = %v, want 3", got)
+	}
+	ts := times()
+	if len(ts) != walkPages(8000) {
+		t.Fatalf("%d answered pages, want %d", len(ts), walkPages(8000))
+	}
+	// Three 2 s waits before the first answered page.
+	if d := ts[0].Sub(time.Unix(1e9, 0)); d < 6*time.Second {
+		t.Fatalf("first page answered %s after the start, want at least 3 Retry-After waits of 2 s", d)
+	}
+	// Paced: after three 429s, pages at most 1.25/s, then faster and faster,
+	// never slower.
+	gaps := make([]time.Duration, 0, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]))
+	}
+	if gaps[0] < 800*time.Millisecond {
+		t.Fatalf("first gaps after the 429s = %v, want at least 800 ms (1.25 pages/s)", gaps[:3])
+	}
+	for i := 1; i < len(gaps); i++ {
+		if gaps[i] > gaps[i-1] {
+			t.Fatalf("the walk slowed down without a 429: gaps %v", gaps)
 		}
 	}
+	// Back to full speed: the last pages are not paced.
+	if last := gaps[len(gaps)-5:]; last[0] != 0 || last[4] != 0 {
+		t.Fatalf("the walk did not recover its speed: gaps %v", gaps)
+	}
+}
 
-	// A second walk with one 429: the counter accumulates, still one
-	// throttled page per 429 answered.
-	before := c.walkThrottles.Load()
-	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: 1})
+// A Retry-After far in the future (an HTTP date) is capped: the walk does
+// not stall.
+func TestUsersWalkCapsRetryAfter(t *testing.T) {
+	users := mmtest.GenerateUsers(1000, 5)
+	fake := mmtest.New(mmtest.Config{Users: users})
+	var sent atomic.Bool
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/users" && sent.CompareAndSwap(false, true) {
+			w.Header().Set("Retry-After", time.Now().Add(365*24*time.Hour).UTC().Format(http.TimeFormat))
+			http.Error(w, "limit exceeded", http.StatusTooManyRequests)
+			return
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := installWalkClock(c)
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.walkThrottles.Load() - before; got != 1 || users429.Load() != 5 {
-		t.Fatalf("second walk: %d throttled pages, server answered %d 429s in total, want 1 and 5", got, users429.Load())
+	if s := clock.sleeps(); len(s) == 0 || s[0] != walkMaxWait {
+		t.Fatalf("sleeps = %v, want a first wait of %s (the cap)", s, walkMaxWait)
+	}
+}
+
+// After walkMaxThrottles 429s in a row the walk gives up; one fewer and it
+// completes.
+func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
+	for _, times := range []int{walkMaxThrottles, walkMaxThrottles + 1} {
+		env := newUsersEnv(t, 500, DefaultUsersConfig(), mmtest.Config{})
+		installWalkClock(env.c)
+		env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: times})
+		err := env.c.Refresh(context.Background())
+		if times == walkMaxThrottles {
+			if err != nil {
+				t.Fatalf("%d 429s in a row: %v", times, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "rate limited 21 times in a row") {
+			t.Fatalf("%d 429s in a row: err = %v, want the walk to give up", times, err)
+		}
+		if env.c.cache.snap.Load() != nil {
+			t.Fatal("a failed walk published a snapshot")
+		}
+	}
+}
+
+// A server (or proxy) ignoring ?page answers page 0 every time: the walk
+// notices instead of looping forever.
+func TestUsersWalkDetectsServerIgnoringPage(t *testing.T) {
+	fake := mmtest.New(mmtest.Config{Users: mmtest.GenerateUsers(1000, 9)})
+	var pages atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/users" {
+			if pages.Add(1) > 50 { // bound the test if the guard is gone
+				http.Error(w, "too many pages", http.StatusInternalServerError)
+				return
+			}
+			q := r.URL.Query()
+			q.Del("page")
+			r.URL.RawQuery = q.Encode()
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "does not page") {
+		t.Fatalf("err = %v, want the paging-loop guard", err)
+	}
+	if pages.Load() != 2 {
+		t.Fatalf("walk asked %d pages, want 2", pages.Load())
+	}
+}
+
+// TestUsersWalkFitsRealLimiter runs a walk against the fake's token bucket
+// with real sleeps: after the burst is spent the walk slows down and
+// completes.
+func TestUsersWalkFitsRealLimiter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps about 4 s")
+	}
+	cfg := DefaultUsersConfig()
+	// 6 tokens, refilled at 4/s: the first 429 comes as soon as 7 requests
+	// take less than about 1.5 s (pages take milliseconds here); once paced
+	// at 5/s, then slower, the walk needs only 15 more pages after its 1 s
+	// Retry-After wait.
+	env := newUsersEnv(t, 4000, cfg, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 4, Burst: 5}})
+	if err := env.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
+	}
+	th := counterValue(env.c.cache.throttled)
+	if th < 1 || th > 4 {
+		t.Fatalf("walk was throttled %v times; want at least one 429 (6 tokens < 21 pages) and at most 4 (then it paces itself)", th)
 	}
 }

@@ -27,7 +27,7 @@ func TestDeployYAMLParses(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || !(strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml")) {
+			if d.IsDir() || !strings.HasSuffix(path, ".yml") && !strings.HasSuffix(path, ".yaml") {
 				return nil
 			}
 			f, err := os.Open(path)
@@ -490,7 +490,7 @@ func TestDeployDockerCompose(t *testing.T) {
 		t.Errorf("prometheus.yml does not scrape mattermost-exporter:10065")
 	}
 
-	if promtool, err := exec.LookPath("promtool"); err == nil {
+	if promtool := promOptionalTool(t, "promtool", "compose prometheus.yml only parsed"); promtool != "" {
 		// promtool resolves rule_files: point them at the shipped rules.
 		b, err := os.ReadFile(promFile)
 		if err != nil {
@@ -505,15 +505,11 @@ func TestDeployDockerCompose(t *testing.T) {
 		if out, err := exec.Command(promtool, "check", "config", cp).CombinedOutput(); err != nil {
 			t.Errorf("promtool check config: %v\n%s", err, out)
 		}
-	} else {
-		t.Log("promtool not installed: compose prometheus.yml only parsed")
 	}
-	if amtool, err := exec.LookPath("amtool"); err == nil {
+	if amtool := promOptionalTool(t, "amtool", "compose alertmanager.yml only parsed"); amtool != "" {
 		if out, err := exec.Command(amtool, "check-config", filepath.Join(dir, "alertmanager.yml")).CombinedOutput(); err != nil {
 			t.Errorf("amtool check-config: %v\n%s", err, out)
 		}
-	} else {
-		t.Log("amtool not installed: compose alertmanager.yml only parsed")
 	}
 }
 
@@ -573,9 +569,8 @@ func TestDeploySystemd(t *testing.T) {
 		}
 	}
 
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Log("systemd-analyze not installed: unit only parsed")
+	sa := promOptionalTool(t, "systemd-analyze", "unit only parsed")
+	if sa == "" {
 		return
 	}
 	// verify insists that the binary exists: check a copy whose ExecStart names an existing one.

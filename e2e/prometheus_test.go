@@ -107,10 +107,8 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	hookSrv := httptest.NewServer(hook)
 	t.Cleanup(hookSrv.Close)
 	amAddr := ""
-	if amBin, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+	if amBin := promOptionalTool(t, "prometheus-alertmanager", "Alertmanager delivery not checked"); amBin != "" {
 		amAddr = promStartAlertmanager(t, amBin, dir, hookSrv.URL+"/hook")
-	} else {
-		t.Logf("prometheus-alertmanager not installed: Alertmanager delivery not checked (scripts/install-prometheus.sh installs it)")
 	}
 
 	// Prometheus with the shortened copy of the shipped rules.

@@ -1,12 +1,16 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -53,8 +57,12 @@ func TestAlertRulesPromtoolUnitTests(t *testing.T) {
 	}
 }
 
-// TestAlertRulesPromtoolUnitTestsCatchChanges proves the unit tests are not vacuous: the same
-// tests run against rules whose `for` durations were changed must fail.
+// TestAlertRulesPromtoolUnitTestsCatchChanges proves the unit tests are not vacuous: for every
+// alert, each small change of its expression (a threshold one up or down, a comparison, set
+// operator or label matcher turned around, see promExprMutations) and its `for` one minute
+// shorter or longer must make `promtool test rules` fail on that alert. A change to a rule
+// without a matching change to alerts_test.yml is caught here: either the tests already fail
+// on the new rule, or this test shows which mutant of it they no longer catch.
 func TestAlertRulesPromtoolUnitTestsCatchChanges(t *testing.T) {
 	promtool := promRequireTool(t, "promtool")
 	rules, err := os.ReadFile(promAlertsFile)
@@ -65,25 +73,293 @@ func TestAlertRulesPromtoolUnitTestsCatchChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	// The mutants are written by re-encoding the YAML: the unchanged rules, re-encoded the
+	// same way, must pass, or every mutant would "fail" for the wrong reason.
+	t.Run("baseline", func(t *testing.T) {
+		out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, "", "", ""), tests)
+		if err != nil {
+			t.Fatalf("promtool test rules fails on the re-encoded, unchanged rules: %v\n%s", err, out)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	for _, r := range promAlerts(promLoadRules(t, promAlertsFile)) {
+		mutants := promExprMutations(r.Expr)
+		if len(mutants) == 0 {
+			t.Errorf("alert %s: no mutation applies to its expression %q; teach promExprMutations "+
+				"its operators so that the unit tests are proven to check it", r.Alert, r.Expr)
+		}
+		forMutants, err := promForMutations(r.For)
+		if err != nil {
+			t.Errorf("alert %s: %v", r.Alert, err)
+		}
+		alertTests := promFilterRuleTests(t, tests, r.Alert)
+		for _, m := range append(mutants, forMutants...) {
+			alert := r.Alert
+			t.Run(alert+"/"+m.desc, func(t *testing.T) {
+				t.Parallel()
+				out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, alert, m.field, m.value), alertTests)
+				if err == nil {
+					t.Fatalf("alerts_test.yml does not catch %s of %s changed to %q:\n%s", m.field, alert, m.value, out)
+				}
+				if !strings.Contains(string(out), "alertname: "+alert+",") {
+					t.Fatalf("promtool failed, but not on an expectation about %s (%s changed to %q):\n%s", alert, m.field, m.value, out)
+				}
+			})
+		}
+	}
+}
+
+// promMutation is one change to one field (expr or for) of an alerting rule.
+type promMutation struct {
+	desc  string // short name of the change, for the subtest name
+	field string // "expr" or "for"
+	value string // the field's new value
+}
+
+// promExprMutations returns the expression with one small change each:
+//   - a number outside brackets one up and one down (a threshold moved by one unit: the tests
+//     have series just on either side of every threshold);
+//   - a comparison turned: == to !=, != to ==, > to >= and <, >= to > and <, < to <= and >,
+//     <= to < and >;
+//   - a set operator swapped: and to unless, unless to and, or to and;
+//   - a label matcher negated: = to !=, != to =, =~ to !~, !~ to =~.
+//
+// Strings, range and subquery brackets ([5m]) and durations are left alone.
+func promExprMutations(expr string) []promMutation {
+	var out []promMutation
+	add := func(start, end int, repl string) {
+		out = append(out, promMutation{
+			desc:  fmt.Sprintf("%s→%s@%d", strings.TrimSpace(expr[start:end]), repl, start),
+			field: "expr",
+			value: expr[:start] + repl + expr[end:],
+		})
+	}
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	isIdent := func(c byte) bool {
+		return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c)
+	}
+	inBraces := false
+	for i := 0; i < len(expr); {
+		c := expr[i]
+		two := ""
+		if i+1 < len(expr) {
+			two = expr[i : i+2]
+		}
+		switch {
+		case c == '"' || c == '\'' || c == '`':
+			j := i + 1
+			for j < len(expr) && expr[j] != c {
+				if expr[j] == '\\' && c != '`' {
+					j++
+				}
+				j++
+			}
+			i = j + 1
+		case c == '[':
+			for i < len(expr) && expr[i] != ']' {
+				i++
+			}
+		case c == '{':
+			inBraces = true
+			i++
+		case c == '}':
+			inBraces = false
+			i++
+		case inBraces:
+			switch {
+			case two == "=~":
+				add(i, i+2, "!~")
+				i += 2
+			case two == "!~":
+				add(i, i+2, "=~")
+				i += 2
+			case two == "!=":
+				add(i, i+2, "=")
+				i += 2
+			case c == '=':
+				add(i, i+1, "!=")
+				i++
+			default:
+				i++
+			}
+		case isDigit(c) || (c == '.' && i+1 < len(expr) && isDigit(expr[i+1])):
+			j := i
+			for j < len(expr) && (isDigit(expr[j]) || expr[j] == '.') {
+				j++
+			}
+			if j < len(expr) && isIdent(expr[j]) {
+				// a duration (5m) or something else than a plain number
+				for j < len(expr) && isIdent(expr[j]) {
+					j++
+				}
+				i = j
+				continue
+			}
+			if v, err := strconv.ParseFloat(expr[i:j], 64); err == nil {
+				add(i, j, strconv.FormatFloat(v+1, 'g', -1, 64))
+				add(i, j, strconv.FormatFloat(v-1, 'g', -1, 64))
+			}
+			i = j
+		case isIdent(c):
+			j := i
+			for j < len(expr) && isIdent(expr[j]) {
+				j++
+			}
+			switch expr[i:j] {
+			case "and":
+				add(i, j, "unless")
+			case "unless":
+				add(i, j, "and")
+			case "or":
+				add(i, j, "and")
+			}
+			i = j
+		case two == "==":
+			add(i, i+2, "!=")
+			i += 2
+		case two == "!=":
+			add(i, i+2, "==")
+			i += 2
+		case two == ">=":
+			add(i, i+2, ">")
+			add(i, i+2, "<")
+			i += 2
+		case two == "<=":
+			add(i, i+2, "<")
+			add(i, i+2, ">")
+			i += 2
+		case c == '>':
+			add(i, i+1, ">=")
+			add(i, i+1, "<")
+			i++
+		case c == '<':
+			add(i, i+1, "<=")
+			add(i, i+1, ">")
+			i++
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+// promForMutations returns the `for` duration one evaluation interval (1m, as in
+// alerts_test.yml) shorter and longer.
+func promForMutations(forDur string) ([]promMutation, error) {
+	d, err := time.ParseDuration(forDur)
+	if err != nil {
+		return nil, fmt.Errorf("for: %q: %w", forDur, err)
+	}
+	if d < 2*time.Minute || d%time.Minute != 0 {
+		return nil, fmt.Errorf("for: %s is not a whole number of minutes of at least 2m; "+
+			"the unit tests evaluate once a minute", forDur)
+	}
+	m := int(d / time.Minute)
+	return []promMutation{
+		{desc: fmt.Sprintf("for→%dm", m-1), field: "for", value: fmt.Sprintf("%dm", m-1)},
+		{desc: fmt.Sprintf("for→%dm", m+1), field: "for", value: fmt.Sprintf("%dm", m+1)},
+	}, nil
+}
+
+// promMutateRule returns the rule file with field of alert set to value, re-encoded (alert ""
+// re-encodes the file unchanged).
+func promMutateRule(t *testing.T, rules []byte, alert, field, value string) []byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(rules, &doc); err != nil {
+		t.Fatalf("parse %s: %v", promAlertsFile, err)
+	}
+	found := alert == ""
+	for _, g := range promYAMLSeq(promYAMLGet(doc.Content[0], "groups")) {
+		for _, r := range promYAMLSeq(promYAMLGet(g, "rules")) {
+			if a := promYAMLGet(r, "alert"); alert == "" || a == nil || a.Value != alert {
+				continue
+			}
+			v := promYAMLGet(r, field)
+			if v == nil {
+				t.Fatalf("alert %s has no %s", alert, field)
+			}
+			v.Value, v.Style, v.Tag = value, 0, "!!str"
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("alert %s not found in %s", alert, promAlertsFile)
+	}
+	b, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// promFilterRuleTests returns alerts_test.yml with only the test groups that evaluate alert:
+// one alert's changes can only fail those, and promtool runs faster on fewer groups.
+func promFilterRuleTests(t *testing.T, tests []byte, alert string) []byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(tests, &doc); err != nil {
+		t.Fatalf("parse %s: %v", promAlertsTestFile, err)
+	}
+	seq := promYAMLGet(doc.Content[0], "tests")
+	if seq == nil {
+		t.Fatalf("%s has no tests", promAlertsTestFile)
+	}
+	var keep []*yaml.Node
+	for _, tc := range seq.Content {
+		for _, a := range promYAMLSeq(promYAMLGet(tc, "alert_rule_test")) {
+			if n := promYAMLGet(a, "alertname"); n != nil && n.Value == alert {
+				keep = append(keep, tc)
+				break
+			}
+		}
+	}
+	if len(keep) == 0 {
+		t.Fatalf("%s has no test for alert %s", promAlertsTestFile, alert)
+	}
+	seq.Content = keep
+	b, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// promRunRuleTests writes rules and tests as alerts.yml and alerts_test.yml into a temporary
+// directory and runs promtool test rules on them.
+func promRunRuleTests(t *testing.T, promtool string, rules, tests []byte) ([]byte, error) {
+	t.Helper()
 	dir := t.TempDir()
-	forLine := regexp.MustCompile(`(?m)^(\s+for:\s*)\S+\s*$`)
-	mutated := forLine.ReplaceAll(rules, []byte("${1}1m"))
-	if bytes.Equal(mutated, rules) {
-		t.Fatal("found no `for:` line to mutate in alerts.yml")
+	promWriteFile(t, filepath.Join(dir, "alerts.yml"), string(rules))
+	promWriteFile(t, filepath.Join(dir, "alerts_test.yml"), string(tests))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return exec.CommandContext(ctx, promtool, "test", "rules", filepath.Join(dir, "alerts_test.yml")).CombinedOutput()
+}
+
+// promYAMLGet returns the value of key in a YAML mapping node, or nil.
+func promYAMLGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
 	}
-	if err := os.WriteFile(dir+"/alerts.yml", mutated, 0o644); err != nil {
-		t.Fatal(err)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
 	}
-	if err := os.WriteFile(dir+"/alerts_test.yml", tests, 0o644); err != nil {
-		t.Fatal(err)
+	return nil
+}
+
+// promYAMLSeq returns the items of a YAML sequence node (nil for anything else).
+func promYAMLSeq(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
 	}
-	out, err := exec.Command(promtool, "test", "rules", dir+"/alerts_test.yml").CombinedOutput()
-	if err == nil {
-		t.Fatalf("promtool test rules passed with every `for` set to 1m; the unit tests check nothing:\n%s", out)
-	}
-	if !strings.Contains(string(out), "FAILED") {
-		t.Fatalf("promtool failed for another reason than a failing test:\n%s", out)
-	}
+	return n.Content
 }
 
 // TestAlertRulesStructure checks, without promtool, what every alert must carry: a severity,

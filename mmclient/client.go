@@ -3,15 +3,19 @@
 //
 // One Client holds one http.Client (connection reuse); every call takes a
 // context, authenticates with "Authorization: Bearer <token>", reads the
-// response body through a size limit, retries 429 answers after Retry-After
-// (never past the context deadline; not at all for a context from
-// WithoutRetries) and turns every non-2xx answer into an *APIError.
+// response body through a size limit of its endpoint (counted after gzip
+// decoding; element counts are bounded too), retries 429 answers after
+// Retry-After (at most MaxRetryAfter, never past the context deadline; not
+// at all for a context from WithoutRetries) and turns every non-2xx answer
+// into an *APIError.
 //
 // The token never appears in an error string or a log line: it travels only
 // in a header (Go's transport never puts header values into its errors), the
 // AppError detailed_error (where a 401 says "token=<token>") is not kept, and
 // every other piece of server-supplied text that goes into an error has the
-// token replaced before it is cut short (a proxy's page may echo it).
+// token replaced before it is cut short (a proxy's page may echo it). The
+// same goes for the server's strings the client returns for display (ping
+// status, cluster node fields, client config values).
 package mmclient
 
 import (
@@ -34,6 +38,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Endpoint names: bounded route names used in errors, RequestInfo and metrics.
@@ -51,12 +56,39 @@ const (
 
 // Defaults applied by New.
 const (
+	// DefaultMaxBodyBytes is the ceiling on every response body cap when
+	// Options.MaxBodyBytes is 0; each endpoint has a smaller cap of its own
+	// (see the maxBody* constants).
 	DefaultMaxBodyBytes = 64 << 20
 	DefaultMaxRetries   = 3
 	// DefaultRetryAfter is waited after a 429 without a usable Retry-After.
 	DefaultRetryAfter = time.Second
 	// MaxPerPage is the largest page size GET /users honours.
 	MaxPerPage = 200
+)
+
+// Response body caps per endpoint, in decoded bytes, sized from what real
+// servers send (testdata/) with ample headroom. Options.MaxBodyBytes is a
+// ceiling over all of them.
+const (
+	// maxBodySmall: ping, SAML certificate status, user stats, one user's
+	// status, user active (real answers are under 300 bytes).
+	maxBodySmall = 64 << 10
+	// maxBodyClientConfig: GET /config/client (8.7 KB on 11.2, 10-30 KB
+	// with plugins and custom texts).
+	maxBodyClientConfig = 1 << 20
+	// maxBodyBase is the fixed part of a list answer's cap, to which each
+	// element allowed adds its own share:
+	maxBodyBase = 4 << 10
+	// maxBodyPerStatus per id sent to POST /users/status/ids (elements are
+	// about 120 bytes; 1000 ids answer ~120 KB).
+	maxBodyPerStatus = 512
+	// maxBodyPerUser per_page share of GET /users (users are 0.6-0.8 KB;
+	// a 200-user page is ~130-200 KB).
+	maxBodyPerUser = 8 << 10
+	// maxBodyPerNode per cluster node allowed by MaxItems (a node is a
+	// few hundred bytes).
+	maxBodyPerNode = 16 << 10
 )
 
 // maxErrorBody bounds how much of an error body is read.
@@ -74,7 +106,7 @@ type Options struct {
 	CAFile             string            // PEM bundle added to verify the server
 	InsecureSkipVerify bool              // logs a warning through Logger at New()
 	Logger             log.Logger        // go-kit; nil = log.NewNopLogger()
-	MaxBodyBytes       int64             // per response body read limit; 0 = default 64 MiB
+	MaxBodyBytes       int64             // ceiling on every endpoint's own response body cap (decoded bytes); 0 = DefaultMaxBodyBytes
 	MaxRetries         int               // 429 retries per call; 0 = default 3; negative = none
 	Transport          http.RoundTripper // optional (tests); default a tuned *http.Transport clone
 	Observer           func(RequestInfo) // optional; called once per HTTP response or transport error (possibly concurrently)
@@ -91,8 +123,7 @@ type RequestInfo struct {
 // Client talks to one Mattermost server. It is safe for concurrent use.
 type Client struct {
 	api          string // base URL + "/api/v4", no trailing slash
-	token        string
-	auth         string // "Bearer <token>" or ""
+	creds        atomic.Pointer[credentials]
 	userAgent    string
 	logger       log.Logger
 	maxBody      int64
@@ -105,14 +136,9 @@ type Client struct {
 
 // New validates opts and builds a Client.
 func New(opts Options) (*Client, error) {
-	base, err := parseBaseURL(opts.BaseURL)
+	base, err := ParseBaseURL(opts.BaseURL)
 	if err != nil {
-		return nil, err
-	}
-	if !validHeaderValue(opts.Token) {
-		// Fail here rather than on every request (the transport rejects
-		// such a header value).
-		return nil, errors.New("mmclient: token contains control characters")
+		return nil, fmt.Errorf("mmclient: base URL: %w", err)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -120,7 +146,6 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{
 		api:          base + "/api/v4",
-		token:        opts.Token,
 		userAgent:    opts.UserAgent,
 		logger:       logger,
 		maxBody:      opts.MaxBodyBytes,
@@ -128,8 +153,8 @@ func New(opts Options) (*Client, error) {
 		observer:     opts.Observer,
 		sleepTimerFn: time.NewTimer,
 	}
-	if opts.Token != "" {
-		c.auth = "Bearer " + opts.Token
+	if err := c.SetToken(opts.Token); err != nil {
+		return nil, err
 	}
 	if c.userAgent == "" {
 		v := version.Version
@@ -185,28 +210,32 @@ func New(opts Options) (*Client, error) {
 		// Redirects would resend the request with our Authorization header
 		// only to the same host (Go strips it on cross-host redirects);
 		// an API endpoint that redirects is a misconfiguration we report.
-		// For a 307/308 http.Client has already opened the body of the
-		// request it will not send (GetBody): close it, which returns a
-		// pooled status request body to its pool.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.Body != nil {
-				_ = req.Body.Close()
-			}
-			return http.ErrUseLastResponse
-		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return c, nil
 }
 
-// validHeaderValue reports whether s may be sent as a header value: no
-// control characters other than tab.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if (s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f {
-			return false
-		}
+// credentials is the token in use and its Authorization header value.
+type credentials struct {
+	token string
+	auth  string // "Bearer <token>" or ""
+}
+
+// SetToken replaces the token sent with every later request (a rotated
+// token file); requests in flight keep the old one. Errors from then on
+// redact the new token.
+func (c *Client) SetToken(token string) error {
+	if !httpguts.ValidHeaderFieldValue(token) {
+		// Fail here rather than on every request (the transport rejects
+		// such a header value).
+		return errors.New("mmclient: token contains control characters")
 	}
-	return true
+	cr := &credentials{token: token}
+	if token != "" {
+		cr.auth = "Bearer " + token
+	}
+	c.creds.Store(cr)
+	return nil
 }
 
 // newTransport is http.DefaultTransport (proxy from the environment, HTTP/2,
@@ -220,29 +249,64 @@ func newTransport() *http.Transport {
 	return tr
 }
 
-func parseBaseURL(raw string) (string, error) {
-	if raw == "" {
-		return "", errors.New("mmclient: empty base URL")
+// ParseBaseURL checks a Mattermost server root URL (an absolute http or
+// https URL with a host, no credentials, query or fragment) and returns it
+// normalised: no trailing slash and no "/api/v4" suffix. It is the one URL
+// validator of the project (the daemon's flag check uses it too). Its errors
+// never contain the URL's userinfo: a password typed into the URL must not
+// end up in a log.
+func ParseBaseURL(raw string) (string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return "", errors.New("empty URL")
 	}
+	shown := redactUserinfo(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("mmclient: invalid base URL: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("%q is not a valid URL: %s", shown, redactUserinfo(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("mmclient: base URL %q: scheme must be http or https", raw)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("mmclient: base URL %q has no host", raw)
+		return "", fmt.Errorf("%q must start with http:// or https://", shown)
 	}
 	if u.User != nil {
-		return "", errors.New("mmclient: base URL must not contain credentials; use the token option")
+		return "", errors.New("the URL must not contain credentials; give the token separately")
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("mmclient: base URL %q must not have a query or fragment", raw)
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("%q has no host; use e.g. https://chat.example.com", shown)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", fmt.Errorf("%q must not have a query or fragment; give the server root, e.g. https://chat.example.com", shown)
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	path = strings.TrimSuffix(path, "/api/v4")
 	return u.Scheme + "://" + u.Host + path, nil
+}
+
+// redactUserinfo replaces the userinfo of every "scheme://userinfo@" in s
+// with "xxxxx", working on the text so that it also covers URLs url.Parse
+// rejects.
+func redactUserinfo(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#\\\" \t")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndexByte(s[:end], '@'); at >= 0 {
+			b.WriteString("xxxxx")
+			s = s[at:]
+		}
+	}
 }
 
 func loadCAFile(path string) (*x509.CertPool, error) {
@@ -295,27 +359,24 @@ type request struct {
 	path     string // escaped, relative to /api/v4, starting with "/"
 	query    string // raw query without "?"
 	body     []byte // replayed on every retry; nil = no body
-	// pooledBody, when set, holds body (a non-empty bodyBufPool buffer);
-	// do owns it and returns it to the pool once nothing reads it.
-	pooledBody *[]byte
+	// maxBody caps the (decoded) response body, see bodyLimit; 0 = only
+	// Options.MaxBodyBytes.
+	maxBody int64
 	// passStatus, when non-zero, is a non-2xx status whose response goes
 	// to the handler instead of becoming an *APIError (the 500 of an
 	// unhealthy ping carries the normal body).
 	passStatus int
 }
 
-// responseHandler consumes a 2xx response. body is limited to MaxBodyBytes
-// (reading past it fails with an error wrapping ErrBodyTooLarge).
+// responseHandler consumes a 2xx response. body is limited to the
+// request's cap (reading past it fails with an error wrapping
+// ErrBodyTooLarge).
 type responseHandler func(resp *http.Response, body io.Reader) error
 
 // do runs req, retrying 429s, and passes a 2xx response to handle. Errors
-// are prefixed with the endpoint name.
+// are prefixed with the endpoint name; those of handle are also redacted
+// and cut to maxErrorText bytes.
 func (c *Client) do(ctx context.Context, req request, handle responseHandler) error {
-	var shared *sharedBody
-	if req.pooledBody != nil {
-		shared = newSharedBody(req.pooledBody)
-		defer shared.release()
-	}
 	if ctx == nil {
 		return fmt.Errorf("%s: nil context", req.endpoint)
 	}
@@ -325,12 +386,16 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 	}
 	maxRetries := c.retriesFor(ctx)
 	for attempt := 0; ; attempt++ {
-		hreq, err := c.newHTTPRequest(ctx, req, target, shared)
+		var body io.Reader
+		if req.body != nil {
+			body = bytes.NewReader(req.body) // sets GetBody: replayable
+		}
+		hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
 		if err != nil {
 			return fmt.Errorf("%s: %w", req.endpoint, err)
 		}
-		if c.auth != "" {
-			hreq.Header.Set("Authorization", c.auth)
+		if auth := c.creds.Load().auth; auth != "" {
+			hreq.Header.Set("Authorization", auth)
 		}
 		hreq.Header.Set("User-Agent", c.userAgent)
 		hreq.Header.Set("Accept", "application/json")
@@ -366,12 +431,12 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 			continue
 		}
 
-		err = c.handleBody(resp, handle)
+		err = c.handleBody(resp, req, handle)
 		if err != nil {
 			if ae, ok := err.(*APIError); ok {
 				return ae
 			}
-			return fmt.Errorf("%s: %w", req.endpoint, err)
+			return c.boundedError(fmt.Errorf("%s: %w", req.endpoint, err))
 		}
 		return nil
 	}
@@ -379,33 +444,44 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 
 // handleBody passes a response to handle through the size limit and closes
 // the body even if handle panics (an unclosed body pins its connection).
-func (c *Client) handleBody(resp *http.Response, handle responseHandler) error {
+// The limit counts the bytes handle reads, i.e. after the transport's
+// transparent gzip decoding: a small compressed bomb cannot expand past it.
+func (c *Client) handleBody(resp *http.Response, req request, handle responseHandler) error {
 	defer closeBody(resp.Body)
-	return handle(resp, &limitedBody{r: resp.Body, remaining: c.maxBody, limit: c.maxBody})
+	err := handle(resp, http.MaxBytesReader(nil, resp.Body, c.bodyLimit(req)))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) && !errors.Is(err, ErrBodyTooLarge) {
+		return fmt.Errorf("%w (%d bytes): %w", ErrBodyTooLarge, tooLarge.Limit, err)
+	}
+	return err
 }
 
-// newHTTPRequest builds one attempt's request; its body is replayable
-// (GetBody) for the transport's own retries.
-func (c *Client) newHTTPRequest(ctx context.Context, req request, target string, shared *sharedBody) (*http.Request, error) {
-	if shared == nil {
-		var body io.Reader
-		if req.body != nil {
-			body = bytes.NewReader(req.body) // sets GetBody: replayable
-		}
-		return http.NewRequestWithContext(ctx, req.method, target, body)
+// bodyLimit is the response body cap of req: its endpoint's own, never more
+// than Options.MaxBodyBytes.
+func (c *Client) bodyLimit(req request) int64 {
+	if req.maxBody > 0 && req.maxBody < c.maxBody {
+		return req.maxBody
 	}
-	body, err := shared.open()
-	if err != nil {
-		return nil, err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
-	if err != nil {
-		_ = body.Close()
-		return nil, err
-	}
-	hreq.ContentLength = int64(len(req.body))
-	hreq.GetBody = shared.open
-	return hreq, nil
+	return c.maxBody
+}
+
+// maxErrorText bounds the text of a response handling error (decode errors
+// quote the server: a JSON pointer holds its object names, a type error its
+// number literal).
+const maxErrorText = 512
+
+// boundedError is an error whose text has the token redacted and is cut to
+// maxErrorText bytes; errors.Is and errors.As still see the original.
+type boundedError struct {
+	msg string
+	err error
+}
+
+func (e *boundedError) Error() string { return e.msg }
+func (e *boundedError) Unwrap() error { return e.err }
+
+func (c *Client) boundedError(err error) error {
+	return &boundedError{msg: cutUTF8(c.redact(err.Error()), maxErrorText), err: err}
 }
 
 // minRedactLen is the shortest token redact replaces. Mattermost tokens
@@ -417,17 +493,19 @@ const redactedMark = "[REDACTED]"
 
 // redact replaces every occurrence of the token in s.
 func (c *Client) redact(s string) string {
-	if len(c.token) < minRedactLen {
+	token := c.creds.Load().token
+	if len(token) < minRedactLen {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, redactedMark)
+	return strings.ReplaceAll(s, token, redactedMark)
 }
 
-// excerpt renders server-supplied bytes for an error: one line of at most
-// max bytes (see sanitizeExcerpt) without the token. The token is replaced
-// before the cut, so a cut through it cannot leave most of it behind.
+// excerpt renders server-supplied bytes for an error or for display: one
+// line of at most max bytes (see sanitizeExcerpt) without the token. The
+// token is replaced before the cut, so a cut through it cannot leave most
+// of it behind.
 func (c *Client) excerpt(b []byte, max int) string {
-	s := c.redact(sanitizeExcerpt(b, max+len(c.token)))
+	s := c.redact(sanitizeExcerpt(b, max+len(c.creds.Load().token)))
 	return cutUTF8(s, max)
 }
 
@@ -475,11 +553,17 @@ func (c *Client) captureVersion(h http.Header) {
 	if cur := c.version.Load(); cur != nil && cur.Raw == raw {
 		return
 	}
-	v, err := ParseVersionID(raw)
-	if err != nil {
-		return
+	if v, ok := c.parseVersion(h); ok {
+		c.version.Store(&v)
 	}
-	c.version.Store(&v)
+}
+
+// parseVersion parses the X-Version-Id of h (bounded by ParseVersionID);
+// one holding the token (a proxy echoing it) is refused like a malformed one.
+func (c *Client) parseVersion(h http.Header) (ServerVersion, bool) {
+	raw := h.Get("X-Version-Id")
+	v, err := ParseVersionID(raw)
+	return v, err == nil && c.redact(raw) == raw
 }
 
 // readAPIError builds the *APIError of a non-2xx response.
@@ -512,8 +596,14 @@ func (c *Client) apiError(endpoint string, code int, h http.Header, body []byte)
 	return e
 }
 
-// parseRetryAfter accepts delay-seconds or an HTTP date; anything else
-// (absent, negative, garbage) gives DefaultRetryAfter.
+// MaxRetryAfter caps the Retry-After of a 429, numeric or HTTP date: a
+// server (or proxy) asking for more is waited for this long at most (and
+// never past the call's context deadline).
+const MaxRetryAfter = 5 * time.Minute
+
+// parseRetryAfter accepts delay-seconds or an HTTP date, capped at
+// MaxRetryAfter; anything else (absent, negative, garbage) gives
+// DefaultRetryAfter.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -523,58 +613,19 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n < 0 {
 			return DefaultRetryAfter
 		}
-		if n > 24*3600 {
-			n = 24 * 3600
-		}
-		return time.Duration(n) * time.Second
+		return time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d
+		return min(max(t.Sub(now), 0), MaxRetryAfter)
 	}
 	return DefaultRetryAfter
 }
 
-// limitedBody reads at most limit bytes and fails with ErrBodyTooLarge when
-// the underlying body holds more (never silent truncation).
-type limitedBody struct {
-	r         io.Reader
-	remaining int64
-	limit     int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if l.remaining <= 0 {
-		var one [1]byte
-		for {
-			n, err := l.r.Read(one[:])
-			if n > 0 {
-				return 0, fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, l.limit)
-			}
-			if err != nil {
-				return 0, err
-			}
-		}
-	}
-	if int64(len(p)) > l.remaining {
-		p = p[:l.remaining]
-	}
-	n, err := l.r.Read(p)
-	l.remaining -= int64(n)
-	return n, err
-}
-
 // readAll reads the whole (limited) body.
 func readAll(body io.Reader) ([]byte, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(body); err != nil {
+	b, err := io.ReadAll(body)
+	if err != nil {
 		return nil, fmt.Errorf("reading response: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }

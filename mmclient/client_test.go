@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	stdlog "log"
 	"net"
@@ -50,7 +51,7 @@ func loadFixture(t testing.TB, name string) fixture {
 	if meta.BodyFile == nil {
 		t.Fatalf("%s has no body file", name)
 	}
-	f := fixture{Status: meta.StatusCode, Header: http.Header{}, Body: readFixture(t, *meta.BodyFile)}
+	f := fixture{Status: meta.StatusCode, Header: http.Header{}, Body: readFixture(t, filepath.Join(filepath.Dir(name), *meta.BodyFile))}
 	for k, v := range meta.ResponseHeaders {
 		switch k {
 		case "Content-Length", "Date", "Transfer-Encoding", "Content-Encoding":
@@ -437,7 +438,7 @@ func TestStatusesByIDsFixtures(t *testing.T) {
 
 	counts := map[string]int{}
 	n := 0
-	err = c.StreamStatusesByIDs(ctx, ids, func(st *Status) error {
+	err = c.StreamStatusesByIDs(ctx, fixtureStatusIDs(t, "status_ids_all_real_users.json"), func(st *Status) error {
 		counts[st.Status]++
 		if !isUserID(st.UserID) {
 			t.Errorf("bad user id %q", st.UserID)
@@ -732,28 +733,6 @@ func TestShortTokenDoesNotMangleMessages(t *testing.T) {
 	}
 }
 
-func TestRedirectClosesUnsentBody(t *testing.T) {
-	c, err := New(Options{BaseURL: "http://mattermost.invalid", Token: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bp := getBodyBuf()
-	*bp = append(*bp, `["x"]`...)
-	sb := newSharedBody(bp)
-	body, err := sb.open() // what http.Client opens with GetBody for a 307
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://mattermost.invalid/elsewhere", body)
-	if err := c.hc.CheckRedirect(req, nil); err != http.ErrUseLastResponse {
-		t.Fatalf("CheckRedirect = %v", err)
-	}
-	sb.release()
-	if sb.refs != 0 || sb.buf != nil {
-		t.Fatalf("the unsent redirect body still holds the pooled buffer (refs %d)", sb.refs)
-	}
-}
-
 func fmtAll(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -851,14 +830,23 @@ func TestRateLimitCancelWhileWaiting(t *testing.T) {
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 28, 21, 34, 21, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"":                              time.Second,
-		"1":                             time.Second,
-		"0":                             0,
-		" 7 ":                           7 * time.Second,
-		"-3":                            time.Second,
-		"soon":                          time.Second,
-		"Sat, 28 Nov 2026 21:34:31 GMT": 10 * time.Second,
-		"Sat, 28 Nov 2026 21:00:00 GMT": 0,
+		"":                               time.Second,
+		"1":                              time.Second,
+		"0":                              0,
+		" 7 ":                            7 * time.Second,
+		"-3":                             time.Second,
+		"soon":                           time.Second,
+		"Sat, 28 Nov 2026 21:34:31 GMT":  10 * time.Second,
+		"Sat, 28 Nov 2026 21:00:00 GMT":  0,
+		"300":                            MaxRetryAfter,
+		"301":                            MaxRetryAfter,
+		"86400":                          MaxRetryAfter,
+		"99999999999999999999":           time.Second, // not an int64: garbage
+		"9223372036854775807":            MaxRetryAfter,
+		"Sat, 28 Nov 2026 21:39:21 GMT":  MaxRetryAfter,
+		"Sat, 28 Nov 2026 21:39:20 GMT":  MaxRetryAfter - time.Second,
+		"Fri, 31 Dec 9999 23:59:59 GMT":  MaxRetryAfter,
+		"Sunday, 29-Nov-26 21:34:21 GMT": MaxRetryAfter, // RFC 850 form
 	} {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
@@ -914,18 +902,33 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 	if _, err := c.GetUserStats(ctx); err == nil {
 		t.Fatal("trailing data accepted")
 	}
-	ids := []string{"5t9ttqdq5bbmif3xuzhznk9k7a"}
+	ids := fixtureStatusIDs(t, "status_ids_n1000.json")
 	n := 0
 	err := c.StreamStatusesByIDs(ctx, ids, func(*Status) error { n++; return nil })
 	if !errors.Is(err, ErrBodyTooLarge) || !strings.Contains(err.Error(), "4096") {
 		t.Fatalf("oversize stream: %v", err)
 	}
-	if _, err := c.GetStatusesByIDs(ctx, ids); err == nil || !strings.Contains(err.Error(), "unexpected end of JSON input") {
+	ids = ids[:2]
+	if _, err := c.GetStatusesByIDs(ctx, ids); err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated stream: %v", err)
 	}
 	if _, err := c.GetUsers(ctx, 0, 200); !errors.Is(err, ErrBodyTooLarge) || !strings.HasPrefix(err.Error(), "users: ") {
 		t.Fatalf("oversize users: %v", err)
 	}
+}
+
+// fixtureStatusIDs returns the user ids of a status array fixture, in order.
+func fixtureStatusIDs(t testing.TB, name string) []string {
+	t.Helper()
+	var sts []Status
+	if err := json.Unmarshal(readFixture(t, name), &sts); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(sts))
+	for i, st := range sts {
+		ids[i] = st.UserID
+	}
+	return ids
 }
 
 func TestConnectionReuse(t *testing.T) {
@@ -1037,6 +1040,11 @@ func TestParseVersionID(t *testing.T) {
 		"5.37.0.dev." + h + ".false":         {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: h},
 		"9.11.2.1234.5." + h + ".true":       {Version: "9.11.2", BuildNumber: "1234.5", ClientConfigHash: h, Licensed: true},
 		"10.0.0.10.0.0.abc-1." + h + ".true": {Version: "10.0.0", BuildNumber: "10.0.0.abc-1", ClientConfigHash: h, Licensed: true},
+		// 11.x: the hash is SHA-256 (captured from a real 11.2.0 server).
+		"11.2.0.11.2.0.cc2418492a0e65e2ee76e38279ee463874ff842fe741fe22f790b86fa9cb48f8.false": {Version: "11.2.0", BuildNumber: "11.2.0", ClientConfigHash: "cc2418492a0e65e2ee76e38279ee463874ff842fe741fe22f790b86fa9cb48f8"},
+		// The hash is opaque: any printable token is accepted.
+		"5.37.0.dev.abc.false":                             {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "abc"},
+		"5.37.0.dev.zzeecffd97ac52aa7ded7e85cca56e52.true": {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "zzeecffd97ac52aa7ded7e85cca56e52", Licensed: true},
 	}
 	for in, want := range good {
 		want.Raw = in
@@ -1046,9 +1054,10 @@ func TestParseVersionID(t *testing.T) {
 		}
 	}
 	for _, in := range []string{
-		"", "5.37.0", "5.37.0.dev", "5.37.0." + h + ".true", "5.37.0.dev.abc.false", "5.37.0.dev." + h + ".yes",
+		"", "5.37.0", "5.37.0.dev", "5.37.0." + h + ".true", "5.37.0.dev." + h + ".yes",
 		"v5.37.0.dev." + h + ".true", "5..0.dev." + h + ".true", "5.37.0..dev." + h + ".true", "5.37.0.de v." + h + ".true",
-		"5.37.0.dev." + h + "0.true", "5.37.0.dev.zzeecffd97ac52aa7ded7e85cca56e52.true", "5.37.0.dev." + h + ".false.",
+		"5.37.0.dev." + h + ".false.", "5.37.0.dev.a\x01b.true", "5.37.0.dev." + strings.Repeat("a", 129) + ".true",
+		"5.37.0.dev." + strings.Repeat("b", 900<<10) + ".true",
 	} {
 		if v, err := ParseVersionID(in); err == nil {
 			t.Errorf("ParseVersionID(%q) = %+v, want error", in, v)
@@ -1097,7 +1106,7 @@ func TestSanitizeExcerpt(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
-// TestConcurrentStreams runs many streams at once (pooled decoders, shared
+// TestConcurrentStreams runs many streams at once (shared
 // client) and checks every result against encoding/json; run with -race.
 func TestConcurrentStreams(t *testing.T) {
 	s := newReplayServer(t, false)
@@ -1107,8 +1116,10 @@ func TestConcurrentStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantMap := map[string]Status{}
+	var ids []string
 	for _, st := range want {
 		wantMap[st.UserID] = st
+		ids = append(ids, st.UserID)
 	}
 	c, obs := newTestClient(t, s, nil)
 	ctx := ctxT(t)
@@ -1119,7 +1130,7 @@ func TestConcurrentStreams(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
-				got, err := c.GetStatusesByIDs(ctx, []string{"5t9ttqdq5bbmif3xuzhznk9k7a"})
+				got, err := c.GetStatusesByIDs(ctx, ids)
 				if err != nil {
 					errs <- err
 					return
@@ -1145,7 +1156,7 @@ func TestConcurrentStreams(t *testing.T) {
 }
 
 // BenchmarkStreamStatusesHTTP measures a whole StreamStatusesByIDs call
-// (1000 ids posted, 100,000 statuses answered) through a local server.
+// (100,000 ids posted and answered) through a local server.
 func BenchmarkStreamStatusesHTTP(b *testing.B) {
 	body := makeStatusArray(100000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1158,9 +1169,9 @@ func BenchmarkStreamStatusesHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]string, 1000)
+	ids := make([]string, 100000)
 	for i := range ids {
-		ids[i] = strings.Repeat("a", 20) + strings.Repeat("0", 6-len(itoa(i))) + itoa(i)
+		ids[i] = fmt.Sprintf("%026d", i)
 	}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
@@ -1177,3 +1188,76 @@ func BenchmarkStreamStatusesHTTP(b *testing.B) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestSetTokenRotates(t *testing.T) {
+	var got atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		// A proxy page that echoes the header: the error must redact it.
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "bad gateway for "+r.Header.Get("Authorization"))
+	}))
+	defer s.Close()
+	const oldTok, newTok = "oldtoken-abcdefghijklmnop", "newtoken-qrstuvwxyz012345"
+	c, err := New(Options{BaseURL: s.URL, Token: oldTok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetUserStats(context.Background()); err == nil || strings.Contains(err.Error(), oldTok) {
+		t.Fatalf("err = %v, want an error without the token", err)
+	}
+	if got.Load() != "Bearer "+oldTok {
+		t.Fatalf("Authorization = %q", got.Load())
+	}
+	if err := c.SetToken(newTok); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetUserStats(context.Background())
+	if got.Load() != "Bearer "+newTok {
+		t.Fatalf("after SetToken, Authorization = %q", got.Load())
+	}
+	if err == nil || strings.Contains(err.Error(), newTok) || !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Fatalf("err = %v, want the new token redacted", err)
+	}
+	if err := c.SetToken("bad\ntoken"); err == nil {
+		t.Fatal("a token with a newline was accepted")
+	}
+	if got := c.creds.Load().token; got != newTok {
+		t.Fatalf("a refused token replaced the old one: %q", got)
+	}
+}
+
+func TestClusterStatusMaxItems(t *testing.T) {
+	var body atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body.Load().(string))
+	}))
+	defer s.Close()
+	c, err := New(Options{BaseURL: s.URL, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := func(n int) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(`{"id":"n","hostname":"h"},`, n), ",") + "]"
+	}
+	body.Store(nodes(3))
+	if got, err := c.GetClusterStatus(ctxT(t), MaxItems(3)); err != nil || len(got) != 3 {
+		t.Fatalf("3 nodes, max 3: %d, %v", len(got), err)
+	}
+	if _, err := c.GetClusterStatus(ctxT(t), MaxItems(2)); !errors.Is(err, ErrTooManyItems) {
+		t.Fatalf("3 nodes, max 2: err = %v, want ErrTooManyItems", err)
+	}
+	body.Store(nodes(DefaultMaxClusterNodes + 1))
+	if _, err := c.GetClusterStatus(ctxT(t)); !errors.Is(err, ErrTooManyItems) {
+		t.Fatalf("%d nodes, default max: err = %v, want ErrTooManyItems", DefaultMaxClusterNodes+1, err)
+	}
+	body.Store(`"` + strings.Repeat("x", 1000) + `"`)
+	if _, err := c.GetClusterStatus(ctxT(t)); err == nil || strings.Contains(err.Error(), "xxxx") {
+		t.Fatalf("err = %v, want an error without the server's text", err)
+	}
+	body.Store(`null`)
+	if got, err := c.GetClusterStatus(ctxT(t)); err != nil || len(got) != 0 {
+		t.Fatalf("null: %v, %v", got, err)
+	}
+}

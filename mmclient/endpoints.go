@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 // Ping is the result of GET /system/ping.
@@ -26,23 +25,26 @@ type Ping struct {
 // *APIError.
 func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 	var p *Ping
-	err := c.do(ctx, request{endpoint: EndpointPing, method: http.MethodGet, path: "/system/ping", passStatus: http.StatusInternalServerError},
+	err := c.do(ctx, request{endpoint: EndpointPing, method: http.MethodGet, path: "/system/ping", passStatus: http.StatusInternalServerError, maxBody: maxBodySmall},
 		func(resp *http.Response, body io.Reader) error {
 			data, err := readAll(body)
 			if err != nil {
 				return err
 			}
+			// Only "status" is read: newer servers add fields of other
+			// types (11.x: "root_status": true for an admin).
 			var out struct {
 				Status string `json:"status"`
 			}
 			jerr := json.Unmarshal(data, &out)
+			out.Status = c.excerpt([]byte(out.Status), maxExcerpt)
 			if resp.StatusCode != http.StatusOK {
 				e := c.apiError(EndpointPing, resp.StatusCode, resp.Header, data)
 				// An AppError has no "status" key: this is the ping body of
 				// an unhealthy server.
 				if jerr == nil && out.Status != "" {
-					e.Message = "server reports status " + c.excerpt([]byte(out.Status), 40)
-					p = newPing(out.Status, resp.Header)
+					e.Message = "server reports status " + cutUTF8(out.Status, 40)
+					p = c.newPing(out.Status, resp.Header)
 				}
 				return e
 			}
@@ -52,32 +54,32 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 			if out.Status == "" {
 				return errors.New("decode response: no status field")
 			}
-			p = newPing(out.Status, resp.Header)
+			p = c.newPing(out.Status, resp.Header)
 			return nil
 		})
 	return p, err
 }
 
-func newPing(status string, h http.Header) *Ping {
+func (c *Client) newPing(status string, h http.Header) *Ping {
 	p := &Ping{Status: status}
-	if v, err := ParseVersionID(h.Get("X-Version-Id")); err == nil {
-		p.Version, p.HasVersion = v, true
+	p.Version, p.HasVersion = c.parseVersion(h)
+	if !p.HasVersion {
+		p.Version = ServerVersion{}
 	}
 	return p
 }
 
 // GetClientConfig calls GET /config/client?format=old. Values that are not
 // JSON strings (none in known eras) are returned as their raw JSON text.
+// Keys and values pass the same redaction and length limit as error text
+// (at most maxExcerpt bytes, one line).
 func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error) {
 	var out map[string]string
-	err := c.do(ctx, request{endpoint: EndpointClientConfig, method: http.MethodGet, path: "/config/client", query: "format=old"},
+	err := c.do(ctx, request{endpoint: EndpointClientConfig, method: http.MethodGet, path: "/config/client", query: "format=old", maxBody: maxBodyClientConfig},
 		func(_ *http.Response, body io.Reader) error {
 			var raw map[string]json.RawMessage
-			if err := decodeJSON(body, &raw); err != nil {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
 				return err
-			}
-			if raw == nil {
-				return errors.New("decode response: not a JSON object")
 			}
 			out = make(map[string]string, len(raw))
 			for k, v := range raw {
@@ -89,7 +91,7 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 				} else {
 					s = string(v)
 				}
-				out[k] = s
+				out[c.excerpt([]byte(k), maxExcerpt)] = c.excerpt([]byte(s), maxExcerpt)
 			}
 			return nil
 		})
@@ -100,26 +102,119 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 }
 
 // GetClusterStatus calls GET /cluster/status. A non-clustered server answers
-// an empty list.
-func (c *Client) GetClusterStatus(ctx context.Context) ([]ClusterInfo, error) {
+// an empty list. Every string field is cut to maxExcerpt bytes and has the
+// token redacted. At most DefaultMaxClusterNodes nodes are accepted, or the
+// MaxItems option's count: a longer list fails with an error wrapping
+// ErrTooManyItems, and decoding stops at the first node past the limit.
+func (c *Client) GetClusterStatus(ctx context.Context, opts ...ListOption) ([]ClusterInfo, error) {
+	lo := listOptions{maxItems: DefaultMaxClusterNodes}
+	for _, o := range opts {
+		o(&lo)
+	}
 	out := []ClusterInfo{}
-	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status"},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONArray(body, &out) })
+	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status", maxBody: maxBodyBase + int64(lo.maxItems)*maxBodyPerNode},
+		func(_ *http.Response, body io.Reader) error {
+			var err error
+			out, err = decodeArrayMax[ClusterInfo](body, lo.maxItems)
+			return err
+		})
 	if err != nil {
 		return nil, err
+	}
+	// The fields become label values: bounded and without the token.
+	for i := range out {
+		n := &out[i]
+		for _, f := range []*string{&n.ID, &n.Version, &n.SchemaVersion, &n.ConfigHash, &n.IPAddress, &n.Hostname} {
+			*f = c.excerpt([]byte(*f), maxExcerpt)
+		}
+	}
+	return out, nil
+}
+
+// DefaultMaxClusterNodes bounds GET /cluster/status when no MaxItems option
+// is given (real clusters have a handful of nodes).
+const DefaultMaxClusterNodes = 100
+
+// ErrTooManyItems is wrapped by the error of a list call whose answer holds
+// more elements than allowed.
+var ErrTooManyItems = errors.New("too many elements in the answer")
+
+// ListOption configures a list call.
+type ListOption func(*listOptions)
+
+type listOptions struct{ maxItems int }
+
+// MaxItems sets the most elements a list call accepts (n >= 1).
+func MaxItems(n int) ListOption {
+	return func(o *listOptions) {
+		if n >= 1 {
+			o.maxItems = n
+		}
+	}
+}
+
+// decodeArrayMax decodes a JSON array (or null) element by element and fails
+// as soon as it holds more than max elements, so that a hostile answer costs
+// at most max elements of memory and time. Trailing data is an error.
+func decodeArrayMax[T any](body io.Reader, max int) ([]T, error) {
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	out := []T{}
+	switch tok {
+	case nil: // null
+	case json.Delim('['):
+		for dec.More() {
+			if len(out) >= max {
+				return nil, fmt.Errorf("decode response: more than %d elements: %w", max, ErrTooManyItems)
+			}
+			var v T
+			if err := dec.Decode(&v); err != nil {
+				return nil, fmt.Errorf("decode response: element %d: %w", len(out), err)
+			}
+			out = append(out, v)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("decode response: %w", err)
+		}
+	default:
+		// Only the kind of value: its text is the server's.
+		kind := fmt.Sprintf("%T", tok)
+		if d, ok := tok.(json.Delim); ok {
+			kind = string(d)
+		}
+		return nil, fmt.Errorf("decode response: want a JSON array, got %s", kind)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("decode response: data after the JSON value")
 	}
 	return out, nil
 }
 
 // GetSAMLCertificateStatus calls GET /saml/certificate/status.
 func (c *Client) GetSAMLCertificateStatus(ctx context.Context) (*SAMLCertificateStatus, error) {
-	var out SAMLCertificateStatus
-	err := c.do(ctx, request{endpoint: EndpointSAMLCertificate, method: http.MethodGet, path: "/saml/certificate/status"},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
+	// The three flags are what the exporter reports: each must be there.
+	var raw struct {
+		IDP    *bool `json:"idp_certificate_file"`
+		Key    *bool `json:"private_key_file"`
+		Public *bool `json:"public_certificate_file"`
+	}
+	err := c.do(ctx, request{endpoint: EndpointSAMLCertificate, method: http.MethodGet, path: "/saml/certificate/status", maxBody: maxBodySmall},
+		func(_ *http.Response, body io.Reader) error {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
+				return err
+			}
+			if raw.IDP == nil || raw.Key == nil || raw.Public == nil {
+				return errors.New("decode response: missing certificate fields")
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &SAMLCertificateStatus{IDPCertificateFile: *raw.IDP, PrivateKeyFile: *raw.Key, PublicCertificateFile: *raw.Public}, nil
 }
 
 // GetStatusesByIDs calls POST /users/status/ids and returns the statuses
@@ -128,8 +223,7 @@ func (c *Client) GetSAMLCertificateStatus(ctx context.Context) (*SAMLCertificate
 func (c *Client) GetStatusesByIDs(ctx context.Context, ids []string) (map[string]Status, error) {
 	out := make(map[string]Status, len(ids))
 	err := c.StreamStatusesByIDs(ctx, ids, func(s *Status) error {
-		cp := s.Clone()
-		out[cp.UserID] = cp
+		out[s.UserID] = *s
 		return nil
 	})
 	if err != nil {
@@ -140,14 +234,16 @@ func (c *Client) GetStatusesByIDs(ctx context.Context, ids []string) (map[string
 
 // StreamStatusesByIDs posts ids to POST /users/status/ids and decodes the
 // response array as a stream, calling fn for each element without holding
-// the whole body. fn's *Status is only valid during the call: its strings
-// may alias a buffer that is reused for the next element (Status is one of
-// the Status* constants whenever it matches one), so use Status.Clone or
-// strings.Clone to keep anything. Returns the first validation, HTTP,
-// decode or fn error; elements before a decode error have been delivered.
+// the whole body. fn's *Status is reused for the next element (copy the
+// struct to keep it; its strings are its own, and Status is one of the
+// Status* constants whenever it matches one). Returns
+// the first validation, HTTP, decode or fn error; elements before a decode
+// error have been delivered.
 //
 // Every id must be a 26-character lowercase alphanumeric user id; ids is
-// sent as given (duplicates included).
+// sent as given (duplicates included). The answer may hold at most len(ids)
+// elements (more fail with ErrTooManyItems) and maxBodyPerStatus bytes per
+// id.
 func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(*Status) error) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
@@ -155,20 +251,20 @@ func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(
 	if fn == nil {
 		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
 	}
-	bp := getBodyBuf()
-	body, err := appendIDsJSON(*bp, ids)
-	*bp = body
+	for i, id := range ids {
+		if !isUserID(id) {
+			return fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
+		}
+	}
+	body, err := json.Marshal(ids)
 	if err != nil {
-		putBodyBuf(bp)
 		return fmt.Errorf("%s: %w", EndpointStatusesByIDs, err)
 	}
-	// do returns bp to the pool when the transport is done with it.
-	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body, pooledBody: bp},
-		func(_ *http.Response, r io.Reader) error {
-			d := getStatusDecoder(r)
-			defer putStatusDecoder(d)
-			return d.decode(fn)
-		})
+	// At most one element per id sent: 11.x deduplicates, 5.37 repeats
+	// duplicates.
+	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body,
+		maxBody: maxBodyBase + int64(len(ids))*maxBodyPerStatus},
+		func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), fn) })
 }
 
 // GetUserStatus calls GET /users/{id}/status; userID may be "me".
@@ -177,7 +273,7 @@ func (c *Client) GetUserStatus(ctx context.Context, userID string) (*Status, err
 		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
 	}
 	var out Status
-	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodGet, path: "/users/" + url.PathEscape(userID) + "/status"},
+	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodGet, path: "/users/" + url.PathEscape(userID) + "/status", maxBody: maxBodySmall},
 		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
@@ -202,19 +298,19 @@ func (c *Client) UpdateUserStatus(ctx context.Context, userID string, status str
 	if dndEndTime < 0 {
 		return nil, fmt.Errorf("%s: negative dnd end time", EndpointUserStatus)
 	}
-	b := make([]byte, 0, 96)
-	b = append(b, `{"user_id":"`...)
-	b = append(b, userID...)
-	b = append(b, `","status":"`...)
-	b = append(b, status...)
-	b = append(b, '"')
-	if dndEndTime > 0 && status == StatusDND {
-		b = append(b, `,"dnd_end_time":`...)
-		b = strconv.AppendInt(b, dndEndTime, 10)
+	if status != StatusDND {
+		dndEndTime = 0
 	}
-	b = append(b, '}')
+	b, err := json.Marshal(struct {
+		UserID     string `json:"user_id"`
+		Status     string `json:"status"`
+		DNDEndTime int64  `json:"dnd_end_time,omitempty"`
+	}{userID, status, dndEndTime})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EndpointUserStatus, err)
+	}
 	var out Status
-	err := c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b},
+	err = c.do(ctx, request{endpoint: EndpointUserStatus, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/status", body: b, maxBody: maxBodySmall},
 		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
 	if err != nil {
 		return nil, err
@@ -234,7 +330,7 @@ func (c *Client) UpdateUserActive(ctx context.Context, userID string, active boo
 	if active {
 		b = []byte(`{"active":true}`)
 	}
-	return c.do(ctx, request{endpoint: EndpointUserActive, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/active", body: b},
+	return c.do(ctx, request{endpoint: EndpointUserActive, method: http.MethodPut, path: "/users/" + url.PathEscape(userID) + "/active", body: b, maxBody: maxBodySmall},
 		func(resp *http.Response, body io.Reader) error {
 			data, err := readAll(body)
 			if err != nil {
@@ -247,7 +343,7 @@ func (c *Client) UpdateUserActive(ctx context.Context, userID string, active boo
 			if err := dec.Decode(&first); err != nil {
 				return fmt.Errorf("decode response: %w", err)
 			}
-			rest := trimSpace(data[dec.InputOffset():])
+			rest := bytes.TrimSpace(data[dec.InputOffset():])
 			if len(rest) > 0 {
 				if ae, ok := parseAppError(rest); ok {
 					code := ae.StatusCode
@@ -280,9 +376,13 @@ func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error
 		perPage = MaxPerPage
 	}
 	q := "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-	out := make([]User, 0, perPage)
-	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONArray(body, &out) })
+	var out []User
+	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q, maxBody: maxBodyBase + int64(perPage)*maxBodyPerUser},
+		func(_ *http.Response, body io.Reader) error {
+			var err error
+			out, err = decodeArrayMax[User](body, perPage)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -291,16 +391,29 @@ func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error
 
 // GetUserStats calls GET /users/stats (active users, bots included).
 func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
-	var out UserStats
-	err := c.do(ctx, request{endpoint: EndpointUserStats, method: http.MethodGet, path: "/users/stats"},
-		func(_ *http.Response, body io.Reader) error { return c.decodeJSONObject(body, &out) })
+	var raw struct {
+		Total *int64 `json:"total_users_count"`
+	}
+	err := c.do(ctx, request{endpoint: EndpointUserStats, method: http.MethodGet, path: "/users/stats", maxBody: maxBodySmall},
+		func(_ *http.Response, body io.Reader) error {
+			if err := c.decodeJSONObject(body, &raw); err != nil {
+				return err
+			}
+			if raw.Total == nil {
+				return errors.New("decode response: no total_users_count")
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &UserStats{TotalUsersCount: *raw.Total}, nil
 }
 
-const userIDLen = 26
+// UserIDLen is the length of a Mattermost user id (26 lowercase base32
+// characters). The server rejects a whole status request if one id has
+// another length.
+const UserIDLen = 26
 
 // validateUserID checks a path id: 26 characters [a-z0-9], or "me" when
 // allowMe. Valid ids need no path escaping.
@@ -318,7 +431,7 @@ func validateUserID(id string, allowMe bool) error {
 }
 
 func isUserID(id string) bool {
-	if len(id) != userIDLen {
+	if len(id) != UserIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -330,46 +443,14 @@ func isUserID(id string) bool {
 	return true
 }
 
-// appendIDsJSON appends ids as a JSON array of strings. The ids are
-// validated first, so they are plain ASCII and need no escaping.
-func appendIDsJSON(b []byte, ids []string) ([]byte, error) {
-	for i, id := range ids {
-		if !isUserID(id) {
-			return b, fmt.Errorf("invalid user id %.40q at index %d: want 26 characters a-z0-9", id, i)
-		}
-	}
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, id...)
-		b = append(b, '"')
-	}
-	return append(b, ']'), nil
-}
-
-// decodeJSON reads the whole body and unmarshals it (unknown fields are
-// ignored). Trailing data after the value is an error.
-func decodeJSON(body io.Reader, v any) error {
-	data, err := readAll(body)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode response: %w", err)
-	}
-	return nil
-}
-
-// decodeJSONObject is decodeJSON that insists on a JSON object.
+// decodeJSONObject reads the whole body and unmarshals it, insisting on a
+// JSON object (unknown fields are ignored; trailing data is an error).
 func (c *Client) decodeJSONObject(body io.Reader, v any) error {
 	data, err := readAll(body)
 	if err != nil {
 		return err
 	}
-	t := trimSpace(data)
+	t := bytes.TrimSpace(data)
 	if len(t) == 0 || t[0] != '{' {
 		return fmt.Errorf("decode response: want a JSON object, got %q", c.excerpt(t, 40))
 	}
@@ -379,41 +460,6 @@ func (c *Client) decodeJSONObject(body io.Reader, v any) error {
 	return nil
 }
 
-// decodeJSONArray is decodeJSON that insists on a JSON array; null (what a
-// Go server marshals for a nil slice) leaves v unchanged.
-func (c *Client) decodeJSONArray(body io.Reader, v any) error {
-	data, err := readAll(body)
-	if err != nil {
-		return err
-	}
-	t := trimSpace(data)
-	if string(t) == "null" {
-		return nil
-	}
-	if len(t) == 0 || t[0] != '[' {
-		return fmt.Errorf("decode response: want a JSON array, got %q", c.excerpt(t, 40))
-	}
-	if err := json.Unmarshal(t, v); err != nil {
-		return fmt.Errorf("decode response: %w", err)
-	}
-	return nil
-}
-
-// Clone returns a copy of s that owns its strings (see StreamStatusesByIDs).
-func (s *Status) Clone() Status {
-	out := *s
-	out.UserID = strings.Clone(s.UserID)
-	out.Status = internStatusString(s.Status)
-	if s.ActiveChannel != "" {
-		out.ActiveChannel = strings.Clone(s.ActiveChannel)
-	}
-	return out
-}
-
-// internStatusString returns the Status* constant equal to s, or a copy.
-func internStatusString(s string) string {
-	if k, ok := KnownStatus(s); ok {
-		return k
-	}
-	return strings.Clone(s)
-}
+// Clone returns a copy of s. Decoded statuses own their strings, so this is
+// a plain copy (kept for callers written when they did not).
+func (s *Status) Clone() Status { return *s }

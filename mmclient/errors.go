@@ -1,6 +1,7 @@
 package mmclient
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,13 +54,17 @@ func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthori
 // IsTooManyRequests reports whether err is (or wraps) an *APIError with HTTP 429.
 func IsTooManyRequests(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
+// IsRequestTooLarge reports whether err is an *APIError with status 413: the
+// request body exceeded the server's ServiceSettings.MaximumPayloadSizeBytes.
+func IsRequestTooLarge(err error) bool { return hasStatus(err, http.StatusRequestEntityTooLarge) }
+
 func hasStatus(err error, code int) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.StatusCode == code
 }
 
 // ErrBodyTooLarge is wrapped by errors about a response body larger than
-// Options.MaxBodyBytes.
+// its endpoint's cap (decoded bytes; see Options.MaxBodyBytes).
 var ErrBodyTooLarge = errors.New("response body exceeds the size limit")
 
 // appError is Mattermost's error body (both eras; is_oauth existed in 2021).
@@ -77,7 +82,7 @@ type appError struct {
 // object with a non-empty id or message.
 func parseAppError(body []byte) (appError, bool) {
 	var ae appError
-	trimmed := trimSpace(body)
+	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ae, false
 	}
@@ -88,16 +93,6 @@ func parseAppError(body []byte) (appError, bool) {
 		return ae, false
 	}
 	return ae, true
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // maxExcerpt bounds the server-supplied text in an APIError field.

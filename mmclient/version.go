@@ -8,15 +8,23 @@ import (
 // ParseVersionID parses an X-Version-Id header value,
 // <major>.<minor>.<patch>.<build number>.<client config hash>.<licensed>:
 // the first three dot-separated fields are the semantic version, the last
-// one is the license flag ("true"/"false"), the one before it is the 32-hex
-// client config hash, and whatever lies in between is the build number,
-// which may itself contain dots (it must not be empty).
+// one is the license flag ("true"/"false"), the one before it is the client
+// config hash, and whatever lies in between is the build number, which may
+// itself contain dots (it must not be empty).
+//
+// The hash is opaque: 5.x servers send 32 hex characters (MD5), 11.x servers
+// 64 (SHA-256), and a later one may change it again; any non-empty printable
+// token of at most maxHashLen characters is accepted. The exporter needs the
+// semantic version and the licensed flag, and is strict about those.
 func ParseVersionID(s string) (ServerVersion, error) {
 	bad := func(why string) (ServerVersion, error) {
 		return ServerVersion{}, fmt.Errorf("malformed X-Version-Id %.80q: %s", s, why)
 	}
 	if s == "" {
 		return bad("empty")
+	}
+	if len(s) > MaxVersionIDLen {
+		return ServerVersion{}, fmt.Errorf("malformed X-Version-Id: %d bytes, more than %d", len(s), MaxVersionIDLen)
 	}
 	fields := strings.Split(s, ".")
 	if len(fields) < 6 {
@@ -42,23 +50,16 @@ func ParseVersionID(s string) (ServerVersion, error) {
 		return bad("license flag must be true or false")
 	}
 	hash := fields[n-2]
-	if len(hash) != 32 {
-		return bad("client config hash must be 32 hex characters")
-	}
-	for i := 0; i < len(hash); i++ {
-		if !isHex(hash[i]) {
-			return bad("client config hash must be 32 hex characters")
-		}
+	if hash == "" || len(hash) > maxHashLen || !printableToken(hash) {
+		return bad(fmt.Sprintf("client config hash must be 1 to %d printable characters", maxHashLen))
 	}
 	buildFields := fields[3 : n-2]
 	for _, f := range buildFields {
 		if f == "" {
 			return bad("empty build number field")
 		}
-		for i := 0; i < len(f); i++ {
-			if f[i] <= ' ' || f[i] >= 0x7f {
-				return bad("build number must be printable ASCII without spaces")
-			}
+		if !printableToken(f) {
+			return bad("build number must be printable ASCII without spaces")
 		}
 	}
 	return ServerVersion{
@@ -70,6 +71,19 @@ func ParseVersionID(s string) (ServerVersion, error) {
 	}, nil
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+// MaxVersionIDLen bounds an X-Version-Id header (real ones are under 120
+// bytes); a longer one is rejected rather than carried into labels.
+const MaxVersionIDLen = 256
+
+// maxHashLen bounds the client config hash field.
+const maxHashLen = 128
+
+// printableToken reports whether s is printable ASCII without spaces.
+func printableToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

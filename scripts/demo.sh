@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 FAKE_ADDR=${FAKE_ADDR:-127.0.0.1:18065}
 EXPORTER_ADDR=${EXPORTER_ADDR:-127.0.0.1:10065}
 USERS=${USERS:-2000}
+ERA=${ERA:-5.37}   # Mattermost version the fake reproduces: 5.37 or 11
 BIN=${BIN:-.build}
 
 mkdir -p "$BIN"
@@ -23,7 +24,7 @@ trap cleanup EXIT INT TERM
 
 # The fake's rate limiter is on with Mattermost's own settings when enabled (10/s, burst 100),
 # so the demo also shows mattermost_exporter_ratelimit_remaining.
-"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" --rate-limit 10:100 &
+"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" --era "$ERA" --rate-limit 10:100 &
 pids+=($!)
 
 # Wait for the simulated server to answer before starting the exporter.

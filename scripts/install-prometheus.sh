@@ -1,30 +1,59 @@
 #!/usr/bin/env bash
-# Installs Debian's Prometheus server (which brings promtool) and Alertmanager, used by the
-# rule unit tests (e2e/rules_test.go) and the end-to-end test with a real Prometheus
-# (e2e/prometheus_test.go).
+# Installs the external tools the tests use, from Debian packages:
+#   prometheus, promtool          package prometheus              e2e/prometheus_test.go, rules_test.go,
+#                                                                 golden_test.go, prom_deploy_test.go
+#   prometheus-alertmanager,      package prometheus-alertmanager e2e/prometheus_test.go (delivery),
+#   amtool                                                        prom_deploy_test.go (check-config)
+#   systemd-analyze               package systemd                 prom_deploy_test.go (verify the unit)
+#   curl                          package curl                    demo_test.go (scripts/demo.sh)
 #
-# Idempotent: does nothing when prometheus, promtool and prometheus-alertmanager are already
-# on PATH. Runs apt-get as root, or through sudo when not root and sudo is available.
+# Idempotent: installs only the packages whose tools are missing from PATH, with a single
+# apt-get update; does nothing when every tool is there. Runs apt-get as root, or through sudo
+# when not root and sudo is available.
 #
 # Usage: scripts/install-prometheus.sh
-# Environment:
-#   PROMETHEUS_PACKAGES  packages to install (default: "prometheus prometheus-alertmanager")
+# Exit status: 0 when every tool is on PATH afterwards, 1 otherwise (the Makefile's `deps` turns
+# that into a warning outside CI and a failure when CI is set to any non-empty value).
 set -euo pipefail
 
-packages=${PROMETHEUS_PACKAGES:-"prometheus prometheus-alertmanager"}
+# tool:package, one per tool the tests look up.
+tools="prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager systemd-analyze:systemd curl:curl"
 
-have_all() {
-	command -v prometheus >/dev/null 2>&1 || return 1
-	command -v promtool >/dev/null 2>&1 || return 1
-	case " ${packages} " in
-	*" prometheus-alertmanager "*) command -v prometheus-alertmanager >/dev/null 2>&1 || return 1 ;;
-	esac
-	return 0
+# missing_packages prints the packages (deduplicated, space-separated) of the tools not on PATH.
+missing_packages() {
+	local pair tool pkg out=""
+	for pair in $tools; do
+		tool=${pair%%:*}
+		pkg=${pair#*:}
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			case " $out " in
+			*" $pkg "*) ;;
+			*) out="$out $pkg" ;;
+			esac
+		fi
+	done
+	echo "${out# }"
 }
 
-if have_all; then
-	echo "install-prometheus: already installed: $(prometheus --version 2>&1 | head -n1)"
+missing_tools() {
+	local pair tool out=""
+	for pair in $tools; do
+		tool=${pair%%:*}
+		command -v "$tool" >/dev/null 2>&1 || out="$out $tool"
+	done
+	echo "${out# }"
+}
+
+packages=$(missing_packages)
+if [ -z "$packages" ]; then
+	echo "install-prometheus: every test tool is installed ($(prometheus --version 2>&1 | head -n1))"
 	exit 0
+fi
+echo "install-prometheus: missing: $(missing_tools); installing Debian packages: $packages"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-prometheus: apt-get not found; install $packages with your package manager" >&2
+	exit 1
 fi
 
 # sudo resets the environment (env_reset), so DEBIAN_FRONTEND is passed on the command line.
@@ -39,21 +68,17 @@ elif command -v sudo >/dev/null 2>&1; then
 	fi
 else
 	echo "install-prometheus: not root and sudo is not available; install as root:" >&2
-	echo "  apt-get update && apt-get install -y --no-install-recommends ${packages}" >&2
-	exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "install-prometheus: apt-get not found; install ${packages} with your package manager" >&2
+	echo "  apt-get update && apt-get install -y --no-install-recommends $packages" >&2
 	exit 1
 fi
 
 run apt-get update
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-run apt-get install -y --no-install-recommends ${packages}
+run apt-get install -y --no-install-recommends $packages
 
-if ! have_all; then
-	echo "install-prometheus: installed ${packages} but prometheus/promtool are still not on PATH" >&2
+still=$(missing_tools)
+if [ -n "$still" ]; then
+	echo "install-prometheus: installed $packages but still not on PATH: $still" >&2
 	exit 1
 fi
 echo "install-prometheus: installed: $(prometheus --version 2>&1 | head -n1)"

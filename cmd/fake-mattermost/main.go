@@ -3,9 +3,12 @@
 //
 // On start it prints one line to stdout:
 //
-//	fake-mattermost listening url=http://127.0.0.1:8065 admin_token=fake-admin-token user_token=fake-user-token users=2000 nodes=3
+//	fake-mattermost listening url=http://127.0.0.1:8065 admin_token=fake-admin-token user_token=fake-user-token users=2000 nodes=3 era=5.37
 //
 // The tokens are the fixed fake tokens of package mmtest (no secret).
+// --era picks the Mattermost version the fake reproduces: 5.37 (default)
+// or 11 (11.2: its X-Version-Id, deduplicated status lists, 413 for bodies
+// over --max-payload-bytes, the 11.x ping and license answers).
 package main
 
 import (
@@ -42,13 +45,15 @@ type options struct {
 	latency        string
 	rateLimit      string
 	versionID      string
+	era            string
+	maxPayload     int64
 	logLevel       string
 	summaryEvery   time.Duration
 	enterpriseFlag bool
 }
 
-func main() {
-	var o options
+// newApp defines the command line; parsing fills o.
+func newApp(o *options) *kingpin.Application {
 	app := kingpin.New("fake-mattermost", "A fake Mattermost API server (package mmtest) for demos and tests.")
 	app.HelpFlag.Short('h')
 	app.Flag("listen", "Address to listen on.").Default("127.0.0.1:8065").StringVar(&o.listen)
@@ -62,10 +67,17 @@ func main() {
 	app.Flag("enterprise-ready", "BuildEnterpriseReady in the client config.").Default("false").BoolVar(&o.enterpriseFlag)
 	app.Flag("latency", "Latency model: realistic or none.").Default("realistic").EnumVar(&o.latency, "realistic", "none")
 	app.Flag("rate-limit", "Rate limit emulation as PERSEC:BURST (e.g. 10:100); empty = off.").Default("").StringVar(&o.rateLimit)
-	app.Flag("version-id", "X-Version-Id header value.").Default(mmtest.DefaultVersion).StringVar(&o.versionID)
+	app.Flag("era", "Mattermost version whose answers the fake reproduces: 5.37 or 11 (11.2).").Default("5.37").EnumVar(&o.era, "5.37", "11")
+	app.Flag("version-id", "X-Version-Id header value; empty = the era's recorded value ("+mmtest.DefaultVersion+" or "+mmtest.DefaultVersion11+").").Default("").StringVar(&o.versionID)
+	app.Flag("max-payload-bytes", "Request body limit, like Mattermost's MaximumPayloadSizeBytes (the server allows 512 bytes more); 0 = the era's default (5.37: 100 MiB, 11: 300000); negative = none.").Default("0").Int64Var(&o.maxPayload)
 	app.Flag("log.level", "Log level: debug (every request) or info (a summary every --log.summary-interval).").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.summary-interval", "How often to log request counts at info level.").Default("30s").DurationVar(&o.summaryEvery)
-	kingpin.MustParse(app.Parse(os.Args[1:]))
+	return app
+}
+
+func main() {
+	var o options
+	kingpin.MustParse(newApp(&o).Parse(os.Args[1:]))
 
 	logger := log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
 	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(o.logLevel, level.InfoValue())))
@@ -81,10 +93,16 @@ func main() {
 
 // buildConfig turns the options into an mmtest configuration.
 func buildConfig(o options) (mmtest.Config, error) {
+	era, err := mmtest.ParseEra(o.era)
+	if err != nil {
+		return mmtest.Config{}, fmt.Errorf("--era: %w", err)
+	}
 	cfg := mmtest.Config{
-		Version:         o.versionID,
-		SAMLEnabled:     o.samlEnabled,
-		EnterpriseReady: o.enterpriseFlag,
+		Era:                     era,
+		Version:                 o.versionID,
+		MaximumPayloadSizeBytes: o.maxPayload,
+		SAMLEnabled:             o.samlEnabled,
+		EnterpriseReady:         o.enterpriseFlag,
 	}
 	if o.users < 0 || o.nodes < 0 || o.skewed < 0 || o.unreachable < 0 {
 		return cfg, errors.New("--users, --nodes, --skewed-nodes and --unreachable-nodes must not be negative")
@@ -94,7 +112,7 @@ func buildConfig(o options) (mmtest.Config, error) {
 	}
 	cfg.Users = mmtest.GenerateUsers(o.users, o.seed)
 	if o.nodes > 0 {
-		cfg.Nodes = mmtest.DemoNodes(o.nodes, o.skewed, o.unreachable)
+		cfg.Nodes = mmtest.DemoNodesEra(era, o.nodes, o.skewed, o.unreachable)
 	}
 	for _, c := range strings.Split(o.saml, ",") {
 		switch strings.TrimSpace(c) {
@@ -138,15 +156,19 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 		Handler:           logRequests(fake.Handler(), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	// The line is how scripts learn the address: a fake nobody can find is of no use. The
+	// listener already queues connections, so announcing before serving loses none.
+	if _, err := fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d era=%s\n",
+		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes), cfg.Era); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("announce the address: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-
-	fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d\n",
-		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes))
 	counts := mmtest.CountStatuses(cfg.Users)
 	_ = level.Info(logger).Log("msg", "fake Mattermost started", "addr", ln.Addr().String(),
 		"users", counts.Total, "active", counts.Active, "bots", counts.Bots, "deactivated", counts.Deactivated,
-		"nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
+		"era", cfg.Era, "version_id", fake.Version(), "nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
 		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit)
 
 	var tick <-chan time.Time

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -18,7 +20,7 @@ import (
 
 func defaults() options {
 	return options{listen: "127.0.0.1:0", users: 200, seed: 1, nodes: 3, saml: "idp,public,private",
-		samlEnabled: true, latency: "none", versionID: mmtest.DefaultVersion}
+		samlEnabled: true, latency: "none", era: "5.37"}
 }
 
 func TestBuildConfig(t *testing.T) {
@@ -82,7 +84,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("read startup line: %v", err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	m := regexp.MustCompile(`^fake-mattermost listening url=(http://127\.0\.0\.1:\d+) admin_token=fake-admin-token user_token=fake-user-token users=200 nodes=3\n$`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^fake-mattermost listening url=(http://127\.0\.0\.1:\d+) admin_token=fake-admin-token user_token=fake-user-token users=200 nodes=3 era=5\.37\n$`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("startup line %q", line)
 	}
@@ -114,5 +116,99 @@ func TestRunFailsOnBadConfig(t *testing.T) {
 	o.rateLimit = "x"
 	if err := run(context.Background(), o, log.NewNopLogger(), io.Discard); err == nil || !strings.Contains(err.Error(), "rate-limit") {
 		t.Errorf("run with bad config: %v", err)
+	}
+}
+
+func TestEraFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		era         mmtest.Era
+		maxPayload  int64
+		nodeVersion string
+	}{
+		{nil, mmtest.Era537, 0, "5.37.0"},
+		{[]string{"--era=5.37"}, mmtest.Era537, 0, "5.37.0"},
+		{[]string{"--era", "11"}, mmtest.Era11, 0, "11.2.0"},
+		{[]string{"--era=11", "--max-payload-bytes=1000"}, mmtest.Era11, 1000, "11.2.0"},
+	} {
+		var o options
+		if _, err := newApp(&o).Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		o.users = 10
+		cfg, err := buildConfig(o)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if cfg.Era != tc.era || cfg.MaximumPayloadSizeBytes != tc.maxPayload || cfg.Version != "" || cfg.Nodes[0].Version != tc.nodeVersion {
+			t.Errorf("%v: era %v, max payload %d, version %q, node version %q", tc.args, cfg.Era, cfg.MaximumPayloadSizeBytes, cfg.Version, cfg.Nodes[0].Version)
+		}
+	}
+	var o options
+	if _, err := newApp(&o).Parse([]string{"--era=10"}); err == nil {
+		t.Error("--era=10 accepted")
+	}
+	o = defaults()
+	o.era = "9.11"
+	if _, err := buildConfig(o); err == nil || !strings.Contains(err.Error(), "--era") {
+		t.Errorf("buildConfig with era 9.11: %v", err)
+	}
+}
+
+func TestRunEra11(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	o := defaults()
+	o.era = "11"
+	go func() { done <- run(ctx, o, log.NewNopLogger(), pw) }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read startup line: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	m := regexp.MustCompile(`^fake-mattermost listening url=(http://127\.0\.0\.1:\d+) .* era=11\n$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("startup line %q", line)
+	}
+	resp, err := http.Get(m[1] + "/api/v4/system/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Version-Id"); got != mmtest.DefaultVersion11 {
+		t.Errorf("X-Version-Id %q, want %q", got, mmtest.DefaultVersion11)
+	}
+	// 11.x refuses a status list over 300,000 + 512 bytes with 413.
+	var ids bytes.Buffer
+	ids.WriteByte('[')
+	for i := 0; i < 10363; i++ {
+		if i > 0 {
+			ids.WriteByte(',')
+		}
+		fmt.Fprintf(&ids, "%q", fmt.Sprintf("%026d", i))
+	}
+	ids.WriteByte(']')
+	req, _ := http.NewRequest("POST", m[1]+"/api/v4/users/status/ids", &ids)
+	req.Header.Set("Authorization", "Bearer "+mmtest.AdminToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appErr struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&appErr)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || appErr.ID != "api.context.request_body_too_large.app_error" {
+		t.Errorf("10363 ids: HTTP %d %q", resp.StatusCode, appErr.ID)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancel")
 	}
 }

@@ -2,8 +2,9 @@
 // spirit of net/http/httptest.
 //
 // It answers the API v4 endpoints the exporter uses with the shapes, status
-// codes, error bodies and headers recorded from a real Mattermost 5.37 server
-// (testdata/real-mattermost):
+// codes, error bodies and headers recorded from real servers: Mattermost 5.37
+// (testdata/real-mattermost, Config.Era = Era537, the default) or 11.2
+// (testdata/current-mattermost, Era11). See Era11 for what differs.
 //
 //	GET  /api/v4/system/ping[?get_server_status=true]   no auth
 //	GET  /api/v4/config/client?format=old               no auth (501 without format=old)
@@ -13,9 +14,10 @@
 //	GET  /api/v4/users/{id|me}/status                    any session
 //	PUT  /api/v4/users/{id|me}/status                    self, or admin for others
 //	PUT  /api/v4/users/{id|me}/active                    admin (self-deactivation: 401)
-//	GET  /api/v4/users?page=&per_page=                   any session
+//	GET  /api/v4/users?page=&per_page=[&active=true]    any session (also &inactive=true)
 //	GET  /api/v4/users/stats                             any session
 //	GET  /api/v4/users/me                                any session
+//	GET  /api/v4/license/client?format=old              no auth (without format: 501 on 5.37, 400 on 11)
 //
 // Two sessions exist: AdminToken (a system admin, user id AdminUserID) and
 // UserToken (a plain system_user, user id UserUserID). Any other token, or
@@ -28,12 +30,16 @@
 // invalid id in the path, an unknown route) have a JSON body with Content-Type
 // text/plain and no X-Request-Id/X-Version-Id, like the real router.
 //
-// POST /users/status/ids behaves like 5.37: entries of ids with a stored
-// status come first (in request order), then synthesized offline entries
-// (last_activity_at 0) for ids without one, also in request order; duplicates
-// are answered as sent; more than 65,535 ids without a stored status answer
-// 500 app.status.get.app_error (the real server looks up the ids missing from
-// its status cache in one SQL query, and PostgreSQL takes 65,535 parameters).
+// POST /users/status/ids: entries of ids with a stored status come first,
+// then synthesized offline entries (last_activity_at 0) for ids without one.
+// In Era537 both parts are in request order and duplicates are answered as
+// sent; in Era11 the ids are sorted and deduplicated first. More than 65,535
+// ids without a stored status answer 500 app.status.get.app_error (the real
+// server looks up the ids missing from its status cache in one SQL query,
+// and PostgreSQL takes 65,535 parameters). Request bodies longer than
+// Config.MaximumPayloadSizeBytes + 512 are refused: 413
+// api.context.request_body_too_large.app_error in Era11 (default limit
+// 300,000), the endpoint's 400 in Era537 (default 100 MiB).
 //
 // Failures are injected with SetFault (per endpoint, or EndpointAll), SetDown
 // (every request answers a proxy's 502 HTML page), SetUnhealthy (ping answers

@@ -3,9 +3,12 @@ package mmtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +19,9 @@ import (
 
 const apiPrefix = "/api/v4"
 
-// maxBodyBytes mirrors Mattermost's request body limit (MaxFileSize + 512).
-const maxBodyBytes = 100<<20 + 512
+// maxBodyBytes bounds what a delay fault buffers of a request body (5.37's
+// limit, MaxFileSize + 512).
+const maxBodyBytes = DefaultMaxPayload537 + payloadSlack
 
 // maxStatusIDs is the most ids without a cached status one status request
 // may carry: the real server looks them all up in one SQL query, and
@@ -80,6 +84,8 @@ func classify(method, path string) route {
 		return want(epUserStats, http.MethodGet)
 	case "/users/me":
 		return want(epUsersMe, http.MethodGet)
+	case "/license/client":
+		return want(epLicense, http.MethodGet)
 	}
 	if tail, ok := strings.CutPrefix(rest, "/users/"); ok {
 		id, sub, _ := strings.Cut(tail, "/")
@@ -105,6 +111,7 @@ func classify(method, path string) route {
 // reqCtx is one request being answered.
 type reqCtx struct {
 	s         *Server
+	era       Era
 	w         http.ResponseWriter
 	r         *http.Request
 	ep        int
@@ -120,7 +127,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classify(r.Method, r.URL.Path)
+	rt := classifyOps(r, classify(r.Method, r.URL.Path))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
@@ -134,7 +141,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeLimitExceeded(w, retryAfter)
 		return
 	}
-	rc := &reqCtx{s: s, w: w, r: r, ep: rt.ep}
+	rc := &reqCtx{s: s, era: s.era, w: w, r: r, ep: rt.ep}
 	if f, ok := s.takeFault(rt.ep); ok {
 		if f.Delay > 0 && !bufferBody(r) {
 			return
@@ -203,6 +210,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.userStats()
 	case epUsersMe:
 		rc.usersMe()
+	case epLicense:
+		rc.clientLicense() // ops.go
+	default:
+		rc.serveOps(rt.ep)
 	}
 }
 
@@ -249,6 +260,11 @@ func (rc *reqCtx) apiHeaders() {
 	if rc.r.Method == http.MethodGet {
 		h.Set("Expires", "0")
 	}
+	if rc.era == Era11 {
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Permissions-Policy", "")
+	}
 }
 
 // respond applies the latency model and writes the answer (truncated when a
@@ -277,6 +293,11 @@ func (rc *reqCtx) respond(code int, body []byte) {
 }
 
 func (rc *reqCtx) appError(code int, id, message, detail string) {
+	if rc.era == Era11 && id != FaultAppErrorID {
+		// 11.x sends detailed_error only with EnableDeveloper (off by
+		// default): every recorded 11.2 error has it empty.
+		detail = ""
+	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"id":"`...)
 	b = appendJSONStringBody(b, id)
@@ -363,9 +384,14 @@ func (rc *reqCtx) ping() {
 	if unhealthy {
 		status, code = "UNHEALTHY", http.StatusInternalServerError
 	}
+	q := rc.r.URL.Query()
+	if rc.era == Era11 {
+		rc.ping11(q, status, code)
+		return
+	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"AndroidLatestVersion":"","AndroidMinVersion":"","DesktopLatestVersion":"","DesktopMinVersion":"","IosLatestVersion":"","IosMinVersion":"",`...)
-	if rc.r.URL.Query().Get("get_server_status") != "" {
+	if q.Get("get_server_status") != "" {
 		b = append(b, `"database_status":"OK","filestore_status":"OK",`...)
 		h := rc.w.Header()
 		h.Set("Database_status", "OK")
@@ -378,6 +404,32 @@ func (rc *reqCtx) ping() {
 	rc.respond(code, b)
 }
 
+// ping11 is the 11.x ping: keys in sorted order (a marshalled map),
+// ActiveSearchBackend, no Desktop* fields; get_server_status only when it
+// is exactly "true", adding root_status (a JSON boolean) for a system admin
+// session; use_rest_semantics=true keeps an unhealthy answer at 200.
+func (rc *reqCtx) ping11(q url.Values, status string, code int) {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"",`...)
+	if q.Get("get_server_status") == "true" {
+		b = append(b, `"database_status":"OK","filestore_status":"OK",`...)
+		if tokenOf(rc.r) == AdminToken {
+			b = append(b, `"root_status":true,`...)
+		}
+		h := rc.w.Header()
+		h.Set("Database_status", "OK")
+		h.Set("Filestore_status", "OK")
+		h.Set("Status", status)
+	}
+	b = append(b, `"status":"`...)
+	b = append(b, status...)
+	b = append(b, `"}`...)
+	if q.Get("use_rest_semantics") == "true" {
+		code = http.StatusOK
+	}
+	rc.respond(code, b)
+}
+
 func (rc *reqCtx) clientConfig() {
 	if rc.r.URL.Query().Get("format") != "old" {
 		rc.appError(http.StatusNotImplemented, "api.config.client.old_format.app_error",
@@ -387,12 +439,16 @@ func (rc *reqCtx) clientConfig() {
 	rc.s.mu.RLock()
 	ver, enterprise, saml := rc.s.version, rc.s.enterpriseReady, rc.s.samlEnabled
 	rc.s.mu.RUnlock()
-	m := make(map[string]string, len(clientConfigBase)+8)
-	for k, v := range clientConfigBase {
+	base := clientConfigBase
+	if rc.era == Era11 {
+		base = clientConfigBase11
+	}
+	m := make(map[string]string, len(base)+8)
+	for k, v := range base {
 		m[k] = v
 	}
-	if v, err := mmclient.ParseVersionID(ver); err == nil {
-		m["Version"], m["BuildNumber"] = v.Version, v.BuildNumber
+	if version, build, ok := versionParts(ver); ok {
+		m["Version"], m["BuildNumber"] = version, build
 	} else {
 		m["Version"], m["BuildNumber"] = ver, ""
 	}
@@ -483,84 +539,67 @@ func putBuf(b *[]byte) {
 	bufPool.Put(b)
 }
 
-// parseResult of the fast id scan.
-const (
-	parseOK = iota
-	parseInvalid
-	parseFallback
-)
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
+// readBody reads the request body into bb under the payload limit
+// (Config.MaximumPayloadSizeBytes + 512 bytes); tooLarge reports a longer
+// body (bb then holds the limit plus one byte).
+func (rc *reqCtx) readBody(bb *bytes.Buffer) (tooLarge bool, err error) {
+	rc.s.mu.RLock()
+	limit := rc.s.maxPayload
+	rc.s.mu.RUnlock()
+	if limit < 0 {
+		_, err = bb.ReadFrom(rc.r.Body)
+		return false, err
 	}
-	return i
+	max := limit + payloadSlack
+	if _, err = bb.ReadFrom(io.LimitReader(rc.r.Body, max+1)); err != nil {
+		return false, err
+	}
+	return int64(bb.Len()) > max, nil
 }
 
-// scanIDs parses a JSON array of 26-byte strings without escapes into out
-// (26 bytes per id). Anything it cannot judge (escapes, non-ASCII, a value
-// that is not an array) asks for the encoding/json fallback; anything it can
-// judge wrong (an id of another length, broken syntax) is invalid. Data after
-// the array is ignored, as by Mattermost's json.Decoder.
-func scanIDs(body []byte, out []byte) ([]byte, int) {
-	i := skipWS(body, 0)
-	if i >= len(body) || body[i] != '[' {
-		return out, parseFallback
-	}
-	i = skipWS(body, i+1)
-	if i < len(body) && body[i] == ']' {
-		return out, parseInvalid // empty list
-	}
-	for {
-		if i >= len(body) || body[i] != '"' {
-			return out, parseInvalid
-		}
-		start := i + 1
-		j := start
-		for j < len(body) && body[j] != '"' {
-			c := body[j]
-			if c == '\\' || c < 0x20 || c >= 0x80 {
-				return out, parseFallback
-			}
-			j++
-		}
-		if j >= len(body) {
-			return out, parseInvalid
-		}
-		if j-start != 26 {
-			return out, parseInvalid
-		}
-		out = append(out, body[start:j]...)
-		i = skipWS(body, j+1)
-		if i >= len(body) {
-			return out, parseInvalid
-		}
-		switch body[i] {
-		case ',':
-			i = skipWS(body, i+1)
-		case ']':
-			return out, parseOK
-		default:
-			return out, parseInvalid
-		}
-	}
+// bodyTooLarge answers 11.x's 413 for a body over the payload limit.
+func (rc *reqCtx) bodyTooLarge() {
+	rc.appError(http.StatusRequestEntityTooLarge, "api.context.request_body_too_large.app_error",
+		"Unable to process request. Request body too large.", "")
 }
 
-// decodeIDs is the slow, general path: encoding/json, then the length check.
-func decodeIDs(body []byte, out []byte) ([]byte, bool) {
-	var ids []string
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&ids); err != nil || len(ids) == 0 {
-		return out, false
+// idsPool recycles id slices: json.Unmarshal appends to a slice's
+// existing capacity.
+var idsPool = sync.Pool{New: func() any { return new([]string) }}
+
+// parseIDs decodes a status request body as a JSON array of strings, the
+// way Mattermost's json.Decoder does: data after the array is ignored. ids
+// is appended to (its contents are replaced); a JSON null leaves it empty.
+func parseIDs(body []byte, ids []string) ([]string, error) {
+	ids = ids[:0]
+	err := json.Unmarshal(body, &ids)
+	var se *json.SyntaxError
+	if err != nil && errors.As(err, &se) {
+		// json.Unmarshal refuses anything after the value; the server's
+		// json.Decoder stops reading after it.
+		ids = ids[:0]
+		err = json.NewDecoder(bytes.NewReader(body)).Decode(&ids)
 	}
-	for _, id := range ids {
-		if len(id) != 26 {
-			return out, false
-		}
+	return ids, err
+}
+
+// decodeBody reads the body under the payload limit and decodes it into v
+// with a json.Decoder, as Mattermost does. In Era11 a body over the limit
+// is answered 413 and answered is true; in Era537 the truncated body is
+// decoded (and fails).
+func (rc *reqCtx) decodeBody(v any) (answered bool, err error) {
+	bb := bodyPool.Get().(*bytes.Buffer)
+	bb.Reset()
+	defer bodyPool.Put(bb)
+	tooLarge, err := rc.readBody(bb)
+	if tooLarge && rc.era == Era11 {
+		rc.bodyTooLarge()
+		return true, nil
 	}
-	for _, id := range ids {
-		out = append(out, id...)
+	if err != nil {
+		return false, err
 	}
-	return out, true
+	return false, json.NewDecoder(bytes.NewReader(bb.Bytes())).Decode(v)
 }
 
 func (rc *reqCtx) statusesByIDs() {
@@ -570,28 +609,56 @@ func (rc *reqCtx) statusesByIDs() {
 	bb := bodyPool.Get().(*bytes.Buffer)
 	bb.Reset()
 	defer bodyPool.Put(bb)
-	if _, err := bb.ReadFrom(http.MaxBytesReader(rc.w, rc.r.Body, maxBodyBytes)); err != nil {
+	tooLarge, err := rc.readBody(bb)
+	switch {
+	case err != nil:
+		rc.invalidBodyParam("user_ids")
+		return
+	case tooLarge && rc.era == Era11:
+		rc.bodyTooLarge()
+		return
+	case tooLarge:
+		// 5.37 decodes the truncated body, fails, and sees no ids.
 		rc.invalidBodyParam("user_ids")
 		return
 	}
-	idsBuf := getBuf()
-	defer putBuf(idsBuf)
-	ids, res := scanIDs(bb.Bytes(), (*idsBuf)[:0])
-	if res == parseFallback {
-		var ok bool
-		ids, ok = decodeIDs(bb.Bytes(), ids[:0])
-		if ok {
-			res = parseOK
+	idsBuf := idsPool.Get().(*[]string)
+	defer func() {
+		clear((*idsBuf)[:cap(*idsBuf)])
+		idsPool.Put(idsBuf)
+	}()
+	ids, err := parseIDs(bb.Bytes(), *idsBuf)
+	*idsBuf = ids
+	if err != nil {
+		if rc.era == Era11 {
+			// model.PayloadParseError; the id has no English text, so
+			// the message is the id itself.
+			rc.appError(http.StatusBadRequest, "api.payload.parse.error", "api.payload.parse.error", err.Error())
+			return
+		}
+		// 5.37's ArrayFromJson ignores the error: an object, broken JSON
+		// or a non-string element all end as an invalid id list.
+		rc.invalidBodyParam("user_ids")
+		return
+	}
+	if len(ids) == 0 {
+		rc.invalidBodyParam("user_ids")
+		return
+	}
+	for _, id := range ids {
+		if len(id) != 26 {
+			rc.invalidBodyParam("user_ids")
+			return
 		}
 	}
-	*idsBuf = ids
-	if res != parseOK {
-		rc.invalidBodyParam("user_ids")
-		return
+	rc.s.statusIDs.Add(int64(len(ids)))
+	if rc.era == Era11 {
+		// SortedArrayFromJSON sorts and removes duplicates.
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 	}
-	n := len(ids) / 26
+	n := len(ids)
 	rc.n = n
-	rc.s.statusIDs.Add(int64(n))
 	out := getBuf()
 	defer putBuf(out)
 	b := (*out)[:0]
@@ -604,11 +671,10 @@ func (rc *reqCtx) statusesByIDs() {
 	rc.s.mu.RLock()
 	st := rc.s.users
 	// Stored statuses first (like Mattermost's cache hits), then synthesized
-	// offline entries, each in request order.
+	// offline entries, each in request order (5.37) or sorted (11.x).
 	for pass := 0; pass < 2 && uncached <= maxStatusIDs; pass++ {
-		for k := 0; k < n; k++ {
-			id := ids[k*26 : k*26+26]
-			code, manual, lastAct, ok := st.lookupBytes(id)
+		for _, id := range ids {
+			code, manual, lastAct, ok := st.lookup(id)
 			if ok != (pass == 0) {
 				if pass == 0 {
 					uncached++
@@ -620,7 +686,7 @@ func (rc *reqCtx) statusesByIDs() {
 			}
 			first = false
 			b = appendStatusHead(b)
-			b = append(b, id...)
+			b = appendJSONStringBody(b, id)
 			b = appendStatusTail(b, code, manual, lastAct)
 		}
 	}
@@ -634,23 +700,6 @@ func (rc *reqCtx) statusesByIDs() {
 		return
 	}
 	rc.respond(http.StatusOK, b)
-}
-
-// lookupBytes is lookup for a []byte id without allocating.
-func (st *userStore) lookupBytes(id []byte) (code uint8, manual bool, lastAct int64, ok bool) {
-	if i, found := st.index[string(id)]; found {
-		c := st.status[i]
-		if c == stNone {
-			return 0, false, 0, false
-		}
-		return c, st.flags[i]&flagManual != 0, st.lastAct[i], true
-	}
-	if len(st.extra) > 0 {
-		if e, found := st.extra[string(id)]; found {
-			return e.code, e.manual, e.lastAct, true
-		}
-	}
-	return 0, false, 0, false
 }
 
 func (rc *reqCtx) getUserStatus(pathID string) {
@@ -681,7 +730,9 @@ func (rc *reqCtx) putUserStatus(pathID string) {
 		Status     string `json:"status"`
 		DNDEndTime int64  `json:"dnd_end_time"`
 	}
-	if err := json.NewDecoder(io.LimitReader(rc.r.Body, maxBodyBytes)).Decode(&body); err != nil {
+	if answered, err := rc.decodeBody(&body); answered {
+		return
+	} else if err != nil {
 		rc.invalidBodyParam("status")
 		return
 	}
@@ -729,7 +780,9 @@ func (rc *reqCtx) putUserActive(pathID string) {
 		return
 	}
 	var props map[string]any
-	_ = json.NewDecoder(io.LimitReader(rc.r.Body, maxBodyBytes)).Decode(&props)
+	if answered, _ := rc.decodeBody(&props); answered {
+		return
+	}
 	active, ok := props["active"].(bool)
 	if !ok {
 		rc.invalidBodyParam("active")
@@ -779,24 +832,37 @@ func (rc *reqCtx) users() {
 	case perPage > perPageMaximum:
 		perPage = perPageMaximum
 	}
+	// active=true lists only active accounts, inactive=true only
+	// deactivated ones (active wins when both are set).
+	var pos []int32
+	filter := q.Get("active") == "true" || q.Get("inactive") == "true"
 	out := getBuf()
 	defer putBuf(out)
 	b := append((*out)[:0], '[')
 	rc.s.mu.RLock()
 	st := rc.s.users
+	total := st.n
+	if filter {
+		pos = st.positions(q.Get("active") != "true")
+		total = len(pos)
+	}
 	offset := int64(page) * int64(perPage)
-	if offset > int64(st.n) {
-		offset = int64(st.n)
+	if offset > int64(total) {
+		offset = int64(total)
 	}
 	end := offset + int64(perPage)
-	if end > int64(st.n) {
-		end = int64(st.n)
+	if end > int64(total) {
+		end = int64(total)
 	}
-	for i := int(offset); i < int(end); i++ {
-		if i > int(offset) {
+	for k := int(offset); k < int(end); k++ {
+		if k > int(offset) {
 			b = append(b, ',')
 		}
-		b = st.appendUser(b, i)
+		i := k
+		if filter {
+			i = int(pos[k])
+		}
+		b = st.appendUser(b, i, rc.era)
 	}
 	rc.s.mu.RUnlock()
 	b = append(b, ']')

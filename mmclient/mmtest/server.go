@@ -31,8 +31,9 @@ const (
 	UserUsername  = "fake-user"
 )
 
-// DefaultVersion is the X-Version-Id sent when Config.Version is empty; it is
-// the value recorded from the real 5.37.0 Team Edition server.
+// DefaultVersion is the X-Version-Id sent in Era537 when Config.Version is
+// empty; it is the value recorded from the real 5.37.0 Team Edition server.
+// See DefaultVersion11 for Era11.
 const DefaultVersion = "5.37.0.dev.69eecffd97ac52aa7ded7e85cca56e52.false"
 
 // Endpoint names used by the request counters and SetFault: the client's
@@ -49,7 +50,8 @@ const (
 	EndpointUsers           = mmclient.EndpointUsers
 	EndpointUserStats       = mmclient.EndpointUserStats
 	EndpointUsersMe         = "users_me"
-	EndpointOther           = "other" // any other path, including paths outside /api/v4
+	EndpointLicenseClient   = "license_client" // GET /license/client, not called by the exporter
+	EndpointOther           = "other"          // any other path, including paths outside /api/v4
 	// EndpointAll, given to SetFault, applies the fault to every endpoint
 	// that has no fault of its own.
 	EndpointAll = "*"
@@ -67,14 +69,16 @@ const (
 	epUsers
 	epUserStats
 	epUsersMe
+	epLicense
 	epOther
-	numEndpoints
+	epOpsBase               // first endpoint of ops.go
+	numEndpoints = epOpsEnd // ops.go's endpoints follow
 )
 
 var endpointNames = [numEndpoints]string{
 	EndpointPing, EndpointClientConfig, EndpointClusterStatus, EndpointSAMLCertificate,
 	EndpointStatusesByIDs, EndpointUserStatus, EndpointUserActive, EndpointUsers,
-	EndpointUserStats, EndpointUsersMe, EndpointOther,
+	EndpointUserStats, EndpointUsersMe, EndpointLicenseClient, EndpointOther,
 }
 
 // Endpoints lists every endpoint name the counters know, in a stable order.
@@ -107,6 +111,9 @@ type UserSpec struct {
 	Manual         bool
 	Status         string
 	LastActivityAt int64 // epoch ms reported with a stored status
+	// BotDescription is a bot's bot_description ("" is sent as "" in
+	// Era537 and left out in Era11, as the real servers do).
+	BotDescription string
 }
 
 // Fault is an injected failure for one endpoint (see SetFault).
@@ -169,6 +176,16 @@ type Config struct {
 	// Version is the X-Version-Id value; "" = DefaultVersion. The client
 	// config's Version and BuildNumber are derived from it.
 	Version string
+	// Era selects the Mattermost version whose behaviour the fake
+	// reproduces (zero value: Era537). It also picks the default Version.
+	Era Era
+	// MaximumPayloadSizeBytes bounds request bodies as the real servers do:
+	// a body longer than this plus 512 bytes is refused (Era11: 413
+	// api.context.request_body_too_large.app_error; Era537: the 400 of the
+	// endpoint's body parameter, since 5.37 sees a truncated body). 0 =
+	// the era's default, Era.DefaultMaxPayload (11: 300,000, 5.37:
+	// 100 MiB); negative = no limit.
+	MaximumPayloadSizeBytes int64
 	// EnterpriseReady sets the client config's BuildEnterpriseReady.
 	EnterpriseReady bool
 
@@ -201,11 +218,14 @@ type Server struct {
 	samlPrivate     bool
 	samlEnabled     bool
 	version         string
+	era             Era
+	maxPayload      int64 // <0: none
 	enterpriseReady bool
 	latency         func(string, int) time.Duration
 	unhealthy       bool
 	down            bool
 	faults          map[string]*faultState
+	ops             opsState // ops.go
 
 	rlMu     sync.Mutex
 	rl       *RateLimit
@@ -222,9 +242,14 @@ func New(cfg Config) *Server {
 	s.nodes = cloneNodes(cfg.Nodes)
 	s.samlIDP, s.samlPublic, s.samlPrivate = cfg.SAMLIDP, cfg.SAMLPublic, cfg.SAMLPrivateKey
 	s.samlEnabled = cfg.SAMLEnabled
+	s.era = cfg.Era
 	s.version = cfg.Version
 	if s.version == "" {
-		s.version = DefaultVersion
+		s.version = s.era.DefaultVersion()
+	}
+	s.maxPayload = cfg.MaximumPayloadSizeBytes
+	if s.maxPayload == 0 {
+		s.maxPayload = s.era.DefaultMaxPayload()
 	}
 	s.enterpriseReady = cfg.EnterpriseReady
 	s.latency = cfg.Latency
@@ -312,13 +337,35 @@ func (s *Server) SetSAMLEnabled(enabled bool) {
 	s.mu.Unlock()
 }
 
-// SetVersion sets the X-Version-Id value ("" = DefaultVersion).
+// SetVersion sets the X-Version-Id value ("" = the era's default,
+// DefaultVersion or DefaultVersion11).
 func (s *Server) SetVersion(v string) {
+	s.mu.Lock()
 	if v == "" {
-		v = DefaultVersion
+		v = s.era.DefaultVersion()
+	}
+	s.version = v
+	s.mu.Unlock()
+}
+
+// Version returns the X-Version-Id the server sends.
+func (s *Server) Version() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
+// Era returns the era the server reproduces (fixed at New).
+func (s *Server) Era() Era { return s.era }
+
+// SetMaximumPayloadSizeBytes changes the request body limit (see
+// Config.MaximumPayloadSizeBytes: 0 = the era's default, negative = none).
+func (s *Server) SetMaximumPayloadSizeBytes(n int64) {
+	if n == 0 {
+		n = s.era.DefaultMaxPayload()
 	}
 	s.mu.Lock()
-	s.version = v
+	s.maxPayload = n
 	s.mu.Unlock()
 }
 

@@ -145,33 +145,27 @@ func TestStatusIDsValidation(t *testing.T) {
 	}
 }
 
-func TestScanIDsAgreesWithEncodingJSON(t *testing.T) {
+// TestParseIDsAgreesWithDecoder checks that parseIDs (json.Unmarshal, with
+// a json.Decoder retry for data after the array) accepts exactly what
+// Mattermost's json.Decoder accepts, with the same ids.
+func TestParseIDsAgreesWithDecoder(t *testing.T) {
 	id := "abcdefghijklmnopqrstuvwxyz"
 	inputs := []string{
 		`["` + id + `"]`, `[ "` + id + `" , "` + id + `" ]`, `[]`, `[ ]`, `null`, `{}`, `[`, `["`, `["` + id,
 		`["` + id + `"`, `["` + id + `",`, `["` + id + `" "` + id + `"]`, `["a"]`, `[true]`, `["` + id + `",1]`,
 		`["` + id + `\n"]`, "[\"" + id[:25] + "\x01\"]", `["` + strings.Repeat("é", 13) + `"]`, `"` + id + `"`,
-		`["` + id + `"]]`, `[["` + id + `"]]`,
+		`["` + id + `"]]`, `[["` + id + `"]]`, `["` + id + `"] trailing`, ``, `{"user_ids":["` + id + `"]}`,
 	}
 	for _, in := range inputs {
-		ids, res := scanIDs([]byte(in), nil)
-		ok := res == parseOK
-		if res == parseFallback {
-			ids, ok = decodeIDs([]byte(in), ids[:0])
-		}
-		// Reference: Mattermost 5.37 decodes with json.Decoder, then checks
-		// every id's length and a non-empty list.
+		ids, err := parseIDs([]byte(in), []string{"stale"})
 		var ref []string
-		refOK := json.NewDecoder(strings.NewReader(in)).Decode(&ref) == nil && len(ref) > 0
-		for _, r := range ref {
-			refOK = refOK && len(r) == 26
-		}
-		if ok != refOK {
-			t.Errorf("%q: accepted=%v, reference accepted=%v", in, ok, refOK)
+		refErr := json.NewDecoder(strings.NewReader(in)).Decode(&ref)
+		if (err == nil) != (refErr == nil) {
+			t.Errorf("%q: error %v, json.Decoder error %v", in, err, refErr)
 			continue
 		}
-		if ok && string(ids) != strings.Join(ref, "") {
-			t.Errorf("%q: ids %q, reference %q", in, ids, ref)
+		if err == nil && !slices.Equal(ids, ref) {
+			t.Errorf("%q: ids %q, json.Decoder %q", in, ids, ref)
 		}
 	}
 }

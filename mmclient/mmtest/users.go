@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
@@ -59,6 +60,13 @@ type userStore struct {
 	index    map[string]int32
 	extra    map[string]extraStatus // statuses stored for ids that are not accounts
 	active   int                    // accounts with deleteAt == 0 (bots included)
+	botDesc  map[int32]string       // non-empty bot descriptions by position
+
+	// Positions of the active (0) and deactivated (1) accounts, for
+	// ?active=true and ?inactive=true; built on first use, dropped by
+	// setActive (which holds the server's write lock).
+	filterMu sync.Mutex
+	filtered [2][]int32
 }
 
 func newUserStore(users []UserSpec) *userStore {
@@ -86,6 +94,7 @@ func newUserStore(users []UserSpec) *userStore {
 		deleteAt: make([]int64, n),
 		index:    make(map[string]int32, n),
 		extra:    map[string]extraStatus{},
+		botDesc:  map[int32]string{},
 	}
 	for pos, oi := range order {
 		u := &users[oi]
@@ -105,6 +114,9 @@ func newUserStore(users []UserSpec) *userStore {
 		var f uint8
 		if u.IsBot {
 			f |= flagBot
+			if u.BotDescription != "" {
+				st.botDesc[int32(pos)] = u.BotDescription
+			}
 		}
 		if u.Manual && code != int(stNone) {
 			f |= flagManual
@@ -163,6 +175,9 @@ func (st *userStore) setActive(id string, active bool, now int64) bool {
 	if !found {
 		return false
 	}
+	st.filterMu.Lock()
+	st.filtered = [2][]int32{}
+	st.filterMu.Unlock()
 	switch {
 	case !active && st.deleteAt[i] == 0:
 		st.deleteAt[i] = now
@@ -178,6 +193,28 @@ func (st *userStore) setActive(id string, active bool, now int64) bool {
 		st.active++
 	}
 	return true
+}
+
+// positions returns the positions of the active (inactive false) or
+// deactivated accounts, in username order. Callers hold the server's read
+// lock.
+func (st *userStore) positions(inactive bool) []int32 {
+	k := 0
+	if inactive {
+		k = 1
+	}
+	st.filterMu.Lock()
+	defer st.filterMu.Unlock()
+	if st.filtered[k] == nil {
+		p := make([]int32, 0, st.n)
+		for i := 0; i < st.n; i++ {
+			if (st.deleteAt[i] != 0) == inactive {
+				p = append(p, int32(i))
+			}
+		}
+		st.filtered[k] = p
+	}
+	return st.filtered[k]
 }
 
 func appendStatusHead(b []byte) []byte { return append(b, `{"user_id":"`...) }
@@ -203,9 +240,15 @@ func appendStatusString(b []byte, id string, code uint8, manual bool, lastAct in
 	return appendStatusTail(b, code, manual, lastAct)
 }
 
-// appendUser appends the JSON of account i, with the fields of a 5.37 user
-// listing.
-func (st *userStore) appendUser(b []byte, i int) []byte {
+// notifyProps11 is the notify_props of an 11.x account with default
+// settings.
+const notifyProps11 = `"notify_props":{"channel":"true","comments":"never","desktop":"mention","desktop_sound":"true","desktop_threads":"all","email":"true","email_threads":"all","first_name":"false","mention_keys":"","push":"mention","push_status":"online","push_threads":"all"},`
+
+// appendUser appends the JSON of account i, with the fields of a user
+// listing of era e: 5.37 has auth_data and an empty bot_description;
+// 11.x has notify_props, remote_id for humans and no auth_data, and leaves
+// out an empty bot_description.
+func (st *userStore) appendUser(b []byte, i int, e Era) []byte {
 	create := baseMillis + int64(i)
 	update := create
 	if st.deleteAt[i] > update {
@@ -221,11 +264,27 @@ func (st *userStore) appendUser(b []byte, i int) []byte {
 	b = strconv.AppendInt(b, st.deleteAt[i], 10)
 	b = append(b, `,"username":"`...)
 	b = appendJSONStringBody(b, st.names[i])
-	b = append(b, `","auth_data":"","auth_service":"","email":"`...)
+	if e == Era11 {
+		b = append(b, `","auth_service":"","email":"`...)
+	} else {
+		b = append(b, `","auth_data":"","auth_service":"","email":"`...)
+	}
 	b = appendJSONStringBody(b, st.names[i])
-	b = append(b, `@example.test","nickname":"","first_name":"","last_name":"","position":"","roles":"system_user","locale":"en","timezone":{"automaticTimezone":"","manualTimezone":"","useAutomaticTimezone":"true"},`...)
-	if st.flags[i]&flagBot != 0 {
-		b = append(b, `"is_bot":true,"bot_description":"",`...)
+	b = append(b, `@example.test","nickname":"","first_name":"","last_name":"","position":"","roles":"system_user",`...)
+	if e == Era11 {
+		b = append(b, notifyProps11...)
+	}
+	b = append(b, `"locale":"en","timezone":{"automaticTimezone":"","manualTimezone":"","useAutomaticTimezone":"true"},`...)
+	bot := st.flags[i]&flagBot != 0
+	switch desc := st.botDesc[int32(i)]; {
+	case bot && (desc != "" || e != Era11):
+		b = append(b, `"is_bot":true,"bot_description":"`...)
+		b = appendJSONStringBody(b, desc)
+		b = append(b, `",`...)
+	case bot:
+		b = append(b, `"is_bot":true,`...)
+	case e == Era11:
+		b = append(b, `"remote_id":"",`...)
 	}
 	b = append(b, `"disable_welcome_email":false}`...)
 	return b
@@ -417,6 +476,24 @@ func DemoNodes(n, skewed, unreachable int) []Node {
 		nodes[i].Version = "5.36.1"
 		nodes[i].SchemaVersion = "5.36.0"
 		nodes[i].ConfigHash = "9b8e1d0c6a5f4e3d2c1b0a9f8e7d6c5b"
+	}
+	return nodes
+}
+
+// DemoNodesEra is DemoNodes for a cluster of era e: in Era11 the nodes run
+// 11.2.0 and the skewed ones 11.1.0.
+func DemoNodesEra(e Era, n, skewed, unreachable int) []Node {
+	nodes := DemoNodes(n, skewed, unreachable)
+	if e != Era11 {
+		return nodes
+	}
+	for i := range nodes {
+		switch nodes[i].Version {
+		case "5.37.0":
+			nodes[i].Version, nodes[i].SchemaVersion = "11.2.0", "11.2.0"
+		case "5.36.1":
+			nodes[i].Version, nodes[i].SchemaVersion = "11.1.0", "11.1.0"
+		}
 	}
 	return nodes
 }

@@ -1,0 +1,205 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// Tests of the id cache's background loop: when it walks.
+
+func startUsers(t *testing.T, c *UsersCollector) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.Start(ctx)
+	t.Cleanup(func() {
+		cancel()
+		<-c.Stopped()
+	})
+}
+
+// When Mattermost answers again after an outage, the pending walk retry is
+// brought forward by the GET /users/stats probe: counts come back without
+// waiting for the retry backoff (here an hour).
+func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 1500, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 20 * time.Millisecond
+	env.srv.SetDown(true)
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	// While down the loop probes but does not walk.
+	probes := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes while down", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > probes+3 })
+	if got := env.srv.Requests(mmtest.EndpointUsers); got != 1 {
+		t.Fatalf("%d page requests while down, want 1 (the failed walk)", got)
+	}
+	if r := scrapeWithTimeout(t, env.c, 10*time.Second); !strings.Contains(r.err.Error(), "refresh failed") {
+		t.Fatalf("scrape while down: %v", r.err)
+	}
+
+	env.srv.SetDown(false)
+	waitFor(t, "the walk after the server's return", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	r := scrapeWithTimeout(t, env.c, 10*time.Second)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := mmtest.CountStatuses(env.users)
+	checkCounts(t, r, want.Humans, want.HumansManual)
+	// Healthy again: no more probing (the next stats check is a minute away).
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	time.Sleep(200 * time.Millisecond)
+	if got := env.srv.Requests(mmtest.EndpointUserStats); got != n {
+		t.Fatalf("still probing after recovery: %d stats requests in 200 ms", got-n)
+	}
+}
+
+// A walk that failed with a 502 while the probe answers at once (the server
+// came back before the first probe) is retried at the first probe.
+func TestUsersRecoveryProbeAfterA502(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 20 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	env.srv.ClearFaults()
+	waitFor(t, "the walk at the first probe", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+}
+
+// A server failing only GET /users (502) while GET /users/stats answers is
+// walked again once by the probe, not at every probe.
+func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 10 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
+	startUsers(t, env.c)
+	waitFor(t, "the probe-started walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 2 })
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
+	if got := env.srv.Requests(mmtest.EndpointUsers); got != 2 {
+		t.Fatalf("%d page requests, want 2 (the walk and one probe-started retry)", got)
+	}
+}
+
+// A walk that fails while the server answers (here GET /users is
+// forbidden) is no outage: the probe does not bring the retry forward.
+func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 10 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
+	if got := env.srv.Requests(mmtest.EndpointUsers); got != 1 {
+		t.Fatalf("%d page requests, want 1: answered probes brought a failing walk forward", got)
+	}
+}
+
+// An account renamed across a page boundary during the walk is skipped by
+// OFFSET paging: GET /users/stats disagrees, the difference is exported and
+// a quick re-walk counts the account.
+func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	cfg.StatsInterval = -1
+	users := mmtest.GenerateUsers(1000, 11)
+	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
+	env.c.cache.rewalkMin = 300 * time.Millisecond
+	var logs logBuffer
+	env.c.cache.logger = logs.logger()
+
+	// The account at position 700 (page 3), an active human, becomes the
+	// first by username while page 1 is being answered: pages 2.. shift by
+	// one, the walk has passed position 0 and never sees it.
+	victim := -1
+	for i := 700; i < len(users); i++ {
+		if !users[i].IsBot && !users[i].Deactivated {
+			victim = i
+			break
+		}
+	}
+	renamed := append([]mmtest.UserSpec(nil), users...)
+	renamed[victim].Username = "aaaa-renamed"
+	var once sync.Once
+	env.srv.SetLatency(func(endpoint string, offset int) time.Duration {
+		if endpoint == mmtest.EndpointUsers && offset == 200 {
+			once.Do(func() { go env.srv.SetUsers(renamed) })
+			time.Sleep(20 * time.Millisecond) // let SetUsers land before page 2
+		}
+		return 0
+	})
+
+	startUsers(t, env.c)
+	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
+	want := mmtest.CountStatuses(users)
+	walkActive, statsTotal := fmt.Sprintf("walk_active=%d", want.Active-1), fmt.Sprintf("stats_total=%d", want.Active)
+	if l := logs.linesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
+		t.Fatalf("the first walk did not see the difference: %q", logs.String())
+	}
+	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {
+		t.Fatalf("stats difference after the first walk = %v, want -1", d)
+	}
+	waitFor(t, "the re-walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
+	snap := env.c.cache.snap.Load()
+	if snap.ids.indexIn(0, snap.ids.Len(), users[victim].ID) < 0 || snap.ids.Len() != activeHumans(users) {
+		t.Fatalf("after the re-walk: %d ids, want %d with the renamed account", snap.ids.Len(), activeHumans(users))
+	}
+	r := scrapeWithTimeout(t, env.c, 10*time.Second)
+	if v, ok := r.value("mattermost_exporter_users_stats_difference"); !ok || v != 0 {
+		t.Fatalf("stats_difference after the re-walk = %v (present %v), want 0", v, ok)
+	}
+	checkCounts(t, r, want.Humans, want.HumansManual)
+	// Agreement: no third walk soon.
+	time.Sleep(3 * env.c.cache.rewalkMin)
+	if got := counterValue(env.c.cache.refreshes); got != 2 {
+		t.Fatalf("%v walks, want 2", got)
+	}
+}
+
+// A stats change brings the next walk forward, but not closer than
+// MinEarlyGap to the previous walk's end.
+func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	cfg.StatsInterval = 5 * time.Millisecond
+	cfg.MinEarlyGap = 700 * time.Millisecond
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{})
+	startUsers(t, env.c)
+	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	firstEnd := env.c.cache.snap.Load().finished
+	for _, u := range env.users {
+		if !u.IsBot && !u.Deactivated {
+			env.srv.SetActive(u.ID, false)
+			break
+		}
+	}
+	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
+	snap := env.c.cache.snap.Load()
+	if started := snap.finished.Add(-snap.duration); started.Sub(firstEnd) < cfg.MinEarlyGap {
+		t.Fatalf("early walk started %s after the previous one ended, want at least %s", started.Sub(firstEnd), cfg.MinEarlyGap)
+	}
+	if got := counterValue(env.c.cache.early); got != 1 {
+		t.Fatalf("early refreshes = %v, want 1", got)
+	}
+	if snap.ids.Len() != activeHumans(env.users)-1 {
+		t.Fatalf("after the early refresh: %d ids, want %d", snap.ids.Len(), activeHumans(env.users)-1)
+	}
+}

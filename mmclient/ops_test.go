@@ -1,0 +1,506 @@
+package mmclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fixture directories: real answers of 5.37 and 11.2 servers.
+const (
+	era537 = "real-mattermost"
+	era11  = "current-mattermost"
+)
+
+// opsFixture is one captured answer (status, headers, body) of era's
+// fixture directory.
+type opsFixture struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func loadOpsFixture(t testing.TB, era, name string) opsFixture {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", era)
+	metaBytes, err := os.ReadFile(filepath.Join(dir, name+".meta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		StatusCode      int               `json:"status_code"`
+		ResponseHeaders map[string]string `json:"response_headers"`
+		BodyFile        string            `json:"body_file"`
+	}
+	if err := json.Unmarshal(metaBytes, &meta); err != nil {
+		t.Fatalf("%s/%s.meta: %v", era, name, err)
+	}
+	body, err := os.ReadFile(filepath.Join(dir, meta.BodyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := opsFixture{status: meta.StatusCode, header: http.Header{}, body: body}
+	for k, v := range meta.ResponseHeaders {
+		switch k {
+		case "Content-Length", "Date", "Transfer-Encoding", "Content-Encoding", "Connection":
+			continue
+		}
+		f.header.Set(k, v)
+	}
+	return f
+}
+
+func (f opsFixture) serve(w http.ResponseWriter) {
+	for k, v := range f.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(f.status)
+	_, _ = w.Write(f.body)
+}
+
+// opsReplay serves one handler per path and records the raw queries seen.
+type opsReplay struct {
+	*httptest.Server
+	mu      sync.Mutex
+	queries map[string][]string
+}
+
+func newOpsReplay(t *testing.T, routes map[string]http.HandlerFunc) *opsReplay {
+	t.Helper()
+	s := &opsReplay{queries: map[string][]string{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.queries[r.URL.Path] = append(s.queries[r.URL.Path], r.URL.RawQuery)
+		s.mu.Unlock()
+		h, ok := routes[r.URL.Path]
+		if !ok {
+			http.Error(w, "no route", http.StatusTeapot)
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *opsReplay) seen(path string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.queries[path]...)
+}
+
+func fixtureHandler(t testing.TB, era, name string) http.HandlerFunc {
+	f := loadOpsFixture(t, era, name)
+	return func(w http.ResponseWriter, _ *http.Request) { f.serve(w) }
+}
+
+func bodyHandler(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// newOpsClient returns a client of s whose Observer records endpoint names.
+func newOpsClient(t *testing.T, s *opsReplay) (*Client, func() []RequestInfo) {
+	t.Helper()
+	var mu sync.Mutex
+	var infos []RequestInfo
+	c, err := New(Options{BaseURL: s.URL, Token: "opstesttoken0000000000000a", Observer: func(ri RequestInfo) {
+		mu.Lock()
+		infos = append(infos, ri)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, func() []RequestInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]RequestInfo(nil), infos...)
+	}
+}
+
+func opsCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestOpsServerHealthFixtures(t *testing.T) {
+	tests := []struct {
+		era, name   string
+		wantBackend string
+		wantRoot    bool
+	}{
+		{era537, "ping_server_status_admin", "", false},
+		{era537, "ping_server_status_nonadmin", "", false},
+		{era537, "ping_server_status_no_token", "", false},
+		{era11, "ping_server_status_admin", "database", true},
+		{era11, "ping_server_status_nonadmin", "database", false},
+		{era11, "ping_server_status_rest_semantics_admin", "database", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.era+"/"+tc.name, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/system/ping": fixtureHandler(t, tc.era, tc.name)})
+			c, infos := newOpsClient(t, s)
+			h, err := c.GetServerHealth(opsCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Status != HealthOK || h.DatabaseStatus != HealthOK || h.FilestoreStatus != HealthOK {
+				t.Errorf("health = %+v, want every status OK", h)
+			}
+			if h.ActiveSearchBackend != tc.wantBackend {
+				t.Errorf("search backend = %q, want %q", h.ActiveSearchBackend, tc.wantBackend)
+			}
+			if h.HasRootStatus != tc.wantRoot {
+				t.Errorf("HasRootStatus = %v, want %v", h.HasRootStatus, tc.wantRoot)
+			}
+			// The 11.2 fixture server ran as root (in a container): an
+			// admin is told so.
+			if h.RootStatus != tc.wantRoot {
+				t.Errorf("RootStatus = %v, want %v", h.RootStatus, tc.wantRoot)
+			}
+			if q := s.seen("/api/v4/system/ping"); len(q) != 1 || q[0] != "get_server_status=true&use_rest_semantics=true" {
+				t.Errorf("queries = %q", q)
+			}
+			if got := infos(); len(got) != 1 || got[0].Endpoint != EndpointServerHealth || got[0].Code != 200 {
+				t.Errorf("observed %+v", got)
+			}
+			if v, ok := c.ServerVersion(); !ok || v.Version == "" {
+				t.Error("version header not captured")
+			}
+		})
+	}
+}
+
+// An unhealthy server: 11.x keeps HTTP 200 (use_rest_semantics), 5.37
+// answers 500 with the same body; both are answers, not errors.
+func TestOpsServerHealthUnhealthy(t *testing.T) {
+	const body = `{"AndroidLatestVersion":"","database_status":"UNHEALTHY","filestore_status":"OK","root_status":false,"status":"UNHEALTHY"}`
+	for _, code := range []int{200, 500} {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/system/ping": bodyHandler(code, body)})
+		c, _ := newOpsClient(t, s)
+		h, err := c.GetServerHealth(opsCtx(t))
+		if err != nil {
+			t.Fatalf("HTTP %d: %v", code, err)
+		}
+		if h.Status != HealthUnhealthy || h.DatabaseStatus != HealthUnhealthy || h.FilestoreStatus != HealthOK || h.HTTPStatus != code {
+			t.Errorf("HTTP %d: %+v", code, h)
+		}
+		if !h.HasRootStatus || h.RootStatus {
+			t.Errorf("HTTP %d: root status %v/%v, want present and false", code, h.HasRootStatus, h.RootStatus)
+		}
+	}
+}
+
+func TestOpsServerHealthErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		h     http.HandlerFunc
+		check func(error) bool
+	}{
+		{"500 AppError", bodyHandler(500, `{"id":"x.app_error","message":"boom","detailed_error":"","status_code":500}`), func(err error) bool { return hasStatus(err, 500) }},
+		{"502 proxy page", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			_, _ = w.Write([]byte("<html>bad gateway</html>"))
+		}, func(err error) bool { return hasStatus(err, 502) }},
+		{"200 without status", bodyHandler(200, `{"database_status":"OK"}`), func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "no status field")
+		}},
+		{"200 not JSON", bodyHandler(200, `nope`), func(err error) bool {
+			return err != nil && strings.HasPrefix(err.Error(), EndpointServerHealth+": decode response")
+		}},
+		{"200 array", bodyHandler(200, `[]`), func(err error) bool { return err != nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/system/ping": tc.h})
+			c, _ := newOpsClient(t, s)
+			h, err := c.GetServerHealth(opsCtx(t))
+			if !tc.check(err) || h != nil {
+				t.Errorf("got %+v, %v", h, err)
+			}
+		})
+	}
+}
+
+func TestOpsLicenseFixtures(t *testing.T) {
+	for _, tc := range []struct{ era, name string }{
+		{era537, "license_client_old_format_admin"},
+		{era537, "license_client_old_format_no_token"},
+		{era11, "license_client_old_format_admin"},
+	} {
+		t.Run(tc.era+"/"+tc.name, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/license/client": fixtureHandler(t, tc.era, tc.name)})
+			c, _ := newOpsClient(t, s)
+			l, err := c.GetClientLicense(opsCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *l != (License{}) {
+				t.Errorf("unlicensed server decoded as %+v", l)
+			}
+			if q := s.seen("/api/v4/license/client"); len(q) != 1 || q[0] != "format=old" {
+				t.Errorf("queries = %q", q)
+			}
+		})
+	}
+}
+
+// Without format=old, 11.x answers 400: the client never omits it, but the
+// error must come through as an APIError if a server still refuses.
+func TestOpsLicenseNewFormatRefused(t *testing.T) {
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/license/client": fixtureHandler(t, era11, "license_client_admin")})
+	c, _ := newOpsClient(t, s)
+	_, err := c.GetClientLicense(opsCtx(t))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.ID != "api.license.client.old_format.app_error" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A licensed server's answer, shaped like utils.GetClientLicense (every
+// value a string), for an admin and sanitized for a plain user.
+func TestOpsLicenseLicensed(t *testing.T) {
+	const admin = `{"IsLicensed":"true","Id":"lic","SkuName":"Enterprise","SkuShortName":"enterprise","Users":"500","LDAP":"true",` +
+		`"IssuedAt":"1704067200000","StartsAt":"1704067200000","ExpiresAt":"1735689600000","Name":"n","Email":"e@x","Company":"c","IsTrial":"false","IsGovSku":"false"}`
+	const user = `{"IsLicensed":"true","SkuShortName":"enterprise","Users":"500","LDAP":"true","Company":"c","IsTrial":"true","IsGovSku":"false"}`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/license/client": bodyHandler(200, admin)})
+	c, _ := newOpsClient(t, s)
+	l, err := c.GetClientLicense(opsCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := License{IsLicensed: true, SkuShortName: "enterprise", HasIsTrial: true, Users: 500, HasUsers: true,
+		StartsAt: time.UnixMilli(1704067200000), HasStartsAt: true, ExpiresAt: time.UnixMilli(1735689600000), HasExpiresAt: true}
+	if !l.StartsAt.Equal(want.StartsAt) || !l.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Errorf("dates %v %v", l.StartsAt, l.ExpiresAt)
+	}
+	l.StartsAt, l.ExpiresAt, want.StartsAt, want.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if *l != want {
+		t.Errorf("admin license = %+v, want %+v", *l, want)
+	}
+
+	s2 := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/license/client": bodyHandler(200, user)})
+	c2, _ := newOpsClient(t, s2)
+	l2, err := c2.GetClientLicense(opsCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l2.IsLicensed || l2.HasExpiresAt || l2.HasStartsAt || !l2.IsTrial || !l2.HasUsers || l2.Users != 500 {
+		t.Errorf("sanitized license = %+v", *l2)
+	}
+}
+
+func TestOpsLicenseTolerance(t *testing.T) {
+	tests := []struct {
+		body    string
+		wantErr bool
+		check   func(*License) bool
+	}{
+		{`{"IsLicensed":true,"Users":250,"ExpiresAt":1735689600000}`, false, func(l *License) bool {
+			return l.IsLicensed && l.Users == 250 && l.HasExpiresAt && l.ExpiresAt.UnixMilli() == 1735689600000
+		}},
+		{`{"IsLicensed":"true","Users":"lots","ExpiresAt":"0","StartsAt":"-5"}`, false, func(l *License) bool {
+			return l.IsLicensed && !l.HasUsers && !l.HasExpiresAt && !l.HasStartsAt
+		}},
+		{`{"IsLicensed":"maybe"}`, true, nil},
+		{`{}`, true, nil},
+		{`[]`, true, nil},
+		{`{"IsLicensed":null}`, true, nil},
+	}
+	for _, tc := range tests {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/license/client": bodyHandler(200, tc.body)})
+		c, _ := newOpsClient(t, s)
+		l, err := c.GetClientLicense(opsCtx(t))
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%s: no error, got %+v", tc.body, l)
+			}
+			continue
+		}
+		if err != nil || !tc.check(l) {
+			t.Errorf("%s: %+v, %v", tc.body, l, err)
+		}
+	}
+}
+
+func TestOpsJobsFixtures(t *testing.T) {
+	tests := []struct {
+		era   string
+		types []string
+	}{
+		{era537, []string{"expiry_notify", "migrations"}},
+		{era11, []string{"migrations", "import_process"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.era, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/jobs": fixtureHandler(t, tc.era, "jobs_admin")})
+			c, _ := newOpsClient(t, s)
+			jobs, err := c.GetJobs(opsCtx(t), 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) != len(tc.types) {
+				t.Fatalf("%d jobs", len(jobs))
+			}
+			for i, j := range jobs {
+				if j.Type != tc.types[i] || j.Status != JobStatusSuccess || len(j.ID) != 26 || j.CreateAt <= 0 || j.LastActivityAt < j.StartAt || j.StartAt < j.CreateAt {
+					t.Errorf("job %d = %+v", i, j)
+				}
+			}
+			if q := s.seen("/api/v4/jobs"); len(q) != 1 || q[0] != "page=0&per_page=200" {
+				t.Errorf("queries = %q (per_page must be clamped to 200)", q)
+			}
+		})
+	}
+}
+
+func TestOpsJobsNonAdmin(t *testing.T) {
+	for _, era := range []string{era537, era11} {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/jobs": fixtureHandler(t, era, "jobs_nonadmin")})
+		c, _ := newOpsClient(t, s)
+		_, err := c.GetJobs(opsCtx(t), 200)
+		if !IsForbidden(err) || !strings.HasPrefix(err.Error(), EndpointJobs+": HTTP 403") {
+			t.Errorf("%s: err = %v", era, err)
+		}
+	}
+}
+
+func TestOpsJobsEmptyAndTooMany(t *testing.T) {
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/jobs": fixtureHandler(t, era537, "jobs_type_data_retention_admin")})
+	c, _ := newOpsClient(t, s)
+	jobs, err := c.GetJobs(opsCtx(t), 10)
+	if err != nil || jobs == nil || len(jobs) != 0 {
+		t.Errorf("empty list: %v, %v", jobs, err)
+	}
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 3; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"id":"a","type":"t","status":"pending","create_at":1}`)
+	}
+	b.WriteString("]")
+	s2 := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/jobs": bodyHandler(200, b.String())})
+	c2, _ := newOpsClient(t, s2)
+	if _, err := c2.GetJobs(opsCtx(t), 2); !errors.Is(err, ErrTooManyItems) {
+		t.Errorf("3 jobs for per_page 2: err = %v", err)
+	}
+}
+
+func TestOpsPluginStatuses(t *testing.T) {
+	for _, era := range []string{era537, era11} {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/plugins/statuses": fixtureHandler(t, era, "plugins_statuses_plugins_disabled")})
+		c, _ := newOpsClient(t, s)
+		_, err := c.GetPluginStatuses(opsCtx(t))
+		if !IsPluginsDisabled(err) {
+			t.Errorf("%s: err = %v, want plugins disabled", era, err)
+		}
+	}
+	if IsPluginsDisabled(&APIError{StatusCode: 501, ID: "api.admin.saml.not_available.app_error"}) {
+		t.Error("SAML 501 taken for plugins disabled")
+	}
+	if IsPluginsDisabled(&APIError{StatusCode: 403, ID: PluginsDisabledErrorID}) {
+		t.Error("403 taken for plugins disabled")
+	}
+
+	const body = `[{"plugin_id":"com.mattermost.calls","cluster_id":"n1","plugin_path":"/p","state":2,"error":"","name":"Calls","description":"d","version":"1.2.0"},` +
+		`{"plugin_id":"com.mattermost.calls","cluster_id":"n2","plugin_path":"/p","state":4,"error":"crashed","name":"Calls","description":"d","version":"1.1.0"}]`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/plugins/statuses": bodyHandler(200, body)})
+	c, _ := newOpsClient(t, s)
+	ps, err := c.GetPluginStatuses(opsCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PluginStatus{
+		{PluginID: "com.mattermost.calls", ClusterID: "n1", State: PluginStateRunning, Name: "Calls", Version: "1.2.0"},
+		{PluginID: "com.mattermost.calls", ClusterID: "n2", State: PluginStateFailedToStayRunning, Name: "Calls", Version: "1.1.0", Error: "crashed"},
+	}
+	if len(ps) != 2 || ps[0] != want[0] || ps[1] != want[1] {
+		t.Errorf("statuses = %+v", ps)
+	}
+	if _, err := c.GetPluginStatuses(opsCtx(t), MaxItems(1)); !errors.Is(err, ErrTooManyItems) {
+		t.Errorf("MaxItems(1): err = %v", err)
+	}
+	if PluginStateNames[PluginStateFailedToStart] != "failed_to_start" || len(PluginStateNames) != 6 {
+		t.Error("plugin state names")
+	}
+}
+
+func TestOpsAnalyticsFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		era       string
+		users     float64
+		master    float64
+		daily     float64
+		inactive  float64
+		postCount float64
+	}{
+		{era537, 1990, 7, 149, 12, 4},
+		{era11, 992, 2, 150, 10, 0},
+	} {
+		t.Run(tc.era, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/analytics/old": fixtureHandler(t, tc.era, "analytics_old_standard_admin")})
+			c, infos := newOpsClient(t, s)
+			rows, err := c.GetAnalytics(opsCtx(t), "standard")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]float64{}
+			for _, r := range rows {
+				got[r.Name] = r.Value
+			}
+			if len(rows) != 11 || got["unique_user_count"] != tc.users || got["total_master_db_connections"] != tc.master ||
+				got["daily_active_users"] != tc.daily || got["inactive_user_count"] != tc.inactive || got["post_count"] != tc.postCount {
+				t.Errorf("rows = %v", got)
+			}
+			if q := s.seen("/api/v4/analytics/old"); len(q) != 1 || q[0] != "name=standard" {
+				t.Errorf("queries = %q", q)
+			}
+			if ri := infos(); len(ri) != 1 || ri[0].Endpoint != EndpointAnalytics {
+				t.Errorf("observed %+v", ri)
+			}
+		})
+	}
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/analytics/old": fixtureHandler(t, era537, "analytics_old_standard_nonadmin")})
+	c, _ := newOpsClient(t, s)
+	if _, err := c.GetAnalytics(opsCtx(t), "standard"); !IsForbidden(err) {
+		t.Errorf("non-admin: err = %v", err)
+	}
+	for _, bad := range []string{"", "Standard", "a&b=c", strings.Repeat("a", 65)} {
+		if _, err := c.GetAnalytics(opsCtx(t), bad); err == nil || IsForbidden(err) {
+			t.Errorf("name %q accepted: %v", bad, err)
+		}
+	}
+}
+
+// Each call has its own body cap: a deep ping answer of 100 KB is refused
+// although the client's ceiling is 64 MiB.
+func TestOpsBodyCaps(t *testing.T) {
+	big := `{"status":"OK","database_status":"OK","filestore_status":"OK","x":"` + strings.Repeat("a", 100<<10) + `"}`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{
+		"/api/v4/system/ping":    bodyHandler(200, big),
+		"/api/v4/license/client": bodyHandler(200, `{"IsLicensed":"false","x":"`+strings.Repeat("a", 100<<10)+`"}`),
+	})
+	c, _ := newOpsClient(t, s)
+	if _, err := c.GetServerHealth(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("health: err = %v, want ErrBodyTooLarge", err)
+	}
+	if _, err := c.GetClientLicense(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("license: err = %v, want ErrBodyTooLarge", err)
+	}
+}

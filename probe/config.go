@@ -1,0 +1,369 @@
+// Package probe serves many Mattermost deployments from one exporter, in
+// the Prometheus multi-target style: a config file (--config.file) names the
+// targets, and /probe?target=<name> scrapes one of them. Only names from the
+// config are accepted; the URL and token of a target never come from the
+// request, so a scrape URL cannot make the exporter call anything else or
+// send a token anywhere else.
+package probe
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mmexporter/mattermost_exporter/collector"
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+)
+
+// maxConfigSize bounds the config file.
+const maxConfigSize = 4 << 20
+
+// maxNameLen bounds a target or module name.
+const maxNameLen = 64
+
+// namePattern is what a target or module name may hold: it is the value of
+// ?target=, so nothing that needs escaping in a URL, a header or a log line.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// ValidName reports whether s can be the name of a target.
+func ValidName(s string) bool {
+	return len(s) <= maxNameLen && namePattern.MatchString(s)
+}
+
+// Config is the parsed --config.file.
+type Config struct {
+	// Modules are named sets of collectors targets can refer to.
+	Modules map[string]Module `yaml:"modules"`
+	Targets []TargetConfig    `yaml:"targets"`
+}
+
+// Module is a named set of collectors.
+type Module struct {
+	Collectors []string `yaml:"collectors"`
+}
+
+// TargetConfig is one Mattermost deployment.
+type TargetConfig struct {
+	Name      string `yaml:"name"`       // the value of ?target=
+	URL       string `yaml:"url"`        // server root, as --mattermost.url
+	TokenFile string `yaml:"token_file"` // as --mattermost.token-file; never the token inline
+	TLS       struct {
+		CAFile             string `yaml:"ca_file"`
+		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	} `yaml:"tls"`
+	// Module names a module; Collectors lists collectors. At most one;
+	// neither: the --collector.<name> flags.
+	Module     string   `yaml:"module"`
+	Collectors []string `yaml:"collectors"`
+	Cluster    struct {
+		ExpectedNodes *int `yaml:"expected_nodes"`
+		MaxNodes      *int `yaml:"max_nodes"`
+	} `yaml:"cluster"`
+	Users struct {
+		IncludeBots     *bool           `yaml:"include_bots"`
+		RefreshInterval *model.Duration `yaml:"refresh_interval"`
+	} `yaml:"users"`
+	// Labels are added to every metric of this target's probes.
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Target is a validated target with its token.
+type Target struct {
+	TargetConfig
+	Options  collector.TargetOptions
+	token    string
+	tokenSum [sha256.Size]byte
+}
+
+// TokenReader reads a token file; what names the file in errors. main
+// passes its reader, so that the token file rules are the same in both
+// modes.
+type TokenReader func(what, path string) (string, [sha256.Size]byte, error)
+
+// LoadFile reads, parses and validates the config file, and reads every
+// token file. Errors are one line naming the target and the key.
+func LoadFile(path string, readToken TokenReader) ([]*Target, error) {
+	b, err := readBoundedSize(path, maxConfigSize)
+	if err != nil {
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	targets, err := Parse(b, readToken)
+	if err != nil {
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	return targets, nil
+}
+
+// readBoundedSize reads a file of at most max bytes.
+func readBoundedSize(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// Parse parses and validates a config and reads its token files.
+func Parse(b []byte, readToken TokenReader) ([]*Target, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty; it needs a targets: list")
+		}
+		return nil, err
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("holds more than one YAML document")
+	}
+	var cfg Config
+	if err := decodeStrict(b, &root, &cfg); err != nil {
+		return nil, err
+	}
+	if len(cfg.Targets) == 0 {
+		return nil, errors.New("targets: no target; list at least one")
+	}
+	if err := checkModules(cfg.Modules); err != nil {
+		return nil, err
+	}
+	return checkTargets(cfg, readToken)
+}
+
+// decodeStrict decodes the document, refusing unknown keys. An unknown key
+// inside a target is reported with the target's name.
+func decodeStrict(src []byte, root *yaml.Node, cfg *Config) error {
+	if len(root.Content) == 1 {
+		if err := checkTargetKeys(root.Content[0]); err != nil {
+			return err
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return errors.New(yamlCause(err, true))
+	}
+	return nil
+}
+
+// checkTargetKeys decodes each entry of targets: on its own, so that an
+// unknown or mistyped key names its target.
+func checkTargetKeys(doc *yaml.Node) error {
+	list := mappingValue(doc, "targets")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil // reported by the full decode or the empty check
+	}
+	for i, entry := range list.Content {
+		b, err := yaml.Marshal(entry)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		var tc TargetConfig
+		if err := dec.Decode(&tc); err != nil {
+			return fmt.Errorf("%s: %s", targetRef(i, entry), yamlCause(err, false))
+		}
+	}
+	return nil
+}
+
+// mappingValue returns the value of key in a mapping node, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// targetRef names entry i of targets: by its name when it has a usable one.
+func targetRef(i int, entry *yaml.Node) string {
+	if v := mappingValue(entry, "name"); v != nil && ValidName(v.Value) {
+		return fmt.Sprintf("target %q (targets[%d], line %d)", v.Value, i, entry.Line)
+	}
+	return fmt.Sprintf("targets[%d] (line %d)", i, entry.Line)
+}
+
+var (
+	goTypeName = regexp.MustCompile(` in type [A-Za-z0-9_.*\[\]]+`)
+	yamlLine   = regexp.MustCompile(`line [0-9]+: `)
+)
+
+// yamlCause turns the decoder's error into one line without the Go type
+// names ("field token not found in type probe.TargetConfig"). Without
+// keepLines the line numbers go (they count lines of one re-encoded target).
+func yamlCause(err error, keepLines bool) string {
+	s := strings.ReplaceAll(err.Error(), "\n", "; ")
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:; ")
+	s = goTypeName.ReplaceAllString(s, "")
+	if !keepLines {
+		s = yamlLine.ReplaceAllString(s, "")
+	}
+	s = strings.ReplaceAll(s, "field token not found", "field token not found (tokens are never inline: put the token in a file and give its path as token_file)")
+	return strings.TrimSpace(s)
+}
+
+func checkModules(mods map[string]Module) error {
+	for name, m := range mods {
+		if !ValidName(name) {
+			return fmt.Errorf("modules: name %q: use letters, digits, '.', '_' and '-', at most %d characters, starting with a letter or digit", name, maxNameLen)
+		}
+		if err := checkCollectors(m.Collectors); err != nil {
+			return fmt.Errorf("module %q: collectors: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func checkCollectors(names []string) error {
+	if len(names) == 0 {
+		return errors.New("empty; list at least one collector")
+	}
+	known := collector.CollectorNames()
+	for i, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("unknown collector %q (known: %s)", n, strings.Join(known, ", "))
+		}
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("collector %q listed twice", n)
+		}
+	}
+	return nil
+}
+
+func checkTargets(cfg Config, readToken TokenReader) ([]*Target, error) {
+	seen := make(map[string]int, len(cfg.Targets))
+	out := make([]*Target, 0, len(cfg.Targets))
+	for i, tc := range cfg.Targets {
+		ref := fmt.Sprintf("targets[%d]", i)
+		if ValidName(tc.Name) {
+			ref = fmt.Sprintf("target %q", tc.Name)
+		}
+		if first, dup := seen[tc.Name]; dup {
+			return nil, fmt.Errorf("%s: name: duplicate name, already used by targets[%d]", ref, first)
+		}
+		seen[tc.Name] = i
+		t, err := checkTarget(tc, cfg.Modules, readToken)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader) (*Target, error) {
+	if tc.Name == "" {
+		return nil, errors.New("name: missing; it is the value of ?target=")
+	}
+	if !ValidName(tc.Name) {
+		return nil, fmt.Errorf("name: %q: use letters, digits, '.', '_' and '-', at most %d characters, starting with a letter or digit", tc.Name, maxNameLen)
+	}
+	if _, err := mmclient.ParseBaseURL(tc.URL); err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if tc.TokenFile == "" {
+		return nil, errors.New("token_file: missing; give the file holding the Mattermost API token")
+	}
+	if tc.TLS.CAFile != "" {
+		if _, err := caPool(tc.TLS.CAFile); err != nil {
+			return nil, fmt.Errorf("tls: ca_file: %w", err)
+		}
+	}
+	opts, err := targetOptions(tc, mods)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabels(tc.Labels); err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	token, sum, err := readToken("token_file", tc.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{TargetConfig: tc, Options: opts, token: token, tokenSum: sum}, nil
+}
+
+func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOptions, error) {
+	var o collector.TargetOptions
+	switch {
+	case tc.Module != "" && tc.Collectors != nil:
+		return o, errors.New("module and collectors: give one, not both")
+	case tc.Module != "":
+		m, ok := mods[tc.Module]
+		if !ok {
+			return o, fmt.Errorf("module: %q is not defined in modules", tc.Module)
+		}
+		o.Collectors = slices.Clone(m.Collectors)
+	case tc.Collectors != nil:
+		if err := checkCollectors(tc.Collectors); err != nil {
+			return o, fmt.Errorf("collectors: %w", err)
+		}
+		o.Collectors = slices.Clone(tc.Collectors)
+	}
+	if n := tc.Cluster.ExpectedNodes; n != nil && *n < 0 {
+		return o, fmt.Errorf("cluster: expected_nodes: must be >= 0, got %d", *n)
+	}
+	if n := tc.Cluster.MaxNodes; n != nil && *n < 1 {
+		return o, fmt.Errorf("cluster: max_nodes: must be >= 1, got %d", *n)
+	}
+	o.ClusterExpectedNodes = tc.Cluster.ExpectedNodes
+	o.ClusterMaxNodes = tc.Cluster.MaxNodes
+	o.UsersIncludeBots = tc.Users.IncludeBots
+	if d := tc.Users.RefreshInterval; d != nil {
+		if *d <= 0 {
+			return o, errors.New("users: refresh_interval: must be positive")
+		}
+		v := time.Duration(*d)
+		o.UsersRefreshInterval = &v
+	}
+	return o, nil
+}
+
+// reservedLabels are set by Prometheus from the scrape config, or are
+// labels of the exporter's metrics (a clash would drop those series; one
+// with a label added later is logged at each probe).
+var reservedLabels = []string{
+	"instance", "job",
+	"collector", "endpoint", "code", "status", "certificate",
+	"id", "hostname", "ip_address", "version", "schema_version", "config_hash", "build_number", "licensed",
+	"revision", "branch", "goversion", "goos", "goarch", "tags",
+}
+
+func checkLabels(labels map[string]string) error {
+	for k, v := range labels {
+		if !model.LegacyValidation.IsValidLabelName(k) || strings.HasPrefix(k, "__") {
+			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", k)
+		}
+		if slices.Contains(reservedLabels, k) {
+			return fmt.Errorf("%q is set by Prometheus or is a label of the exporter's metrics; use another name", k)
+		}
+		if len(v) > 128 {
+			return fmt.Errorf("%q: value longer than 128 bytes", k)
+		}
+	}
+	return nil
+}

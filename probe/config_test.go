@@ -1,0 +1,163 @@
+package probe
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseErrors(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("a", "secret-token-value")
+	missing := filepath.Join(e.dir, "missing.token")
+	target := func(name string, extra ...string) string {
+		s := "  - name: " + name + "\n    url: https://chat.example.com\n    token_file: " + tok + "\n"
+		for _, x := range extra {
+			s += "    " + x + "\n"
+		}
+		return s
+	}
+	cases := []struct {
+		name, body string
+		want       []string // substrings of the one error line
+	}{
+		{"empty file", "", []string{"empty", "targets"}},
+		{"two documents", "targets: []\n---\ntargets: []\n", []string{"more than one YAML document"}},
+		{"no targets", "targets: []\n", []string{"no target"}},
+		{"unknown top-level key", "target:\n" + target("prod"), []string{"field target not found"}},
+		{"unknown key in a target", "targets:\n" + target("prod", "tokn_file: /x"), []string{`target "prod"`, "tokn_file"}},
+		{"unknown nested key", "targets:\n" + target("prod", "tls: {ca: /x}"), []string{`target "prod"`, "field ca not found"}},
+		{"inline token", "targets:\n" + target("prod", "token: abc"), []string{`target "prod"`, "field token not found", "token_file"}},
+		{"duplicate name", "targets:\n" + target("prod") + target("prod"), []string{`target "prod"`, "name", "duplicate", "targets[0]"}},
+		{"missing token file", "targets:\n  - name: prod\n    url: https://chat.example.com\n    token_file: " + missing + "\n", []string{`target "prod"`, "token_file", "missing.token"}},
+		{"no token file key", "targets:\n  - name: prod\n    url: https://chat.example.com\n", []string{`target "prod"`, "token_file: missing"}},
+		{"missing name", "targets:\n  - url: https://chat.example.com\n    token_file: " + tok + "\n", []string{"targets[0]", "name: missing"}},
+		{"bad name", "targets:\n" + target("'a b'"), []string{"targets[0]", "name", `"a b"`}},
+		{"name with slash", "targets:\n" + target("a/b"), []string{"targets[0]", "name"}},
+		{"missing url", "targets:\n  - name: prod\n    token_file: " + tok + "\n", []string{`target "prod"`, "url"}},
+		{"url with query", "targets:\n  - name: prod\n    url: https://chat.example.com/?x=1\n    token_file: " + tok + "\n", []string{`target "prod"`, "url"}},
+		{"module and collectors", "modules:\n  m: {collectors: [cluster]}\ntargets:\n" + target("prod", "module: m", "collectors: [saml]"), []string{`target "prod"`, "module and collectors"}},
+		{"unknown module", "targets:\n" + target("prod", "module: nope"), []string{`target "prod"`, "module", `"nope"`}},
+		{"unknown collector", "targets:\n" + target("prod", "collectors: [cluster, nope]"), []string{`target "prod"`, "collectors", `"nope"`}},
+		{"collector twice", "targets:\n" + target("prod", "collectors: [saml, saml]"), []string{`target "prod"`, "twice"}},
+		{"empty collectors", "targets:\n" + target("prod", "collectors: []"), []string{`target "prod"`, "collectors", "empty"}},
+		{"unknown collector in module", "modules:\n  m: {collectors: [nope]}\ntargets:\n" + target("prod", "module: m"), []string{`module "m"`, `"nope"`}},
+		{"negative expected nodes", "targets:\n" + target("prod", "cluster: {expected_nodes: -1}"), []string{`target "prod"`, "expected_nodes"}},
+		{"zero max nodes", "targets:\n" + target("prod", "cluster: {max_nodes: 0}"), []string{`target "prod"`, "max_nodes"}},
+		{"bad refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: soon}"), []string{`target "prod"`, "soon"}},
+		{"zero refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: 0s}"), []string{`target "prod"`, "refresh_interval"}},
+		{"mistyped bool", "targets:\n" + target("prod", "users: {include_bots: maybe}"), []string{`target "prod"`, "maybe"}},
+		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
+		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
+		{"label of a metric", "targets:\n" + target("prod", "labels: {collector: x}"), []string{`target "prod"`, "labels", "collector"}},
+		{"missing ca file", "targets:\n" + target("prod", "tls: {ca_file: "+missing+"}"), []string{`target "prod"`, "ca_file"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.body), testReadToken)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			if strings.Contains(msg, "secret-token-value") {
+				t.Errorf("error holds the token: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseFull(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("a", "tok")
+	ca := filepath.Join(e.dir, "ca.pem")
+	srv := newTLSCert(t)
+	if err := os.WriteFile(ca, srv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := `
+modules:
+  light:
+    collectors: [cluster, saml]
+targets:
+  - name: prod
+    url: https://chat.example.com/
+    token_file: ` + tok + `
+    tls:
+      ca_file: ` + ca + `
+    module: light
+    cluster: {expected_nodes: 3, max_nodes: 10}
+    users: {include_bots: true, refresh_interval: 5m}
+    labels: {customer: acme}
+  - name: staging.eu-1
+    url: http://127.0.0.1:8065
+    token_file: ` + tok + `
+    collectors: [users]
+  - name: minimal
+    url: https://chat2.example.com
+    token_file: ` + tok + `
+`
+	ts, err := Parse([]byte(body), testReadToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 3 {
+		t.Fatalf("%d targets", len(ts))
+	}
+	p := ts[0]
+	if got := strings.Join(p.Options.Collectors, ","); got != "cluster,saml" {
+		t.Errorf("prod collectors %q", got)
+	}
+	if *p.Options.ClusterExpectedNodes != 3 || *p.Options.ClusterMaxNodes != 10 || !*p.Options.UsersIncludeBots || *p.Options.UsersRefreshInterval != 5*time.Minute {
+		t.Errorf("prod options %+v", p.Options)
+	}
+	if p.token != "tok" || p.Labels["customer"] != "acme" {
+		t.Errorf("prod token/labels wrong")
+	}
+	if got := strings.Join(ts[1].Options.Collectors, ","); got != "users" {
+		t.Errorf("staging collectors %q", got)
+	}
+	m := ts[2].Options
+	if m.Collectors != nil || m.ClusterExpectedNodes != nil || m.UsersIncludeBots != nil || m.UsersRefreshInterval != nil {
+		t.Errorf("minimal target overrides flags: %+v", m)
+	}
+}
+
+func TestLoadFileShippedExample(t *testing.T) {
+	// The example in deploy/ parses (its token files do not exist here).
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "fleet", "mattermost_exporter.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	tok := e.token("x", "tok")
+	ca := filepath.Join(e.dir, "ca.pem")
+	if err := os.WriteFile(ca, newTLSCert(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.ReplaceAll(string(b), "/etc/mattermost_exporter/internal-ca.pem", ca))
+	read := func(what, path string) (string, [32]byte, error) { return testReadToken(what, tok) }
+	ts, err := Parse(b, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) < 2 {
+		t.Errorf("example has %d targets", len(ts))
+	}
+}
+
+func TestLoadFileErrorsNameTheFile(t *testing.T) {
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"), testReadToken)
+	if err == nil || !strings.Contains(err.Error(), "nope.yml") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,426 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mmexporter/mattermost_exporter/collector"
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+)
+
+// Defaults of Options.
+const (
+	DefaultIdleTimeout           = 10 * time.Minute
+	DefaultMaxBackgroundRequests = 8
+	// defaultMaxHold bounds how long one background request keeps its
+	// slot (a page of GET /users or a status batch takes well under a
+	// second), so that targets that accept connections and never answer
+	// cannot hold the fleet's slots for long. Sweeps end at their scrape's
+	// deadline anyway.
+	defaultMaxHold = 30 * time.Second
+	// unauthorizedRecheck spaces the token file checks triggered by 401s.
+	unauthorizedRecheck = 5 * time.Second
+)
+
+// Options configure a Fleet.
+type Options struct {
+	ConfigFile string
+	ReadToken  TokenReader
+	Logger     log.Logger
+	// EagerStart starts every target's background work at load instead of
+	// at its first probe.
+	EagerStart bool
+	// IdleTimeout stops the background work of a target not probed for
+	// this long (it starts again at the next probe); 0 = DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxBackgroundRequests bounds the walk and sweep requests in flight
+	// across all targets; 0 = DefaultMaxBackgroundRequests.
+	MaxBackgroundRequests int
+	// MaxHold bounds how long one background request holds its slot; 0 =
+	// 30 s.
+	MaxHold time.Duration
+	// PlainTextToken, when set, reports whether a target URL sends the
+	// token where anyone on the path can read it (plain http:// to
+	// another host); such targets get a warning when loaded.
+	PlainTextToken func(url string) bool
+}
+
+// Fleet is the set of targets of the config file. Each target has its own
+// client, collectors and API metrics; its background work runs from its
+// first probe (or from load with EagerStart) until it has not been probed
+// for IdleTimeout, it is removed or changed by a reload, or Close.
+type Fleet struct {
+	opts  Options
+	slots chan struct{}
+
+	reloadMu sync.Mutex // one reload at a time
+	mu       sync.RWMutex
+	targets  map[string]*target
+
+	metrics *fleetMetrics
+	stopGC  context.CancelFunc
+	gcDone  chan struct{}
+}
+
+// New loads the config file (an error is returned and nothing runs) and
+// starts the idle janitor. Close stops everything.
+func New(opts Options) (*Fleet, error) {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.MaxBackgroundRequests <= 0 {
+		opts.MaxBackgroundRequests = DefaultMaxBackgroundRequests
+	}
+	if opts.MaxHold <= 0 {
+		opts.MaxHold = defaultMaxHold
+	}
+	f := &Fleet{
+		opts:    opts,
+		slots:   make(chan struct{}, opts.MaxBackgroundRequests),
+		targets: map[string]*target{},
+		gcDone:  make(chan struct{}),
+	}
+	f.metrics = newFleetMetrics(f)
+	loaded, err := LoadFile(opts.ConfigFile, opts.ReadToken)
+	if err != nil {
+		return nil, err // the caller exits with it; nothing to log twice
+	}
+	f.apply(loaded)
+	f.metrics.reloaded(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	f.stopGC = cancel
+	go f.janitor(ctx)
+	return f, nil
+}
+
+// Collector returns the fleet's own metrics (for /metrics).
+func (f *Fleet) Collector() prometheus.Collector { return f.metrics }
+
+// Names returns the sorted target names.
+func (f *Fleet) Names() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	names := make([]string, 0, len(f.targets))
+	for n := range f.targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Reload re-reads the config file and the token files. A bad config is
+// rejected (the error is returned and logged, the reload gauge set to 0)
+// and the targets in use stay. Otherwise added targets are created,
+// removed ones stopped and dropped, changed ones restarted; a target whose
+// only change is its token keeps running with the new token.
+func (f *Fleet) Reload() error {
+	f.reloadMu.Lock()
+	defer f.reloadMu.Unlock()
+	loaded, err := LoadFile(f.opts.ConfigFile, f.opts.ReadToken)
+	if err != nil {
+		f.metrics.reloaded(false)
+		level.Error(f.opts.Logger).Log("msg", "config not loaded; the targets in use stay", "err", err)
+		return err
+	}
+	added, changed, removed, tokens := f.apply(loaded)
+	f.metrics.reloaded(true)
+	level.Info(f.opts.Logger).Log("msg", "config loaded", "file", f.opts.ConfigFile, "targets", len(loaded),
+		"added", added, "changed", changed, "removed", removed, "token_changed", tokens)
+	return nil
+}
+
+// apply swaps in the loaded targets; it returns how many were added,
+// changed (restarted), removed and given a new token.
+func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
+	next := make(map[string]*target, len(loaded))
+	var stop []*target
+	f.mu.Lock()
+	for _, t := range loaded {
+		old := f.targets[t.Name]
+		switch {
+		case old == nil:
+			added++
+			next[t.Name] = f.newTarget(t)
+			f.warnPlainText(t)
+		case reflect.DeepEqual(old.config(), t.TargetConfig):
+			if old.setToken(t) {
+				tokens++
+			}
+			next[t.Name] = old
+		default:
+			changed++
+			stop = append(stop, old)
+			next[t.Name] = f.newTarget(t)
+			f.warnPlainText(t)
+		}
+	}
+	for name, old := range f.targets {
+		if _, keep := next[name]; !keep {
+			removed++
+			stop = append(stop, old)
+		}
+	}
+	f.targets = next
+	f.mu.Unlock()
+	for _, t := range stop {
+		t.close()
+	}
+	if f.opts.EagerStart {
+		for _, t := range next {
+			if _, err := t.running(); err != nil {
+				level.Error(t.logger).Log("msg", "target not started", "err", err)
+			}
+		}
+	}
+	return added, changed, removed, tokens
+}
+
+func (f *Fleet) warnPlainText(t *Target) {
+	if f.opts.PlainTextToken != nil && f.opts.PlainTextToken(t.URL) {
+		level.Warn(f.opts.Logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "target", t.Name, "url", t.URL)
+	}
+}
+
+// lookup returns the target named name, or nil.
+func (f *Fleet) lookup(name string) *target {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.targets[name]
+}
+
+// Close stops the background work of every target.
+func (f *Fleet) Close() {
+	f.stopGC()
+	<-f.gcDone
+	f.mu.Lock()
+	targets := f.targets
+	f.targets = map[string]*target{}
+	f.mu.Unlock()
+	for _, t := range targets {
+		t.close()
+	}
+}
+
+// janitor stops the background work of targets idle for IdleTimeout.
+func (f *Fleet) janitor(ctx context.Context) {
+	defer close(f.gcDone)
+	tick := time.NewTicker(max(f.opts.IdleTimeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			f.stopIdle(now)
+		}
+	}
+}
+
+func (f *Fleet) stopIdle(now time.Time) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, t := range f.targets {
+		if t.stopIfIdle(now, f.opts.IdleTimeout) {
+			level.Info(t.logger).Log("msg", "target not probed for a while; its background work stopped until the next probe", "idle_timeout", f.opts.IdleTimeout)
+		}
+	}
+}
+
+// StartedTargets returns how many targets have their collectors running.
+func (f *Fleet) StartedTargets() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := 0
+	for _, t := range f.targets {
+		if t.isStarted() {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *Fleet) newTarget(t *Target) *target {
+	tg := &target{
+		f:      f,
+		cfg:    t,
+		logger: log.With(f.opts.Logger, "target", t.Name),
+		api:    collector.NewAPIMetrics(),
+	}
+	tg.lastProbe.Store(time.Now().UnixNano())
+	return tg
+}
+
+// target is one configured deployment and, while started, its collectors.
+type target struct {
+	f      *Fleet
+	logger log.Logger
+	api    *collector.APIMetrics // kept across idle stops (counters)
+
+	lastProbe atomic.Int64 // unix nanoseconds
+	lastCheck atomic.Int64 // of the last 401-triggered token file check
+
+	mu     sync.Mutex
+	cfg    *Target
+	run    *running // nil while stopped
+	closed bool
+}
+
+// running is a started target.
+type running struct {
+	client   *mmclient.Client
+	exporter *collector.Exporter
+	cancel   context.CancelFunc
+}
+
+// running returns the started target, starting it if needed, and records
+// the probe time.
+func (t *target) running() (*running, error) {
+	t.lastProbe.Store(time.Now().UnixNano())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, fmt.Errorf("target %q was removed by a reload", t.cfg.Name)
+	}
+	if t.run != nil {
+		return t.run, nil
+	}
+	r, err := t.start()
+	if err != nil {
+		return nil, err
+	}
+	t.run = r
+	return r, nil
+}
+
+// start builds the target's client and collectors and starts their
+// background work. Nothing here waits on the network.
+func (t *target) start() (*running, error) {
+	rt, err := baseTransport(t.cfg.TargetConfig)
+	if err != nil {
+		return nil, err
+	}
+	if t.cfg.TLS.InsecureSkipVerify {
+		level.Warn(t.logger).Log("msg", "TLS certificate verification of this target is disabled (insecure_skip_verify); use tls: ca_file instead")
+	}
+	client, err := mmclient.New(mmclient.Options{
+		BaseURL:   t.cfg.URL,
+		Token:     t.cfg.token,
+		Logger:    log.With(t.logger, "component", "mmclient"),
+		Transport: &limitedTransport{next: rt, slots: t.f.slots, maxHold: t.f.opts.MaxHold},
+		Observer:  t.observe,
+	})
+	if err != nil {
+		return nil, err
+	}
+	exp, err := collector.New(collector.Deps{Client: client, Logger: t.logger, Options: t.cfg.Options})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(backgroundContext(context.Background()))
+	exp.Start(ctx)
+	level.Debug(t.logger).Log("msg", "target started", "collectors", fmt.Sprint(exp.Collectors()))
+	return &running{client: client, exporter: exp, cancel: cancel}, nil
+}
+
+// observe counts the request and, on a 401, re-reads the token file (at
+// most once per unauthorizedRecheck): a rotated Secret needs no reload.
+func (t *target) observe(info mmclient.RequestInfo) {
+	t.api.Observe(info)
+	if info.Code != http.StatusUnauthorized {
+		return
+	}
+	last, now := t.lastCheck.Load(), time.Now().UnixNano()
+	if now-last < int64(unauthorizedRecheck) || !t.lastCheck.CompareAndSwap(last, now) {
+		return
+	}
+	t.mu.Lock()
+	path := t.cfg.TokenFile
+	t.mu.Unlock()
+	token, sum, err := t.f.opts.ReadToken("token_file", path)
+	if err != nil {
+		level.Warn(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file could not be re-read", "err", err)
+		return
+	}
+	if t.setToken(&Target{token: token, tokenSum: sum}) {
+		level.Info(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file changed: reloaded")
+	}
+}
+
+// setToken installs the token of n if it differs; it reports a change.
+func (t *target) setToken(n *Target) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n.tokenSum == t.cfg.tokenSum {
+		return false
+	}
+	if t.run != nil {
+		if err := t.run.client.SetToken(n.token); err != nil {
+			level.Error(t.logger).Log("msg", "new token not installed", "err", err)
+			return false
+		}
+	}
+	cfg := *t.cfg
+	cfg.token, cfg.tokenSum = n.token, n.tokenSum
+	t.cfg = &cfg
+	return true
+}
+
+// config returns the target's configuration (without the token).
+func (t *target) config() TargetConfig {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.TargetConfig
+}
+
+func (t *target) isStarted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.run != nil
+}
+
+// stopIfIdle stops the background work when the last probe is older than
+// idle, and drops the collectors (their caches) so that the memory goes.
+func (t *target) stopIfIdle(now time.Time, idle time.Duration) bool {
+	if now.Sub(time.Unix(0, t.lastProbe.Load())) < idle {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.run == nil {
+		return false
+	}
+	t.run.cancel()
+	t.run = nil
+	return true
+}
+
+// close stops the target for good (removed or replaced by a reload).
+func (t *target) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	if t.run != nil {
+		t.run.cancel()
+		t.run = nil
+	}
+}
+
+// closedForGood reports whether a reload removed or replaced t.
+func (t *target) closedForGood() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}

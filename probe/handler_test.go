@@ -1,0 +1,209 @@
+package probe
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+func TestProbeRejectsAnythingButAConfiguredName(t *testing.T) {
+	e := newEnv(t)
+	prod := e.server(mmtest.Config{})
+	other := e.server(mmtest.Config{}) // not in the config: named by URL below
+	f := e.fleet("targets:\n"+e.targetYAML("prod", prod.URL), Options{})
+	long := strings.Repeat("a", 10000)
+	cases := map[string]string{
+		"no parameter":        "",
+		"empty":               "target=",
+		"repeated":            "target=prod&target=prod",
+		"repeated, one empty": "target=prod&target=",
+		"unknown name":        "target=nope",
+		"URL":                 "target=" + url.QueryEscape(other.URL),
+		"host:port":           "target=" + strings.TrimPrefix(other.URL, "http://"),
+		"path traversal":      "target=../../etc/passwd",
+		"encoded traversal":   "target=%2e%2e%2fprod",
+		"CRLF header inject":  "target=prod%0d%0aX-Injected:%20yes",
+		"LF inject":           "target=prod%0aX-Injected:%20yes",
+		"space":               "target=pro%20d",
+		"plus (space)":        "target=pro+d",
+		"NUL":                 "target=prod%00",
+		"very long":           "target=" + long,
+		"unicode":             "target=pr%C3%B6d",
+		"malformed escape":    "target=%zz",
+		"semicolon":           "target=prod;x",
+	}
+	for name, q := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := probeReq(f, q)
+			if w.Code != http.StatusBadRequest {
+				t.Fatalf("code %d, want 400; body %q", w.Code, w.Body.String())
+			}
+			body := strings.TrimSuffix(w.Body.String(), "\n")
+			if body == "" || strings.ContainsAny(body, "\r\n") {
+				t.Errorf("reason is not one line: %q", body)
+			}
+			if len(body) > 300 {
+				t.Errorf("reason is %d bytes long", len(body))
+			}
+			if strings.Contains(body, "X-Injected") || strings.Contains(body, other.URL) || strings.Contains(body, "..") {
+				t.Errorf("reason echoes the rejected value: %q", body)
+			}
+			for k := range w.Header() {
+				if strings.EqualFold(k, "X-Injected") {
+					t.Errorf("header injected")
+				}
+			}
+		})
+	}
+	if n := prod.TotalRequests() + other.TotalRequests(); n != 0 {
+		t.Errorf("%d requests reached a fake server, want 0", n)
+	}
+	if f.StartedTargets() != 0 {
+		t.Errorf("a rejected probe started a target")
+	}
+	if got := testutil.ToFloat64(f.metrics.rejected); got != float64(len(cases)) {
+		t.Errorf("rejected counter %v, want %d", got, len(cases))
+	}
+	// Other methods are refused too.
+	r := httptest.NewRequest(http.MethodPost, "/probe?target=prod", nil)
+	w := httptest.NewRecorder()
+	f.Handler(HandlerOpts{}).ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || prod.TotalRequests() != 0 {
+		t.Errorf("POST: code %d, requests %d", w.Code, prod.TotalRequests())
+	}
+}
+
+func TestProbeServesTheTargetsMetrics(t *testing.T) {
+	e := newEnv(t)
+	healthy := e.server(mmtest.Config{Nodes: []mmtest.Node{{ID: "n1", Hostname: "a", Version: "9.0.0"}, {ID: "n2", Hostname: "b", Version: "9.0.0"}}})
+	forbidden := e.server(mmtest.Config{})
+	forbidden.SetFault(mmtest.EndpointClusterStatus, mmtest.Fault{Code: http.StatusForbidden})
+	body := "targets:\n" +
+		e.targetYAML("healthy", healthy.URL, "collectors: [cluster, saml]", "cluster: {expected_nodes: 2}", "labels: {customer: acme}") +
+		e.targetYAML("forbidden", forbidden.URL, "collectors: [cluster]")
+	f := e.fleet(body, Options{})
+
+	w := probeReq(f, "target=healthy")
+	if w.Code != http.StatusOK {
+		t.Fatalf("code %d: %s", w.Code, w.Body)
+	}
+	out := w.Body.String()
+	for _, want := range []string{
+		`mattermost_up{customer="acme"} 1`,
+		`mattermost_cluster_nodes{customer="acme"} 2`,
+		`mattermost_cluster_expected_nodes{customer="acme"} 2`,
+		`mattermost_exporter_collector_success{collector="cluster",customer="acme"} 1`,
+		`mattermost_probe_success{customer="acme"} 1`,
+		`mattermost_probe_duration_seconds{customer="acme"}`,
+		`mattermost_exporter_api_requests_total{code="200",customer="acme",endpoint="cluster_status"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("healthy probe lacks %s", want)
+		}
+	}
+	for _, unwanted := range []string{"go_goroutines", "process_", "mattermost_exporter_build_info", `collector="users"`, "mattermost_exporter_config_"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("probe holds %s", unwanted)
+		}
+	}
+
+	out = probeReq(f, "target=forbidden").Body.String()
+	for _, want := range []string{
+		"mattermost_up 1",
+		`mattermost_exporter_collector_success{collector="cluster"} 0`,
+		"mattermost_probe_success 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("forbidden probe lacks %s:\n%s", want, out)
+		}
+	}
+	// Neither probe's API requests show up in the other's.
+	if strings.Contains(out, `code="200",endpoint="cluster_status"`) {
+		t.Errorf("forbidden probe counts the healthy target's requests")
+	}
+	if got := healthy.Requests(mmtest.EndpointClusterStatus); got != 1 {
+		t.Errorf("healthy got %d cluster requests", got)
+	}
+}
+
+// A stalled target's probe is still in flight while another target's probe
+// completes: targets share no lock or queue on the probe path.
+func TestStalledTargetDoesNotDelayOthers(t *testing.T) {
+	e := newEnv(t)
+	stalled := e.server(mmtest.Config{})
+	stalled.SetFault(mmtest.EndpointAll, mmtest.Fault{Delay: time.Hour})
+	healthy := e.server(mmtest.Config{})
+	f := e.fleet("targets:\n"+e.targetYAML("stalled", stalled.URL)+e.targetYAML("healthy", healthy.URL), Options{})
+	h := f.Handler(HandlerOpts{Timeout: func(*http.Request) time.Duration { return time.Hour }})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stalledDone := make(chan struct{})
+	go func() {
+		defer close(stalledDone)
+		r := httptest.NewRequest(http.MethodGet, "/probe?target=stalled", nil).WithContext(ctx)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	waitFor(t, "the stalled probe's requests to arrive", func() bool { return stalled.TotalRequests() > 0 })
+
+	for i := 0; i < 3; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/probe?target=healthy", nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "mattermost_up 1") {
+			t.Fatalf("healthy probe: code %d\n%s", w.Code, w.Body)
+		}
+	}
+	select {
+	case <-stalledDone:
+		t.Fatal("the stalled probe finished; the test proves nothing")
+	default:
+	}
+	cancel()
+	<-stalledDone
+}
+
+func TestTokenNeverInResponsesOrLogs(t *testing.T) {
+	const secret = "tok-Zq8wP3secret7Xv"
+	e := newEnv(t)
+	srv := e.server(mmtest.Config{}) // does not know the token: 401s
+	tok := e.token("bad", secret)
+	body := "targets:\n  - name: prod\n    url: " + srv.URL + "\n    token_file: " + tok + "\n"
+	f := e.fleet(body, Options{})
+	var responses []string
+	for _, q := range []string{"target=prod", "target=prod", "target=nope", "target=" + url.QueryEscape(srv.URL+"/?t="+secret)} {
+		w := probeReq(f, q)
+		responses = append(responses, w.Body.String())
+	}
+	if srv.TotalRequests() == 0 {
+		t.Fatal("the probe did not reach the server")
+	}
+	// A bad reload, a token-only change and the 401 re-read all log.
+	e.config(body + "  - name: prod\n")
+	_ = f.Reload()
+	e.token("bad", secret+"2")
+	e.config(body)
+	if err := f.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	responses = append(responses, probeReq(f, "target=prod").Body.String())
+	logs := e.logs.String()
+	if !strings.Contains(logs, "target=prod") {
+		t.Errorf("nothing logged for the target:\n%s", logs)
+	}
+	for i, r := range responses {
+		if strings.Contains(r, secret) {
+			t.Errorf("response %d holds the token:\n%s", i, r)
+		}
+	}
+	if strings.Contains(logs, secret) {
+		t.Errorf("logs hold the token:\n%s", logs)
+	}
+}
