@@ -444,7 +444,7 @@ func TestHTTPServerClosesIdleConnections(t *testing.T) {
 	idleTimeout = time.Second
 	t.Cleanup(func() { idleTimeout = old })
 	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok")
 	}), nil, time.Minute)
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout != time.Minute+writeMargin || srv.IdleTimeout != time.Second {
 		t.Fatalf("timeouts: read header %v, read %v, write %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
@@ -453,7 +453,7 @@ func TestHTTPServerClosesIdleConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 
 	const n = 300
@@ -478,7 +478,7 @@ func TestHTTPServerClosesIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.Close {
 			t.Fatalf("connection %d: the server did not keep it alive", i)
@@ -487,7 +487,9 @@ func TestHTTPServerClosesIdleConnections(t *testing.T) {
 	}
 	idleSince := time.Now()
 	for i, c := range conns {
-		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if err := c.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := readers[i].ReadByte(); err != io.EOF {
 			t.Fatalf("connection %d: read = %v, want EOF (closed by the server)", i, err)
 		}

@@ -57,7 +57,7 @@ func readTokenFileAs(what, path string) (string, [sha256.Size]byte, error) {
 	if err != nil {
 		return fail("%v", pathErrCause(err))
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
 	if fi, err = f.Stat(); err != nil {
 		return fail("%v", pathErrCause(err))
 	}

@@ -344,7 +344,7 @@ func TestClusterCollectorHugeLabels(t *testing.T) {
 func TestClusterCollectorInvalidUTF8(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, "[{\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaa\",\"hostname\":\"mm-\xff\xfe\",\"ipaddress\":\"10.0.0.1\xc3\",\"version\":\"9.11.1\xed\xa0\x80\",\"schema_version\":\"\xf0\x28\",\"config_hash\":\"h\x80\"}]")
+		_, _ = io.WriteString(w, "[{\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaa\",\"hostname\":\"mm-\xff\xfe\",\"ipaddress\":\"10.0.0.1\xc3\",\"version\":\"9.11.1\xed\xa0\x80\",\"schema_version\":\"\xf0\x28\",\"config_hash\":\"h\x80\"}]")
 	}))
 	t.Cleanup(srv.Close)
 	c, err := NewClusterCollector(Deps{Client: fakeClient(t, srv.URL, mmtest.AdminToken, nil)}, ClusterConfig{})

@@ -119,8 +119,8 @@ func registerCollector(name string, enabledByDefault bool, factory func(Deps) (C
 	registrations[name] = &registration{name: name, factory: factory, enabled: flag}
 }
 
-// CollectorNames returns the names of every registered collector, sorted.
-func CollectorNames() []string {
+// Names returns the names of every registered collector, sorted.
+func Names() []string {
 	names := make([]string, 0, len(registrations))
 	for n := range registrations {
 		names = append(names, n)
@@ -133,7 +133,7 @@ func CollectorNames() []string {
 // parsed flags.
 func EnabledCollectors() []string {
 	var names []string
-	for _, n := range CollectorNames() {
+	for _, n := range Names() {
 		if *registrations[n].enabled {
 			names = append(names, n)
 		}
@@ -168,7 +168,7 @@ func New(deps Deps) (*Exporter, error) {
 	for _, name := range names {
 		reg, ok := registrations[name]
 		if !ok {
-			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(CollectorNames(), ", "))
+			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(Names(), ", "))
 		}
 		c, err := reg.factory(Deps{Client: deps.Client, Logger: log.With(deps.Logger, "collector", name), Options: deps.Options})
 		if err != nil {

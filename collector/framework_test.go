@@ -27,8 +27,8 @@ func TestCollectorFlags(t *testing.T) {
 			t.Errorf("--collector.%s help %q does not state %q", name, f.Model().Help, want)
 		}
 	}
-	if got := strings.Join(CollectorNames(), ","); got != "analytics,cluster,health,jobs,license,plugins,saml,users" {
-		t.Errorf("CollectorNames() = %s", got)
+	if got := strings.Join(Names(), ","); got != "analytics,cluster,health,jobs,license,plugins,saml,users" {
+		t.Errorf("Names() = %s", got)
 	}
 
 }

@@ -114,9 +114,6 @@ type UsersCollector struct {
 
 	startOnce sync.Once
 	started   atomic.Bool
-	// stop ends the context sweeps run under (life, inside sweeper) when
-	// the context given to Start ends.
-	stop context.CancelFunc
 }
 
 // NewUsersCollector builds the collector from explicit settings. Background
@@ -132,13 +129,11 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	life, stop := context.WithCancel(context.Background())
 	return &UsersCollector{
 		client: deps.Client,
 		cfg:    cfg,
 		cache:  newIDCache(deps.Client, logger, cfg),
-		sweep:  newSweeper(life, deps.Client, logger, cfg),
-		stop:   stop,
+		sweep:  newSweeper(deps.Client, logger, cfg),
 	}, nil
 }
 
@@ -147,7 +142,7 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 // ctx is cancelled. Calls after the first do nothing.
 func (c *UsersCollector) Start(ctx context.Context) {
 	c.startOnce.Do(func() {
-		context.AfterFunc(ctx, c.stop)
+		c.sweep.setLife(ctx)
 		c.started.Store(true)
 		go c.cache.run(ctx)
 	})

@@ -100,7 +100,11 @@ var errNoStatuses = errors.New("the server returned no statuses (is ServiceSetti
 type sweeper struct {
 	client *mmclient.Client
 	logger log.Logger
-	life   context.Context // ends when the collector stops
+	// life is the context sweeps run under: the one given to Start (its
+	// values, such as the fleet's background-request marker, reach every
+	// status request, and it ends when the collector stops), Background
+	// before that.
+	life   atomic.Pointer[context.Context]
 	conc   int
 	maxAge time.Duration
 
@@ -109,7 +113,9 @@ type sweeper struct {
 	last     atomic.Pointer[sweepResult]
 	progress atomic.Pointer[sweepProgress] // of the latest sweep started
 	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
-	workers  sync.Pool                     // *sweepWorker
+	// workers holds idle workers (their id and bitset buffers), at most
+	// conc: a sweep reuses them instead of allocating per batch.
+	workers chan *sweepWorker
 
 	unknownLogged atomic.Int64 // unix seconds of the last unknown-status warning
 
@@ -122,16 +128,37 @@ type sweepProgress struct {
 	total int
 }
 
-func newSweeper(life context.Context, client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
+func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
 	s := &sweeper{
-		client: client, logger: logger, life: life, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
-		workers: sync.Pool{New: func() any { return &sweepWorker{} }},
+		client: client, logger: logger, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
+		workers: make(chan *sweepWorker, cfg.Concurrency),
 		sweeps:  newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
 		errors:  newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
 		reused:  newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
 	}
 	s.batch.Store(int64(cfg.BatchSize))
+	s.setLife(context.Background())
 	return s
+}
+
+func (s *sweeper) setLife(ctx context.Context) { s.life.Store(&ctx) }
+
+// worker returns an idle worker, or a new one.
+func (s *sweeper) worker() *sweepWorker {
+	select {
+	case w := <-s.workers:
+		return w
+	default:
+		return &sweepWorker{}
+	}
+}
+
+// release keeps w for the next batch unless conc workers are idle already.
+func (s *sweeper) release(w *sweepWorker) {
+	select {
+	case s.workers <- w:
+	default:
+	}
 }
 
 // counts returns counts for one scrape: a sweep younger than MaxAge, or the
@@ -180,7 +207,7 @@ func (s *sweeper) servable() *sweepResult {
 
 // sweep runs every batch of snap before dl; all or nothing.
 func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
-	ctx, cancel := context.WithDeadline(s.life, dl)
+	ctx, cancel := context.WithDeadline(*s.life.Load(), dl)
 	defer cancel()
 	begin := time.Now()
 	n := snap.ids.Len()
@@ -195,8 +222,8 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 	for b := 0; b < prog.total && gctx.Err() == nil; b++ {
 		lo, hi := b*size, min((b+1)*size, n)
 		g.Go(func() error {
-			w := s.workers.Get().(*sweepWorker)
-			defer s.workers.Put(w)
+			w := s.worker()
+			defer s.release(w)
 			w.cnt, w.unknownVal = sweepCounts{}, ""
 			if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
 				return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)

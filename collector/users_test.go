@@ -834,3 +834,48 @@ func TestUsersFailedFirstRefreshIsReported(t *testing.T) {
 		t.Fatalf("refresh_errors_total = %v", v)
 	}
 }
+
+// ctxMarkKey marks the context given to Start in TestUsersSweepRunsUnderStartContext.
+type ctxMarkKey struct{}
+
+// Status requests of a sweep run under the context given to Start (its
+// values reach the transport: the fleet mode's limit on background requests
+// relies on it), and stop with it.
+func TestUsersSweepRunsUnderStartContext(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{Users: mmtest.GenerateUsers(50, 1)})
+	var marked, unmarked atomic.Int64
+	client, err := mmclient.New(mmclient.Options{BaseURL: s.URL, Token: mmtest.UserToken,
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.HasSuffix(r.URL.Path, "/users/status/ids") {
+				if r.Context().Value(ctxMarkKey{}) != nil {
+					marked.Add(1)
+				} else {
+					unmarked.Add(1)
+				}
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxMarkKey{}, true))
+	c.Start(ctx)
+	defer func() { cancel(); <-c.Stopped() }()
+	waitFor(t, "the id cache", func() bool { return c.cache.snap.Load() != nil })
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := c.Update(sctx, make(chan prometheus.Metric, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if marked.Load() == 0 || unmarked.Load() != 0 {
+		t.Fatalf("status requests under Start's context: %d, under another: %d", marked.Load(), unmarked.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

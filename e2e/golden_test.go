@@ -235,6 +235,7 @@ func goldenWithoutFamily(exposition, family string) string {
 func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 	fake := mmtest.NewServer(goldenConfigEra(era))
 	t.Cleanup(fake.Close)
+	goldenSignals(t, fake)
 	exp := goldenStartExporter(t, fake.URL, mmtest.AdminToken, "--collector.cluster.expected-nodes=3")
 	exp.waitUsersReady(t)
 
@@ -296,10 +297,47 @@ func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 		t.Errorf("the log does not say where the token came from:\n%s", log)
 	}
 
+	// The IdP metadata, on the fake's host, never got the token.
+	if n := fake.IDPMetadataAuthorizationSeen(); n != 0 {
+		t.Errorf("%d IdP metadata requests carried an Authorization header", n)
+	}
+	if n := fake.Requests(mmtest.EndpointIDPMetadata); n != 1 {
+		t.Errorf("IdP metadata requests = %d, want 1", n)
+	}
+
 	// SIGTERM stops it cleanly.
 	if err := exp.stop(10 * time.Second); err != nil {
 		t.Errorf("shutdown on SIGTERM: %v", err)
 	}
+}
+
+// goldenSignals gives the fake of the golden exposition a license, jobs,
+// plugins (one with version skew) and SAML certificates, so that the
+// golden file holds the series of every default collector. Nothing is
+// pending (a pending job's age would change between runs).
+func goldenSignals(t *testing.T, fake *mmtest.Server) {
+	t.Helper()
+	now := time.Now()
+	fake.SetLicense(&mmtest.License{SkuShortName: "enterprise", SkuName: "Enterprise", Users: 500,
+		StartsAt: now.AddDate(-1, 0, 0), ExpiresAt: now.AddDate(0, 6, 0)})
+	fake.SetJobs([]mmtest.Job{
+		{Type: "ldap_sync", Status: "success", CreateAt: now.Add(-2 * time.Hour), StartAt: now.Add(-2 * time.Hour), LastActivityAt: now.Add(-time.Hour), Progress: 100},
+		{Type: "ldap_sync", Status: "error", CreateAt: now.Add(-time.Hour), StartAt: now.Add(-time.Hour), LastActivityAt: now.Add(-time.Hour)},
+		{Type: "data_retention", Status: "success", CreateAt: now.Add(-3 * time.Hour), StartAt: now.Add(-3 * time.Hour), LastActivityAt: now.Add(-3 * time.Hour), Progress: 100},
+	})
+	fake.SetPlugins(true, []mmtest.PluginStatus{
+		{PluginID: "playbooks", ClusterID: "n1", Name: "Playbooks", Version: "2.0.1", State: 2},
+		{PluginID: "playbooks", ClusterID: "n2", Name: "Playbooks", Version: "2.0.1", State: 2},
+		{PluginID: "com.mattermost.calls", ClusterID: "n1", Name: "Calls", Version: "1.2.0", State: 2},
+		{PluginID: "com.mattermost.calls", ClusterID: "n2", Name: "Calls", Version: "1.1.0", State: 4, Error: "plugin crashed"},
+	})
+	if err := fake.SetSAMLCertificate(now.AddDate(0, 3, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.SetSAMLIDPCertificate(now.AddDate(1, 0, 0), now.AddDate(0, 2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetSAMLIDPMetadataURL(fake.URL + mmtest.IDPMetadataPath)
 }
 
 // With a non-admin token, cluster and SAML report success 0 with exactly

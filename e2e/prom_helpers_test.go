@@ -106,6 +106,36 @@ var promContractMetrics = []string{
 	"mattermost_exporter_users_cached",
 	"mattermost_exporter_api_requests_total",
 	"mattermost_exporter_ratelimit_remaining",
+	// Issue 9: what takes Mattermost down.
+	"mattermost_health_status",
+	"mattermost_health_timestamp_seconds",
+	"mattermost_search_backend_info",
+	"mattermost_license_licensed",
+	"mattermost_license_users",
+	"mattermost_license_info",
+	"mattermost_license_start_timestamp_seconds",
+	"mattermost_license_expiry_timestamp_seconds",
+	"mattermost_job_last_status",
+	"mattermost_job_last_success_timestamp_seconds",
+	"mattermost_jobs_pending",
+	"mattermost_job_oldest_pending_age_seconds",
+	"mattermost_exporter_jobs_dropped_types",
+	"mattermost_plugins_enabled",
+	"mattermost_plugin_nodes",
+	"mattermost_plugin_info",
+	"mattermost_plugin_versions",
+	"mattermost_exporter_plugins_dropped",
+	"mattermost_saml_certificate_expiry_timestamp_seconds",
+	"mattermost_saml_idp_metadata_fetch_success",
+	"mattermost_websocket_connections",
+	"mattermost_db_connections",
+	"mattermost_active_users",
+	"mattermost_inactive_users",
+	"mattermost_user_accounts",
+	"mattermost_posts",
+	"mattermost_channels",
+	"mattermost_teams",
+	"mattermost_analytics_timestamp_seconds",
 }
 
 // promConditionalMetrics are contract names exported only in some configurations, so a golden
@@ -113,6 +143,16 @@ var promContractMetrics = []string{
 var promConditionalMetrics = map[string]string{
 	"mattermost_cluster_expected_nodes":       "only with --collector.cluster.expected-nodes",
 	"mattermost_exporter_ratelimit_remaining": "only once Mattermost sent X-Ratelimit-Remaining",
+	"mattermost_search_backend_info":          "only from Mattermost 9.x on (the 5.37 golden lacks it)",
+	"mattermost_websocket_connections":        "only with --collector.analytics (off by default)",
+	"mattermost_db_connections":               "only with --collector.analytics (off by default)",
+	"mattermost_active_users":                 "only with --collector.analytics (off by default)",
+	"mattermost_inactive_users":               "only with --collector.analytics (off by default)",
+	"mattermost_user_accounts":                "only with --collector.analytics (off by default)",
+	"mattermost_posts":                        "only with --collector.analytics (off by default)",
+	"mattermost_channels":                     "only with --collector.analytics (off by default)",
+	"mattermost_teams":                        "only with --collector.analytics (off by default)",
+	"mattermost_analytics_timestamp_seconds":  "only with --collector.analytics (off by default)",
 }
 
 // promKnownMetricNames returns the names a rule or dashboard may use, and where they came from:

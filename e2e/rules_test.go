@@ -77,7 +77,7 @@ func TestAlertRulesPromtoolUnitTestsCatchChanges(t *testing.T) {
 	// The mutants are written by re-encoding the YAML: the unchanged rules, re-encoded the
 	// same way, must pass, or every mutant would "fail" for the wrong reason.
 	t.Run("baseline", func(t *testing.T) {
-		out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, "", "", ""), tests)
+		out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, "", "", "", ""), tests)
 		if err != nil {
 			t.Fatalf("promtool test rules fails on the re-encoded, unchanged rules: %v\n%s", err, out)
 		}
@@ -97,11 +97,17 @@ func TestAlertRulesPromtoolUnitTestsCatchChanges(t *testing.T) {
 			t.Errorf("alert %s: %v", r.Alert, err)
 		}
 		alertTests := promFilterRuleTests(t, tests, r.Alert)
+		// Two rules may share a name with different severities (warning and critical
+		// thresholds): the subtest name and the mutation then name the severity too.
+		name, severity := r.Alert, r.Labels["severity"]
+		if promAlertNameCount(t)[r.Alert] > 1 {
+			name += "/" + severity
+		}
 		for _, m := range append(mutants, forMutants...) {
 			alert := r.Alert
-			t.Run(alert+"/"+m.desc, func(t *testing.T) {
+			t.Run(name+"/"+m.desc, func(t *testing.T) {
 				t.Parallel()
-				out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, alert, m.field, m.value), alertTests)
+				out, err := promRunRuleTests(t, promtool, promMutateRule(t, rules, alert, severity, m.field, m.value), alertTests)
 				if err == nil {
 					t.Fatalf("alerts_test.yml does not catch %s of %s changed to %q:\n%s", m.field, alert, m.value, out)
 				}
@@ -265,9 +271,18 @@ func promForMutations(forDur string) ([]promMutation, error) {
 	}, nil
 }
 
-// promMutateRule returns the rule file with field of alert set to value, re-encoded (alert ""
-// re-encodes the file unchanged).
-func promMutateRule(t *testing.T, rules []byte, alert, field, value string) []byte {
+// promAlertNameCount returns how many rules of the shipped file carry each alert name.
+func promAlertNameCount(t *testing.T) map[string]int {
+	n := map[string]int{}
+	for _, r := range promAlerts(promLoadRules(t, promAlertsFile)) {
+		n[r.Alert]++
+	}
+	return n
+}
+
+// promMutateRule returns the rule file with field of the alert with that name and severity set
+// to value, re-encoded (alert "" re-encodes the file unchanged).
+func promMutateRule(t *testing.T, rules []byte, alert, severity, field, value string) []byte {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(rules, &doc); err != nil {
@@ -278,6 +293,12 @@ func promMutateRule(t *testing.T, rules []byte, alert, field, value string) []by
 		for _, r := range promYAMLSeq(promYAMLGet(g, "rules")) {
 			if a := promYAMLGet(r, "alert"); alert == "" || a == nil || a.Value != alert {
 				continue
+			}
+			if sev := promYAMLGet(promYAMLGet(r, "labels"), "severity"); sev == nil || sev.Value != severity {
+				continue
+			}
+			if found {
+				t.Fatalf("alert %s with severity %s defined twice in %s", alert, severity, promAlertsFile)
 			}
 			v := promYAMLGet(r, field)
 			if v == nil {
@@ -381,14 +402,21 @@ func TestAlertRulesStructure(t *testing.T) {
 	sections := promRunbookSections(string(runbook))
 
 	seen := map[string]bool{}
+	// One name may carry several rules only with different severities (a warning and a
+	// critical threshold, standard Prometheus practice); anything else is a copy-paste slip.
+	severities := map[string]map[string]bool{}
 	for _, r := range rf.Groups[0].Rules {
 		if r.Alert == "" {
 			t.Errorf("rule %q is not an alert (recording rules do not belong in this file)", r.Expr)
 			continue
 		}
-		if seen[r.Alert] {
-			t.Errorf("alert %s defined twice", r.Alert)
+		if severities[r.Alert] == nil {
+			severities[r.Alert] = map[string]bool{}
 		}
+		if severities[r.Alert][r.Labels["severity"]] {
+			t.Errorf("alert %s defined twice with severity %q", r.Alert, r.Labels["severity"])
+		}
+		severities[r.Alert][r.Labels["severity"]] = true
 		seen[r.Alert] = true
 		if !strings.HasPrefix(r.Alert, "Mattermost") {
 			t.Errorf("alert %s: name must start with Mattermost", r.Alert)

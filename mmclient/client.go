@@ -504,9 +504,9 @@ func (c *Client) redact(s string) string {
 // line of at most max bytes (see sanitizeExcerpt) without the token. The
 // token is replaced before the cut, so a cut through it cannot leave most
 // of it behind.
-func (c *Client) excerpt(b []byte, max int) string {
-	s := c.redact(sanitizeExcerpt(b, max+len(c.creds.Load().token)))
-	return cutUTF8(s, max)
+func (c *Client) excerpt(b []byte, limit int) string {
+	s := c.redact(sanitizeExcerpt(b, limit+len(c.creds.Load().token)))
+	return cutUTF8(s, limit)
 }
 
 func closeBody(b io.ReadCloser) {

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,13 +92,13 @@ func newReplayServer(t *testing.T, tls bool) *replayServer {
 	t.Helper()
 	s := &replayServer{routes: map[string][]http.HandlerFunc{}, calls: map[string]int{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
-	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			s.newConns.Add(1)
 		}
 	}
 	if tls {
-		s.Server.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // expected handshake failures
+		s.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // expected handshake failures
 		s.StartTLS()
 	} else {
 		s.Start()
@@ -796,7 +795,7 @@ func TestRateLimitDeadline(t *testing.T) {
 	s := newReplayServer(t, false)
 	s.on(t, "GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "30")
-		http.Error(w, "limit exceeded", 429)
+		http.Error(w, "limit exceeded", http.StatusTooManyRequests)
 	})
 	c, _ := newTestClient(t, s, nil)
 	slept := false
@@ -1186,8 +1185,6 @@ func BenchmarkStreamStatusesHTTP(b *testing.B) {
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestSetTokenRotates(t *testing.T) {
 	var got atomic.Value

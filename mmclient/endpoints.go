@@ -156,7 +156,7 @@ func MaxItems(n int) ListOption {
 // decodeArrayMax decodes a JSON array (or null) element by element and fails
 // as soon as it holds more than max elements, so that a hostile answer costs
 // at most max elements of memory and time. Trailing data is an error.
-func decodeArrayMax[T any](body io.Reader, max int) ([]T, error) {
+func decodeArrayMax[T any](body io.Reader, limit int) ([]T, error) {
 	dec := json.NewDecoder(body)
 	tok, err := dec.Token()
 	if err != nil {
@@ -167,8 +167,8 @@ func decodeArrayMax[T any](body io.Reader, max int) ([]T, error) {
 	case nil: // null
 	case json.Delim('['):
 		for dec.More() {
-			if len(out) >= max {
-				return nil, fmt.Errorf("decode response: more than %d elements: %w", max, ErrTooManyItems)
+			if len(out) >= limit {
+				return nil, fmt.Errorf("decode response: more than %d elements: %w", limit, ErrTooManyItems)
 			}
 			var v T
 			if err := dec.Decode(&v); err != nil {

@@ -101,11 +101,11 @@ const maxExcerpt = 200
 // sanitizeExcerpt turns an arbitrary (maybe HTML) body into a short single
 // line: tags are dropped, whitespace and control characters collapse to one
 // space, invalid UTF-8 is dropped, and the result is cut to max bytes.
-func sanitizeExcerpt(body []byte, max int) string {
+func sanitizeExcerpt(body []byte, limit int) string {
 	var b strings.Builder
 	inTag := false
 	space := false
-	for len(body) > 0 && b.Len() < max {
+	for len(body) > 0 && b.Len() < limit {
 		r, size := utf8.DecodeRune(body)
 		body = body[size:]
 		switch {
@@ -128,7 +128,7 @@ func sanitizeExcerpt(body []byte, max int) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		if b.Len()+utf8.RuneLen(r) > max {
+		if b.Len()+utf8.RuneLen(r) > limit {
 			break
 		}
 		b.WriteRune(r)
@@ -137,12 +137,12 @@ func sanitizeExcerpt(body []byte, max int) string {
 }
 
 // cutUTF8 cuts s to at most max bytes without splitting a rune.
-func cutUTF8(s string, max int) string {
-	if len(s) <= max {
+func cutUTF8(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
 	}
-	return s[:max]
+	return s[:limit]
 }

@@ -28,6 +28,12 @@ const (
 	EndpointJobs           = "jobs"
 	EndpointPluginStatuses = "plugins_statuses"
 	EndpointAnalytics      = "analytics_old"
+	// EndpointSAMLMetadata is GET /saml/metadata: the service provider
+	// metadata (XML) Mattermost gives to the IdP.
+	EndpointSAMLMetadata = "saml_metadata"
+	// EndpointConfig is GET /config: the whole server config (system
+	// admins). Mattermost writes an audit record for every call.
+	EndpointConfig = "config"
 )
 
 // Response body caps of the calls of this file (decoded bytes; see the
@@ -39,6 +45,10 @@ const (
 	maxBodyPerJob          = 16 << 10
 	maxBodyPerPluginStatus = 8 << 10
 	maxBodyPerAnalyticsRow = 256
+	// The SP metadata is ~2-5 KB (one or two certificates).
+	maxBodySAMLMetadata = 256 << 10
+	// The whole config is 30-60 KB; plugin settings can make it larger.
+	maxBodyConfig = 4 << 20
 )
 
 // Health status values of the ping's status fields.
@@ -406,6 +416,71 @@ func (c *Client) GetAnalytics(ctx context.Context, name string) ([]AnalyticsRow,
 		})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// SAMLNotAvailableErrorID is the AppError id of the 501 GET /saml/metadata
+// answers when SAML is not configured or not supported (Team Edition).
+const SAMLNotAvailableErrorID = "api.admin.saml.not_available.app_error"
+
+// IsSAMLNotConfigured reports whether err is the 501 of a SAML call on a
+// server where SAML is not configured or not supported.
+func IsSAMLNotConfigured(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotImplemented {
+		return false
+	}
+	return ae.ID == SAMLNotAvailableErrorID
+}
+
+// GetSAMLMetadata calls GET /saml/metadata and returns the service provider
+// metadata document (XML, at most 256 KiB) as is. It needs no session; a
+// server without SAML answers 501 (IsSAMLNotConfigured).
+func (c *Client) GetSAMLMetadata(ctx context.Context) ([]byte, error) {
+	var out []byte
+	err := c.do(ctx, request{endpoint: EndpointSAMLMetadata, method: http.MethodGet, path: "/saml/metadata", maxBody: maxBodySAMLMetadata},
+		func(_ *http.Response, body io.Reader) error {
+			var err error
+			out, err = readAll(body)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetSAMLIDPMetadataURL calls GET /config (system admins; others get 403)
+// and returns only SamlSettings.IdpMetadataURL ("" when unset). The answer
+// is the whole config (secrets are masked by the server); nothing else of it
+// is kept. Every call writes an audit record on the server: call it rarely.
+func (c *Client) GetSAMLIDPMetadataURL(ctx context.Context) (string, error) {
+	var out string
+	err := c.do(ctx, request{endpoint: EndpointConfig, method: http.MethodGet, path: "/config", maxBody: maxBodyConfig},
+		func(_ *http.Response, body io.Reader) error {
+			var raw struct {
+				SamlSettings *struct {
+					IdpMetadataURL *string `json:"IdpMetadataURL"`
+				} `json:"SamlSettings"`
+			}
+			if err := c.decodeJSONObject(body, &raw); err != nil {
+				return err
+			}
+			if raw.SamlSettings == nil {
+				return errors.New("decode response: no SamlSettings")
+			}
+			if raw.SamlSettings.IdpMetadataURL != nil {
+				// A URL: bounded like any other server string.
+				out = *raw.SamlSettings.IdpMetadataURL
+				if len(out) > 2048 {
+					return errors.New("decode response: SamlSettings.IdpMetadataURL longer than 2048 bytes")
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return "", err
 	}
 	return out, nil
 }

@@ -504,3 +504,80 @@ func TestOpsBodyCaps(t *testing.T) {
 		t.Errorf("license: err = %v, want ErrBodyTooLarge", err)
 	}
 }
+
+func TestOpsSAMLMetadata(t *testing.T) {
+	for _, era := range []string{era537, era11} {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/saml/metadata": fixtureHandler(t, era, "saml_metadata_not_configured")})
+		c, infos := newOpsClient(t, s)
+		_, err := c.GetSAMLMetadata(opsCtx(t))
+		if !IsSAMLNotConfigured(err) {
+			t.Errorf("%s: err = %v, want SAML not configured", era, err)
+		}
+		if got := infos(); len(got) != 1 || got[0].Endpoint != EndpointSAMLMetadata {
+			t.Errorf("%s: requests %+v", era, got)
+		}
+	}
+	if IsSAMLNotConfigured(&APIError{StatusCode: 501, ID: PluginsDisabledErrorID}) {
+		t.Error("plugins 501 taken for SAML not configured")
+	}
+	if IsSAMLNotConfigured(&APIError{StatusCode: 500, ID: SAMLNotAvailableErrorID}) {
+		t.Error("500 taken for SAML not configured")
+	}
+
+	const doc = `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"></md:EntityDescriptor>`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/saml/metadata": func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = w.Write([]byte(doc))
+	}})
+	c, _ := newOpsClient(t, s)
+	got, err := c.GetSAMLMetadata(opsCtx(t))
+	if err != nil || string(got) != doc {
+		t.Errorf("GetSAMLMetadata = %q, %v", got, err)
+	}
+
+	big := strings.Repeat("x", maxBodySAMLMetadata+1)
+	s = newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/saml/metadata": bodyHandler(200, big)})
+	c, _ = newOpsClient(t, s)
+	if _, err := c.GetSAMLMetadata(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("oversized metadata: err = %v, want ErrBodyTooLarge", err)
+	}
+}
+
+func TestOpsSAMLIDPMetadataURL(t *testing.T) {
+	// A config shaped like the real one: many sections, only one field kept.
+	const cfg = `{"ServiceSettings":{"SiteURL":"https://chat.example.test","ListenAddress":":8065"},` +
+		`"SqlSettings":{"DataSource":"********************************"},` +
+		`"SamlSettings":{"Enable":true,"IdpMetadataURL":"https://idp.example.test/metadata","PrivateKeyPassword":"********************************"},` +
+		`"PluginSettings":{"Plugins":{"com.example":{"k":[1,2,3]}}}}`
+	s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/config": bodyHandler(200, cfg)})
+	c, infos := newOpsClient(t, s)
+	got, err := c.GetSAMLIDPMetadataURL(opsCtx(t))
+	if err != nil || got != "https://idp.example.test/metadata" {
+		t.Errorf("GetSAMLIDPMetadataURL = %q, %v", got, err)
+	}
+	if ri := infos(); len(ri) != 1 || ri[0].Endpoint != EndpointConfig {
+		t.Errorf("requests %+v", ri)
+	}
+
+	for name, tc := range map[string]struct {
+		status int
+		body   string
+		want   string
+		check  func(error) bool
+	}{
+		"unset":        {200, `{"SamlSettings":{"Enable":false,"IdpMetadataURL":""}}`, "", func(err error) bool { return err == nil }},
+		"no field":     {200, `{"SamlSettings":{"Enable":false}}`, "", func(err error) bool { return err == nil }},
+		"no section":   {200, `{"ServiceSettings":{}}`, "", func(err error) bool { return err != nil && strings.Contains(err.Error(), "no SamlSettings") }},
+		"not object":   {200, `[]`, "", func(err error) bool { return err != nil }},
+		"forbidden":    {403, `{"id":"api.context.permissions.app_error","message":"You do not have the appropriate permissions.","status_code":403}`, "", IsForbidden},
+		"huge url":     {200, `{"SamlSettings":{"IdpMetadataURL":"https://x/` + strings.Repeat("a", 3000) + `"}}`, "", func(err error) bool { return err != nil && strings.Contains(err.Error(), "2048") }},
+		"over the cap": {200, `{"SamlSettings":{"IdpMetadataURL":"x"},"Pad":"` + strings.Repeat("p", maxBodyConfig) + `"}`, "", func(err error) bool { return errors.Is(err, ErrBodyTooLarge) }},
+	} {
+		s := newOpsReplay(t, map[string]http.HandlerFunc{"/api/v4/config": bodyHandler(tc.status, tc.body)})
+		c, _ := newOpsClient(t, s)
+		got, err := c.GetSAMLIDPMetadataURL(opsCtx(t))
+		if got != tc.want || !tc.check(err) {
+			t.Errorf("%s: got %q, err %v", name, got, err)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 // null leaves a field unchanged, the last duplicate wins, invalid UTF-8
 // becomes U+FFFD), except a null element, which is rejected. More than max
 // elements fail with ErrTooManyItems.
-func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
+func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
 	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -51,8 +51,8 @@ func decodeStatuses(r io.Reader, max int, fn func(*Status) error) error {
 		default:
 			return fmt.Errorf("decode response: element %d is not an object", n)
 		}
-		if n >= max {
-			return fmt.Errorf("decode response: more than %d elements: %w", max, ErrTooManyItems)
+		if n >= limit {
+			return fmt.Errorf("decode response: more than %d elements: %w", limit, ErrTooManyItems)
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return decodeErr(err)

@@ -242,7 +242,7 @@ func checkCollectors(names []string) error {
 	if len(names) == 0 {
 		return errors.New("empty; list at least one collector")
 	}
-	known := collector.CollectorNames()
+	known := collector.Names()
 	for i, n := range names {
 		if !slices.Contains(known, n) {
 			return fmt.Errorf("unknown collector %q (known: %s)", n, strings.Join(known, ", "))

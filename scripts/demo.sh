@@ -23,8 +23,12 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The fake's rate limiter is on with Mattermost's own settings when enabled (10/s, burst 100),
-# so the demo also shows mattermost_exporter_ratelimit_remaining.
-"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" --era "$ERA" --rate-limit 10:100 &
+# so the demo also shows mattermost_exporter_ratelimit_remaining. A license, jobs, plugins and
+# SAML certificates (SP and IdP) valid for a year give the health, license, jobs, plugins and
+# SAML expiry metrics something to show (see fake-mattermost --help to demo a fault).
+"$BIN/fake-mattermost" --listen "$FAKE_ADDR" --users "$USERS" --era "$ERA" --rate-limit 10:100 \
+  --license-expires-in 8760h --jobs ok --plugins ok \
+  --saml-certificate-expires-in 8760h --saml-idp-certificate-expires-in 8760h &
 pids+=($!)
 
 # Wait for the simulated server to answer before starting the exporter.

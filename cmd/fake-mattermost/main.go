@@ -9,6 +9,13 @@
 // --era picks the Mattermost version the fake reproduces: 5.37 (default)
 // or 11 (11.2: its X-Version-Id, deduplicated status lists, 413 for bodies
 // over --max-payload-bytes, the 11.x ping and license answers).
+//
+// --unhealthy, --license-expires-in, --jobs, --plugins,
+// --saml-certificate-expires-in and --saml-idp-certificate-expires-in put
+// the fake into the faults the exporter's health, license, jobs, plugins and
+// saml collectors report (for demos of the alerts), e.g.
+//
+//	fake-mattermost --unhealthy=filestore --license-expires-in=480h --jobs=failed --plugins=skew
 package main
 
 import (
@@ -50,6 +57,14 @@ type options struct {
 	logLevel       string
 	summaryEvery   time.Duration
 	enterpriseFlag bool
+
+	// Signals of the health, license, jobs, plugins and saml collectors (see applySignals).
+	unhealthy      string
+	licenseLeft    time.Duration
+	jobs           string
+	plugins        string
+	samlCertLeft   time.Duration
+	samlIDPCertLft time.Duration
 }
 
 // newApp defines the command line; parsing fills o.
@@ -70,6 +85,12 @@ func newApp(o *options) *kingpin.Application {
 	app.Flag("era", "Mattermost version whose answers the fake reproduces: 5.37 or 11 (11.2).").Default("5.37").EnumVar(&o.era, "5.37", "11")
 	app.Flag("version-id", "X-Version-Id header value; empty = the era's recorded value ("+mmtest.DefaultVersion+" or "+mmtest.DefaultVersion11+").").Default("").StringVar(&o.versionID)
 	app.Flag("max-payload-bytes", "Request body limit, like Mattermost's MaximumPayloadSizeBytes (the server allows 512 bytes more); 0 = the era's default (5.37: 100 MiB, 11: 300000); negative = none.").Default("0").Int64Var(&o.maxPayload)
+	app.Flag("unhealthy", "Components the deep health check reports UNHEALTHY: comma-separated database,filestore, or none.").Default("none").StringVar(&o.unhealthy)
+	app.Flag("license-expires-in", "Install an enterprise license expiring this far from now (negative: expired); 0 = no license (the X-Version-Id flag decides).").Default("0s").DurationVar(&o.licenseLeft)
+	app.Flag("jobs", "Background jobs: none, ok (a successful data_retention and ldap_sync job), failed (the newest data_retention job in error), stuck (an ldap_sync job pending for 2h).").Default("none").EnumVar(&o.jobs, "none", "ok", "failed", "stuck")
+	app.Flag("plugins", "Plugins on every node: disabled (501, like the recorded servers), ok, failed (calls failed to stay running on the last node), skew (calls on another version on the last node).").Default("disabled").EnumVar(&o.plugins, "disabled", "ok", "failed", "skew")
+	app.Flag("saml-certificate-expires-in", "Configure SAML with a generated service provider certificate expiring this far from now (GET /saml/metadata); 0 = not configured (501).").Default("0s").DurationVar(&o.samlCertLeft)
+	app.Flag("saml-idp-certificate-expires-in", "Serve IdP metadata at "+mmtest.IDPMetadataPath+" with a signing certificate expiring this far from now, and point SamlSettings.IdpMetadataURL of GET /config at it; 0 = none.").Default("0s").DurationVar(&o.samlIDPCertLft)
 	app.Flag("log.level", "Log level: debug (every request) or info (a summary every --log.summary-interval).").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.summary-interval", "How often to log request counts at info level.").Default("30s").DurationVar(&o.summaryEvery)
 	return app
@@ -152,6 +173,10 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
+	if err := applySignals(fake, o, "http://"+ln.Addr().String(), time.Now()); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("configuration: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           logRequests(fake.Handler(), logger),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,7 +194,9 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 	_ = level.Info(logger).Log("msg", "fake Mattermost started", "addr", ln.Addr().String(),
 		"users", counts.Total, "active", counts.Active, "bots", counts.Bots, "deactivated", counts.Deactivated,
 		"era", cfg.Era, "version_id", fake.Version(), "nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
-		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit)
+		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit,
+		"unhealthy", o.unhealthy, "license_expires_in", o.licenseLeft, "jobs", o.jobs, "plugins", o.plugins,
+		"saml_certificate_expires_in", o.samlCertLeft, "saml_idp_certificate_expires_in", o.samlIDPCertLft)
 
 	var tick <-chan time.Time
 	if o.summaryEvery > 0 {
@@ -200,6 +227,75 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 			return nil
 		}
 	}
+}
+
+// applySignals sets the fake's health, license, jobs, plugins and SAML
+// certificates from the options; baseURL is where the fake is reachable (for
+// the IdP metadata URL).
+func applySignals(fake *mmtest.Server, o options, baseURL string, now time.Time) error {
+	dbOK, fsOK := true, true
+	for _, c := range strings.Split(o.unhealthy, ",") {
+		switch strings.TrimSpace(c) {
+		case "database":
+			dbOK = false
+		case "filestore":
+			fsOK = false
+		case "none", "":
+		default:
+			return fmt.Errorf("--unhealthy: unknown component %q (want database, filestore or none)", c)
+		}
+	}
+	fake.SetHealth(dbOK, fsOK)
+	if o.licenseLeft != 0 {
+		fake.SetLicense(&mmtest.License{SkuShortName: "enterprise", SkuName: "Enterprise", Users: 1000,
+			IssuedAt: now.AddDate(-1, 0, 0), StartsAt: now.AddDate(-1, 0, 0), ExpiresAt: now.Add(o.licenseLeft)})
+	}
+	if o.jobs != "none" && o.jobs != "" {
+		jobs := []mmtest.Job{
+			{Type: "data_retention", Status: "success", CreateAt: now.Add(-3 * time.Hour), StartAt: now.Add(-3 * time.Hour), LastActivityAt: now.Add(-170 * time.Minute), Progress: 100},
+			{Type: "ldap_sync", Status: "success", CreateAt: now.Add(-4 * time.Hour), StartAt: now.Add(-4 * time.Hour), LastActivityAt: now.Add(-230 * time.Minute), Progress: 100},
+		}
+		switch o.jobs {
+		case "failed":
+			jobs = append(jobs, mmtest.Job{Type: "data_retention", Status: "error", CreateAt: now.Add(-time.Hour), StartAt: now.Add(-time.Hour), LastActivityAt: now.Add(-50 * time.Minute)})
+		case "stuck":
+			jobs = append(jobs, mmtest.Job{Type: "ldap_sync", Status: "pending", CreateAt: now.Add(-2 * time.Hour)})
+		}
+		fake.SetJobs(jobs)
+	}
+	if o.plugins != "disabled" && o.plugins != "" {
+		nodes := max(o.nodes, 1)
+		var ps []mmtest.PluginStatus
+		for i := 0; i < nodes; i++ {
+			id := ""
+			if o.nodes > 0 {
+				id = fmt.Sprintf("node%d", i+1)
+			}
+			ps = append(ps,
+				mmtest.PluginStatus{PluginID: "playbooks", ClusterID: id, Name: "Playbooks", Version: "2.0.1", State: 2},
+				mmtest.PluginStatus{PluginID: "com.mattermost.calls", ClusterID: id, Name: "Calls", Version: "1.2.0", State: 2})
+		}
+		last := &ps[len(ps)-1]
+		switch o.plugins {
+		case "failed":
+			last.State, last.Error = 4, "plugin crashed"
+		case "skew":
+			last.Version = "1.3.0"
+		}
+		fake.SetPlugins(true, ps)
+	}
+	if o.samlCertLeft != 0 {
+		if err := fake.SetSAMLCertificate(now.Add(o.samlCertLeft)); err != nil {
+			return fmt.Errorf("--saml-certificate-expires-in: %w", err)
+		}
+	}
+	if o.samlIDPCertLft != 0 {
+		if err := fake.SetSAMLIDPCertificate(now.Add(o.samlIDPCertLft)); err != nil {
+			return fmt.Errorf("--saml-idp-certificate-expires-in: %w", err)
+		}
+		fake.SetSAMLIDPMetadataURL(strings.TrimSuffix(baseURL, "/") + mmtest.IDPMetadataPath)
+	}
+	return nil
 }
 
 func logSummary(logger log.Logger, counts map[string]int64, total int64) {

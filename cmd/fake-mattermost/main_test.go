@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -210,5 +211,96 @@ func TestRunEra11(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop after cancel")
+	}
+}
+
+// The signal flags drive the fake's health, license, jobs, plugins and SAML
+// certificates, as the exporter's client sees them.
+func TestSignalFlags(t *testing.T) {
+	var o options
+	app := newApp(&o)
+	if _, err := app.Parse([]string{"--unhealthy=database", "--license-expires-in=-1h", "--jobs=stuck", "--plugins=skew",
+		"--saml-certificate-expires-in=72h", "--saml-idp-certificate-expires-in=480h", "--nodes=2"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := buildConfig(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := mmtest.NewServer(cfg)
+	t.Cleanup(fake.Close)
+	now := time.Now().Truncate(time.Second)
+	if err := applySignals(fake, o, fake.URL, now); err != nil {
+		t.Fatal(err)
+	}
+	c, err := mmclient.New(mmclient.Options{BaseURL: fake.URL, Token: mmtest.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	h, err := c.GetServerHealth(ctx)
+	if err != nil || h.DatabaseStatus != mmclient.HealthUnhealthy || h.FilestoreStatus != mmclient.HealthOK {
+		t.Errorf("health %+v, %v", h, err)
+	}
+	l, err := c.GetClientLicense(ctx)
+	if err != nil || !l.IsLicensed || !l.ExpiresAt.Equal(now.Add(-time.Hour)) {
+		t.Errorf("license %+v, %v", l, err)
+	}
+	jobs, err := c.GetJobs(ctx, 200)
+	if err != nil || len(jobs) != 3 || jobs[0].Type != "ldap_sync" || jobs[0].Status != mmclient.JobStatusPending {
+		t.Errorf("jobs %+v, %v", jobs, err)
+	}
+	ps, err := c.GetPluginStatuses(ctx)
+	versions := map[string]bool{}
+	for _, p := range ps {
+		if p.PluginID == "com.mattermost.calls" {
+			versions[p.Version] = true
+		}
+	}
+	if err != nil || len(ps) != 4 || len(versions) != 2 {
+		t.Errorf("plugins %+v, %v", ps, err)
+	}
+	if md, err := c.GetSAMLMetadata(ctx); err != nil || !bytes.Contains(md, []byte("X509Certificate")) {
+		t.Errorf("SAML metadata %q, %v", md, err)
+	}
+	u, err := c.GetSAMLIDPMetadataURL(ctx)
+	if err != nil || u != fake.URL+mmtest.IDPMetadataPath {
+		t.Fatalf("IdP metadata URL %q, %v", u, err)
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("IdP metadata: HTTP %d", resp.StatusCode)
+	}
+
+	// The defaults change nothing: no license, no jobs, plugins disabled, SAML not configured.
+	fake2 := mmtest.NewServer(cfg)
+	t.Cleanup(fake2.Close)
+	if err := applySignals(fake2, defaults(), fake2.URL, now); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := mmclient.New(mmclient.Options{BaseURL: fake2.URL, Token: mmtest.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.GetPluginStatuses(ctx); !mmclient.IsPluginsDisabled(err) {
+		t.Errorf("default plugins: %v", err)
+	}
+	if _, err := c2.GetSAMLMetadata(ctx); !mmclient.IsSAMLNotConfigured(err) {
+		t.Errorf("default SAML metadata: %v", err)
+	}
+	if jobs, err := c2.GetJobs(ctx, 10); err != nil || len(jobs) != 0 {
+		t.Errorf("default jobs %v, %v", jobs, err)
+	}
+
+	bad := defaults()
+	bad.unhealthy = "disk"
+	if err := applySignals(fake2, bad, fake2.URL, now); err == nil {
+		t.Error("--unhealthy=disk accepted")
 	}
 }

@@ -71,7 +71,7 @@ func client(t *testing.T, url, token string) *mmclient.Client {
 }
 
 // pair returns a client of the fixture replay and one of a fake.
-func pair(t *testing.T, fixture string, fake *mmtest.Server, token string) (real, fakeC *mmclient.Client) {
+func pair(t *testing.T, fixture string, fake *mmtest.Server, token string) (realC, fakeC *mmclient.Client) {
 	t.Helper()
 	return client(t, replay(t, fixture).URL, "replayed"), client(t, fake.URL, token)
 }

@@ -47,7 +47,7 @@ func isAlnum(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
 			return false
 		}
 	}
@@ -550,11 +550,11 @@ func (rc *reqCtx) readBody(bb *bytes.Buffer) (tooLarge bool, err error) {
 		_, err = bb.ReadFrom(rc.r.Body)
 		return false, err
 	}
-	max := limit + payloadSlack
-	if _, err = bb.ReadFrom(io.LimitReader(rc.r.Body, max+1)); err != nil {
+	allowed := limit + payloadSlack
+	if _, err = bb.ReadFrom(io.LimitReader(rc.r.Body, allowed+1)); err != nil {
 		return false, err
 	}
-	return int64(bb.Len()) > max, nil
+	return int64(bb.Len()) > allowed, nil
 }
 
 // bodyTooLarge answers 11.x's 413 for a body over the payload limit.

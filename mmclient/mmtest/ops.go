@@ -26,8 +26,16 @@ const (
 	EndpointJobs           = mmclient.EndpointJobs
 	EndpointPluginStatuses = mmclient.EndpointPluginStatuses
 	EndpointAnalytics      = mmclient.EndpointAnalytics
-	EndpointSAMLMetadata   = "saml_metadata"
+	EndpointSAMLMetadata   = mmclient.EndpointSAMLMetadata
+	EndpointConfig         = mmclient.EndpointConfig
+	// EndpointIDPMetadata is the fake's own IdP metadata document,
+	// IDPMetadataPath, outside the API (see SetSAMLIDPCertificate).
+	EndpointIDPMetadata = "fake_idp_metadata"
 )
+
+// IDPMetadataPath is where the fake serves an IdP's SAML metadata (no
+// session needed) once SetSAMLIDPCertificate has been called.
+const IDPMetadataPath = "/fake-idp/metadata"
 
 // Counter indexes, after those of server.go.
 const (
@@ -36,11 +44,14 @@ const (
 	epPlugins
 	epAnalytics
 	epSAMLMetadata
+	epConfig
+	epIDPMetadata
 	epOpsEnd
 )
 
 var opsEndpointNames = [epOpsEnd - epOpsBase]string{
 	EndpointServerHealth, EndpointJobs, EndpointPluginStatuses, EndpointAnalytics, EndpointSAMLMetadata,
+	EndpointConfig, EndpointIDPMetadata,
 }
 
 func init() { copy(endpointNames[epOpsBase:], opsEndpointNames[:]) }
@@ -90,6 +101,11 @@ type opsState struct {
 	plugins       bool // PluginSettings.Enable; false like the recorded servers
 	statuses      []PluginStatus
 	analytics     map[string]float64
+
+	spMetadata     []byte // nil: SAML not configured (501)
+	idpMetadata    []byte // nil: IDPMetadataPath answers 404
+	idpMetadataURL string // SamlSettings.IdpMetadataURL of GET /config
+	idpAuthSeen    int    // IdP metadata requests that carried an Authorization header
 }
 
 // SetHealth sets what the deep health check (get_server_status) reports for
@@ -173,6 +189,12 @@ func classifyOps(r *http.Request, rt route) route {
 	if rt.ep != epOther {
 		return rt
 	}
+	if r.URL.Path == IDPMetadataPath {
+		if r.Method != http.MethodGet {
+			return route{ep: epIDPMetadata, kind: routeBadMethod}
+		}
+		return route{ep: epIDPMetadata}
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
 	if !ok {
 		return rt
@@ -187,6 +209,8 @@ func classifyOps(r *http.Request, rt route) route {
 		ep = epAnalytics
 	case "/saml/metadata":
 		ep = epSAMLMetadata
+	case "/config":
+		ep = epConfig
 	}
 	if ep < 0 {
 		return rt
@@ -209,9 +233,11 @@ func (rc *reqCtx) serveOps(ep int) {
 	case epAnalytics:
 		rc.analytics()
 	case epSAMLMetadata:
-		// SAML is never configured in the fake; no session is needed.
-		rc.appError(http.StatusNotImplemented, "api.admin.saml.not_available.app_error",
-			"SAML 2.0 is not configured or supported on this server.", "")
+		rc.samlMetadata()
+	case epConfig:
+		rc.config()
+	case epIDPMetadata:
+		rc.idpMetadata()
 	}
 }
 
