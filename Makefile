@@ -15,7 +15,7 @@ IMAGE     ?= mattermost_exporter:$(VERSION)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint bench docker deps rules prometheusrule clean
+.PHONY: all build test demo lint bench hostile docker deps rules prometheusrule clean
 
 all: lint test build
 
@@ -51,6 +51,10 @@ lint:
 ## bench: scale benchmarks (issue 3) against the fake server with the real latency model
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 30m ./collector/
+
+## hostile: issue 7's tests against a hostile Mattermost (memory, deadlines, leaks, signals); prints a summary table
+hostile:
+	$(GO) test -run TestHostile -v -count=1 -parallel 4 -timeout 15m ./e2e/
 
 ## docker: container image (needs a Docker engine)
 docker:
