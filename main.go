@@ -76,6 +76,9 @@ var (
 	maxRequests = kingpin.Flag("web.max-requests",
 		"Maximum number of parallel scrape requests. Use 0 to disable.").
 		Default("40").Int()
+	webIdleTimeout = kingpin.Flag("web.idle-timeout",
+		"Close keep-alive connections to the exporter idle this long (keep it above the scrape interval, or Prometheus reconnects every scrape).").
+		Default("2m").Duration()
 	disableExporterMetrics = kingpin.Flag("web.disable-exporter-metrics",
 		"Exclude metrics about the exporter itself (promhttp_*, process_*, go_*).").
 		Bool()
@@ -97,6 +100,10 @@ func main() {
 	kingpin.CommandLine.UsageWriter(os.Stdout)
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
+	if *webIdleTimeout <= 0 {
+		kingpin.Fatalf("--web.idle-timeout must be positive, got %s", *webIdleTimeout)
+	}
+	idleTimeout = *webIdleTimeout
 	// SIGHUP reloads the token file; caught before anything else so that
 	// it never kills the exporter (its default action).
 	hup := make(chan os.Signal, 1)
@@ -371,8 +378,8 @@ const (
 // idleTimeout closes keep-alive connections idle this long. Prometheus
 // reuses one connection per target between scrapes, so it outlasts the
 // common scrape intervals (15 s to 1 min, and 2 min with some margin
-// lost); idle connections left by anything else go after 2 min. A variable
-// for tests.
+// lost); idle connections left by anything else go after 2 min. Set from
+// --web.idle-timeout.
 var idleTimeout = 120 * time.Second
 
 // newHTTPServer returns the exporter's web server for handler. Its
