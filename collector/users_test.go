@@ -159,7 +159,7 @@ func counterValue(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
 func TestUsersCountsMatchGeneratedUsers(t *testing.T) {
 	for _, includeBots := range []bool{false, true} {
 		t.Run(fmt.Sprintf("include-bots=%v", includeBots), func(t *testing.T) {
-			cfg := DefaultUsersConfig()
+			cfg := serialWalkConfig()
 			cfg.BatchSize = 700
 			cfg.IncludeBots = includeBots
 			env := newUsersEnv(t, 5000, cfg, mmtest.Config{})
@@ -205,7 +205,7 @@ func TestUsersCountsMatchGeneratedUsers(t *testing.T) {
 }
 
 func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 1234, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 // of the always-on ping, measured on a scrape without the users collector.
 func TestUsersRequestsPerWarmScrapeThroughExporter(t *testing.T) {
 	const n = 4321
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, n, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -328,7 +328,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 	const n = 3500
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	g := newGate()
 	users := mmtest.GenerateUsers(n, 7)
 	env := newUsersEnv(t, n, cfg, mmtest.Config{Users: users})
@@ -375,7 +375,7 @@ func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 }
 
 func TestUsersMaxAgeReusesSweep(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.MaxAge = time.Hour
 	env := newUsersEnv(t, 2500, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
@@ -417,7 +417,7 @@ func hangOneStatusRequest(srv *mmtest.Server) *atomic.Int64 {
 }
 
 func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.BatchSize = 500
 	cfg.Concurrency = 2
 	env := newUsersEnv(t, 5000, cfg, mmtest.Config{})
@@ -479,7 +479,7 @@ func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
 }
 
 func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	walkRelease := make(chan struct{})
 	defer close(walkRelease)
 	env := newUsersEnv(t, 3000, cfg, mmtest.Config{
@@ -531,7 +531,7 @@ func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
 }
 
 func TestUsersStartBuildsCacheAndStops(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 800, cfg, mmtest.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	env.c.Start(ctx)
@@ -558,7 +558,7 @@ func TestUsersStartBuildsCacheAndStops(t *testing.T) {
 }
 
 func TestUsersStatsChangeTriggersEarlyRefresh(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	cfg.StatsInterval = 5 * time.Millisecond
 	cfg.MinEarlyGap = -1
@@ -660,7 +660,7 @@ func TestUsersSweepMatchesByIDInAnyOrder(t *testing.T) {
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	})
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.BatchSize = 7
 	cfg.Concurrency = 3
 	const n = 100
@@ -721,7 +721,7 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			client := statusServer(t, tc.body)
-			cfg := DefaultUsersConfig()
+			cfg := serialWalkConfig()
 			cfg.BatchSize = 10
 			c := collectorWithIDs(t, client, cfg, 25)
 			r := scrapeWithTimeout(t, c, 10*time.Second)
@@ -739,7 +739,7 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 }
 
 func TestUsersMetricsLint(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -815,7 +815,7 @@ func TestUsersFailedFirstRefreshIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -858,7 +858,7 @@ func TestUsersSweepRunsUnderStartContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -879,3 +879,12 @@ func TestUsersSweepRunsUnderStartContext(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// serialWalkConfig is DefaultUsersConfig with one page in flight: the tests
+// that count pages and 429s in order were written for a serial walk
+// (users_walk_test.go covers concurrent walks).
+func serialWalkConfig() UsersConfig {
+	cfg := DefaultUsersConfig()
+	cfg.WalkConcurrency = 1
+	return cfg
+}
