@@ -67,7 +67,7 @@ type UsersConfig struct {
 	// brought forward by a stats change (default 1 min; negative = none).
 	MinEarlyGap time.Duration
 	// WalkConcurrency is the number of GET /users pages in flight during a
-	// walk (0 = 1).
+	// walk, 1..16.
 	WalkConcurrency int
 	// CacheFile keeps the id cache across restarts ("" = off).
 	CacheFile string
@@ -103,7 +103,7 @@ func (cfg UsersConfig) Validate() error {
 	if cfg.RefreshInterval <= 0 {
 		return fmt.Errorf("--collector.users.refresh-interval must be positive, got %s", cfg.RefreshInterval)
 	}
-	if cfg.WalkConcurrency < 0 || cfg.WalkConcurrency > maxWalkConcurrency {
+	if cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency {
 		return fmt.Errorf("--collector.users.walk-concurrency must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
 	}
 	if cfg.MaxAge < 0 {

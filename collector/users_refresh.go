@@ -233,6 +233,7 @@ type walkState struct {
 	end       int      // the first short page seen, -1 until then
 	firsts    []string // first account id of each page read ("" = not read or empty)
 	throttles int      // 429s in a row
+	slowdowns int      // times the pacer was slowed down
 	err       error
 }
 
@@ -309,6 +310,7 @@ func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error
 	for {
 		w.mu.Lock()
 		d := w.p.wait()
+		gen := w.slowdowns
 		w.mu.Unlock()
 		if err := ic.sleep(ctx, d); err != nil {
 			return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
@@ -324,7 +326,12 @@ func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error
 			w.mu.Lock()
 			w.throttles++
 			throttles := w.throttles
-			w.p.throttled()
+			// The pages in flight when the pace was last lowered were
+			// asked at the old pace: their 429s do not lower it again.
+			if gen == w.slowdowns {
+				w.p.throttled()
+				w.slowdowns++
+			}
 			limit := w.p.lim.Limit()
 			w.mu.Unlock()
 			if throttles > walkMaxThrottles {

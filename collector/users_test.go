@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -740,6 +741,7 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 
 func TestUsersMetricsLint(t *testing.T) {
 	cfg := serialWalkConfig()
+	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids") // its metrics too
 	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -779,6 +781,13 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 		t.Fatalf("New with batch 20000: err = %v", err)
 	}
 
+	if _, err := kingpin.CommandLine.Parse([]string{"--collector.users.walk-concurrency=17"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Deps{Client: client}); err == nil || !strings.Contains(err.Error(), "--collector.users.walk-concurrency must be between 1 and 16, got 17") {
+		t.Fatalf("New with walk concurrency 17: err = %v", err)
+	}
+
 	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -790,12 +799,14 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 	if !ok {
 		t.Fatalf("users collector not enabled by default: %v", e.Collectors())
 	}
-	if uc.cfg.BatchSize != 1000 || uc.cfg.Concurrency != 4 || uc.cfg.RefreshInterval != 15*time.Minute || uc.cfg.MaxAge != 0 || uc.cfg.IncludeBots {
+	if uc.cfg.BatchSize != 1000 || uc.cfg.Concurrency != 4 || uc.cfg.RefreshInterval != 15*time.Minute || uc.cfg.MaxAge != 0 || uc.cfg.IncludeBots ||
+		uc.cfg.WalkConcurrency != 4 || uc.cfg.CacheFile != "" {
 		t.Fatalf("defaults from flags: %+v", uc.cfg)
 	}
 
 	if _, err := kingpin.CommandLine.Parse([]string{"--collector.users.include-bots", "--collector.users.batch-size=500",
-		"--collector.users.concurrency=2", "--collector.users.refresh-interval=5m", "--collector.users.max-age=30s"}); err != nil {
+		"--collector.users.concurrency=2", "--collector.users.refresh-interval=5m", "--collector.users.max-age=30s",
+		"--collector.users.walk-concurrency=3", "--collector.users.cache-file=/var/lib/mmexp/users.ids"}); err != nil {
 		t.Fatal(err)
 	}
 	e, err = New(Deps{Client: client})
@@ -803,7 +814,8 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	uc = e.collectors["users"].(*UsersCollector)
-	if uc.cfg.BatchSize != 500 || uc.cfg.Concurrency != 2 || uc.cfg.RefreshInterval != 5*time.Minute || uc.cfg.MaxAge != 30*time.Second || !uc.cfg.IncludeBots {
+	if uc.cfg.BatchSize != 500 || uc.cfg.Concurrency != 2 || uc.cfg.RefreshInterval != 5*time.Minute || uc.cfg.MaxAge != 30*time.Second || !uc.cfg.IncludeBots ||
+		uc.cfg.WalkConcurrency != 3 || uc.cfg.CacheFile != "/var/lib/mmexp/users.ids" {
 		t.Fatalf("config from flags: %+v", uc.cfg)
 	}
 }
