@@ -904,14 +904,14 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // Latency model measured on a real 5.37 server (2 cores, PostgreSQL,
 // loopback); see RealisticLatency.
 const (
-	statusBase     = time.Millisecond
-	statusPerID    = 4 * time.Microsecond
-	usersBase      = 5 * time.Millisecond
+	statusBase  = time.Millisecond
+	statusPerID = 4 * time.Microsecond
+	usersBase   = 5 * time.Millisecond
 	// UsersOffsetCostPer1000 is what a /users page costs per 1,000 rows
 	// its OFFSET skips: 0.95 ms, measured on a real 5.37 server with
 	// 100,000 users (5 ms for the first page, about 100 ms for the last).
 	UsersOffsetCostPer1000 = 950 * time.Microsecond
-	otherEndpoints = 700 * time.Microsecond
+	otherEndpoints         = 700 * time.Microsecond
 )
 
 // RealisticLatency returns the latency model measured on a real server: a
