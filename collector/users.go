@@ -10,6 +10,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -44,6 +45,10 @@ var (
 		"Status requests in flight at once during a sweep.").Default("4").Int()
 	usersRefreshInterval = kingpin.Flag("collector.users.refresh-interval",
 		"How often the user id cache is rebuilt by walking GET /users in the background (a change of GET /users/stats brings it forward).").Default("15m").Duration()
+	usersWalkConcurrency = kingpin.Flag("collector.users.walk-concurrency",
+		"GET /users pages in flight at once during a walk of the user ids (1 to 16), all paced by the same limiter and slowed down by any 429. Mattermost pages with OFFSET, so later pages cost more: concurrency divides the walk's time as long as the database has idle cores.").Default("4").Int()
+	usersCacheFile = kingpin.Flag("collector.users.cache-file",
+		"File where the user id cache is kept across restarts (e.g. /var/lib/mattermost_exporter/users.ids with systemd StateDirectory=, or a file on a Kubernetes volume); written atomically after each walk, and at start served at once if it belongs to the same server and GET /users/stats still matches it. Empty = off. With several targets (--config.file) one file serves one server: the targets of other servers keep no file.").Default("").String()
 	usersMaxAge = kingpin.Flag("collector.users.max-age",
 		"Serve a status sweep younger than this instead of starting a new one (for HA Prometheus pairs); 0 = every scrape sweeps (concurrent scrapes always share one sweep).").Default("0s").Duration()
 )
@@ -61,6 +66,11 @@ type UsersConfig struct {
 	// MinEarlyGap is the least time between a refresh's end and a refresh
 	// brought forward by a stats change (default 1 min; negative = none).
 	MinEarlyGap time.Duration
+	// WalkConcurrency is the number of GET /users pages in flight during a
+	// walk, 1..16.
+	WalkConcurrency int
+	// CacheFile keeps the id cache across restarts ("" = off).
+	CacheFile string
 }
 
 // DefaultUsersConfig returns the flags' defaults.
@@ -71,8 +81,16 @@ func DefaultUsersConfig() UsersConfig {
 		RefreshInterval: 15 * time.Minute,
 		StatsInterval:   time.Minute,
 		MinEarlyGap:     time.Minute,
+		WalkConcurrency: defaultWalkConcurrency,
 	}
 }
+
+// defaultWalkConcurrency: see the README's "Restarts and the user id cache
+// file" for the measurement behind it.
+const (
+	defaultWalkConcurrency = 4
+	maxWalkConcurrency     = 16
+)
 
 // Validate reports the first invalid setting, naming its flag.
 func (cfg UsersConfig) Validate() error {
@@ -84,6 +102,9 @@ func (cfg UsersConfig) Validate() error {
 	}
 	if cfg.RefreshInterval <= 0 {
 		return fmt.Errorf("--collector.users.refresh-interval must be positive, got %s", cfg.RefreshInterval)
+	}
+	if cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency {
+		return fmt.Errorf("--collector.users.walk-concurrency must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
 	}
 	if cfg.MaxAge < 0 {
 		return fmt.Errorf("--collector.users.max-age must not be negative, got %s", cfg.MaxAge)
@@ -99,6 +120,8 @@ func init() {
 		cfg.Concurrency = *usersConcurrency
 		cfg.RefreshInterval = *usersRefreshInterval
 		cfg.MaxAge = *usersMaxAge
+		cfg.WalkConcurrency = *usersWalkConcurrency
+		cfg.CacheFile = *usersCacheFile
 		override(&cfg.IncludeBots, deps.Options.UsersIncludeBots)
 		override(&cfg.RefreshInterval, deps.Options.UsersRefreshInterval)
 		return NewUsersCollector(deps, cfg)
@@ -144,6 +167,12 @@ func (c *UsersCollector) Start(ctx context.Context) {
 	c.startOnce.Do(func() {
 		c.sweep.setLife(ctx)
 		c.started.Store(true)
+		if f := c.cache.cacheFile; f != "" && !claimCacheFile(f, c.client.BaseURL()) {
+			// Two targets given the same file would overwrite each
+			// other's ids: the second one runs without a file.
+			level.Warn(c.cache.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
+			c.cache.cacheFile = ""
+		}
 		go c.cache.run(ctx)
 	})
 }
@@ -197,6 +226,10 @@ var (
 	usersRefreshRequestsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "refresh_requests"),
 		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not).",
+		nil, nil)
+	usersFromFileDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(exporterNamespace, "users", "cache_from_file"),
+		"1 while the user id cache in use was loaded from --collector.users.cache-file at start (no walk yet by this process), else 0; only with a cache file.",
 		nil, nil)
 	usersStatsDifferenceDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "stats_difference"),
@@ -264,5 +297,15 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot)
 	for _, m := range []prometheus.Counter{c.cache.refreshes, c.cache.refreshErrors, c.cache.early, c.cache.throttled,
 		c.sweep.sweeps, c.sweep.errors, c.sweep.reused} {
 		ch <- m
+	}
+	if c.cfg.CacheFile != "" {
+		fromFile := 0.0
+		if snap != nil && snap.fromFile {
+			fromFile = 1
+		}
+		gauge(ch, usersFromFileDesc, fromFile)
+		c.cache.cacheLoads.Collect(ch)
+		ch <- c.cache.cacheWrites
+		ch <- c.cache.cacheWriteErrors
 	}
 }

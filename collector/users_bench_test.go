@@ -31,9 +31,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sort"
@@ -54,12 +56,40 @@ import (
 const (
 	benchFakeEnv        = "MMEXP_BENCH_FAKE_USERS"
 	benchWalkLatencyEnv = "MMEXP_BENCH_WALK_LATENCY"
-	benchSeed           = 20261128
-	benchDeadline       = 10 * time.Second
-	// benchWalkLatencyMax: above this N the walk runs without the /users
-	// latency model (a modelled 1M walk takes about 35 minutes).
-	benchWalkLatencyMax = 100_000
+	// benchOffsetCostEnv sets the fake's cost of a /users page per 1,000
+	// rows skipped by its OFFSET (a duration, default
+	// mmtest.UsersOffsetCostPer1000 = 0.95ms, as measured).
+	benchOffsetCostEnv = "MMEXP_BENCH_OFFSET_COST"
+	// benchServerCoresEnv: how many /users pages the fake serves at once
+	// (a database with that many cores); 0 or unset = no limit.
+	benchServerCoresEnv = "MMEXP_BENCH_SERVER_CORES"
+	// benchWalkLatencyMaxEnv: above this N the walk runs without the
+	// /users latency model (default: always with it; a modelled 1M walk
+	// takes about 10 minutes with 4 pages in flight, 40 one at a time).
+	benchWalkLatencyMaxEnv = "MMEXP_BENCH_WALK_LATENCY_MAX"
+	benchSeed              = 20261128
+	benchDeadline          = 10 * time.Second
 )
+
+// benchOffsetCost is the fake's OFFSET cost per 1,000 rows skipped.
+func benchOffsetCost() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(benchOffsetCostEnv)); err == nil && d >= 0 {
+		return d
+	}
+	return mmtest.UsersOffsetCostPer1000
+}
+
+func benchServerCores() int {
+	n, _ := strconv.Atoi(os.Getenv(benchServerCoresEnv))
+	return max(n, 0)
+}
+
+func benchWalkLatencyMax() int {
+	if n, err := strconv.Atoi(os.Getenv(benchWalkLatencyMaxEnv)); err == nil {
+		return n
+	}
+	return math.MaxInt
+}
 
 // TestUsersBenchFakeProcess is not a test: it is the helper process of
 // BenchmarkUsers, serving a fake Mattermost when started with
@@ -74,12 +104,24 @@ func TestUsersBenchFakeProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model := mmtest.RealisticLatency()
+	model := mmtest.RealisticLatencyOffset(benchOffsetCost())
 	walkLatency := os.Getenv(benchWalkLatencyEnv) != "0"
+	var cores chan struct{}
+	if c := benchServerCores(); c > 0 {
+		cores = make(chan struct{}, c)
+	}
 	srv := mmtest.NewServer(mmtest.Config{
 		Users: mmtest.GenerateUsers(n, benchSeed),
 		Latency: func(endpoint string, k int) time.Duration {
 			if endpoint == mmtest.EndpointUsers && !walkLatency {
+				return 0
+			}
+			if endpoint == mmtest.EndpointUsers && cores != nil {
+				// The page holds one of the database's cores
+				// for its whole cost.
+				cores <- struct{}{}
+				time.Sleep(model(endpoint, k))
+				<-cores
 				return 0
 			}
 			return model(endpoint, k)
@@ -275,6 +317,11 @@ type benchRow struct {
 	coldErr                           string
 	refreshPages                      int
 	refreshS                          float64
+	walkConcurrency                   int
+	firstCountsS, restartCountsS      float64
+	refreshRequests                   int64
+	restartPages, restartStatusReq    int64
+	restartOther                      int64
 	refreshPeakMiB                    float64
 	floorMs, floorCPUMs               float64
 	scrapeMs, maxScrapeMs, ratio      float64
@@ -312,7 +359,7 @@ func BenchmarkUsers(b *testing.B) {
 }
 
 func benchUsersSize(b *testing.B, n int) *benchRow {
-	row := &benchRow{n: n, walkLatency: n <= benchWalkLatencyMax}
+	row := &benchRow{n: n, walkLatency: n <= benchWalkLatencyMax()}
 	fake := startBenchFake(b, n, row.walkLatency)
 	defer fake.close()
 
@@ -322,6 +369,11 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 		b.Fatal(err)
 	}
 	cfg := DefaultUsersConfig()
+	if v, err := strconv.Atoi(os.Getenv("MMEXP_BENCH_WALK_CONCURRENCY")); err == nil {
+		cfg.WalkConcurrency = v
+	}
+	row.walkConcurrency = cfg.WalkConcurrency
+	cfg.CacheFile = filepath.Join(b.TempDir(), "users.ids")
 	c, err := NewUsersCollector(Deps{Client: client}, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -343,9 +395,10 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	if err == nil || !errors.Is(err, ErrNotReady) {
 		b.Errorf("N=%d: cold scrape: err = %v, want not-ready", n, err)
 	}
-	for counterValue(c.cache.refreshes) == 0 {
-		if counterValue(c.cache.refreshErrors) > 0 {
-			b.Fatalf("N=%d: refresh failed", n)
+	row.firstCountsS = benchFirstCounts(b, c, start)
+	for counterValue(c.cache.refreshes) == 0 || counterValue(c.cache.cacheWrites) == 0 {
+		if counterValue(c.cache.refreshErrors) > 0 || counterValue(c.cache.cacheWriteErrors) > 0 {
+			b.Fatalf("N=%d: refresh or cache file write failed", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -353,9 +406,41 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	row.refreshPeakMiB = float64(hs.finish()) / mib
 	row.refreshPages = snap.pages
 	row.refreshS = snap.duration.Seconds()
-	if got := fake.counts(b)[mmtest.EndpointUsers]; got != int64(snap.pages) {
+	firstCounts := fake.counts(b)
+	if got := firstCounts[mmtest.EndpointUsers]; got != int64(snap.pages) {
 		b.Errorf("N=%d: fake counted %d page requests, walk says %d", n, got, snap.pages)
 	}
+	for ep, v := range firstCounts {
+		if ep != mmtest.EndpointStatusesByIDs {
+			row.refreshRequests += v // pages, stats, client config
+		}
+	}
+
+	// Restart: a second collector (a new exporter process) with the file
+	// the first one wrote serves counts without walking.
+	fake.reset(b)
+	restart, err := NewUsersCollector(Deps{Client: client}, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	t0 := time.Now()
+	restart.Start(rctx)
+	row.restartCountsS = benchFirstCounts(b, restart, t0)
+	rcancel()
+	<-restart.Stopped()
+	rc := fake.counts(b)
+	row.restartPages = rc[mmtest.EndpointUsers]
+	row.restartStatusReq = rc[mmtest.EndpointStatusesByIDs]
+	for ep, v := range rc {
+		if ep != mmtest.EndpointStatusesByIDs {
+			row.restartOther += v
+		}
+	}
+	if row.restartPages != 0 || counterValue(restart.cache.cacheLoads.WithLabelValues(cacheLoaded)) != 1 {
+		b.Errorf("N=%d: restart walked %d pages; cache file not loaded", n, row.restartPages)
+	}
+	fake.reset(b)
 	cached := snap.ids.Len()
 	batches := (cached + cfg.BatchSize - 1) / cfg.BatchSize
 
@@ -530,6 +615,23 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	return row
 }
 
+// benchFirstCounts scrapes c every 50 ms from start until a scrape serves
+// counts, and returns the seconds since start.
+func benchFirstCounts(b *testing.B, c *UsersCollector, start time.Time) float64 {
+	for {
+		if c.cache.snap.Load() != nil {
+			if err := benchScrape(c); err == nil {
+				return time.Since(start).Seconds()
+			} else if !errors.Is(err, ErrNotReady) {
+				b.Fatalf("scrape: %v", err)
+			}
+		} else if counterValue(c.cache.refreshErrors) > 0 {
+			b.Fatal("first refresh failed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // benchScrape is one users collector Update with the scrape deadline,
 // metrics drained as a registry would.
 func benchScrape(c *UsersCollector) error {
@@ -597,4 +699,24 @@ func printBenchTable(rows []*benchRow) {
 			r.heapAfterMiB, r.heapPeakMiB, r.refreshPeakMiB, r.liveMi, r.cpuMs, r.floorCPUMs, r.maxScrapeMs, r.pastDeadline, cold)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "time to first counts (GET /users OFFSET cost %s per 1,000 rows skipped, %s): first start = walk + stats + first sweep; restart = with the cache file the first start wrote\n",
+		benchOffsetCost(), benchCoresText())
+	fmt.Fprintln(w, "| N | walk concurrency | first start: first counts | walk: pages, requests (all endpoints) | restart: first counts | restart: pages, status req, other req |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range rows {
+		note := ""
+		if !r.walkLatency {
+			note = " (walk latency off)"
+		}
+		fmt.Fprintf(w, "| %d | %d | %.1f s%s | %d, %d | %.2f s | %d, %d, %d |\n",
+			r.n, r.walkConcurrency, r.firstCountsS, note, r.refreshPages, r.refreshRequests, r.restartCountsS, r.restartPages, r.restartStatusReq, r.restartOther)
+	}
+	fmt.Fprintln(w)
+}
+
+func benchCoresText() string {
+	if c := benchServerCores(); c > 0 {
+		return fmt.Sprintf("the fake serves %d /users pages at once (%s)", c, benchServerCoresEnv)
+	}
+	return "the fake serves any number of /users pages at once"
 }

@@ -71,6 +71,9 @@ type idSnapshot struct {
 	// accounts created during the walk); invalid counts ids of a wrong length.
 	duplicates int
 	invalid    int
+	// fromFile: loaded from --collector.users.cache-file at start, not
+	// walked by this process.
+	fromFile bool
 }
 
 // idBuilder accumulates the active accounts of one walk as 27-byte records:

@@ -90,6 +90,12 @@ type idCache struct {
 	statsDiff atomic.Pointer[int64] // walk minus stats after the last walk
 	stopped   chan struct{}
 
+	// cacheFile is --collector.users.cache-file ("" = none, or not ours
+	// to use: another server's collector holds the path).
+	cacheFile                     string
+	cacheLoads                    *prometheus.CounterVec
+	cacheWrites, cacheWriteErrors prometheus.Counter
+
 	refreshes, refreshErrors, early, throttled prometheus.Counter
 }
 
@@ -100,7 +106,7 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 	if cfg.MinEarlyGap == 0 {
 		cfg.MinEarlyGap = time.Minute
 	}
-	return &idCache{
+	ic := &idCache{
 		client: client, logger: logger, cfg: cfg,
 		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute,
 		now: time.Now, sleep: sleepCtx,
@@ -109,7 +115,19 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 		refreshErrors: newUsersCounter("refresh_errors_total", "Failed user id cache refreshes (the previous cache stays in use)."),
 		early:         newUsersCounter("refresh_early_total", "Refreshes brought forward because GET /users/stats reported a new active user count."),
 		throttled:     newUsersCounter("refresh_throttled_total", "GET /users pages of the user id walk answered 429 (none retried by the client), each followed by a slower walk."),
+		cacheFile:     cfg.CacheFile,
+		cacheLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: "cache_file_loads_total",
+			Help: "Reads of --collector.users.cache-file at start, by result: loaded (served at once), absent, unreadable, corrupt, other_format, other_server, other_settings (include-bots differs), user_count_changed (GET /users/stats differs from the file's), server_unavailable (the file could not be checked); anything but loaded means a first walk."},
+			[]string{"result"}),
+		cacheWrites:      newUsersCounter("cache_file_writes_total", "Writes of --collector.users.cache-file (after each successful walk)."),
+		cacheWriteErrors: newUsersCounter("cache_file_write_errors_total", "Failed writes of --collector.users.cache-file (the previous file, if any, stays)."),
 	}
+	if cfg.CacheFile != "" {
+		for _, r := range cacheFileResults {
+			ic.cacheLoads.WithLabelValues(r)
+		}
+	}
+	return ic
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -168,33 +186,159 @@ func (p *pacer) ok() {
 }
 
 // walk pages through every account once and returns the new snapshot.
+// WalkConcurrency workers take the next page number in turn; the walk ends
+// when every page before the first short one has been read (pages handed
+// out past it are discarded). All workers share one pacer, so a 429 slows
+// the whole walk down.
 func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	begin := time.Now()
-	pages := 0
-	b := newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000)))
-	p := &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &walkState{
+		ic: ic, b: newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000))),
+		p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1,
+	}
 	ic.pages.Store(0)
-	prevFirst := ""
-	throttles := 0
-	for page := 0; ; {
-		if err := ic.sleep(ctx, p.wait()); err != nil {
+	var wg sync.WaitGroup
+	for range max(ic.cfg.WalkConcurrency, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.work(ctx); err != nil {
+				w.fail(err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if w.err != nil {
+		return nil, w.err
+	}
+	invalid := w.b.invalid
+	ids, activeAll, bots, dups := w.b.build(ic.cfg.IncludeBots)
+	if invalid > 0 {
+		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
+	}
+	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
+		pages: int(ic.pages.Load()), duplicates: dups, invalid: invalid}, nil
+}
+
+// walkState is one walk shared by its workers; mu guards all of it.
+type walkState struct {
+	ic        *idCache
+	mu        sync.Mutex
+	b         *idBuilder
+	p         *pacer
+	next      int      // next page to hand out
+	end       int      // the first short page seen, -1 until then
+	firsts    []string // first account id of each page read ("" = not read or empty)
+	throttles int      // 429s in a row
+	slowdowns int      // times the pacer was slowed down
+	err       error
+}
+
+func (w *walkState) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// work reads pages until there is none left or the walk failed.
+func (w *walkState) work(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		if w.err != nil || (w.end >= 0 && w.next > w.end) {
+			w.mu.Unlock()
+			return nil
+		}
+		page := w.next
+		w.next++
+		w.mu.Unlock()
+		users, err := w.fetch(ctx, page)
+		if err != nil {
+			return err
+		}
+		if err := w.add(page, users); err != nil {
+			return err
+		}
+	}
+}
+
+// add records one page.
+func (w *walkState) add(page int, users []mmclient.User) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.end >= 0 && page > w.end {
+		return nil // past the end (accounts created since are in the next walk)
+	}
+	if len(users) < walkPerPage {
+		w.end = page
+	}
+	for len(w.firsts) <= page {
+		w.firsts = append(w.firsts, "")
+	}
+	if len(users) > 0 {
+		// A server (or proxy) that ignores the page parameter would make
+		// the walk endless: two pages in a row starting with the same
+		// account mean the paging does not advance.
+		first := truncate(users[0].ID, userIDLen)
+		w.firsts[page] = first
+		lo := -1
+		switch {
+		case page > 0 && w.firsts[page-1] == first:
+			lo = page - 1
+		case page+1 < len(w.firsts) && w.firsts[page+1] == first:
+			lo = page
+		}
+		if lo >= 0 {
+			return fmt.Errorf("user id walk: pages %d and %d start with the same account: the server does not page GET /users", lo, lo+1)
+		}
+	}
+	for i := range users {
+		if users[i].DeleteAt == 0 {
+			w.b.add(users[i].ID, users[i].IsBot)
+		}
+	}
+	return nil
+}
+
+// fetch asks for one page, paced, waiting and asking again after a 429.
+func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error) {
+	ic := w.ic
+	for {
+		w.mu.Lock()
+		d := w.p.wait()
+		gen := w.slowdowns
+		w.mu.Unlock()
+		if err := ic.sleep(ctx, d); err != nil {
 			return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, walkPageTimeout)
 		// No client retries: the walk sees every 429 and paces itself.
 		users, err := ic.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
 		cancel()
-		pages++
-		ic.pages.Store(int64(pages)) // live, so a slow walk shows progress
+		ic.pages.Add(1) // live, so a slow walk shows progress
 		var apiErr *mmclient.APIError
 		if err != nil && mmclient.IsTooManyRequests(err) && errors.As(err, &apiErr) && ctx.Err() == nil {
 			ic.throttled.Inc()
-			if throttles++; throttles > walkMaxThrottles {
+			w.mu.Lock()
+			w.throttles++
+			throttles := w.throttles
+			// The pages in flight when the pace was last lowered were
+			// asked at the old pace: their 429s do not lower it again.
+			if gen == w.slowdowns {
+				w.p.throttled()
+				w.slowdowns++
+			}
+			limit := w.p.lim.Limit()
+			w.mu.Unlock()
+			if throttles > walkMaxThrottles {
 				return nil, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, throttles, err)
 			}
-			p.throttled()
 			wait := min(max(apiErr.RetryAfter, walkMinWait), walkMaxWait)
-			level.Info(ic.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "pages_per_second", float64(p.lim.Limit()))
+			level.Info(ic.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "pages_per_second", float64(limit))
 			if err := ic.sleep(ctx, wait); err != nil {
 				return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
 			}
@@ -203,34 +347,12 @@ func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("user id walk: page %d: %w", page, err)
 		}
-		throttles = 0
-		p.ok()
-		// A server (or proxy) that ignores the page parameter would make
-		// this loop endless: two pages in a row starting with the same
-		// account mean the paging does not advance.
-		if len(users) > 0 {
-			if page > 0 && users[0].ID == prevFirst {
-				return nil, fmt.Errorf("user id walk: pages %d and %d start with the same account: the server does not page GET /users", page-1, page)
-			}
-			prevFirst = truncate(users[0].ID, userIDLen)
-		}
-		for i := range users {
-			if users[i].DeleteAt == 0 {
-				b.add(users[i].ID, users[i].IsBot)
-			}
-		}
-		if len(users) < walkPerPage {
-			break
-		}
-		page++
+		w.mu.Lock()
+		w.throttles = 0
+		w.p.ok()
+		w.mu.Unlock()
+		return users, nil
 	}
-	invalid := b.invalid
-	ids, activeAll, bots, dups := b.build(ic.cfg.IncludeBots)
-	if invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
-	}
-	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
-		pages: pages, duplicates: dups, invalid: invalid}, nil
 }
 
 // statsTotal asks GET /users/stats once (no client retries: the loop asks
@@ -277,6 +399,7 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 		level.Debug(ic.logger).Log("msg", "GET /users/stats failed", "err", err)
 		ic.statsSeen.Store(nil)
 		ic.statsDiff.Store(nil)
+		ic.saveCacheFile(ctx, snap, -1)
 		return nil
 	}
 	diff := snap.activeAll - total
@@ -285,12 +408,36 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 	if diff != 0 {
 		level.Info(ic.logger).Log("msg", "user id walk and GET /users/stats disagree (accounts changed during the walk, or the token's account cannot see every user); walking again soon", "walk_active", snap.activeAll, "stats_total", total)
 	}
+	ic.saveCacheFile(ctx, snap, total)
 	return nil
+}
+
+// restore serves the cache file, when there is one that passes every
+// check, and waits until its walk is due (RefreshInterval after the walk
+// that wrote it, sooner when GET /users/stats changes). It returns false
+// when ctx is cancelled.
+func (ic *idCache) restore(ctx context.Context) bool {
+	snap, total := ic.loadCacheFile(ctx)
+	if snap == nil {
+		return true
+	}
+	diff := snap.activeAll - total
+	ic.statsSeen.Store(&total)
+	ic.statsDiff.Store(&diff)
+	ic.snap.Store(snap)
+	ok, _ := ic.wait(ctx, snap.finished.Add(ic.cfg.RefreshInterval), time.Now().Add(max(ic.cfg.MinEarlyGap, 0)), false, false)
+	return ok
 }
 
 // run is the background loop started by Start.
 func (ic *idCache) run(ctx context.Context) {
 	defer close(ic.stopped)
+	if ic.cacheFile != "" {
+		defer releaseCacheFile(ic.cacheFile)
+	}
+	if !ic.restore(ctx) {
+		return
+	}
 	retry, rewalk := ic.retryMin, ic.rewalkMin
 	probed := false // the last walk was started by a probe
 	for {

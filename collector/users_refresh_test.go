@@ -28,7 +28,7 @@ func startUsers(t *testing.T, c *UsersCollector) {
 // brought forward by the GET /users/stats probe: counts come back without
 // waiting for the retry backoff (here an hour).
 func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	env := newUsersEnv(t, 1500, cfg, mmtest.Config{})
 	env.c.cache.retryMin = time.Hour
@@ -65,7 +65,7 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 // A walk that failed with a 502 while the probe answers at once (the server
 // came back before the first probe) is retried at the first probe.
 func TestUsersRecoveryProbeAfterA502(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
 	env.c.cache.retryMin = time.Hour
@@ -80,7 +80,7 @@ func TestUsersRecoveryProbeAfterA502(t *testing.T) {
 // A server failing only GET /users (502) while GET /users/stats answers is
 // walked again once by the probe, not at every probe.
 func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
 	env.c.cache.retryMin = time.Hour
@@ -98,7 +98,7 @@ func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
 // A walk that fails while the server answers (here GET /users is
 // forbidden) is no outage: the probe does not bring the retry forward.
 func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
 	env.c.cache.retryMin = time.Hour
@@ -117,7 +117,7 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 // OFFSET paging: GET /users/stats disagrees, the difference is exported and
 // a quick re-walk counts the account.
 func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	cfg.StatsInterval = -1
 	users := mmtest.GenerateUsers(1000, 11)
@@ -177,7 +177,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 // A stats change brings the next walk forward, but not closer than
 // MinEarlyGap to the previous walk's end.
 func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	cfg.StatsInterval = 5 * time.Millisecond
 	cfg.MinEarlyGap = 700 * time.Millisecond

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,7 +160,7 @@ func counterValue(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
 func TestUsersCountsMatchGeneratedUsers(t *testing.T) {
 	for _, includeBots := range []bool{false, true} {
 		t.Run(fmt.Sprintf("include-bots=%v", includeBots), func(t *testing.T) {
-			cfg := DefaultUsersConfig()
+			cfg := serialWalkConfig()
 			cfg.BatchSize = 700
 			cfg.IncludeBots = includeBots
 			env := newUsersEnv(t, 5000, cfg, mmtest.Config{})
@@ -205,7 +206,7 @@ func TestUsersCountsMatchGeneratedUsers(t *testing.T) {
 }
 
 func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 1234, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 // of the always-on ping, measured on a scrape without the users collector.
 func TestUsersRequestsPerWarmScrapeThroughExporter(t *testing.T) {
 	const n = 4321
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, n, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -328,7 +329,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 	const n = 3500
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	g := newGate()
 	users := mmtest.GenerateUsers(n, 7)
 	env := newUsersEnv(t, n, cfg, mmtest.Config{Users: users})
@@ -375,7 +376,7 @@ func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 }
 
 func TestUsersMaxAgeReusesSweep(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.MaxAge = time.Hour
 	env := newUsersEnv(t, 2500, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
@@ -417,7 +418,7 @@ func hangOneStatusRequest(srv *mmtest.Server) *atomic.Int64 {
 }
 
 func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.BatchSize = 500
 	cfg.Concurrency = 2
 	env := newUsersEnv(t, 5000, cfg, mmtest.Config{})
@@ -479,7 +480,7 @@ func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
 }
 
 func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	walkRelease := make(chan struct{})
 	defer close(walkRelease)
 	env := newUsersEnv(t, 3000, cfg, mmtest.Config{
@@ -531,7 +532,7 @@ func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
 }
 
 func TestUsersStartBuildsCacheAndStops(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 800, cfg, mmtest.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	env.c.Start(ctx)
@@ -558,7 +559,7 @@ func TestUsersStartBuildsCacheAndStops(t *testing.T) {
 }
 
 func TestUsersStatsChangeTriggersEarlyRefresh(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
 	cfg.StatsInterval = 5 * time.Millisecond
 	cfg.MinEarlyGap = -1
@@ -660,7 +661,7 @@ func TestUsersSweepMatchesByIDInAnyOrder(t *testing.T) {
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	})
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	cfg.BatchSize = 7
 	cfg.Concurrency = 3
 	const n = 100
@@ -721,7 +722,7 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			client := statusServer(t, tc.body)
-			cfg := DefaultUsersConfig()
+			cfg := serialWalkConfig()
 			cfg.BatchSize = 10
 			c := collectorWithIDs(t, client, cfg, 25)
 			r := scrapeWithTimeout(t, c, 10*time.Second)
@@ -739,7 +740,8 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 }
 
 func TestUsersMetricsLint(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
+	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids") // its metrics too
 	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -779,6 +781,13 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 		t.Fatalf("New with batch 20000: err = %v", err)
 	}
 
+	if _, err := kingpin.CommandLine.Parse([]string{"--collector.users.walk-concurrency=17"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Deps{Client: client}); err == nil || !strings.Contains(err.Error(), "--collector.users.walk-concurrency must be between 1 and 16, got 17") {
+		t.Fatalf("New with walk concurrency 17: err = %v", err)
+	}
+
 	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -790,12 +799,14 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 	if !ok {
 		t.Fatalf("users collector not enabled by default: %v", e.Collectors())
 	}
-	if uc.cfg.BatchSize != 1000 || uc.cfg.Concurrency != 4 || uc.cfg.RefreshInterval != 15*time.Minute || uc.cfg.MaxAge != 0 || uc.cfg.IncludeBots {
+	if uc.cfg.BatchSize != 1000 || uc.cfg.Concurrency != 4 || uc.cfg.RefreshInterval != 15*time.Minute || uc.cfg.MaxAge != 0 || uc.cfg.IncludeBots ||
+		uc.cfg.WalkConcurrency != 4 || uc.cfg.CacheFile != "" {
 		t.Fatalf("defaults from flags: %+v", uc.cfg)
 	}
 
 	if _, err := kingpin.CommandLine.Parse([]string{"--collector.users.include-bots", "--collector.users.batch-size=500",
-		"--collector.users.concurrency=2", "--collector.users.refresh-interval=5m", "--collector.users.max-age=30s"}); err != nil {
+		"--collector.users.concurrency=2", "--collector.users.refresh-interval=5m", "--collector.users.max-age=30s",
+		"--collector.users.walk-concurrency=3", "--collector.users.cache-file=/var/lib/mmexp/users.ids"}); err != nil {
 		t.Fatal(err)
 	}
 	e, err = New(Deps{Client: client})
@@ -803,7 +814,8 @@ func TestUsersFlagsMapOntoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	uc = e.collectors["users"].(*UsersCollector)
-	if uc.cfg.BatchSize != 500 || uc.cfg.Concurrency != 2 || uc.cfg.RefreshInterval != 5*time.Minute || uc.cfg.MaxAge != 30*time.Second || !uc.cfg.IncludeBots {
+	if uc.cfg.BatchSize != 500 || uc.cfg.Concurrency != 2 || uc.cfg.RefreshInterval != 5*time.Minute || uc.cfg.MaxAge != 30*time.Second || !uc.cfg.IncludeBots ||
+		uc.cfg.WalkConcurrency != 3 || uc.cfg.CacheFile != "/var/lib/mmexp/users.ids" {
 		t.Fatalf("config from flags: %+v", uc.cfg)
 	}
 }
@@ -815,7 +827,7 @@ func TestUsersFailedFirstRefreshIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -858,7 +870,7 @@ func TestUsersSweepRunsUnderStartContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -879,3 +891,12 @@ func TestUsersSweepRunsUnderStartContext(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// serialWalkConfig is DefaultUsersConfig with one page in flight: the tests
+// that count pages and 429s in order were written for a serial walk
+// (users_walk_test.go covers concurrent walks).
+func serialWalkConfig() UsersConfig {
+	cfg := DefaultUsersConfig()
+	cfg.WalkConcurrency = 1
+	return cfg
+}

@@ -97,7 +97,7 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func pageTimes(srv *mmtest.Server, clock *walkClock) func() []time.Time {
 // after the first 429, slower after more), and speeds up again to full
 // speed once the pressure is gone.
 func TestUsersWalkRateLimitedSlowsDownAndRecovers(t *testing.T) {
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	env := newUsersEnv(t, 8000, cfg, mmtest.Config{})
 	clock := installWalkClock(env.c)
 	times := pageTimes(env.srv, clock) // answered pages only: a 429 answers before the latency model
@@ -220,7 +220,7 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 // completes.
 func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
 	for _, times := range []int{walkMaxThrottles, walkMaxThrottles + 1} {
-		env := newUsersEnv(t, 500, DefaultUsersConfig(), mmtest.Config{})
+		env := newUsersEnv(t, 500, serialWalkConfig(), mmtest.Config{})
 		installWalkClock(env.c)
 		env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: times})
 		err := env.c.Refresh(context.Background())
@@ -278,7 +278,7 @@ func TestUsersWalkDetectsServerIgnoringPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, DefaultUsersConfig())
+	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestUsersWalkFitsRealLimiter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sleeps about 4 s")
 	}
-	cfg := DefaultUsersConfig()
+	cfg := serialWalkConfig()
 	// 6 tokens, refilled at 4/s: the first 429 comes as soon as 7 requests
 	// take less than about 1.5 s (pages take milliseconds here); once paced
 	// at 5/s, then slower, the walk needs only 15 more pages after its 1 s

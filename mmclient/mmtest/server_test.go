@@ -599,12 +599,15 @@ func TestLatencyHook(t *testing.T) {
 		{EndpointStatusesByIDs, 0, time.Millisecond},
 		{EndpointStatusesByIDs, 1000, 5 * time.Millisecond},
 		{EndpointUsers, 0, 5 * time.Millisecond},
-		{EndpointUsers, 100000, 85 * time.Millisecond},
+		{EndpointUsers, 100000, 100 * time.Millisecond},
 		{EndpointPing, 0, 700 * time.Microsecond},
 	} {
 		if got := lat(c.ep, c.n); got != c.want {
 			t.Errorf("RealisticLatency(%s, %d) = %v, want %v", c.ep, c.n, got, c.want)
 		}
+	}
+	if got, want := RealisticLatencyOffset(2*time.Millisecond)(EndpointUsers, 10000), 25*time.Millisecond; got != want {
+		t.Errorf("RealisticLatencyOffset(2ms)(users, 10000) = %v, want %v", got, want)
 	}
 }
 

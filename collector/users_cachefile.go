@@ -1,0 +1,366 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+)
+
+// The user id cache file (--collector.users.cache-file) lets a restarted
+// exporter serve counts without walking GET /users first. Layout:
+//
+//	mattermost_exporter user ids v<N>\n       magic and format version
+//	{"url":...,"server_id":...,...}\n        one JSON header line (cacheFileHeader)
+//	<count*26 bytes>                         the ids, sorted, no separator
+//	<64 hex digits of SHA-256>\n             checksum of everything above
+//
+// It is written after every successful walk to a temporary file in the same
+// directory, fsynced, then renamed over the old one (and the directory
+// fsynced), so a crash leaves either the old file or the new one. At start it
+// is read once and trusted only if every check passes (cacheFileCheck); any
+// failure is logged and the exporter walks as if there were no file.
+
+const (
+	cacheFileMagic   = "mattermost_exporter user ids v"
+	cacheFileVersion = 1
+	// cacheFileMaxHeader bounds the header line; cacheFileMaxIDs the ids
+	// (the walk's own bound).
+	cacheFileMaxHeader = 4096
+	cacheFileMaxIDs    = 50_000_000
+	// cacheFileFutureSkew: a file finished further in the future than this
+	// is not trusted (a clock gone wrong would defer the next walk).
+	cacheFileFutureSkew = 5 * time.Minute
+)
+
+// cacheFileHeader is the JSON header line.
+type cacheFileHeader struct {
+	URL         string `json:"url"`
+	ServerID    string `json:"server_id"` // DiagnosticId of GET /config/client; "" when unknown
+	IncludeBots bool   `json:"include_bots"`
+	Finished    int64  `json:"finished_unix_ms"`
+	DurationMs  int64  `json:"duration_ms"`
+	ActiveAll   int64  `json:"active_accounts"`
+	Bots        int64  `json:"bots"`
+	// StatsTotal is GET /users/stats total_users_count right after the
+	// walk, -1 when it was not known; compared at load.
+	StatsTotal int64 `json:"stats_total"`
+	Count      int   `json:"count"`
+}
+
+// Reasons a cache file is not used, the values of the result label of
+// mattermost_exporter_users_cache_file_loads_total.
+const (
+	cacheLoaded     = "loaded"
+	cacheAbsent     = "absent"
+	cacheUnreadable = "unreadable"
+	cacheCorrupt    = "corrupt"
+	cacheOldFormat  = "other_format"
+	cacheForeign    = "other_server"
+	cacheSettings   = "other_settings"
+	cacheChanged    = "user_count_changed"
+	cacheUnchecked  = "server_unavailable"
+)
+
+var cacheFileResults = []string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
+
+// cacheFileError is why a file was not used: a reason (a label value) and
+// the detail for the log.
+type cacheFileError struct {
+	reason string
+	err    error
+}
+
+func (e *cacheFileError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *cacheFileError) Unwrap() error { return e.err }
+
+func cacheErr(reason, format string, a ...any) error {
+	return &cacheFileError{reason: reason, err: fmt.Errorf(format, a...)}
+}
+
+// writeCacheFile stores snap atomically at path.
+func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
+	h.Count = ids.Len()
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	sum := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<16)
+	fmt.Fprintf(w, "%s%d\n", cacheFileMagic, cacheFileVersion)
+	w.Write(hdr)
+	w.WriteByte('\n')
+	w.WriteString(ids.s)
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if _, err = io.WriteString(tmp, hex.EncodeToString(sum.Sum(nil))+"\n"); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is synced (best effort:
+	// some filesystems do not support it).
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// readCacheFile reads and checks the file's own consistency (format,
+// checksum, ids); whether it belongs to this server is checked by the
+// caller.
+func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
+	var h cacheFileHeader
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return h, userIDs{}, cacheErr(cacheAbsent, "%w", err)
+	}
+	if err != nil {
+		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+	}
+	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(cacheFileMaxIDs)*userIDLen + 65
+	if !st.Mode().IsRegular() {
+		return h, userIDs{}, cacheErr(cacheUnreadable, "not a regular file")
+	}
+	if st.Size() > maxSize {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes, more than any valid file", st.Size())
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+	}
+	// Magic and version.
+	nl := bytes.IndexByte(b[:min(len(b), len(cacheFileMagic)+12)], '\n')
+	if nl < 0 || !bytes.HasPrefix(b, []byte(cacheFileMagic)) {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "not a user id cache file")
+	}
+	v, err := strconv.Atoi(string(b[len(cacheFileMagic):nl]))
+	if err != nil {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "bad format version")
+	}
+	if v != cacheFileVersion {
+		return h, userIDs{}, cacheErr(cacheOldFormat, "format version %d, this exporter reads %d", v, cacheFileVersion)
+	}
+	// Checksum of everything before the last line.
+	if len(b) < 65 || b[len(b)-1] != '\n' {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "truncated (no checksum line)")
+	}
+	body, want := b[:len(b)-65], b[len(b)-65:len(b)-1]
+	got := sha256.Sum256(body)
+	if hex.EncodeToString(got[:]) != string(want) {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "checksum mismatch (truncated or damaged)")
+	}
+	// Header.
+	rest := body[nl+1:]
+	hl := bytes.IndexByte(rest[:min(len(rest), cacheFileMaxHeader)], '\n')
+	if hl < 0 {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "no header line")
+	}
+	if err := json.Unmarshal(rest[:hl], &h); err != nil {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "header: %v", err)
+	}
+	raw := rest[hl+1:]
+	if h.Count < 0 || h.Count > cacheFileMaxIDs || len(raw) != h.Count*userIDLen {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
+	}
+	if h.ActiveAll < int64(h.Count) || h.Bots < 0 || h.Bots > h.ActiveAll {
+		return h, userIDs{}, cacheErr(cacheCorrupt, "inconsistent counts (%d ids, %d active accounts, %d bots)", h.Count, h.ActiveAll, h.Bots)
+	}
+	ids := userIDs{s: string(raw)}
+	// Ids must be what a walk keeps: 26 lowercase letters or digits,
+	// strictly ascending (sorted, no repeats).
+	for i := range ids.Len() {
+		id := ids.At(i)
+		for k := 0; k < len(id); k++ {
+			if c := id[k]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+				return h, userIDs{}, cacheErr(cacheCorrupt, "id %d is not a Mattermost id", i)
+			}
+		}
+		if i > 0 && ids.At(i-1) >= id {
+			return h, userIDs{}, cacheErr(cacheCorrupt, "ids not sorted at %d", i)
+		}
+	}
+	return h, ids, nil
+}
+
+// cacheFileClaims maps a cache file path to the server URL of the collectors
+// using it, so that two targets of a multi-target exporter given the same
+// --collector.users.cache-file never overwrite each other's file.
+var cacheFileClaims = struct {
+	sync.Mutex
+	m map[string]cacheFileClaim
+}{m: map[string]cacheFileClaim{}}
+
+type cacheFileClaim struct {
+	url   string
+	users int
+}
+
+// claimCacheFile reserves path for url; false if another server's
+// collector holds it.
+func claimCacheFile(path, url string) bool {
+	cacheFileClaims.Lock()
+	defer cacheFileClaims.Unlock()
+	c, ok := cacheFileClaims.m[path]
+	if ok && c.url != url {
+		return false
+	}
+	cacheFileClaims.m[path] = cacheFileClaim{url: url, users: c.users + 1}
+	return true
+}
+
+func releaseCacheFile(path string) {
+	cacheFileClaims.Lock()
+	defer cacheFileClaims.Unlock()
+	c := cacheFileClaims.m[path]
+	if c.users <= 1 {
+		delete(cacheFileClaims.m, path)
+		return
+	}
+	c.users--
+	cacheFileClaims.m[path] = c
+}
+
+// serverID asks GET /config/client?format=old for DiagnosticId, the
+// server's installation id (answered without a token on 5.37 and 11.x);
+// "" when it is not available.
+func (ic *idCache) serverID(ctx context.Context) string {
+	sctx, cancel := context.WithTimeout(mmclient.WithoutRetries(ctx), statsTimeout)
+	defer cancel()
+	cfg, err := ic.client.GetClientConfig(sctx)
+	if err != nil {
+		level.Debug(ic.logger).Log("msg", "GET /config/client failed; the cache file is matched by URL alone", "err", err)
+		return ""
+	}
+	id := cfg["DiagnosticId"]
+	if len(id) > 64 {
+		return ""
+	}
+	return id
+}
+
+// saveCacheFile writes snap to the cache file (no-op without one); stats is
+// GET /users/stats after the walk, or -1.
+func (ic *idCache) saveCacheFile(ctx context.Context, snap *idSnapshot, stats int64) {
+	if ic.cacheFile == "" || ctx.Err() != nil {
+		return
+	}
+	h := cacheFileHeader{
+		URL: ic.client.BaseURL(), ServerID: ic.serverID(ctx), IncludeBots: ic.cfg.IncludeBots,
+		Finished: snap.finished.UnixMilli(), DurationMs: snap.duration.Milliseconds(),
+		ActiveAll: snap.activeAll, Bots: snap.bots, StatsTotal: stats,
+	}
+	if err := writeCacheFile(ic.cacheFile, h, &snap.ids); err != nil {
+		ic.cacheWriteErrors.Inc()
+		level.Warn(ic.logger).Log("msg", "could not write the user id cache file; a restart will walk GET /users again", "file", ic.cacheFile, "err", err)
+		return
+	}
+	ic.cacheWrites.Inc()
+	level.Debug(ic.logger).Log("msg", "user id cache file written", "file", ic.cacheFile, "ids", snap.ids.Len())
+}
+
+// loadCacheFile reads the cache file and checks that it belongs to this
+// server and still matches it: same URL, same server id (when the server
+// tells it), same --collector.users.include-bots, and GET /users/stats
+// equal to what it was after the walk that wrote the file. It returns the
+// snapshot to serve and GET /users/stats' answer, or nil; every outcome is
+// logged and counted, none is fatal.
+func (ic *idCache) loadCacheFile(ctx context.Context) (*idSnapshot, int64) {
+	if ic.cacheFile == "" {
+		return nil, 0
+	}
+	snap, total, err := ic.checkCacheFile(ctx)
+	reason := cacheLoaded
+	var ce *cacheFileError
+	if errors.As(err, &ce) {
+		reason = ce.reason
+	} else if err != nil {
+		reason = cacheUnreadable
+	}
+	ic.cacheLoads.WithLabelValues(reason).Inc()
+	switch reason {
+	case cacheLoaded:
+		level.Info(ic.logger).Log("msg", "user id cache loaded from file; serving it now, next walk as scheduled", "file", ic.cacheFile, "ids", snap.ids.Len(), "written", snap.finished.UTC().Format(time.RFC3339))
+		return snap, total
+	case cacheAbsent:
+		level.Info(ic.logger).Log("msg", "no user id cache file yet; walking GET /users", "file", ic.cacheFile)
+	default:
+		level.Warn(ic.logger).Log("msg", "user id cache file ignored; walking GET /users", "file", ic.cacheFile, "reason", reason, "err", err)
+	}
+	return nil, 0
+}
+
+func (ic *idCache) checkCacheFile(ctx context.Context) (*idSnapshot, int64, error) {
+	h, ids, err := readCacheFile(ic.cacheFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	if url := ic.client.BaseURL(); h.URL != url {
+		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", truncate(h.URL, 200), url)
+	}
+	if h.IncludeBots != ic.cfg.IncludeBots {
+		return nil, 0, cacheErr(cacheSettings, "written with include-bots %t", h.IncludeBots)
+	}
+	finished := time.UnixMilli(h.Finished)
+	if finished.After(time.Now().Add(cacheFileFutureSkew)) {
+		return nil, 0, cacheErr(cacheCorrupt, "written in the future (%s)", finished.UTC().Format(time.RFC3339))
+	}
+	if id := ic.serverID(ctx); id != h.ServerID {
+		if id == "" {
+			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", truncate(h.ServerID, 64))
+		}
+		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", truncate(h.ServerID, 64), id)
+	}
+	total, err := ic.statsTotal(ctx)
+	if err != nil {
+		return nil, 0, cacheErr(cacheUnchecked, "GET /users/stats: %w", err)
+	}
+	want := h.StatsTotal
+	if want < 0 {
+		want = h.ActiveAll
+	}
+	if total != want {
+		return nil, 0, cacheErr(cacheChanged, "GET /users/stats says %d active accounts, %d when the file was written", total, want)
+	}
+	return &idSnapshot{ids: ids, activeAll: h.ActiveAll, bots: h.Bots, finished: finished,
+		duration: time.Duration(h.DurationMs) * time.Millisecond, fromFile: true}, total, nil
+}

@@ -1,0 +1,127 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// Tests of the concurrent walk (--collector.users.walk-concurrency).
+
+func TestUsersConcurrentWalkReadsEveryPageOnce(t *testing.T) {
+	for _, conc := range []int{2, 4, 16} {
+		t.Run(fmt.Sprintf("concurrency=%d", conc), func(t *testing.T) {
+			cfg := DefaultUsersConfig()
+			cfg.WalkConcurrency = conc
+			// 5,000 accounts: exactly 25 full pages, then an empty one.
+			env := newUsersEnv(t, 5000, cfg, mmtest.Config{})
+			if err := env.c.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			snap := env.c.cache.snap.Load()
+			if snap.ids.Len() != activeHumans(env.users) || snap.duplicates != 0 {
+				t.Fatalf("cached %d ids (%d duplicates), want %d, none", snap.ids.Len(), snap.duplicates, activeHumans(env.users))
+			}
+			// Pages past the end may be asked by workers that took a
+			// page number before the short page came back: at most one
+			// per other worker.
+			pages, least := env.srv.Requests(mmtest.EndpointUsers), int64(walkPages(len(env.users)))
+			if pages < least || pages > least+int64(conc-1) || int64(snap.pages) != pages {
+				t.Fatalf("pages asked %d (snapshot %d), want %d to %d", pages, snap.pages, least, least+int64(conc-1))
+			}
+			want := mmtest.CountStatuses(env.users)
+			checkCounts(t, scrapeWithTimeout(t, env.c, 10*time.Second), want.Humans, want.HumansManual)
+		})
+	}
+}
+
+// One failing page fails the whole walk: no partial id set is published.
+func TestUsersConcurrentWalkPublishesNothingPartial(t *testing.T) {
+	cfg := DefaultUsersConfig()
+	env := newUsersEnv(t, 3000, cfg, mmtest.Config{})
+	var n atomic.Int64
+	env.srv.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointUsers && n.Add(1) == 7 {
+			env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusInternalServerError, Times: 1})
+		}
+		return 0
+	})
+	err := env.c.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("err = %v, want the page's 500", err)
+	}
+	if p := env.srv.Requests(mmtest.EndpointUsers); p < 8 {
+		t.Fatalf("walk failed after %d pages, want the eighth to fail", p)
+	}
+	if env.c.cache.snap.Load() != nil {
+		t.Fatal("a failed walk published ids")
+	}
+	if r := scrapeWithTimeout(t, env.c, 5*time.Second); r.err == nil {
+		t.Fatal("scrape after a failed first walk succeeded")
+	} else if _, ok := r.value("mattermost_users", "status", "online"); ok {
+		t.Fatal("counts served without a complete id set")
+	}
+}
+
+func TestUsersConcurrentWalkDetectsServerIgnoringPage(t *testing.T) {
+	fake := mmtest.New(mmtest.Config{Users: mmtest.GenerateUsers(1000, 9)})
+	var pages atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/users" {
+			if pages.Add(1) > 100 { // bound the test if the guard is gone
+				http.Error(w, "too many pages", http.StatusInternalServerError)
+				return
+			}
+			q := r.URL.Query()
+			q.Del("page")
+			r.URL.RawQuery = q.Encode()
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultUsersConfig()
+	cfg.WalkConcurrency = 4
+	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "does not page") {
+		t.Fatalf("err = %v, want the paging-loop guard", err)
+	}
+	if p := pages.Load(); p > 2+2*4 {
+		t.Fatalf("walk asked %d pages before noticing", p)
+	}
+}
+
+// With the fake's token bucket and real sleeps, four workers share one
+// pacer: the walk is throttled a few times, then paces itself and completes.
+func TestUsersConcurrentWalkFitsRealLimiter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps a few seconds")
+	}
+	cfg := DefaultUsersConfig()
+	cfg.WalkConcurrency = 4
+	env := newUsersEnv(t, 4000, cfg, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 4, Burst: 5}})
+	if err := env.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
+	}
+	if th := counterValue(env.c.cache.throttled); th < 1 || th > 8 {
+		t.Fatalf("walk was throttled %v times; want at least one 429 and then self-pacing (at most 8)", th)
+	}
+}
