@@ -264,7 +264,7 @@ func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(
 	// duplicates.
 	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body,
 		maxBody: maxBodyBase + int64(len(ids))*maxBodyPerStatus},
-		func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), fn) })
+		func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), ids, fn) })
 }
 
 // GetUserStatus calls GET /users/{id}/status; userID may be "me".

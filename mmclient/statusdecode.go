@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -18,9 +19,11 @@ import (
 // accepts for []Status, with the same values (field names matched
 // case-insensitively as encoding/json does, unknown fields skipped,
 // null leaves a field unchanged, the last duplicate wins, invalid UTF-8
-// becomes U+FFFD), except a null element, which is rejected. More than max
-// elements fail with ErrTooManyItems.
-func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
+// becomes U+FFFD), except a null element, which is rejected. More than
+// limit elements fail with ErrTooManyItems. A user_id equal to one of sent
+// (the ids of the request) is given sent's string instead of a new one, so
+// that a sweep does not allocate a string per user.
+func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) error) error {
 	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -35,6 +38,7 @@ func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
 	}
 	var st Status
 	var buf []byte
+	ids := sentIDs{ids: sent, sorted: slices.IsSorted(sent)}
 	for n := 0; ; n++ {
 		switch dec.PeekKind() {
 		case ']':
@@ -63,7 +67,7 @@ func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
 			if err != nil {
 				return decodeErr(err)
 			}
-			field := st.field(unquote(&buf, name))
+			field := st.field(unquoteName(&buf, name))
 			v, err := dec.ReadValue()
 			if err != nil {
 				return decodeErr(err)
@@ -79,6 +83,8 @@ func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
 					str := unquote(&buf, v)
 					if k, known := KnownStatus(str); known {
 						*f = k
+					} else if f == &st.UserID {
+						*f = ids.intern(str)
 					} else {
 						*f = string(str)
 					}
@@ -105,6 +111,32 @@ func decodeStatuses(r io.Reader, limit int, fn func(*Status) error) error {
 	}
 }
 
+// sentIDs finds an answered user id among the ids sent. Answers come in
+// request order (5.37) or sorted (11.x; the exporter sends sorted ids), so
+// the id after the last one found is tried first, then a binary search when
+// the ids sent are sorted.
+type sentIDs struct {
+	ids    []string
+	sorted bool
+	next   int
+}
+
+// intern returns the sent id equal to b, or a copy of b.
+func (s *sentIDs) intern(b []byte) string {
+	if s.next < len(s.ids) && s.ids[s.next] == string(b) {
+		s.next++
+		return s.ids[s.next-1]
+	}
+	if s.sorted {
+		i, found := slices.BinarySearch(s.ids, string(b))
+		if found {
+			s.next = i + 1
+			return s.ids[i]
+		}
+	}
+	return string(b)
+}
+
 // errNullElement is returned for a null element in the status array
 // (encoding/json would make it a zero Status, which is no user's status).
 var errNullElement = errors.New("null element in status array")
@@ -113,17 +145,25 @@ var errNullElement = errors.New("null element in status array")
 // (exactly or under Unicode simple case folding, as with encoding/json:
 // "STATUS" and "ſtatus" are "status"), or nil.
 func (s *Status) field(key []byte) any {
-	fields := [...]struct {
+	switch string(key) {
+	case "user_id":
+		return &s.UserID
+	case "status":
+		return &s.Status
+	case "manual":
+		return &s.Manual
+	case "last_activity_at":
+		return &s.LastActivityAt
+	case "dnd_end_time":
+		return &s.DNDEndTime
+	case "active_channel":
+		return &s.ActiveChannel
+	}
+	for _, f := range [...]struct {
 		name string
 		ptr  any
 	}{{"user_id", &s.UserID}, {"status", &s.Status}, {"manual", &s.Manual},
-		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}}
-	for _, f := range fields {
-		if string(key) == f.name {
-			return f.ptr
-		}
-	}
-	for _, f := range fields {
+		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}} {
 		if strings.EqualFold(string(key), f.name) {
 			return f.ptr
 		}
@@ -138,6 +178,18 @@ func (s *Status) field(key []byte) any {
 func unquote(buf *[]byte, v []byte) []byte {
 	raw := v[1 : len(v)-1]
 	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return raw
+	}
+	*buf, _ = jsontext.AppendUnquote((*buf)[:0], v)
+	return *buf
+}
+
+// unquoteName is unquote for an object name: only names spelled in ASCII
+// can match a field, so its bytes need no UTF-8 check (an invalid sequence
+// matches nothing, as its U+FFFD would not).
+func unquoteName(buf *[]byte, v []byte) []byte {
+	raw := v[1 : len(v)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
 		return raw
 	}
 	*buf, _ = jsontext.AppendUnquote((*buf)[:0], v)

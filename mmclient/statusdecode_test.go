@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -28,7 +29,7 @@ func decodeAll(data []byte, chunk int) ([]Status, error) {
 
 func decodeAllReader(r io.Reader) ([]Status, error) {
 	var out []Status
-	err := decodeStatuses(r, math.MaxInt, func(s *Status) error {
+	err := decodeStatuses(r, math.MaxInt, nil, func(s *Status) error {
 		out = append(out, *s)
 		return nil
 	})
@@ -147,7 +148,7 @@ func TestStatusDecoderTable(t *testing.T) {
 func TestStatusDecoderCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	n := 0
-	err := decodeStatuses(strings.NewReader(`[{"user_id":"a"},{"user_id":"b"},{"user_id":"c"}]`), 10, func(s *Status) error {
+	err := decodeStatuses(strings.NewReader(`[{"user_id":"a"},{"user_id":"b"},{"user_id":"c"}]`), 10, nil, func(s *Status) error {
 		n++
 		if s.UserID == "b" {
 			return stop
@@ -162,11 +163,11 @@ func TestStatusDecoderCallbackError(t *testing.T) {
 func TestStatusDecoderMaxElements(t *testing.T) {
 	data := makeStatusArray(5)
 	n := 0
-	err := decodeStatuses(bytes.NewReader(data), 3, func(*Status) error { n++; return nil })
+	err := decodeStatuses(bytes.NewReader(data), 3, nil, func(*Status) error { n++; return nil })
 	if !errors.Is(err, ErrTooManyItems) || n != 3 {
 		t.Fatalf("err=%v after %d elements, want ErrTooManyItems after 3", err, n)
 	}
-	if err := decodeStatuses(bytes.NewReader(data), 5, func(*Status) error { return nil }); err != nil {
+	if err := decodeStatuses(bytes.NewReader(data), 5, nil, func(*Status) error { return nil }); err != nil {
 		t.Fatalf("exactly max elements: %v", err)
 	}
 }
@@ -183,7 +184,7 @@ func TestStatusDecoderReadError(t *testing.T) {
 // TestStatusDecoderInternsStatus checks that known status values are the
 // package constants (no copy per element).
 func TestStatusDecoderInternsStatus(t *testing.T) {
-	err := decodeStatuses(strings.NewReader(`[{"user_id":"a","status":"away"}]`), 1, func(s *Status) error {
+	err := decodeStatuses(strings.NewReader(`[{"user_id":"a","status":"away"}]`), 1, nil, func(s *Status) error {
 		if unsafe.StringData(s.Status) != unsafe.StringData(StatusAway) {
 			t.Error("status is a copy")
 		}
@@ -286,7 +287,7 @@ func TestStatusDecoderAllocations(t *testing.T) {
 	n := 0
 	allocs := testing.AllocsPerRun(5, func() {
 		r.Reset(data)
-		if err := decodeStatuses(r, 10000, func(*Status) error { n++; return nil }); err != nil {
+		if err := decodeStatuses(r, 10000, nil, func(*Status) error { n++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -296,6 +297,51 @@ func TestStatusDecoderAllocations(t *testing.T) {
 	if allocs > 10000+50 {
 		t.Fatalf("%.0f allocations for 10000 elements, want one per element", allocs)
 	}
+
+	// With the ids sent, in request order (5.37) or in another order
+	// (11.x sorts its answer), the user ids reuse the sent strings.
+	sent := make([]string, 10000)
+	for i := range sent {
+		sent[i] = fmt.Sprintf("%026d", i)
+	}
+	for _, order := range []string{"request order", "reversed"} {
+		d := data
+		if order == "reversed" {
+			d = makeStatusArrayOrder(10000, func(i int) int { return 9999 - i })
+		}
+		var ids []string
+		allocs := testing.AllocsPerRun(5, func() {
+			ids = ids[:0]
+			r.Reset(d)
+			if err := decodeStatuses(r, 10000, sent, func(s *Status) error { ids = append(ids, s.UserID); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 50 {
+			t.Errorf("%s: %.0f allocations for 10000 elements with the ids sent, want a fixed handful", order, allocs)
+		}
+		if len(ids) != 10000 || !slices.Contains(sent, ids[0]) || !slices.Contains(sent, ids[9999]) {
+			t.Errorf("%s: decoded ids %d, first %q", order, len(ids), ids[0])
+		}
+	}
+	// An id that was not sent is still decoded (the caller rejects it).
+	var got string
+	if err := decodeStatuses(strings.NewReader(`[{"user_id":"zzzzzzzzzzzzzzzzzzzzzzzzzz"}]`), 1, sent, func(s *Status) error { got = s.UserID; return nil }); err != nil || got != "zzzzzzzzzzzzzzzzzzzzzzzzzz" {
+		t.Errorf("unsent id: %q, %v", got, err)
+	}
+}
+
+// makeStatusArrayOrder is makeStatusArray with element i holding user id
+// order(i).
+func makeStatusArrayOrder(n int, order func(int) int) []byte {
+	b := []byte{'['}
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"user_id":"%026d","status":"online"}`, order(i))
+	}
+	return append(b, ']')
 }
 
 // BenchmarkStreamStatuses decodes 1,000 and 100,000 statuses.
@@ -303,13 +349,17 @@ func BenchmarkStreamStatuses(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			data := makeStatusArray(n)
+			sent := make([]string, n)
+			for i := range sent {
+				sent[i] = fmt.Sprintf("%026d", i)
+			}
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			r := bytes.NewReader(data)
 			online := 0
 			for b.Loop() {
 				r.Reset(data)
-				err := decodeStatuses(r, n, func(s *Status) error {
+				err := decodeStatuses(r, n, sent, func(s *Status) error {
 					if s.Status == StatusOnline {
 						online++
 					}
