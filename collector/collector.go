@@ -82,6 +82,7 @@ type TargetOptions struct {
 	ClusterMaxNodes      *int           // --collector.cluster.max-nodes
 	UsersIncludeBots     *bool          // --collector.users.include-bots
 	UsersRefreshInterval *time.Duration // --collector.users.refresh-interval
+	UsersCacheFile       *string        // --collector.users.cache-file
 }
 
 // override sets *dst to *src when src is not nil (a factory applying a

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,6 +73,7 @@ type TargetConfig struct {
 	Users struct {
 		IncludeBots     *bool           `yaml:"include_bots"`
 		RefreshInterval *model.Duration `yaml:"refresh_interval"`
+		CacheFile       *string         `yaml:"cache_file"`
 	} `yaml:"users"`
 	// Labels are added to every metric of this target's probes.
 	Labels map[string]string `yaml:"labels"`
@@ -333,6 +335,12 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 	o.ClusterExpectedNodes = tc.Cluster.ExpectedNodes
 	o.ClusterMaxNodes = tc.Cluster.MaxNodes
 	o.UsersIncludeBots = tc.Users.IncludeBots
+	if f := tc.Users.CacheFile; f != nil {
+		if *f != "" && !filepath.IsAbs(*f) {
+			return o, fmt.Errorf("users: cache_file: must be an absolute path, got %q", *f)
+		}
+		o.UsersCacheFile = f
+	}
 	if d := tc.Users.RefreshInterval; d != nil {
 		if *d <= 0 {
 			return o, errors.New("users: refresh_interval: must be positive")

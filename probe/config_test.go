@@ -49,6 +49,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: soon}"), []string{`target "prod"`, "soon"}},
 		{"zero refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: 0s}"), []string{`target "prod"`, "refresh_interval"}},
 		{"mistyped bool", "targets:\n" + target("prod", "users: {include_bots: maybe}"), []string{`target "prod"`, "maybe"}},
+		{"relative cache file", "targets:\n" + target("prod", "users: {cache_file: prod.ids}"), []string{`target "prod"`, "cache_file", "absolute"}},
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
 		{"label of a metric", "targets:\n" + target("prod", "labels: {collector: x}"), []string{`target "prod"`, "labels", "collector"}},
@@ -96,7 +97,7 @@ targets:
       ca_file: ` + ca + `
     module: light
     cluster: {expected_nodes: 3, max_nodes: 10}
-    users: {include_bots: true, refresh_interval: 5m}
+    users: {include_bots: true, refresh_interval: 5m, cache_file: /var/lib/mattermost_exporter/prod.ids}
     labels: {customer: acme}
   - name: staging.eu-1
     url: http://127.0.0.1:8065
@@ -117,7 +118,7 @@ targets:
 	if got := strings.Join(p.Options.Collectors, ","); got != "cluster,saml" {
 		t.Errorf("prod collectors %q", got)
 	}
-	if *p.Options.ClusterExpectedNodes != 3 || *p.Options.ClusterMaxNodes != 10 || !*p.Options.UsersIncludeBots || *p.Options.UsersRefreshInterval != 5*time.Minute {
+	if *p.Options.ClusterExpectedNodes != 3 || *p.Options.ClusterMaxNodes != 10 || !*p.Options.UsersIncludeBots || *p.Options.UsersRefreshInterval != 5*time.Minute || *p.Options.UsersCacheFile != "/var/lib/mattermost_exporter/prod.ids" {
 		t.Errorf("prod options %+v", p.Options)
 	}
 	if p.token != "tok" || p.Labels["customer"] != "acme" {
