@@ -80,14 +80,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) erro
 			switch f := field.(type) {
 			case *string:
 				if ok = kind == '"'; ok {
-					str := unquote(&buf, v)
-					if k, known := KnownStatus(str); known {
-						*f = k
-					} else if f == &st.UserID {
-						*f = ids.intern(str)
-					} else {
-						*f = string(str)
-					}
+					*f = stringValue(&buf, v, &ids, f == &st.UserID)
 				}
 			case *bool:
 				ok, *f = kind == 't' || kind == 'f', kind == 't'
@@ -121,20 +114,43 @@ type sentIDs struct {
 	next   int
 }
 
-// intern returns the sent id equal to b, or a copy of b.
-func (s *sentIDs) intern(b []byte) string {
+// find returns the sent id equal to b.
+func (s *sentIDs) find(b []byte) (string, bool) {
 	if s.next < len(s.ids) && s.ids[s.next] == string(b) {
 		s.next++
-		return s.ids[s.next-1]
+		return s.ids[s.next-1], true
 	}
 	if s.sorted {
-		i, found := slices.BinarySearch(s.ids, string(b))
-		if found {
+		if i, found := slices.BinarySearch(s.ids, string(b)); found {
 			s.next = i + 1
-			return s.ids[i]
+			return s.ids[i], true
 		}
 	}
-	return string(b)
+	return "", false
+}
+
+// stringValue returns the text of the JSON string v: a Status* constant or,
+// for a user id (isID), a sent id when it is one, without allocating;
+// otherwise a new string. The common answers (ASCII, no escapes) are
+// matched on v's raw bytes, before any unquoting or UTF-8 check.
+func stringValue(buf *[]byte, v []byte, ids *sentIDs, isID bool) string {
+	raw := v[1 : len(v)-1]
+	for range 2 {
+		if k, known := KnownStatus(raw); known {
+			return k
+		}
+		if isID {
+			if id, found := ids.find(raw); found {
+				return id
+			}
+		}
+		str := unquote(buf, v)
+		if len(str) == len(raw) && (len(str) == 0 || &str[0] == &raw[0]) {
+			return string(str) // nothing to unquote: raw was the text
+		}
+		raw = str
+	}
+	return string(raw)
 }
 
 // errNullElement is returned for a null element in the status array

@@ -452,5 +452,23 @@ func FuzzStatusDecoder(f *testing.F) {
 				}
 			}
 		}
+		if jerr != nil {
+			return
+		}
+		// The same with the answered ids given as the ids sent (sorted,
+		// as the exporter sends them): same values.
+		var sent []string
+		for _, st := range want {
+			sent = append(sent, st.UserID)
+		}
+		slices.Sort(sent)
+		var got []Status
+		err := decodeStatuses(bytes.NewReader(data), math.MaxInt, slices.Compact(sent), func(s *Status) error {
+			got = append(got, *s)
+			return nil
+		})
+		if err == nil && (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+			t.Fatalf("with the ids sent, mismatch for %q:\n got %+v\nwant %+v", data, got, want)
+		}
 	})
 }
