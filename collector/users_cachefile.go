@@ -106,16 +106,18 @@ func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			// The write already failed: that error is the one to report.
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	sum := sha256.New()
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<16)
-	fmt.Fprintf(w, "%s%d\n", cacheFileMagic, cacheFileVersion)
-	w.Write(hdr)
-	w.WriteByte('\n')
-	w.WriteString(ids.s)
+	// bufio.Writer keeps its first error and returns it from Flush.
+	_, _ = fmt.Fprintf(w, "%s%d\n", cacheFileMagic, cacheFileVersion)
+	_, _ = w.Write(hdr)
+	_ = w.WriteByte('\n')
+	_, _ = w.WriteString(ids.s)
 	if err = w.Flush(); err != nil {
 		return err
 	}
@@ -135,7 +137,7 @@ func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 	// some filesystems do not support it).
 	if d, derr := os.Open(dir); derr == nil {
 		_ = d.Sync()
-		d.Close()
+		_ = d.Close()
 	}
 	return nil
 }
@@ -152,7 +154,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 	if err != nil {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	st, err := f.Stat()
 	if err != nil {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)

@@ -270,7 +270,12 @@ func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo
 		return err
 	}
 	half := (hi - lo + 1) / 2
-	for cur := s.batch.Load(); int64(half) < cur && !s.batch.CompareAndSwap(cur, int64(half)); cur = s.batch.Load() {
+	// Lower the remembered size to half unless another batch lowered it
+	// further already.
+	for cur := s.batch.Load(); int64(half) < cur; cur = s.batch.Load() {
+		if s.batch.CompareAndSwap(cur, int64(half)) {
+			break
+		}
 	}
 	if err := s.runBatch(ctx, w, ids, lo, lo+half); err != nil {
 		return err

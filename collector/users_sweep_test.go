@@ -81,7 +81,7 @@ func TestUsersExpiredScrapeMakesNoRequests(t *testing.T) {
 	env.srv.ResetCounters()
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	r := scrapeUsers(t, ctx, env.c)
+	r := scrapeUsers(ctx, t, env.c)
 	if r.err == nil {
 		t.Fatal("an expired scrape succeeded")
 	}

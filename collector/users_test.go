@@ -101,7 +101,7 @@ func (a *usersAdapter) Collect(ch chan<- prometheus.Metric) {
 	a.err = a.c.Update(a.ctx, ch)
 }
 
-func scrapeUsers(t *testing.T, ctx context.Context, c *UsersCollector) scrapeResult {
+func scrapeUsers(ctx context.Context, t *testing.T, c *UsersCollector) scrapeResult {
 	t.Helper()
 	a := &usersAdapter{ctx: ctx, c: c}
 	reg := prometheus.NewPedanticRegistry()
@@ -121,7 +121,7 @@ func scrapeWithTimeout(t *testing.T, c *UsersCollector, d time.Duration) scrapeR
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return scrapeUsers(t, ctx, c)
+	return scrapeUsers(ctx, t, c)
 }
 
 func checkCounts(t *testing.T, r scrapeResult, want, wantManual map[string]int) {
@@ -444,6 +444,9 @@ func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
 	if r2.err == nil || !errors.Is(r2.err, context.DeadlineExceeded) {
 		t.Fatalf("Update error = %v, want a deadline error", r2.err)
 	}
+	if hang.Load() != 1 {
+		t.Fatalf("%d status requests hung, want 1", hang.Load())
+	}
 	want := mmtest.CountStatuses(env.users)
 	checkCounts(t, r2, want.Humans, want.HumansManual) // the previous counts
 	if ts2, _ := r2.value("mattermost_users_sweep_timestamp_seconds"); ts2 != ts1 {
@@ -498,7 +501,7 @@ func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
 
 	sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
 	defer scancel()
-	r := scrapeUsers(t, sctx, env.c)
+	r := scrapeUsers(sctx, t, env.c)
 	if sctx.Err() != nil {
 		t.Fatalf("first scrape ran into its deadline")
 	}
@@ -652,7 +655,9 @@ func TestUsersSweepMatchesByIDInAnyOrder(t *testing.T) {
 		var parts []string
 		for i := len(ids) - 1; i >= 0; i-- {
 			var idx int
-			fmt.Sscanf(ids[i][2:], "%d", &idx)
+			if _, err := fmt.Sscanf(ids[i][2:], "%d", &idx); err != nil {
+				panic(err) // the test's own ids
+			}
 			s := statuses[idx%5]
 			if idx%11 == 0 {
 				s = "in_a_meeting"

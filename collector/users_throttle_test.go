@@ -120,7 +120,7 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if got, want := usersReqs.Load(), int64(walkPages(n)+4); got != want {
 		t.Fatalf("page requests = %d, want %d (pages + 429s)", got, want)
 	}
-	r := scrapeUsers(t, context.Background(), c)
+	r := scrapeUsers(context.Background(), t, c)
 	if v, ok := r.value("mattermost_exporter_users_refresh_throttled_total"); !ok || v != 4 {
 		t.Fatalf("mattermost_exporter_users_refresh_throttled_total = %v (present %v), want 4", v, ok)
 	}
