@@ -55,6 +55,7 @@ func TestPrometheusFleetEndToEnd(t *testing.T) {
 		SAMLIDP: true, SAMLPublic: true, SAMLPrivateKey: true, SAMLEnabled: true,
 		RateLimit: &mmtest.RateLimit{PerSec: 100000, Burst: 100000}, // X-Ratelimit-* headers
 	})
+	fleetHealthySignals(t, healthy)
 	nodeDown := mmtest.NewServer(mmtest.Config{Nodes: promE2ENodes(func(n *mmtest.Node) { *n = mmtest.Node{ID: n.ID} }), Users: users})
 	forbidden := mmtest.NewServer(mmtest.Config{Nodes: promE2EHealthyNodes(), Users: users})
 	forbidden.SetFault(mmtest.EndpointClusterStatus, mmtest.Fault{Code: http.StatusForbidden})
@@ -174,6 +175,10 @@ scrape_configs:
 		"__rate_interval": "1m", "__interval": "15s", "__range": "1h",
 	}
 	for _, q := range grafanaQueries(t, promLoadDashboard(t, promDashboardFile)) {
+		if why := fleetNotExportedIn(q.Expr); why != "" {
+			t.Logf("%s: not checked: %s", q.Where, why)
+			continue
+		}
 		expr, err := promFillVariables(q.Expr, vars)
 		if err != nil {
 			t.Errorf("%s: %v", q.Where, err)
@@ -448,4 +453,49 @@ func promFleetGet(t *testing.T, u string) string {
 		t.Fatalf("GET %s: %s %v\n%s", u, resp.Status, err, b)
 	}
 	return string(b)
+}
+
+// fleetNotExportedIn returns why a dashboard query cannot return data for
+// this test's deployments ("" when it can): the fakes run Mattermost 5.37
+// (no search backend) and the exporter runs the default collectors
+// (analytics off).
+func fleetNotExportedIn(expr string) string {
+	if why := promE2ENotExportedIn(expr); why != "" {
+		return why
+	}
+	names, err := promQLMetricNames(expr)
+	if err != nil {
+		return ""
+	}
+	for _, n := range names {
+		if why := promConditionalMetrics[n]; strings.Contains(why, "--collector.analytics") {
+			return n + ": " + why
+		}
+	}
+	return ""
+}
+
+// fleetHealthySignals gives the healthy deployment the state behind the
+// dashboard's health, license, jobs, plugins and SAML panels, with nothing
+// that would raise an alert: a licence six months from expiry, a successful
+// job, plugins running one version everywhere, certificates far from expiry.
+func fleetHealthySignals(t *testing.T, fake *mmtest.Server) {
+	t.Helper()
+	now := time.Now()
+	fake.SetLicense(&mmtest.License{SkuShortName: "enterprise", SkuName: "Enterprise", Users: 500,
+		StartsAt: now.AddDate(-1, 0, 0), ExpiresAt: now.AddDate(0, 6, 0)})
+	fake.SetJobs([]mmtest.Job{
+		{Type: "ldap_sync", Status: "success", CreateAt: now.Add(-2 * time.Hour), StartAt: now.Add(-2 * time.Hour), LastActivityAt: now.Add(-time.Hour), Progress: 100},
+	})
+	fake.SetPlugins(true, []mmtest.PluginStatus{
+		{PluginID: "playbooks", ClusterID: "n1", Name: "Playbooks", Version: "2.0.1", State: 2},
+		{PluginID: "playbooks", ClusterID: "n2", Name: "Playbooks", Version: "2.0.1", State: 2},
+	})
+	if err := fake.SetSAMLCertificate(now.AddDate(1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.SetSAMLIDPCertificate(now.AddDate(1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetSAMLIDPMetadataURL(fake.URL + mmtest.IDPMetadataPath)
 }
