@@ -233,3 +233,27 @@ func TestUsers413HalvesBatch(t *testing.T) {
 		t.Fatalf("want one warning about the batch size, got %q", logs.String())
 	}
 }
+
+// Against the fake in the 11.x era with ServiceSettings.MaximumPayloadSizeBytes
+// lowered to 10,000 bytes (about 360 ids), the fake's own 413s halve the
+// batches to 250 ids and the counts are right.
+func TestUsersLoweredPayloadLimitEra11(t *testing.T) {
+	users := mmtest.GenerateUsers(2600, 5)
+	fake := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, MaximumPayloadSizeBytes: 10000, Users: users})
+	c, err := NewUsersCollector(Deps{Client: fakeClient(t, fake.URL, mmtest.UserToken, nil)}, DefaultUsersConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := mmtest.CountStatuses(users)
+	r := scrapeWithTimeout(t, c, 30*time.Second)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	checkCounts(t, r, want.Humans, want.HumansManual)
+	if v, _ := r.value("mattermost_exporter_users_batch_size"); v != 250 {
+		t.Fatalf("batch_size = %v, want 250", v)
+	}
+}
