@@ -32,26 +32,6 @@ func (u *userIDs) At(i int) string { return u.s[i*userIDLen : (i+1)*userIDLen] }
 // SizeBytes is the size of the backing storage.
 func (u *userIDs) SizeBytes() int { return len(u.s) }
 
-// indexIn returns the index of id among ids [lo, hi), or -1. The range is
-// sorted, so this is a binary search: no map, no allocation.
-func (u *userIDs) indexIn(lo, hi int, id string) int {
-	if len(id) != userIDLen {
-		return -1
-	}
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		switch c := strings.Compare(u.At(m), id); {
-		case c == 0:
-			return m
-		case c < 0:
-			lo = m + 1
-		default:
-			hi = m
-		}
-	}
-	return -1
-}
-
 // idSnapshot is one completed walk: the ids to sweep and facts about the walk.
 // It is immutable once published.
 type idSnapshot struct {

@@ -96,35 +96,6 @@ func idList(u *userIDs) []string {
 	return out
 }
 
-func TestUserIDsIndexIn(t *testing.T) {
-	b := newIDBuilder(0)
-	for i := 0; i < 100; i += 2 {
-		b.add(testID(i), false)
-	}
-	ids, _, _, _ := b.build(false)
-	for k := 0; k < ids.Len(); k++ {
-		if got := ids.indexIn(0, ids.Len(), ids.At(k)); got != k {
-			t.Fatalf("indexIn(all, %s) = %d, want %d", ids.At(k), got, k)
-		}
-	}
-	// Restricted to a batch [10, 20): ids outside are not found.
-	if got := ids.indexIn(10, 20, ids.At(15)); got != 15 {
-		t.Fatalf("indexIn(10,20, id 15) = %d", got)
-	}
-	if got := ids.indexIn(10, 20, ids.At(9)); got != -1 {
-		t.Fatalf("indexIn(10,20, id 9) = %d, want -1", got)
-	}
-	if got := ids.indexIn(10, 20, ids.At(20)); got != -1 {
-		t.Fatalf("indexIn(10,20, id 20) = %d, want -1", got)
-	}
-	if got := ids.indexIn(0, ids.Len(), testID(3)); got != -1 {
-		t.Fatalf("absent id found at %d", got)
-	}
-	if got := ids.indexIn(0, ids.Len(), "tooshort"); got != -1 {
-		t.Fatalf("short id found at %d", got)
-	}
-}
-
 // TestIDCacheMemoryPerUser checks the storage arithmetic of the id cache: the
 // cache of 100,000 users is one string of exactly 26 bytes per id, and the
 // live heap it retains after the build's garbage is collected stays well

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +160,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	}
 	waitFor(t, "the re-walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
 	snap := env.c.cache.snap.Load()
-	if snap.ids.indexIn(0, snap.ids.Len(), users[victim].ID) < 0 || snap.ids.Len() != activeHumans(users) {
+	if !slices.Contains(idList(&snap.ids), users[victim].ID) || snap.ids.Len() != activeHumans(users) {
 		t.Fatalf("after the re-walk: %d ids, want %d with the renamed account", snap.ids.Len(), activeHumans(users))
 	}
 	r := scrapeWithTimeout(t, env.c, 10*time.Second)

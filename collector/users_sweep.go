@@ -317,17 +317,11 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids 
 	}
 	var local sweepCounts
 	answered := 0
-	next := lo // answers mostly come in request (= sorted) order: try there first
-	err := client.StreamStatusesByIDs(ctx, w.ids, func(st *mmclient.Status) error {
-		i := next
-		if i >= hi || ids.At(i) != st.UserID {
-			i = ids.indexIn(lo, hi, st.UserID)
-		}
-		next = i + 1
-		if i < 0 {
+	// The client finds each answer's id among the ids sent while decoding.
+	err := client.StreamStatusesByIDsIndexed(ctx, w.ids, func(k int, st *mmclient.Status) error {
+		if k < 0 {
 			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
 		}
-		k := i - lo
 		bit := uint64(1) << (uint(k) & 63)
 		if w.seen[k>>6]&bit != 0 {
 			local.duplicates++

@@ -245,6 +245,17 @@ func (c *Client) GetStatusesByIDs(ctx context.Context, ids []string) (map[string
 // elements (more fail with ErrTooManyItems) and maxBodyPerStatus bytes per
 // id.
 func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(*Status) error) error {
+	if fn == nil {
+		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
+	}
+	return c.StreamStatusesByIDsIndexed(ctx, ids, func(_ int, st *Status) error { return fn(st) })
+}
+
+// StreamStatusesByIDsIndexed is StreamStatusesByIDs whose callback also
+// gets the index in ids of the element's user id (-1 when the answer names
+// an id that was not sent), found while decoding: a caller matching answers
+// to its request needs no search of its own.
+func (c *Client) StreamStatusesByIDsIndexed(ctx context.Context, ids []string, fn func(i int, st *Status) error) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
 	}

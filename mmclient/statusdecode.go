@@ -23,7 +23,7 @@ import (
 // limit elements fail with ErrTooManyItems. A user_id equal to one of sent
 // (the ids of the request) is given sent's string instead of a new one, so
 // that a sweep does not allocate a string per user.
-func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) error) error {
+func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status) error) error {
 	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -62,6 +62,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) erro
 			return decodeErr(err)
 		}
 		st = Status{}
+		idx := -1 // of st.UserID in sent
 		for dec.PeekKind() != '}' {
 			name, err := dec.ReadValue()
 			if err != nil {
@@ -80,7 +81,11 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) erro
 			switch f := field.(type) {
 			case *string:
 				if ok = kind == '"'; ok {
-					*f = stringValue(&buf, v, &ids, f == &st.UserID)
+					if f == &st.UserID {
+						*f, idx = stringValue(&buf, v, &ids, true)
+					} else {
+						*f, _ = stringValue(&buf, v, &ids, false)
+					}
 				}
 			case *bool:
 				ok, *f = kind == 't' || kind == 'f', kind == 't'
@@ -98,7 +103,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(*Status) erro
 		if _, err := dec.ReadToken(); err != nil {
 			return decodeErr(err)
 		}
-		if err := fn(&st); err != nil {
+		if err := fn(idx, &st); err != nil {
 			return err
 		}
 	}
@@ -114,43 +119,43 @@ type sentIDs struct {
 	next   int
 }
 
-// find returns the sent id equal to b.
-func (s *sentIDs) find(b []byte) (string, bool) {
+// find returns the index of the sent id equal to b, or -1.
+func (s *sentIDs) find(b []byte) int {
 	if s.next < len(s.ids) && s.ids[s.next] == string(b) {
 		s.next++
-		return s.ids[s.next-1], true
+		return s.next - 1
 	}
 	if s.sorted {
 		if i, found := slices.BinarySearch(s.ids, string(b)); found {
 			s.next = i + 1
-			return s.ids[i], true
+			return i
 		}
 	}
-	return "", false
+	return -1
 }
 
 // stringValue returns the text of the JSON string v: a Status* constant or,
-// for a user id (isID), a sent id when it is one, without allocating;
-// otherwise a new string. The common answers (ASCII, no escapes) are
-// matched on v's raw bytes, before any unquoting or UTF-8 check.
-func stringValue(buf *[]byte, v []byte, ids *sentIDs, isID bool) string {
+// for a user id (isID), a sent id when it is one (with its index, else -1),
+// without allocating; otherwise a new string. The common answers (ASCII, no
+// escapes) are matched on v's raw bytes, before any unquoting or UTF-8 check.
+func stringValue(buf *[]byte, v []byte, ids *sentIDs, isID bool) (string, int) {
 	raw := v[1 : len(v)-1]
 	for range 2 {
-		if k, known := KnownStatus(raw); known {
-			return k
+		if k, known := KnownStatus(raw); known && !isID {
+			return k, -1
 		}
 		if isID {
-			if id, found := ids.find(raw); found {
-				return id
+			if i := ids.find(raw); i >= 0 {
+				return ids.ids[i], i
 			}
 		}
 		str := unquote(buf, v)
 		if len(str) == len(raw) && (len(str) == 0 || &str[0] == &raw[0]) {
-			return string(str) // nothing to unquote: raw was the text
+			return string(str), -1 // nothing to unquote: raw was the text
 		}
 		raw = str
 	}
-	return string(raw)
+	return string(raw), -1
 }
 
 // errNullElement is returned for a null element in the status array

@@ -29,7 +29,7 @@ func decodeAll(data []byte, chunk int) ([]Status, error) {
 
 func decodeAllReader(r io.Reader) ([]Status, error) {
 	var out []Status
-	err := decodeStatuses(r, math.MaxInt, nil, func(s *Status) error {
+	err := decodeStatuses(r, math.MaxInt, nil, func(_ int, s *Status) error {
 		out = append(out, *s)
 		return nil
 	})
@@ -148,7 +148,7 @@ func TestStatusDecoderTable(t *testing.T) {
 func TestStatusDecoderCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	n := 0
-	err := decodeStatuses(strings.NewReader(`[{"user_id":"a"},{"user_id":"b"},{"user_id":"c"}]`), 10, nil, func(s *Status) error {
+	err := decodeStatuses(strings.NewReader(`[{"user_id":"a"},{"user_id":"b"},{"user_id":"c"}]`), 10, nil, func(_ int, s *Status) error {
 		n++
 		if s.UserID == "b" {
 			return stop
@@ -163,11 +163,11 @@ func TestStatusDecoderCallbackError(t *testing.T) {
 func TestStatusDecoderMaxElements(t *testing.T) {
 	data := makeStatusArray(5)
 	n := 0
-	err := decodeStatuses(bytes.NewReader(data), 3, nil, func(*Status) error { n++; return nil })
+	err := decodeStatuses(bytes.NewReader(data), 3, nil, func(int, *Status) error { n++; return nil })
 	if !errors.Is(err, ErrTooManyItems) || n != 3 {
 		t.Fatalf("err=%v after %d elements, want ErrTooManyItems after 3", err, n)
 	}
-	if err := decodeStatuses(bytes.NewReader(data), 5, nil, func(*Status) error { return nil }); err != nil {
+	if err := decodeStatuses(bytes.NewReader(data), 5, nil, func(int, *Status) error { return nil }); err != nil {
 		t.Fatalf("exactly max elements: %v", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestStatusDecoderReadError(t *testing.T) {
 // TestStatusDecoderInternsStatus checks that known status values are the
 // package constants (no copy per element).
 func TestStatusDecoderInternsStatus(t *testing.T) {
-	err := decodeStatuses(strings.NewReader(`[{"user_id":"a","status":"away"}]`), 1, nil, func(s *Status) error {
+	err := decodeStatuses(strings.NewReader(`[{"user_id":"a","status":"away"}]`), 1, nil, func(_ int, s *Status) error {
 		if unsafe.StringData(s.Status) != unsafe.StringData(StatusAway) {
 			t.Error("status is a copy")
 		}
@@ -287,7 +287,7 @@ func TestStatusDecoderAllocations(t *testing.T) {
 	n := 0
 	allocs := testing.AllocsPerRun(5, func() {
 		r.Reset(data)
-		if err := decodeStatuses(r, 10000, nil, func(*Status) error { n++; return nil }); err != nil {
+		if err := decodeStatuses(r, 10000, nil, func(int, *Status) error { n++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -313,7 +313,7 @@ func TestStatusDecoderAllocations(t *testing.T) {
 		allocs := testing.AllocsPerRun(5, func() {
 			ids = ids[:0]
 			r.Reset(d)
-			if err := decodeStatuses(r, 10000, sent, func(s *Status) error { ids = append(ids, s.UserID); return nil }); err != nil {
+			if err := decodeStatuses(r, 10000, sent, func(_ int, s *Status) error { ids = append(ids, s.UserID); return nil }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -326,7 +326,7 @@ func TestStatusDecoderAllocations(t *testing.T) {
 	}
 	// An id that was not sent is still decoded (the caller rejects it).
 	var got string
-	if err := decodeStatuses(strings.NewReader(`[{"user_id":"zzzzzzzzzzzzzzzzzzzzzzzzzz"}]`), 1, sent, func(s *Status) error { got = s.UserID; return nil }); err != nil || got != "zzzzzzzzzzzzzzzzzzzzzzzzzz" {
+	if err := decodeStatuses(strings.NewReader(`[{"user_id":"zzzzzzzzzzzzzzzzzzzzzzzzzz"}]`), 1, sent, func(_ int, s *Status) error { got = s.UserID; return nil }); err != nil || got != "zzzzzzzzzzzzzzzzzzzzzzzzzz" {
 		t.Errorf("unsent id: %q, %v", got, err)
 	}
 }
@@ -359,7 +359,7 @@ func BenchmarkStreamStatuses(b *testing.B) {
 			online := 0
 			for b.Loop() {
 				r.Reset(data)
-				err := decodeStatuses(r, n, sent, func(s *Status) error {
+				err := decodeStatuses(r, n, sent, func(_ int, s *Status) error {
 					if s.Status == StatusOnline {
 						online++
 					}
@@ -463,7 +463,7 @@ func FuzzStatusDecoder(f *testing.F) {
 		}
 		slices.Sort(sent)
 		var got []Status
-		err := decodeStatuses(bytes.NewReader(data), math.MaxInt, slices.Compact(sent), func(s *Status) error {
+		err := decodeStatuses(bytes.NewReader(data), math.MaxInt, slices.Compact(sent), func(_ int, s *Status) error {
 			got = append(got, *s)
 			return nil
 		})
