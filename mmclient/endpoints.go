@@ -153,6 +153,25 @@ func MaxItems(n int) ListOption {
 	}
 }
 
+// idsJSON is json.Marshal(ids) for valid user ids (26 characters [a-z0-9],
+// nothing to escape), written once into a buffer of the exact size.
+// json.Marshal checks every byte for escaping and grows and copies its
+// buffer: at 100,000 users that was about 24 ms of CPU per scrape
+// (encoding/json.appendString in a CPU profile of make bench).
+func idsJSON(ids []string) []byte {
+	b := make([]byte, 0, max(2, 1+len(ids)*(UserIDLen+3))) // [ ] and n quoted ids with n-1 commas
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, id...)
+		b = append(b, '"')
+	}
+	return append(b, ']')
+}
+
 // decodeArrayMax decodes a JSON array (or null) element by element and fails
 // as soon as it holds more than max elements, so that a hostile answer costs
 // at most max elements of memory and time. Trailing data is an error.
@@ -267,10 +286,7 @@ func (c *Client) StreamStatusesByIDsIndexed(ctx context.Context, ids []string, f
 			return fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
 		}
 	}
-	body, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("%s: %w", EndpointStatusesByIDs, err)
-	}
+	body := idsJSON(ids)
 	// At most one element per id sent: 11.x deduplicates, 5.37 repeats
 	// duplicates.
 	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body,

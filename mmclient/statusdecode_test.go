@@ -472,3 +472,24 @@ func FuzzStatusDecoder(f *testing.F) {
 		}
 	})
 }
+
+// idsJSON writes what json.Marshal writes for valid user ids.
+func TestIDsJSONIsJSONMarshal(t *testing.T) {
+	for _, n := range []int{1, 2, 1000} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%026d", i*7919)
+		}
+		want, err := json.Marshal(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := idsJSON(ids)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("n=%d: idsJSON = %.80s..., json.Marshal = %.80s...", n, got, want)
+		}
+		if cap(got) != len(got) {
+			t.Errorf("n=%d: buffer of %d bytes for %d", n, cap(got), len(got))
+		}
+	}
+}
