@@ -137,9 +137,12 @@ var helpLines = map[string]string{
 }
 
 // expo builds expected exposition text: for each metric name in the order
-// given, its HELP and TYPE lines followed by the sample lines starting with
-// that name.
-func expo(samples ...string) string {
+// given, its HELP (from helpLines) and TYPE lines followed by the sample
+// lines starting with that name.
+func expo(samples ...string) string { return expoWith(helpLines, samples...) }
+
+// expoWith is expo with the HELP texts of help.
+func expoWith(help map[string]string, samples ...string) string {
 	var b strings.Builder
 	done := map[string]bool{}
 	for _, s := range samples {
@@ -153,7 +156,7 @@ func expo(samples ...string) string {
 			if strings.HasSuffix(name, "_total") {
 				typ = "counter"
 			}
-			b.WriteString("# HELP " + name + " " + helpLines[name] + "\n")
+			b.WriteString("# HELP " + name + " " + help[name] + "\n")
 			b.WriteString("# TYPE " + name + " " + typ + "\n")
 		}
 		b.WriteString(s + "\n")

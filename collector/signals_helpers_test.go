@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,27 +58,7 @@ var sigHelp = map[string]string{
 }
 
 // sigExpo builds expected exposition text (like expo) with sigHelp.
-func sigExpo(samples ...string) string {
-	var b strings.Builder
-	done := map[string]bool{}
-	for _, s := range samples {
-		name := s
-		if i := strings.IndexAny(s, "{ "); i >= 0 {
-			name = s[:i]
-		}
-		if !done[name] {
-			done[name] = true
-			typ := "gauge"
-			if strings.HasSuffix(name, "_total") {
-				typ = "counter"
-			}
-			b.WriteString("# HELP " + name + " " + sigHelp[name] + "\n")
-			b.WriteString("# TYPE " + name + " " + typ + "\n")
-		}
-		b.WriteString(s + "\n")
-	}
-	return b.String()
-}
+func sigExpo(samples ...string) string { return expoWith(sigHelp, samples...) }
 
 // fixtureReplay serves captured answers of testdata/<era>/<name>.{meta,json}
 // by request path; other paths answer 418.
