@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -422,16 +421,9 @@ func newIDPHTTPClient(caFile string) (*http.Client, error) {
 	}
 	tr = tr.Clone()
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := mmclient.LoadCAPool(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("IdP metadata CA file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("IdP metadata CA file %s: no PEM certificate", caFile)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}

@@ -179,7 +179,7 @@ func New(opts Options) (*Client, error) {
 		var tr *http.Transport
 		switch t := rt.(type) {
 		case nil:
-			tr = newTransport()
+			tr = NewTransport()
 		case *http.Transport:
 			tr = t.Clone()
 		default:
@@ -191,7 +191,7 @@ func New(opts Options) (*Client, error) {
 				cfg = tr.TLSClientConfig.Clone()
 			}
 			if opts.CAFile != "" {
-				pool, err := loadCAFile(opts.CAFile)
+				pool, err := LoadCAPool(opts.CAFile)
 				if err != nil {
 					return nil, err
 				}
@@ -238,11 +238,11 @@ func (c *Client) SetToken(token string) error {
 	return nil
 }
 
-// newTransport is http.DefaultTransport (proxy from the environment, HTTP/2,
+// NewTransport is http.DefaultTransport (proxy from the environment, HTTP/2,
 // 90 s idle timeout) with room for the parallel status batches of a sweep to
 // keep their connections (the default keeps 2 idle per host), and a shorter
 // dial timeout. Each call is bounded by its context, not by the transport.
-func newTransport() *http.Transport {
+func NewTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -310,10 +310,24 @@ func redactUserinfo(s string) string {
 	}
 }
 
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+// maxCAFileSize bounds a CA bundle (a full system bundle is about 200 KB).
+const maxCAFileSize = 1 << 20
+
+// LoadCAPool returns the system pool plus the certificates of the PEM file
+// at path (at most 1 MiB). The project's one reader of CA files: the
+// Mattermost client, the fleet targets and the SAML IdP client use it.
+func LoadCAPool(path string) (*x509.CertPool, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("mmclient: reading CA file: %w", err)
+	}
+	defer func() { _ = f.Close() }() // read-only
+	pem, err := io.ReadAll(io.LimitReader(f, maxCAFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("mmclient: reading CA file: %w", err)
+	}
+	if len(pem) > maxCAFileSize {
+		return nil, fmt.Errorf("mmclient: CA file %q is larger than %d bytes", path, maxCAFileSize)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {

@@ -291,7 +291,7 @@ func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader)
 		return nil, errors.New("token_file: missing; give the file holding the Mattermost API token")
 	}
 	if tc.TLS.CAFile != "" {
-		if _, err := caPool(tc.TLS.CAFile); err != nil {
+		if _, err := mmclient.LoadCAPool(tc.TLS.CAFile); err != nil {
 			return nil, fmt.Errorf("tls: ca_file: %w", err)
 		}
 	}

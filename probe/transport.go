@@ -3,14 +3,13 @@ package probe
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // backgroundKey marks the context given to a target's Exporter.Start: the
@@ -83,13 +82,11 @@ func (b *releasingBody) Close() error {
 // single-target mode; it takes TLS options only with its own transport,
 // and here the fleet's limiter wraps the transport.)
 func baseTransport(tc TargetConfig) (*http.Transport, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 16
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr := mmclient.NewTransport()
 	if tc.TLS.CAFile != "" || tc.TLS.InsecureSkipVerify {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tc.TLS.InsecureSkipVerify}
 		if tc.TLS.CAFile != "" {
-			pool, err := caPool(tc.TLS.CAFile)
+			pool, err := mmclient.LoadCAPool(tc.TLS.CAFile)
 			if err != nil {
 				return nil, fmt.Errorf("tls: ca_file: %w", err)
 			}
@@ -98,23 +95,4 @@ func baseTransport(tc TargetConfig) (*http.Transport, error) {
 		tr.TLSClientConfig = cfg
 	}
 	return tr, nil
-}
-
-// maxCAFileSize bounds a CA bundle.
-const maxCAFileSize = 1 << 20
-
-// caPool returns the system pool plus the certificates of the PEM file.
-func caPool(path string) (*x509.CertPool, error) {
-	pem, err := readBoundedSize(path, maxCAFileSize)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("no PEM certificate found in " + path)
-	}
-	return pool, nil
 }
