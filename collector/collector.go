@@ -96,9 +96,10 @@ func override[T any](dst *T, src *T) {
 type factoryFunc func(Deps) (Collector, error)
 
 type registration struct {
-	name    string
-	factory factoryFunc
-	enabled *bool
+	name             string
+	factory          factoryFunc
+	enabled          *bool
+	enabledByDefault bool
 }
 
 // registry of collectors; written only from init() (registerCollector), read afterwards.
@@ -117,7 +118,7 @@ func registerCollector(name string, enabledByDefault bool, factory func(Deps) (C
 	}
 	help := fmt.Sprintf("Enable the %s collector (default: %s).", name, state)
 	flag := kingpin.Flag("collector."+name, help).Default(strconv.FormatBool(enabledByDefault)).Bool()
-	registrations[name] = &registration{name: name, factory: factory, enabled: flag}
+	registrations[name] = &registration{name: name, factory: factory, enabled: flag, enabledByDefault: enabledByDefault}
 }
 
 // Names returns the names of every registered collector, sorted.

@@ -331,6 +331,10 @@ type benchRow struct {
 	heapAfterMiB, heapPeakMiB, liveMi float64
 	cpuMs                             float64
 	pastDeadline                      int
+	// every default collector (benchScrapeAll)
+	allCollectors                   string
+	allRatio, allScrapeMs, allCPUMs float64
+	allRequests                     float64
 }
 
 func benchSizes() []int {
@@ -610,9 +614,96 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 		b.ReportMetric(float64(row.refreshPages), "refresh_list_req")
 		b.ReportMetric(row.refreshS, "refresh_s")
 	})
+	b.Run(fmt.Sprintf("N=%d/scrape-all", n), func(b *testing.B) {
+		benchScrapeAll(b, row, c, fake, floorOnce, buildBodies)
+		bodies = nil
+	})
 	cancel()
 	<-c.Stopped()
 	return row
+}
+
+// benchScrapeAll scrapes the whole exporter with every collector enabled by
+// default (users is c, warm; the others are new, with an admin token so that
+// each gets real answers) and reports the ratio of interleaved pairs (floor,
+// scrape) and the exporter CPU per scrape.
+func benchScrapeAll(b *testing.B, row *benchRow, users *UsersCollector, fake *benchFake, floorOnce, buildBodies func()) {
+	admin, err := mmclient.New(mmclient.Options{BaseURL: fake.url, Token: mmtest.AdminToken, Transport: benchTransport()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cs := map[string]Collector{"users": users}
+	for _, name := range Names() {
+		reg := registrations[name]
+		if !reg.enabledByDefault || name == "users" {
+			continue
+		}
+		col, err := reg.factory(Deps{Client: admin})
+		if err != nil {
+			b.Fatalf("collector %s: %v", name, err)
+		}
+		if s, ok := col.(Starter); ok {
+			s.Start(ctx)
+		}
+		cs[name] = col
+	}
+	e := NewExporter(Deps{Client: admin}, cs)
+	row.allCollectors = strings.Join(e.Collectors(), ",")
+	scrape := func() {
+		sctx, scancel := context.WithTimeout(context.Background(), benchDeadline)
+		defer scancel()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(e.ScrapeCollector(sctx))
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatalf("gather: %v", err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "mattermost_exporter_collector_success" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetGauge().GetValue() != 1 {
+					b.Fatalf("collector %s failed in the all-collectors scrape", m.GetLabel()[0].GetValue())
+				}
+			}
+		}
+	}
+	scrape() // warm (and the health collector's first deep ping)
+	buildBodies()
+	fake.reset(b)
+	var ratios, times []float64
+	var cpu time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		floorOnce()
+		f := msSince(t0)
+		c0 := cpuTime()
+		t0 = time.Now()
+		scrape()
+		d := msSince(t0)
+		cpu += cpuTime() - c0
+		times = append(times, d)
+		ratios = append(ratios, d/f)
+	}
+	b.StopTimer()
+	row.allRatio = median(ratios)
+	row.allScrapeMs = median(times)
+	row.allCPUMs = float64(cpu.Microseconds()) / 1000 / float64(b.N)
+	counts := fake.counts(b)
+	row.allRequests = 0
+	for ep, v := range counts {
+		if ep != mmtest.EndpointStatusesByIDs {
+			row.allRequests += float64(v) / float64(b.N)
+		}
+	}
+	b.ReportMetric(row.allRatio, "ratio_paired")
+	b.ReportMetric(row.allScrapeMs, "scrape_median_ms")
+	b.ReportMetric(row.allCPUMs, "cpu_ms/op")
+	b.ReportMetric(row.allRequests, "other_req/op")
 }
 
 // benchFirstCounts scrapes c every 50 ms from start until a scrape serves
@@ -697,6 +788,13 @@ func printBenchTable(rows []*benchRow) {
 		fmt.Fprintf(w, "| %d | %.1f ms | %.1f ms | %.2f; %.2f | %.0f | %s | %.0f | %.0f | %.0f | %.1f MiB | %.1f / %.1f MiB | %.1f MiB | %.1f ms (%.1f ms) | %.0f ms, %d | %s |\n",
 			r.n, r.scrapeMs, r.floorMs, r.ratio, r.ratioSeparate, r.statusReq, walk, r.bytesRead, r.allocs, r.allocBytes,
 			r.heapAfterMiB, r.heapPeakMiB, r.refreshPeakMiB, r.liveMi, r.cpuMs, r.floorCPUMs, r.maxScrapeMs, r.pastDeadline, cold)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "warm scrape of the whole exporter, every collector enabled by default (%s), admin token, paired with the floor\n", rows[0].allCollectors)
+	fmt.Fprintln(w, "| N | scrape (median) | ratio to the floor (paired median) | exporter CPU/scrape | requests/scrape besides the status POSTs |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %.1f ms | %.2f | %.1f ms | %.1f |\n", r.n, r.allScrapeMs, r.allRatio, r.allCPUMs, r.allRequests)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "time to first counts (GET /users OFFSET cost %s per 1,000 rows skipped, %s): first start = walk + stats + first sweep; restart = with the cache file the first start wrote\n",

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,11 +24,14 @@ import (
 // (singleflight). It runs detached from the scrape that started it, until
 // that scrape's deadline (or until the collector stops).
 //
-// Responses are decoded as a stream (mmclient.StreamStatusesByIDs); each
-// result is matched to its batch by binary search in the batch's slice of the
-// sorted id cache, and a per-batch bitset counts every id at most once
-// (servers of the 5.37 era repeat duplicates, 11.x dedupes). The decoded
-// strings alias the client's reused buffer and are never kept.
+// Each answer is read whole into the worker's buffer
+// (mmclient.ReadStatusesByIDs) and decoded once the request's slot is free
+// again (Client.DecodeStatuses): twice Concurrency workers share
+// Concurrency request slots, so the server never has more than Concurrency
+// requests from one sweep, and decoding one answer overlaps the wait for
+// the next instead of adding to it. Each result is matched to its id in the
+// batch while decoding, and a per-batch bitset counts every id at most once
+// (servers of the 5.37 era repeat duplicates, 11.x dedupes).
 //
 // Completeness: Mattermost answers every id it is sent (ids without a status
 // come back as synthesized "offline"), so a batch whose answer lacks some of
@@ -113,8 +117,10 @@ type sweeper struct {
 	last     atomic.Pointer[sweepResult]
 	progress atomic.Pointer[sweepProgress] // of the latest sweep started
 	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
-	// workers holds idle workers (their id and bitset buffers), at most
-	// conc: a sweep reuses them instead of allocating per batch.
+	// slots holds one token per request in flight (conc).
+	slots chan struct{}
+	// workers holds idle workers (their id, body and bitset buffers), at
+	// most 2*conc: a sweep reuses them instead of allocating per batch.
 	workers chan *sweepWorker
 
 	unknownLogged atomic.Int64 // unix seconds of the last unknown-status warning
@@ -131,7 +137,8 @@ type sweepProgress struct {
 func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
 	s := &sweeper{
 		client: client, logger: logger, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
-		workers: make(chan *sweepWorker, cfg.Concurrency),
+		slots:   make(chan struct{}, cfg.Concurrency),
+		workers: make(chan *sweepWorker, 2*cfg.Concurrency),
 		sweeps:  newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
 		errors:  newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
 		reused:  newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
@@ -153,7 +160,7 @@ func (s *sweeper) worker() *sweepWorker {
 	}
 }
 
-// release keeps w for the next batch unless conc workers are idle already.
+// release keeps w for the next batch unless 2*conc workers are idle already.
 func (s *sweeper) release(w *sweepWorker) {
 	select {
 	case s.workers <- w:
@@ -218,7 +225,7 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 
 	var mu sync.Mutex // guards res
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.conc)
+	g.SetLimit(2 * s.conc)
 	for b := 0; b < prog.total && gctx.Err() == nil; b++ {
 		lo, hi := b*size, min((b+1)*size, n)
 		g.Go(func() error {
@@ -265,7 +272,7 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 // runBatch sweeps ids [lo, hi); a 413 splits the range in halves, each
 // retried at once, and lowers the batch size of later sweeps.
 func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo, hi int) error {
-	err := w.doBatch(ctx, s.client, ids, lo, hi)
+	err := w.doBatch(ctx, s.client, s.slots, ids, lo, hi)
 	if err == nil || !mmclient.IsRequestTooLarge(err) || hi-lo < 2 {
 		return err
 	}
@@ -294,17 +301,19 @@ func (s *sweeper) logUnknown(res *sweepResult) {
 }
 
 // sweepWorker holds reusable buffers for one batch at a time: the batch's id
-// strings (substrings of the cache) and a bitset of the ids answered.
+// strings (substrings of the cache), the answer and a bitset of the ids
+// answered.
 type sweepWorker struct {
 	ids        []string
+	body       bytes.Buffer
 	seen       []uint64
 	cnt        sweepCounts // of the batches completed since it was reset
 	unknownVal string      // first unknown status value (copied)
 }
 
-// doBatch sweeps ids [lo, hi). The worker's counts are only updated when the
-// batch is complete.
-func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids *userIDs, lo, hi int) error {
+// doBatch sweeps ids [lo, hi), holding one of slots while its request is in
+// flight. The worker's counts are only updated when the batch is complete.
+func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slots chan struct{}, ids *userIDs, lo, hi int) error {
 	w.ids = w.ids[:0]
 	for i := lo; i < hi; i++ {
 		w.ids = append(w.ids, ids.At(i))
@@ -315,10 +324,20 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, ids 
 		w.seen = w.seen[:words]
 		clear(w.seen)
 	}
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := client.ReadStatusesByIDs(ctx, w.ids, &w.body)
+	<-slots
+	if err != nil {
+		return err
+	}
 	var local sweepCounts
 	answered := 0
-	// The client finds each answer's id among the ids sent while decoding.
-	err := client.StreamStatusesByIDsIndexed(ctx, w.ids, func(k int, st *mmclient.Status) error {
+	// The decoder finds each answer's id among the ids sent.
+	err = client.DecodeStatuses(&w.body, w.ids, func(k int, st *mmclient.Status) error {
 		if k < 0 {
 			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
 		}

@@ -257,3 +257,57 @@ func TestUsersLoweredPayloadLimitEra11(t *testing.T) {
 		t.Fatalf("batch_size = %v, want 250", v)
 	}
 }
+
+// Workers decode outside their request slot, but the server never has more
+// than Concurrency status requests of one sweep at once.
+func TestUsersSweepRequestsInFlightAtMostConcurrency(t *testing.T) {
+	users := mmtest.GenerateUsers(3000, 7)
+	fake := mmtest.NewServer(mmtest.Config{Users: users})
+	t.Cleanup(fake.Close)
+	fake.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointStatusesByIDs {
+			return 5 * time.Millisecond
+		}
+		return 0
+	})
+	var inFlight, peak atomic.Int64
+	h := fake.Handler()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/users/status/ids" {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: front.URL, Token: mmtest.UserToken, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := serialWalkConfig()
+	cfg.BatchSize = 50
+	cfg.Concurrency = 3
+	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetCounters()
+	r := scrapeWithTimeout(t, c, 30*time.Second)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := mmtest.CountStatuses(users)
+	checkCounts(t, r, want.Humans, want.HumansManual)
+	batches := (c.cache.snap.Load().ids.Len() + cfg.BatchSize - 1) / cfg.BatchSize
+	if got := fake.Requests(mmtest.EndpointStatusesByIDs); got != int64(batches) {
+		t.Fatalf("%d status requests, want %d", got, batches)
+	}
+	if p := peak.Load(); p > int64(cfg.Concurrency) || p < 2 {
+		t.Fatalf("at most %d status requests were in flight at once, want 2..%d", p, cfg.Concurrency)
+	}
+}

@@ -275,23 +275,57 @@ func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(
 // an id that was not sent), found while decoding: a caller matching answers
 // to its request needs no search of its own.
 func (c *Client) StreamStatusesByIDsIndexed(ctx context.Context, ids []string, fn func(i int, st *Status) error) error {
-	if len(ids) == 0 {
-		return fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
+	req, err := statusesRequest(ids)
+	if err != nil {
+		return err
 	}
 	if fn == nil {
 		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
 	}
+	return c.do(ctx, req, func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), ids, fn) })
+}
+
+// ReadStatusesByIDs is the first half of StreamStatusesByIDsIndexed: it
+// sends the request and reads the whole answer (under the same cap) into
+// buf, which it returns; DecodeStatuses is the second half. The connection
+// is free again when it returns, so a caller that limits its requests in
+// flight can decode one answer while its next request waits on the server.
+func (c *Client) ReadStatusesByIDs(ctx context.Context, ids []string, buf *bytes.Buffer) error {
+	req, err := statusesRequest(ids)
+	if err != nil {
+		return err
+	}
+	buf.Reset()
+	return c.do(ctx, req, func(_ *http.Response, r io.Reader) error {
+		_, err := buf.ReadFrom(r)
+		return err
+	})
+}
+
+// DecodeStatuses decodes an answer read by ReadStatusesByIDs for the same
+// ids, as StreamStatusesByIDsIndexed does while reading (errors bounded and
+// redacted the same way).
+func (c *Client) DecodeStatuses(body *bytes.Buffer, ids []string, fn func(i int, st *Status) error) error {
+	if err := decodeStatuses(body, len(ids), ids, fn); err != nil {
+		return c.boundedError(fmt.Errorf("%s: %w", EndpointStatusesByIDs, err))
+	}
+	return nil
+}
+
+// statusesRequest checks ids and builds their POST /users/status/ids
+// request. At most one answer element per id sent: 11.x deduplicates,
+// 5.37 repeats duplicates.
+func statusesRequest(ids []string) (request, error) {
+	if len(ids) == 0 {
+		return request{}, fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
+	}
 	for i, id := range ids {
 		if !isUserID(id) {
-			return fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
+			return request{}, fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
 		}
 	}
-	body := idsJSON(ids)
-	// At most one element per id sent: 11.x deduplicates, 5.37 repeats
-	// duplicates.
-	return c.do(ctx, request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: body,
-		maxBody: maxBodyBase + int64(len(ids))*maxBodyPerStatus},
-		func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), ids, fn) })
+	return request{endpoint: EndpointStatusesByIDs, method: http.MethodPost, path: "/users/status/ids", body: idsJSON(ids),
+		maxBody: maxBodyBase + int64(len(ids))*maxBodyPerStatus}, nil
 }
 
 // GetUserStatus calls GET /users/{id}/status; userID may be "me".
