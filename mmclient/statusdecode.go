@@ -68,7 +68,10 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status)
 			if err != nil {
 				return decodeErr(err)
 			}
-			field := st.field(unquoteName(&buf, name))
+			field := st.fieldExact(name[1 : len(name)-1])
+			if field == nil {
+				field = st.field(unquoteName(&buf, name))
+			}
 			v, err := dec.ReadValue()
 			if err != nil {
 				return decodeErr(err)
@@ -91,7 +94,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status)
 				ok, *f = kind == 't' || kind == 'f', kind == 't'
 			case *int64:
 				if ok = kind == '0'; ok {
-					if *f, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+					if *f, err = parseInt(v); err != nil {
 						return fmt.Errorf("decode response: element %d: %w", n, err)
 					}
 				}
@@ -162,10 +165,45 @@ func stringValue(buf *[]byte, v []byte, ids *sentIDs, isID bool) (string, int) {
 // (encoding/json would make it a zero Status, which is no user's status).
 var errNullElement = errors.New("null element in status array")
 
+// parseInt is strconv.ParseInt(v, 10, 64) for a JSON number v, without
+// its checks for the common case: up to 18 digits, which cannot overflow.
+func parseInt(v []byte) (int64, error) {
+	if len(v) > 18 {
+		return strconv.ParseInt(string(v), 10, 64)
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return strconv.ParseInt(string(v), 10, 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
 // field returns a pointer to the field of s whose JSON name key matches
 // (exactly or under Unicode simple case folding, as with encoding/json:
 // "STATUS" and "ſtatus" are "status"), or nil.
 func (s *Status) field(key []byte) any {
+	if f := s.fieldExact(key); f != nil {
+		return f
+	}
+	for _, f := range [...]struct {
+		name string
+		ptr  any
+	}{{"user_id", &s.UserID}, {"status", &s.Status}, {"manual", &s.Manual},
+		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}} {
+		if strings.EqualFold(string(key), f.name) {
+			return f.ptr
+		}
+	}
+	return nil
+}
+
+// fieldExact is field for a name spelled exactly as the server sends it;
+// it needs no unquoting (such a name has no escapes), so the decoder tries
+// it on the raw name first.
+func (s *Status) fieldExact(key []byte) any {
 	switch string(key) {
 	case "user_id":
 		return &s.UserID
@@ -179,15 +217,6 @@ func (s *Status) field(key []byte) any {
 		return &s.DNDEndTime
 	case "active_channel":
 		return &s.ActiveChannel
-	}
-	for _, f := range [...]struct {
-		name string
-		ptr  any
-	}{{"user_id", &s.UserID}, {"status", &s.Status}, {"manual", &s.Manual},
-		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}} {
-		if strings.EqualFold(string(key), f.name) {
-			return f.ptr
-		}
 	}
 	return nil
 }
