@@ -71,7 +71,7 @@ const (
 	epUsersMe
 	epLicense
 	epOther
-	epOpsBase               // first endpoint of ops.go
+	epOpsBase                 // first endpoint of ops.go
 	numEndpoints = epTeamsEnd // ops.go's then teams.go's endpoints follow
 )
 
