@@ -78,22 +78,23 @@ type idCache struct {
 
 	// Timing of the loop; tests shorten them.
 	retryMin, probeEvery, rewalkMin time.Duration
+	earlyWalks                      int // earlyRefreshDurations
 	// Bounds of the incremental refresh in pages; tests lower them.
 	incrMaxTeamPages, incrMaxPagesPerTeam, incrMaxNoTeamPages int
 	// Clock of the walk's pacing; tests replace both.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
-	walkMu    sync.Mutex // one walk at a time
-	snap      atomic.Pointer[idSnapshot]
-	lastErr   atomic.Pointer[error] // nil after a successful walk
-	pages     atomic.Int64          // pages of the refresh in progress, else of the last one
+	walkMu  sync.Mutex // one walk at a time
+	snap    atomic.Pointer[idSnapshot]
+	lastErr atomic.Pointer[error] // nil after a successful walk
+	pages   atomic.Int64          // pages of the refresh in progress, else of the last one
 	// Pages of the last full walk and of the last incremental refresh
 	// (completed or not).
 	lastFullPages, lastIncrPages atomic.Int64
-	statsSeen atomic.Pointer[int64] // total_users_count after the last walk
-	statsDiff atomic.Pointer[int64] // walk minus stats after the last walk
-	stopped   chan struct{}
+	statsSeen                    atomic.Pointer[int64] // total_users_count after the last walk
+	statsDiff                    atomic.Pointer[int64] // walk minus stats after the last walk
+	stopped                      chan struct{}
 
 	// cacheFile is --collector.users.cache-file ("" = none, or not ours
 	// to use: another server's collector holds the path).
@@ -114,7 +115,7 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 	}
 	ic := &idCache{
 		client: client, logger: logger, cfg: cfg,
-		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute,
+		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute, earlyWalks: earlyRefreshDurations,
 		incrMaxTeamPages: incrMaxTeamPages, incrMaxPagesPerTeam: incrMaxPagesPerTeam, incrMaxNoTeamPages: incrMaxNoTeamPages,
 		now: time.Now, sleep: sleepCtx,
 		stopped:       make(chan struct{}),
@@ -491,7 +492,7 @@ func (ic *idCache) run(ctx context.Context) {
 			retry, rewalk = ic.retryMin, ic.rewalkMin
 		}
 		earliest := end.Add(max(ic.cfg.MinEarlyGap, 0))
-		if t := begin.Add(earlyRefreshDurations * end.Sub(begin)); t.After(earliest) {
+		if t := begin.Add(time.Duration(ic.earlyWalks) * end.Sub(begin)); t.After(earliest) {
 			earliest = t
 		}
 		var ok bool
