@@ -2,8 +2,12 @@ package mmtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -243,5 +247,41 @@ func TestTeamPagesOffsetLatency(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(offsets, []int{0, 200, 5}) {
 		t.Fatalf("offsets %v, want [0 200 5]", offsets)
+	}
+}
+
+// Both recorded servers send create_at on every account of a user listing,
+// and the client decodes it (the incremental refresh depends on it).
+func TestRecordedUsersHaveCreateAt(t *testing.T) {
+	for _, f := range []struct{ set, file string }{
+		{"../../testdata/real-mattermost", "users_page0_per_page200.json"},
+		{"../../testdata/current-mattermost", "users_page0_per_page5.json"},
+	} {
+		body, err := os.ReadFile(filepath.Join(f.set, f.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw []map[string]any
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}))
+		t.Cleanup(srv.Close)
+		c, err := mmclient.New(mmclient.Options{BaseURL: srv.URL, Token: "x", MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users, err := c.GetUsers(context.Background(), 0, 200)
+		if err != nil || len(users) != len(raw) || len(users) == 0 {
+			t.Fatalf("%s: %d users, %v", f.file, len(users), err)
+		}
+		for i, u := range users {
+			if want, _ := raw[i]["create_at"].(float64); u.CreateAt <= 0 || float64(u.CreateAt) != want {
+				t.Fatalf("%s: user %d create_at %d, recorded %v", f.file, i, u.CreateAt, raw[i]["create_at"])
+			}
+		}
 	}
 }
