@@ -45,7 +45,9 @@ const (
 	// incrMaxTeamPages: 50 pages of 200 = 10,000 teams.
 	incrMaxTeamPages    = 50
 	incrMaxPagesPerTeam = 25
-	incrMaxNoTeamPages  = 25
+	// incrMaxNoTeamPages: 20,000 accounts in no team (1% of 1M users is
+	// 50 pages; the list is by username, so it is read whole every time).
+	incrMaxNoTeamPages = 100
 	// incrCostShare: an incremental refresh costs at most 1/incrCostShare
 	// of a full walk's pages.
 	incrCostShare = 4
@@ -84,7 +86,7 @@ func (ic *idCache) refreshIncremental(ctx context.Context) bool {
 	defer ic.walkMu.Unlock()
 	begin := time.Now()
 	old := ic.snap.Load()
-	if old == nil {
+	if old == nil || old.newestCreateAt <= 0 {
 		return false
 	}
 	snap, found, err := ic.incremental(ctx, old)
