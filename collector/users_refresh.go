@@ -29,6 +29,12 @@ import (
 //     not closer than MinEarlyGap (1 min) to the previous walk's end nor than
 //     10 walk durations to its start, so that constant sign-ups do not keep
 //     the exporter walking.
+//   - A total that went up is first met with an incremental refresh
+//     (users_incremental.go): the accounts created since the walk are read
+//     from the teams' newest members and the accounts in no team, and
+//     merged in if GET /users/stats then agrees; the walk keeps its time.
+//     Otherwise (or when the total went down) the walk is brought forward
+//     as above.
 //   - After a walk, GET /users/stats is compared with the walk's active
 //     accounts (bots included, like total_users_count). A difference (accounts
 //     changed during the walk: OFFSET paging by username skips an account
