@@ -71,12 +71,26 @@ func (e *incrGiveUp) Error() string { return e.reason }
 func giveUp(format string, a ...any) error { return &incrGiveUp{reason: fmt.Sprintf(format, a...)} }
 
 // incrementalPossible reports whether the snapshot can be brought up to
-// date incrementally: it knows the newest create_at of its walk and
-// agreed with GET /users/stats.
+// date incrementally: it knows the newest create_at of its walk, agreed
+// with GET /users/stats, and its walk is long enough for the smallest
+// incremental refresh (a page of teams, a team, the accounts in no team)
+// to be cheaper (below about 2,400 accounts the walk is as cheap).
 func (ic *idCache) incrementalPossible() bool {
 	snap := ic.snap.Load()
 	d := ic.statsDiff.Load()
-	return snap != nil && snap.newestCreateAt > 0 && d != nil && *d == 0
+	if snap == nil || snap.newestCreateAt <= 0 || d == nil || *d != 0 {
+		return false
+	}
+	budget, _ := incrBudget(snap)
+	return budget >= 3
+}
+
+// incrBudget returns the most pages an incremental refresh of snap may
+// cost, and the pages of a full walk it is a share of (a walk reads every
+// account once, deactivated ones too).
+func incrBudget(snap *idSnapshot) (budget, walkPages int) {
+	walkPages = max(snap.pages, int(snap.activeAll/walkPerPage)+1)
+	return walkPages / incrCostShare, walkPages
 }
 
 // refreshIncremental tries an incremental refresh; it reports whether it
@@ -121,9 +135,7 @@ func (ic *idCache) refreshIncremental(ctx context.Context) bool {
 // incremental reads the accounts created since old's walk and returns old
 // with them merged in, and how many new active accounts it found.
 func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapshot, int64, error) {
-	// A full walk reads every account once (deactivated ones too).
-	walkPages := max(old.pages, int(old.activeAll/walkPerPage)+1)
-	budget := walkPages / incrCostShare
+	budget, walkPages := incrBudget(old)
 	w := &walkState{ic: ic, b: newIDBuilder(0), p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1, newest: old.newestCreateAt}
 	ic.pages.Store(0)
 	spend := func() error {

@@ -390,3 +390,22 @@ func TestMergeIDs(t *testing.T) {
 		}
 	}
 }
+
+// Below about 2,400 accounts a walk costs less than the smallest
+// incremental refresh: a new account brings the walk forward directly.
+func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)})
+	env.c.cache.earlyWalks = 0
+	startUsers(t, env.c)
+	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	env.srv.AddUsers([]mmtest.UserSpec{newSpec(1, "", false, "")})
+	waitFor(t, "the early walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
+	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || counterValue(env.c.cache.incrementals.WithLabelValues(incrFellBack)) != 0 {
+		t.Fatalf("an incremental refresh was tried (%d GET /teams)", n)
+	}
+	if !slices.Contains(idList(&env.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+		t.Fatal("the walk did not cache the new account")
+	}
+}
