@@ -74,7 +74,7 @@ func giveUp(format string, a ...any) error { return &incrGiveUp{reason: fmt.Spri
 // date incrementally: it knows the newest create_at of its walk, agreed
 // with GET /users/stats, and its walk is long enough for the smallest
 // incremental refresh (a page of teams, a team, the accounts in no team)
-// to be cheaper (below about 2,400 accounts the walk is as cheap).
+// to be cheaper (below about 2,200 accounts the walk is as cheap).
 func (ic *idCache) incrementalPossible() bool {
 	snap := ic.snap.Load()
 	d := ic.statsDiff.Load()

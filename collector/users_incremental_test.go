@@ -391,7 +391,7 @@ func TestMergeIDs(t *testing.T) {
 	}
 }
 
-// Below about 2,400 accounts a walk costs less than the smallest
+// Below about 2,200 accounts a walk costs less than the smallest
 // incremental refresh: a new account brings the walk forward directly.
 func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
 	cfg := incrConfig()
