@@ -226,8 +226,12 @@ var (
 		nil, nil)
 	usersRefreshRequestsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "refresh_requests"),
-		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not).",
+		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not); for an incremental refresh, its GET /teams and filtered GET /users pages.",
 		nil, nil)
+	usersLastRefreshPagesDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(exporterNamespace, "users", "last_refresh_pages"),
+		"Page requests of the last user id cache refresh of each kind, completed or not: full (a walk of GET /users) or incremental (GET /teams, then each team's newest members and the accounts in no team); 0 until one ran.",
+		[]string{"kind"}, nil)
 	usersFromFileDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "users", "cache_from_file"),
 		"1 while the user id cache in use was loaded from --collector.users.cache-file at start (no walk yet by this process), else 0; only with a cache file.",
@@ -291,6 +295,8 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot)
 	}
 	gauge(ch, usersCachedDesc, float64(cached))
 	gauge(ch, usersRefreshRequestsDesc, float64(c.cache.pages.Load()))
+	gauge(ch, usersLastRefreshPagesDesc, float64(c.cache.lastFullPages.Load()), "full")
+	gauge(ch, usersLastRefreshPagesDesc, float64(c.cache.lastIncrPages.Load()), "incremental")
 	if d := c.cache.statsDiff.Load(); d != nil {
 		gauge(ch, usersStatsDifferenceDesc, float64(*d))
 	}
@@ -299,6 +305,7 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot)
 		c.sweep.sweeps, c.sweep.errors, c.sweep.reused} {
 		ch <- m
 	}
+	c.cache.incrementals.Collect(ch)
 	if c.cfg.CacheFile != "" {
 		fromFile := 0.0
 		if snap != nil && snap.fromFile {

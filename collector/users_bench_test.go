@@ -94,7 +94,8 @@ func benchWalkLatencyMax() int {
 // TestUsersBenchFakeProcess is not a test: it is the helper process of
 // BenchmarkUsers, serving a fake Mattermost when started with
 // MMEXP_BENCH_FAKE_USERS=<n>. It prints the server URL, then answers
-// commands read from stdin ("counts", "reset") until stdin closes.
+// commands read from stdin ("counts", "reset", "add <k>": create k
+// accounts) until stdin closes.
 func TestUsersBenchFakeProcess(t *testing.T) {
 	nStr := os.Getenv(benchFakeEnv)
 	if nStr == "" {
@@ -110,8 +111,9 @@ func TestUsersBenchFakeProcess(t *testing.T) {
 	if c := benchServerCores(); c > 0 {
 		cores = make(chan struct{}, c)
 	}
+	users, teams := benchTeamUsers(n)
 	srv := mmtest.NewServer(mmtest.Config{
-		Users: mmtest.GenerateUsers(n, benchSeed),
+		Users: users, Teams: teams,
 		Latency: func(endpoint string, k int) time.Duration {
 			if endpoint == mmtest.EndpointUsers && !walkLatency {
 				return 0
@@ -133,6 +135,12 @@ func TestUsersBenchFakeProcess(t *testing.T) {
 	out.Flush()
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "add "); ok { // users_incremental_bench_test.go
+			benchAddUsers(srv, k)
+			fmt.Fprintln(out, "OK")
+			out.Flush()
+			continue
+		}
 		switch sc.Text() {
 		case "counts":
 			b, _ := json.Marshal(srv.RequestCounts())
@@ -620,6 +628,7 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	})
 	cancel()
 	<-c.Stopped()
+	benchIncremental(b, fake, c, row)
 	return row
 }
 
@@ -810,6 +819,7 @@ func printBenchTable(rows []*benchRow) {
 			r.n, r.walkConcurrency, r.firstCountsS, note, r.refreshPages, r.refreshRequests, r.restartCountsS, r.restartPages, r.restartStatusReq, r.restartOther)
 	}
 	fmt.Fprintln(w)
+	printBenchIncrTable(w, rows)
 }
 
 func benchCoresText() string {

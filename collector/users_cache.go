@@ -51,6 +51,11 @@ type idSnapshot struct {
 	// accounts created during the walk); invalid counts ids of a wrong length.
 	duplicates int
 	invalid    int
+	// newestCreateAt is the newest create_at (epoch ms, server clock) of
+	// any account the walk saw, deactivated ones included; accounts
+	// created later are found by the incremental refresh
+	// (users_incremental.go). 0 = unknown (no incremental refresh).
+	newestCreateAt int64
 	// fromFile: loaded from --collector.users.cache-file at start, not
 	// walked by this process.
 	fromFile bool

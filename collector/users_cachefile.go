@@ -60,6 +60,12 @@ type cacheFileHeader struct {
 	// walk, -1 when it was not known; compared at load.
 	StatsTotal int64 `json:"stats_total"`
 	Count      int   `json:"count"`
+	// Pages of the walk, and the newest create_at it saw (for the
+	// incremental refresh); absent from files of older exporters (same
+	// format version: such a file loads, and its first GET /users/stats
+	// change brings a full walk forward).
+	Pages          int   `json:"pages,omitempty"`
+	NewestCreateAt int64 `json:"newest_create_at,omitempty"`
 }
 
 // Reasons a cache file is not used, the values of the result label of
@@ -290,6 +296,7 @@ func (ic *idCache) saveCacheFile(ctx context.Context, snap *idSnapshot, stats in
 		URL: ic.client.BaseURL(), ServerID: ic.serverID(ctx), IncludeBots: ic.cfg.IncludeBots,
 		Finished: snap.finished.UnixMilli(), DurationMs: snap.duration.Milliseconds(),
 		ActiveAll: snap.activeAll, Bots: snap.bots, StatsTotal: stats,
+		Pages: snap.pages, NewestCreateAt: snap.newestCreateAt,
 	}
 	if err := writeCacheFile(ic.cacheFile, h, &snap.ids); err != nil {
 		ic.cacheWriteErrors.Inc()
@@ -363,6 +370,10 @@ func (ic *idCache) checkCacheFile(ctx context.Context) (*idSnapshot, int64, erro
 	if total != want {
 		return nil, 0, cacheErr(cacheChanged, "GET /users/stats says %d active accounts, %d when the file was written", total, want)
 	}
+	if h.Pages < 0 || h.NewestCreateAt < 0 {
+		return nil, 0, cacheErr(cacheCorrupt, "negative pages or newest create_at")
+	}
 	return &idSnapshot{ids: ids, activeAll: h.ActiveAll, bots: h.Bots, finished: finished,
-		duration: time.Duration(h.DurationMs) * time.Millisecond, fromFile: true}, total, nil
+		duration: time.Duration(h.DurationMs) * time.Millisecond, fromFile: true,
+		pages: h.Pages, newestCreateAt: h.NewestCreateAt}, total, nil
 }

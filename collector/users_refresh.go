@@ -29,6 +29,12 @@ import (
 //     not closer than MinEarlyGap (1 min) to the previous walk's end nor than
 //     10 walk durations to its start, so that constant sign-ups do not keep
 //     the exporter walking.
+//   - A total that went up is first met with an incremental refresh
+//     (users_incremental.go): the accounts created since the walk are read
+//     from the teams' newest members and the accounts in no team, and
+//     merged in if GET /users/stats then agrees; the walk keeps its time.
+//     Otherwise (or when the total went down) the walk is brought forward
+//     as above.
 //   - After a walk, GET /users/stats is compared with the walk's active
 //     accounts (bots included, like total_users_count). A difference (accounts
 //     changed during the walk: OFFSET paging by username skips an account
@@ -78,17 +84,23 @@ type idCache struct {
 
 	// Timing of the loop; tests shorten them.
 	retryMin, probeEvery, rewalkMin time.Duration
+	earlyWalks                      int // earlyRefreshDurations
+	// Bounds of the incremental refresh in pages; tests lower them.
+	incrMaxTeamPages, incrMaxPagesPerTeam, incrMaxNoTeamPages int
 	// Clock of the walk's pacing; tests replace both.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
-	walkMu    sync.Mutex // one walk at a time
-	snap      atomic.Pointer[idSnapshot]
-	lastErr   atomic.Pointer[error] // nil after a successful walk
-	pages     atomic.Int64          // pages of the walk in progress, else of the last one
-	statsSeen atomic.Pointer[int64] // total_users_count after the last walk
-	statsDiff atomic.Pointer[int64] // walk minus stats after the last walk
-	stopped   chan struct{}
+	walkMu  sync.Mutex // one walk at a time
+	snap    atomic.Pointer[idSnapshot]
+	lastErr atomic.Pointer[error] // nil after a successful walk
+	pages   atomic.Int64          // pages of the refresh in progress, else of the last one
+	// Pages of the last full walk and of the last incremental refresh
+	// (completed or not).
+	lastFullPages, lastIncrPages atomic.Int64
+	statsSeen                    atomic.Pointer[int64] // total_users_count after the last walk
+	statsDiff                    atomic.Pointer[int64] // walk minus stats after the last walk
+	stopped                      chan struct{}
 
 	// cacheFile is --collector.users.cache-file ("" = none, or not ours
 	// to use: another server's collector holds the path).
@@ -97,6 +109,7 @@ type idCache struct {
 	cacheWrites, cacheWriteErrors prometheus.Counter
 
 	refreshes, refreshErrors, early, throttled prometheus.Counter
+	incrementals                               *prometheus.CounterVec
 }
 
 func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *idCache {
@@ -108,7 +121,8 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 	}
 	ic := &idCache{
 		client: client, logger: logger, cfg: cfg,
-		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute,
+		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute, earlyWalks: earlyRefreshDurations,
+		incrMaxTeamPages: incrMaxTeamPages, incrMaxPagesPerTeam: incrMaxPagesPerTeam, incrMaxNoTeamPages: incrMaxNoTeamPages,
 		now: time.Now, sleep: sleepCtx,
 		stopped:       make(chan struct{}),
 		refreshes:     newUsersCounter("refreshes_total", "Completed user id cache refreshes."),
@@ -121,6 +135,12 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 			[]string{"result"}),
 		cacheWrites:      newUsersCounter("cache_file_writes_total", "Writes of --collector.users.cache-file (after each successful walk)."),
 		cacheWriteErrors: newUsersCounter("cache_file_write_errors_total", "Failed writes of --collector.users.cache-file (the previous file, if any, stays)."),
+		incrementals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: "incremental_refreshes_total",
+			Help: "Incremental user id cache refreshes (new accounts read from GET /teams and the teams' newest members when GET /users/stats went up between walks), by result: applied (the cache then agreed with GET /users/stats), fell_back (not applied: a full walk was brought forward instead)."},
+			[]string{"result"}),
+	}
+	for _, r := range incrResults {
+		ic.incrementals.WithLabelValues(r)
 	}
 	if cfg.CacheFile != "" {
 		for _, r := range cacheFileResults {
@@ -220,7 +240,7 @@ func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
 	}
 	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
-		pages: int(ic.pages.Load()), duplicates: dups, invalid: invalid}, nil
+		pages: int(ic.pages.Load()), duplicates: dups, invalid: invalid, newestCreateAt: w.newest}, nil
 }
 
 // walkState is one walk shared by its workers; mu guards all of it.
@@ -234,6 +254,7 @@ type walkState struct {
 	firsts    []string // first account id of each page read ("" = not read or empty)
 	throttles int      // 429s in a row
 	slowdowns int      // times the pacer was slowed down
+	newest    int64    // the newest create_at seen (any account)
 	err       error
 }
 
@@ -297,6 +318,7 @@ func (w *walkState) add(page int, users []mmclient.User) error {
 		}
 	}
 	for i := range users {
+		w.newest = max(w.newest, users[i].CreateAt)
 		if users[i].DeleteAt == 0 {
 			w.b.add(users[i].ID, users[i].IsBot)
 		}
@@ -304,8 +326,17 @@ func (w *walkState) add(page int, users []mmclient.User) error {
 	return nil
 }
 
-// fetch asks for one page, paced, waiting and asking again after a 429.
+// fetch asks for one page of the walk.
 func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error) {
+	return fetchPaced(ctx, w, fmt.Sprintf("page %d", page), func(ctx context.Context) ([]mmclient.User, error) {
+		return w.ic.client.GetUsers(ctx, page, walkPerPage)
+	})
+}
+
+// fetchPaced asks for one page (what names it in errors and logs) with
+// get, paced by w's pacer, waiting and asking again after a 429. The walk
+// and the incremental refresh (users_incremental.go) page through it.
+func fetchPaced[T any](ctx context.Context, w *walkState, what string, get func(context.Context) ([]T, error)) ([]T, error) {
 	ic := w.ic
 	for {
 		w.mu.Lock()
@@ -313,11 +344,11 @@ func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error
 		gen := w.slowdowns
 		w.mu.Unlock()
 		if err := ic.sleep(ctx, d); err != nil {
-			return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
+			return nil, fmt.Errorf("user id walk interrupted at %s: %w", what, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, walkPageTimeout)
 		// No client retries: the walk sees every 429 and paces itself.
-		users, err := ic.client.GetUsers(mmclient.WithoutRetries(pctx), page, walkPerPage)
+		items, err := get(mmclient.WithoutRetries(pctx))
 		cancel()
 		ic.pages.Add(1) // live, so a slow walk shows progress
 		var apiErr *mmclient.APIError
@@ -335,23 +366,23 @@ func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error
 			limit := w.p.lim.Limit()
 			w.mu.Unlock()
 			if throttles > walkMaxThrottles {
-				return nil, fmt.Errorf("user id walk: page %d rate limited %d times in a row: %w", page, throttles, err)
+				return nil, fmt.Errorf("user id walk: %s rate limited %d times in a row: %w", what, throttles, err)
 			}
 			wait := min(max(apiErr.RetryAfter, walkMinWait), walkMaxWait)
-			level.Info(ic.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", page, "retry_after", wait, "pages_per_second", float64(limit))
+			level.Info(ic.logger).Log("msg", "user id walk rate limited by Mattermost; slowing down", "page", what, "retry_after", wait, "pages_per_second", float64(limit))
 			if err := ic.sleep(ctx, wait); err != nil {
-				return nil, fmt.Errorf("user id walk interrupted at page %d: %w", page, err)
+				return nil, fmt.Errorf("user id walk interrupted at %s: %w", what, err)
 			}
 			continue // same page again
 		}
 		if err != nil {
-			return nil, fmt.Errorf("user id walk: page %d: %w", page, err)
+			return nil, fmt.Errorf("user id walk: %s: %w", what, err)
 		}
 		w.mu.Lock()
 		w.throttles = 0
 		w.p.ok()
 		w.mu.Unlock()
-		return users, nil
+		return items, nil
 	}
 }
 
@@ -382,6 +413,7 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 		hint = min(total, 50_000_000)
 	}
 	snap, err := ic.walk(ctx, hint)
+	ic.lastFullPages.Store(ic.pages.Load())
 	if err != nil {
 		ic.refreshErrors.Inc()
 		if ctx.Err() == nil {
@@ -425,7 +457,7 @@ func (ic *idCache) restore(ctx context.Context) bool {
 	ic.statsSeen.Store(&total)
 	ic.statsDiff.Store(&diff)
 	ic.snap.Store(snap)
-	ok, _ := ic.wait(ctx, snap.finished.Add(ic.cfg.RefreshInterval), time.Now().Add(max(ic.cfg.MinEarlyGap, 0)), false, false)
+	ok, _ := ic.waitOrIncrement(ctx, snap.finished.Add(ic.cfg.RefreshInterval), time.Now().Add(max(ic.cfg.MinEarlyGap, 0)), false, false)
 	return ok
 }
 
@@ -466,13 +498,35 @@ func (ic *idCache) run(ctx context.Context) {
 			retry, rewalk = ic.retryMin, ic.rewalkMin
 		}
 		earliest := end.Add(max(ic.cfg.MinEarlyGap, 0))
-		if t := begin.Add(earlyRefreshDurations * end.Sub(begin)); t.After(earliest) {
+		if t := begin.Add(time.Duration(ic.earlyWalks) * end.Sub(begin)); t.After(earliest) {
 			earliest = t
 		}
 		var ok bool
-		if ok, probed = ic.wait(ctx, next, earliest, probe, down); !ok {
+		if ok, probed = ic.waitOrIncrement(ctx, next, earliest, probe, down); !ok {
 			return
 		}
+	}
+}
+
+// waitOrIncrement waits for the next full walk (see wait). When
+// GET /users/stats reports more active accounts in between, it tries an
+// incremental refresh first: applied, the full walk keeps its time;
+// otherwise the full walk is brought forward as wait does.
+func (ic *idCache) waitOrIncrement(ctx context.Context, next, earliest time.Time, probe, down bool) (ok, probed bool) {
+	changed := false
+	for {
+		var grown bool
+		ok, probed, grown = ic.wait(ctx, next, earliest, probe, down, changed)
+		if !ok || !grown {
+			return ok, probed
+		}
+		if ic.refreshIncremental(ctx) {
+			continue
+		}
+		if ctx.Err() != nil {
+			return false, false
+		}
+		changed = true
 	}
 }
 
@@ -493,10 +547,17 @@ func isOutage(err error) bool {
 // GET /users/stats every probeEvery and returns at once when one answers
 // while down (the walk failed for want of an answer, or a probe failed).
 // Otherwise it asks every StatsInterval and returns early (not before
-// earliest) when total_users_count changed.
-func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down bool) (ok, probed bool) {
+// earliest) when total_users_count changed, or at once with grown when it
+// went up and an incremental refresh can be tried (not when changed: the
+// count already changed and the walk is due at earliest).
+func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down, changed bool) (ok, probed, grown bool) {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
+	if changed {
+		if t := time.Until(earliest); t < time.Until(next) {
+			timer.Reset(max(t, 0))
+		}
+	}
 	every := ic.cfg.StatsInterval
 	if probe {
 		every = ic.probeEvery
@@ -507,16 +568,15 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, do
 		defer t.Stop()
 		tick = t.C
 	}
-	changed := false
 	for {
 		select {
 		case <-ctx.Done():
-			return false, false
+			return false, false, false
 		case <-timer.C:
 			if changed && time.Now().Before(next) {
 				ic.early.Inc()
 			}
-			return true, false
+			return true, false, false
 		case <-tick:
 			if changed {
 				continue
@@ -530,12 +590,16 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, do
 				continue
 			case probe:
 				level.Info(ic.logger).Log("msg", "Mattermost answers again; retrying the user id walk now")
-				return true, true
+				return true, true, false
 			}
 			seen := ic.statsSeen.Load()
 			if seen == nil {
 				ic.statsSeen.Store(&total)
 				continue
+			}
+			if total > *seen && ic.incrementalPossible() {
+				level.Debug(ic.logger).Log("msg", "active user count went up; looking for the new accounts", "was", *seen, "now", total)
+				return true, false, true
 			}
 			if total != *seen {
 				level.Info(ic.logger).Log("msg", "active user count changed; refreshing the user id cache early", "was", *seen, "now", total)

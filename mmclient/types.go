@@ -63,6 +63,7 @@ type SAMLCertificateStatus struct {
 type User struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`
+	CreateAt    int64  `json:"create_at"` // epoch ms, server clock
 	DeleteAt    int64  `json:"delete_at"` // 0 = active
 	IsBot       bool   `json:"is_bot"`
 	AuthService string `json:"auth_service"`

@@ -15,6 +15,9 @@
 //	PUT  /api/v4/users/{id|me}/status                    self, or admin for others
 //	PUT  /api/v4/users/{id|me}/active                    admin (self-deactivation: 401)
 //	GET  /api/v4/users?page=&per_page=[&active=true]    any session (also &inactive=true)
+//	GET  /api/v4/users?in_team=&sort=create_at          member (admin: any team), newest account first
+//	GET  /api/v4/users?without_team=true                any session, accounts in no team
+//	GET  /api/v4/teams?page=&per_page=                  any session (admin: all teams, others: open ones)
 //	GET  /api/v4/users/stats                             any session
 //	GET  /api/v4/users/me                                any session
 //	GET  /api/v4/license/client?format=old              no auth (without format: 501 on 5.37, 400 on 11)
@@ -51,6 +54,10 @@
 // mmclient.Endpoint* constants, plus EndpointUsersMe and EndpointOther) so a
 // test can assert what a scrape costs. All setters are safe for concurrent use
 // while the server is serving.
+//
+// Teams (Config.Teams, see TeamSpec, GenerateTeams, AssignTeams) hold the
+// accounts whose UserSpec.Team names them; AddUsers creates accounts at run
+// time, newer than every other (teams.go says what is simplified).
 //
 // The users store is built for benchmarks with up to a few million users:
 // users are kept sorted by username in parallel slices, /users pages are

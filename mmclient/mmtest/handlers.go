@@ -127,7 +127,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classifyOps(r, classify(r.Method, r.URL.Path))
+	rt := classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path)))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
@@ -212,6 +212,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.usersMe()
 	case epLicense:
 		rc.clientLicense() // ops.go
+	case epTeams:
+		rc.teams() // teams.go
 	default:
 		rc.serveOps(rt.ep)
 	}
@@ -818,6 +820,9 @@ const (
 
 func (rc *reqCtx) users() {
 	if !rc.requireSession() {
+		return
+	}
+	if rc.usersFiltered() { // teams.go
 		return
 	}
 	q := rc.r.URL.Query()

@@ -71,8 +71,8 @@ const (
 	epUsersMe
 	epLicense
 	epOther
-	epOpsBase               // first endpoint of ops.go
-	numEndpoints = epOpsEnd // ops.go's endpoints follow
+	epOpsBase                 // first endpoint of ops.go
+	numEndpoints = epTeamsEnd // ops.go's then teams.go's endpoints follow
 )
 
 var endpointNames = [numEndpoints]string{
@@ -114,6 +114,13 @@ type UserSpec struct {
 	// BotDescription is a bot's bot_description ("" is sent as "" in
 	// Era537 and left out in Era11, as the real servers do).
 	BotDescription string
+	// CreateAt is the account's create_at (epoch ms); 0 = baseMillis plus
+	// the account's index in Config.Users, so accounts listed later are
+	// newer. AddUsers gives added accounts a newer one.
+	CreateAt int64
+	// Team is the ID of the one team (of Config.Teams) the account is a
+	// member of; "" = in no team.
+	Team string
 }
 
 // Fault is an injected failure for one endpoint (see SetFault).
@@ -172,6 +179,9 @@ type Config struct {
 	SAMLEnabled                         bool // EnableSaml in the client config
 
 	Users []UserSpec
+	// Teams are the teams of GET /teams (see TeamSpec); users join them
+	// through UserSpec.Team (AssignTeams spreads generated users).
+	Teams []TeamSpec
 
 	// Version is the X-Version-Id value; "" = DefaultVersion. The client
 	// config's Version and BuildNumber are derived from it.
@@ -253,7 +263,7 @@ func New(cfg Config) *Server {
 	}
 	s.enterpriseReady = cfg.EnterpriseReady
 	s.latency = cfg.Latency
-	s.users = newUserStore(cfg.Users)
+	s.users = newUserStore(cfg.Users, cfg.Teams)
 	s.SetRateLimit(cfg.RateLimit)
 	return s
 }
@@ -370,12 +380,11 @@ func (s *Server) SetMaximumPayloadSizeBytes(n int64) {
 }
 
 // SetUsers replaces every account (and drops statuses stored for ids that
-// are not accounts).
+// are not accounts); the teams stay.
 func (s *Server) SetUsers(users []UserSpec) {
-	st := newUserStore(users)
 	s.mu.Lock()
-	s.users = st
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.users = newUserStore(users, s.users.teams)
 }
 
 // SetStatus stores a status for id, as if set through the API (it need not

@@ -57,6 +57,10 @@ type userStore struct {
 	status   []uint8
 	lastAct  []int64
 	deleteAt []int64
+	createAt []int64 // epoch ms
+	team     []int16 // index in teams, -1 = in no team
+	teams    []TeamSpec
+	teamIdx  map[string]int16 // teams by id, built by newUserStore
 	index    map[string]int32
 	extra    map[string]extraStatus // statuses stored for ids that are not accounts
 	active   int                    // accounts with deleteAt == 0 (bots included)
@@ -67,9 +71,19 @@ type userStore struct {
 	// setActive (which holds the server's write lock).
 	filterMu sync.Mutex
 	filtered [2][]int32
+
+	// Team listings (teams.go), built on first use: members of each team
+	// in username order and newest account first, and the accounts in no
+	// team. Membership never changes within a store.
+	teamOnce    sync.Once
+	teamByName  [][]int32
+	teamNewest  [][]int32
+	noTeamByPos []int32
 }
 
-func newUserStore(users []UserSpec) *userStore {
+// newUserStore builds the store; users' Team must name one of teams (or
+// be ""). A user's CreateAt of 0 becomes baseMillis plus its index in users.
+func newUserStore(users []UserSpec, teams []TeamSpec) *userStore {
 	n := len(users)
 	order := make([]int32, n)
 	for i := range order {
@@ -92,9 +106,16 @@ func newUserStore(users []UserSpec) *userStore {
 		status:   make([]uint8, n),
 		lastAct:  make([]int64, n),
 		deleteAt: make([]int64, n),
+		createAt: make([]int64, n),
+		team:     make([]int16, n),
+		teams:    sortedTeams(teams),
 		index:    make(map[string]int32, n),
 		extra:    map[string]extraStatus{},
 		botDesc:  map[int32]string{},
+	}
+	st.teamIdx = make(map[string]int16, len(st.teams))
+	for i := range st.teams {
+		st.teamIdx[st.teams[i].ID] = int16(i)
 	}
 	for pos, oi := range order {
 		u := &users[oi]
@@ -110,6 +131,13 @@ func newUserStore(users []UserSpec) *userStore {
 		}
 		st.index[u.ID] = int32(pos)
 		st.ids[pos] = u.ID
+		st.createAt[pos] = u.CreateAt
+		if u.CreateAt == 0 {
+			st.createAt[pos] = baseMillis + int64(oi)
+		}
+		if st.team[pos] = st.teamIndex(u.Team); st.team[pos] < 0 && u.Team != "" {
+			panic(fmt.Sprintf("mmtest: user %q: unknown team %q", u.Username, u.Team))
+		}
 		st.names[pos] = u.Username
 		var f uint8
 		if u.IsBot {
@@ -249,7 +277,7 @@ const notifyProps11 = `"notify_props":{"channel":"true","comments":"never","desk
 // 11.x has notify_props, remote_id for humans and no auth_data, and leaves
 // out an empty bot_description.
 func (st *userStore) appendUser(b []byte, i int, e Era) []byte {
-	create := baseMillis + int64(i)
+	create := st.createAt[i]
 	update := create
 	if st.deleteAt[i] > update {
 		update = st.deleteAt[i]

@@ -1,0 +1,118 @@
+package collector
+
+// The incremental refresh in BenchmarkUsers (users_bench_test.go calls
+// benchIncremental and printBenchIncrTable): after the first walk, K new
+// accounts are created on the fake process ("add K" on its stdin) and the
+// refresh path the loop takes when GET /users/stats goes up is run once;
+// its pages, its requests to every endpoint (the fake's counters) and its
+// duration are reported beside the full walk's.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// benchTeams is how many teams the bench fake has; all open, since the
+// benchmark's token is a plain user's (who sees open teams only).
+const benchTeams = 8
+
+// benchNoTeamPercent of the generated accounts are in no team.
+const benchNoTeamPercent = 1
+
+// benchTeamUsers returns the bench fake's accounts and teams.
+func benchTeamUsers(n int) ([]mmtest.UserSpec, []mmtest.TeamSpec) {
+	users := mmtest.GenerateUsers(n, benchSeed)
+	teams := mmtest.GenerateTeams(benchTeams)
+	for i := range teams {
+		teams[i].Open = true
+	}
+	mmtest.AssignTeams(users, teams, benchNoTeamPercent)
+	return users, teams
+}
+
+// benchAdded numbers the accounts "add K" creates across commands.
+var benchAdded int
+
+// benchAddUsers creates the accounts of an "add K" command: spread over
+// the teams, one in a hundred in no team, a tenth online.
+func benchAddUsers(srv *mmtest.Server, count string) {
+	k, _ := strconv.Atoi(count)
+	teams := srv.Teams()
+	specs := make([]mmtest.UserSpec, k)
+	for i := range specs {
+		benchAdded++
+		u := mmtest.UserSpec{ID: fmt.Sprintf("benchnewaccount%011d", benchAdded), Username: fmt.Sprintf("newuser%07d", benchAdded)}
+		if benchAdded%100 != 0 {
+			u.Team = teams[benchAdded%len(teams)].ID
+		}
+		if benchAdded%10 == 0 {
+			u.Status = "online"
+		}
+		specs[i] = u
+	}
+	srv.AddUsers(specs)
+}
+
+// benchIncr is one incremental refresh measured.
+type benchIncr struct {
+	k                   int
+	applied             bool
+	pages               int64
+	usersReq, teamsReq  int64
+	requests            int64 // every endpoint
+	duration            time.Duration
+	walkPages           int
+	walkReq             int64
+	walkDuration        float64
+	cachedBefore, after int
+}
+
+// benchIncrResults holds the measurements by N for printBenchIncrTable.
+var benchIncrResults = map[int][]benchIncr{}
+
+// benchIncremental runs after the collector's loop stopped (so that the
+// loop's own stats check cannot take the change first).
+func benchIncremental(b *testing.B, fake *benchFake, c *UsersCollector, row *benchRow) {
+	for _, k := range []int{10, 1000} {
+		before := c.cache.snap.Load().ids.Len()
+		fake.command(b, "add "+strconv.Itoa(k), "OK")
+		fake.reset(b)
+		t0 := time.Now()
+		applied := c.cache.refreshIncremental(context.Background())
+		r := benchIncr{k: k, applied: applied, duration: time.Since(t0), pages: c.cache.lastIncrPages.Load(),
+			walkPages: row.refreshPages, walkReq: row.refreshRequests, walkDuration: row.refreshS,
+			cachedBefore: before, after: c.cache.snap.Load().ids.Len()}
+		counts := fake.counts(b)
+		r.usersReq, r.teamsReq = counts[mmtest.EndpointUsers], counts[mmtest.EndpointTeams]
+		for _, v := range counts {
+			r.requests += v
+		}
+		if !applied || r.after != before+k {
+			b.Errorf("N=%d, K=%d: incremental refresh applied %v, %d ids cached after (%d before)", row.n, k, applied, r.after, before)
+		}
+		if r.usersReq+r.teamsReq != r.pages {
+			b.Errorf("N=%d, K=%d: the fake counted %d pages, the refresh %d", row.n, k, r.usersReq+r.teamsReq, r.pages)
+		}
+		benchIncrResults[row.n] = append(benchIncrResults[row.n], r)
+	}
+}
+
+func printBenchIncrTable(w io.Writer, rows []*benchRow) {
+	fmt.Fprintf(w, "refresh between walks: K accounts created after the walk (%d open teams, %d%% of accounts in no team), then the incremental refresh the loop runs when GET /users/stats goes up, beside the full walk\n", benchTeams, benchNoTeamPercent)
+	fmt.Fprintln(w, "| N | K new | incremental: pages (GET /teams + GET /users), requests (all endpoints), duration | applied, ids cached | full walk: pages, requests, duration |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, row := range rows {
+		for _, r := range benchIncrResults[row.n] {
+			fmt.Fprintf(w, "| %d | %d | %d (%d + %d), %d, %.0f ms | %v, %d -> %d | %d, %d, %.2f s |\n",
+				row.n, r.k, r.pages, r.teamsReq, r.usersReq, r.requests, float64(r.duration.Microseconds())/1000,
+				r.applied, r.cachedBefore, r.after, r.walkPages, r.walkReq, r.walkDuration)
+		}
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,411 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// Tests of the incremental refresh (users_incremental.go): new accounts
+// found between walks from GET /teams and the teams' newest members.
+
+// incrUsers is the population of these tests: 8,000 accounts (a walk of 41
+// pages, so an incremental refresh may cost 10), spread over teams with 1%
+// in no team.
+const incrUsers = 8000
+
+type incrEnv struct {
+	*usersEnv
+	teams []mmtest.TeamSpec
+	logs  *logBuffer
+}
+
+// newIncrEnv starts a fake with teams and a users collector using token;
+// the first walk has completed when it returns and the fake's counters are
+// zero. MinEarlyGap is an hour unless cfg says otherwise, so a full walk
+// brought forward by a stats change would not come during the test.
+func newIncrEnv(t *testing.T, teams int, token string, cfg UsersConfig) *incrEnv {
+	t.Helper()
+	ts := mmtest.GenerateTeams(teams)
+	users := mmtest.GenerateUsers(incrUsers, 7)
+	mmtest.AssignTeams(users, ts, 1)
+	srv := mmtest.NewServer(mmtest.Config{Users: users, Teams: ts})
+	t.Cleanup(srv.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: srv.URL, Token: token, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	c.cache.logger = logs.logger()
+	c.cache.earlyWalks = 0 // a full walk brought forward waits only MinEarlyGap
+	e := &incrEnv{usersEnv: &usersEnv{srv: srv, users: users, c: c}, teams: ts, logs: logs}
+	return e
+}
+
+func incrConfig() UsersConfig {
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = time.Hour
+	cfg.StatsInterval = 5 * time.Millisecond
+	cfg.MinEarlyGap = time.Hour
+	return cfg
+}
+
+func (e *incrEnv) start(t *testing.T) {
+	t.Helper()
+	startUsers(t, e.c)
+	waitFor(t, "the first walk", func() bool { return counterValue(e.c.cache.refreshes) == 1 })
+	if e.c.cache.snap.Load().newestCreateAt == 0 {
+		t.Fatal("the walk recorded no newest create_at")
+	}
+	e.srv.ResetCounters()
+}
+
+// add creates accounts on the fake (as if signed up now) and in e.users.
+func (e *incrEnv) add(specs ...mmtest.UserSpec) {
+	e.srv.AddUsers(specs)
+	e.users = append(e.users, specs...)
+}
+
+func newSpec(i int, team string, bot bool, status string) mmtest.UserSpec {
+	id := fmt.Sprintf("newaccount%016d", i)
+	name := fmt.Sprintf("new%04d", i)
+	if bot {
+		name = "bot-" + name
+	}
+	return mmtest.UserSpec{ID: id, Username: name, Team: team, IsBot: bot, Status: status}
+}
+
+func (e *incrEnv) incr(result string) float64 {
+	return counterValue(e.c.cache.incrementals.WithLabelValues(result))
+}
+
+// New accounts in two teams and in no team are found with one page per
+// team, one of teams and one of the accounts in no team, without a walk;
+// the counts are right at once.
+func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
+	e := newIncrEnv(t, 3, mmtest.AdminToken, incrConfig())
+	e.start(t)
+	before := e.c.cache.snap.Load()
+	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusOnline),
+		newSpec(2, e.teams[1].ID, false, mmclient.StatusDND),
+		newSpec(3, "", false, ""),
+		newSpec(4, e.teams[0].ID, true, mmclient.StatusOnline)) // a bot: counted by the stats, not cached
+	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied) == 1 })
+
+	if got := counterValue(e.c.cache.refreshes); got != 1 {
+		t.Fatalf("%v full walks, want 1 (the first)", got)
+	}
+	// 3 teams, 1 page each; 80 accounts in no team, 1 page; 1 page of teams.
+	if u, tm := e.srv.Requests(mmtest.EndpointUsers), e.srv.Requests(mmtest.EndpointTeams); u != 4 || tm != 1 {
+		t.Fatalf("GET /users pages %d, GET /teams pages %d; want 4 and 1", u, tm)
+	}
+	snap := e.c.cache.snap.Load()
+	ids := idList(&snap.ids)
+	for i := 1; i <= 3; i++ {
+		if !slices.Contains(ids, newSpec(i, "", false, "").ID) {
+			t.Fatalf("new account %d not cached", i)
+		}
+	}
+	if slices.Contains(ids, newSpec(4, "", true, "").ID) {
+		t.Fatal("new bot cached without --collector.users.include-bots")
+	}
+	all := mmtest.CountStatuses(e.users)
+	if snap.ids.Len() != activeHumans(e.users) || snap.activeAll != int64(all.Active) || snap.bots != before.bots+1 {
+		t.Fatalf("after: %d ids, %d active, %d bots; want %d, %d, %d", snap.ids.Len(), snap.activeAll, snap.bots, activeHumans(e.users), all.Active, before.bots+1)
+	}
+	if !slices.IsSorted(ids) || snap.newestCreateAt <= before.newestCreateAt || snap.finished != before.finished {
+		t.Fatalf("ids sorted %v, newest %d (was %d), finished changed %v", slices.IsSorted(ids), snap.newestCreateAt, before.newestCreateAt, snap.finished != before.finished)
+	}
+	if l := e.logs.linesContaining("refreshed incrementally", "new_accounts=4", "pages=5"); len(l) != 1 {
+		t.Fatalf("no info line for the incremental refresh: %s", e.logs.String())
+	}
+	r := scrapeWithTimeout(t, e.c, 10*time.Second)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	checkCounts(t, r, all.Humans, all.HumansManual)
+	for _, c := range []struct {
+		name  string
+		label []string
+		want  float64
+	}{
+		{"mattermost_exporter_users_last_refresh_pages", []string{"kind", "incremental"}, 5},
+		{"mattermost_exporter_users_last_refresh_pages", []string{"kind", "full"}, float64(walkPages(incrUsers))},
+		{"mattermost_exporter_users_refresh_requests", nil, 5},
+		{"mattermost_exporter_users_incremental_refreshes_total", []string{"result", "applied"}, 1},
+		{"mattermost_exporter_users_incremental_refreshes_total", []string{"result", "fell_back"}, 0},
+		{"mattermost_exporter_users_stats_difference", nil, 0},
+	} {
+		if v, ok := r.value(c.name, c.label...); !ok || v != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.label, v, ok, c.want)
+		}
+	}
+	// Agreement: nothing more happens.
+	n := e.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "more stats checks", func() bool { return e.srv.Requests(mmtest.EndpointUserStats) > n+5 })
+	if e.incr(incrApplied)+e.incr(incrFellBack) != 1 || counterValue(e.c.cache.refreshes) != 1 {
+		t.Fatal("refreshed again without a change")
+	}
+}
+
+// A new account in a team the token cannot see (an invite-only team, for a
+// non-admin token): the incremental refresh finds nothing, GET /users/stats
+// disagrees, it falls back and the full walk counts the account.
+func TestUsersIncrementalFallsBackForAnInvisibleTeam(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	e := newIncrEnv(t, 4, mmtest.UserToken, cfg) // team04 is invite-only
+	e.start(t)
+	if e.teams[3].Open {
+		t.Fatal("team04 is open")
+	}
+	e.add(newSpec(1, e.teams[3].ID, false, mmclient.StatusAway))
+	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
+		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
+	}
+	// The open teams' first pages, the no-team page, then the walk.
+	if u := e.srv.Requests(mmtest.EndpointUsers); u != 4+int64(walkPages(len(e.users))) {
+		t.Fatalf("%d GET /users pages, want 4 + a walk of %d", u, walkPages(len(e.users)))
+	}
+	if l := e.logs.linesContaining("not applied", "GET /users/stats says"); len(l) != 1 {
+		t.Fatalf("no fall-back line: %s", e.logs.String())
+	}
+	snap := e.c.cache.snap.Load()
+	if !slices.Contains(idList(&snap.ids), newSpec(1, "", false, "").ID) {
+		t.Fatal("the walk did not cache the new account")
+	}
+	all := mmtest.CountStatuses(e.users)
+	checkCounts(t, scrapeWithTimeout(t, e.c, 10*time.Second), all.Humans, all.HumansManual)
+}
+
+// Fewer active accounts (a deactivation) bring the full walk forward
+// directly: no incremental refresh.
+func TestUsersIncrementalNotTriedWhenTheCountGoesDown(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
+	e.start(t)
+	var victim string
+	for _, u := range e.users {
+		if !u.IsBot && !u.Deactivated {
+			victim = u.ID
+			break
+		}
+	}
+	e.srv.SetActive(victim, false)
+	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+	if e.srv.Requests(mmtest.EndpointTeams) != 0 || e.incr(incrApplied)+e.incr(incrFellBack) != 0 {
+		t.Fatal("an incremental refresh was tried for a deactivation")
+	}
+	if slices.Contains(idList(&e.c.cache.snap.Load().ids), victim) {
+		t.Fatal("deactivated account still cached")
+	}
+}
+
+// Too many teams, or more pages than a quarter of a walk: a full walk.
+func TestUsersIncrementalGivesUpBeyondItsBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		teams      int
+		maxTeamPgs int
+		teamPages  int64 // GET /teams pages asked
+		reason     string
+	}{
+		// 201 teams need 2 pages of teams; the bound is lowered to 1.
+		{name: "teams", teams: 201, maxTeamPgs: 1, teamPages: 1, reason: "more than 200 teams"},
+		// 12 teams: 1 + 12 + 1 pages, more than 10 (a quarter of 41).
+		{name: "quarter", teams: 12, maxTeamPgs: incrMaxTeamPages, teamPages: 1, reason: "a quarter of a full walk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := incrConfig()
+			cfg.MinEarlyGap = -1
+			e := newIncrEnv(t, tc.teams, mmtest.AdminToken, cfg)
+			e.c.cache.incrMaxTeamPages = tc.maxTeamPgs
+			e.start(t)
+			e.add(newSpec(1, e.teams[0].ID, false, ""))
+			waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+			if e.incr(incrFellBack) != 1 {
+				t.Fatalf("fell back %v times, want 1", e.incr(incrFellBack))
+			}
+			if got := e.srv.Requests(mmtest.EndpointTeams); got != tc.teamPages {
+				t.Fatalf("%d GET /teams pages, want %d", got, tc.teamPages)
+			}
+			// No team page was read: only the walk's pages.
+			if u := e.srv.Requests(mmtest.EndpointUsers); u != int64(walkPages(len(e.users))) {
+				t.Fatalf("%d GET /users pages, want the walk's %d", u, walkPages(len(e.users)))
+			}
+			if l := e.logs.linesContaining("not applied", tc.reason); len(l) != 1 {
+				t.Fatalf("no fall-back line with %q: %s", tc.reason, e.logs.String())
+			}
+			if !slices.Contains(idList(&e.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+				t.Fatal("the walk did not cache the new account")
+			}
+		})
+	}
+}
+
+// A 429 on a team page is waited out (Retry-After) through the walk's
+// pacer, and the refresh still applies.
+func TestUsersIncrementalPacesAfterA429(t *testing.T) {
+	e := newIncrEnv(t, 3, mmtest.AdminToken, incrConfig())
+	var mu sync.Mutex
+	var waits []time.Duration
+	e.c.cache.sleep = func(ctx context.Context, d time.Duration) error {
+		if d > 0 {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+		}
+		return ctx.Err()
+	}
+	e.start(t)
+	e.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 1})
+	e.add(newSpec(1, e.teams[2].ID, false, mmclient.StatusOnline))
+	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied)+e.incr(incrFellBack) == 1 })
+	if e.incr(incrApplied) != 1 {
+		t.Fatalf("not applied: %s", e.logs.String())
+	}
+	if got := counterValue(e.c.cache.throttled); got != 1 {
+		t.Fatalf("throttled = %v, want 1", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(waits, 2*time.Second) {
+		t.Fatalf("waits %v: the Retry-After of 2 s was not waited", waits)
+	}
+	// The throttled page was asked again: 3 teams + 1 no-team + 1 retry.
+	if u := e.srv.Requests(mmtest.EndpointUsers); u != 5 {
+		t.Fatalf("%d GET /users pages, want 5", u)
+	}
+	if !slices.Contains(idList(&e.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+		t.Fatal("new account not cached")
+	}
+}
+
+// An incremental refresh that fails part-way (here the last page, after
+// new accounts were already read from the teams) publishes nothing: the
+// old snapshot stays until the full walk.
+func TestUsersIncrementalPublishesNothingPartial(t *testing.T) {
+	cfg := incrConfig()
+	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids")
+	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
+	e.start(t)
+	before := e.c.cache.snap.Load()
+	writes := counterValue(e.c.cache.cacheWrites)
+	var pages atomic.Int64
+	e.srv.SetLatency(func(endpoint string, _ int) time.Duration {
+		// The third team page fails the next request: the no-team page.
+		if endpoint == mmtest.EndpointUsers && pages.Add(1) == 3 {
+			e.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusInternalServerError, Times: 1})
+		}
+		return 0
+	})
+	e.add(newSpec(1, e.teams[0].ID, false, ""), newSpec(2, e.teams[1].ID, false, ""))
+	waitFor(t, "the incremental refresh to fail", func() bool { return e.incr(incrFellBack) == 1 })
+	if e.c.cache.snap.Load() != before || counterValue(e.c.cache.cacheWrites) != writes {
+		t.Fatal("a failed incremental refresh replaced the snapshot or the cache file")
+	}
+	if l := e.logs.linesContaining("not applied", "without_team page 0", "500"); len(l) != 1 {
+		t.Fatalf("no fall-back line naming the failed page: %s", e.logs.String())
+	}
+	// The full walk is brought forward as before (here MinEarlyGap away),
+	// and no second incremental refresh is tried meanwhile.
+	n := e.srv.Requests(mmtest.EndpointTeams)
+	time.Sleep(100 * time.Millisecond)
+	if e.srv.Requests(mmtest.EndpointTeams) != n || e.incr(incrApplied) != 0 {
+		t.Fatal("incremental refresh tried again while the walk is due")
+	}
+	r := scrapeWithTimeout(t, e.c, 10*time.Second)
+	if v, ok := r.value("mattermost_exporter_users_cached"); !ok || v != float64(before.ids.Len()) {
+		t.Fatalf("cached = %v, want the old %d", v, before.ids.Len())
+	}
+}
+
+// With --collector.users.include-bots a new bot is cached; the cache file
+// written after an incremental refresh holds the new ids and the newest
+// create_at, and keeps the walk's time (the next walk stays scheduled from
+// the walk).
+func TestUsersIncrementalWithBotsAndCacheFile(t *testing.T) {
+	cfg := incrConfig()
+	cfg.IncludeBots = true
+	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids")
+	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
+	e.start(t)
+	waitFor(t, "the first cache file", func() bool { return counterValue(e.c.cache.cacheWrites) == 1 })
+	walked := e.c.cache.snap.Load()
+	e.add(newSpec(1, e.teams[1].ID, true, ""))
+	waitFor(t, "the cache file after the incremental refresh", func() bool { return counterValue(e.c.cache.cacheWrites) == 2 })
+	h, ids, err := readCacheFile(cfg.CacheFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := e.c.cache.snap.Load()
+	if !slices.Contains(idList(&ids), newSpec(1, "", true, "").ID) || ids.Len() != walked.ids.Len()+1 {
+		t.Fatalf("cache file: %d ids, want %d with the new bot", ids.Len(), walked.ids.Len()+1)
+	}
+	if h.NewestCreateAt != snap.newestCreateAt || h.NewestCreateAt <= walked.newestCreateAt || h.Finished != walked.finished.UnixMilli() || h.Pages != walked.pages {
+		t.Fatalf("cache file header %+v, snapshot newest %d, walk finished %d", h, snap.newestCreateAt, walked.finished.UnixMilli())
+	}
+	if h.StatsTotal != snap.activeAll || h.Bots != walked.bots+1 {
+		t.Fatalf("cache file stats_total %d, bots %d; want %d, %d", h.StatsTotal, h.Bots, snap.activeAll, walked.bots+1)
+	}
+}
+
+// mergeIDs keeps the ids sorted and unique, the shape the sweeper needs.
+func TestMergeIDs(t *testing.T) {
+	mk := func(ids ...string) userIDs {
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(strings.Repeat(id, userIDLen)[:userIDLen])
+		}
+		return userIDs{s: b.String()}
+	}
+	for _, tc := range []struct{ base, add, want []string }{
+		{nil, nil, nil},
+		{[]string{"b", "d"}, nil, []string{"b", "d"}},
+		{nil, []string{"a"}, []string{"a"}},
+		{[]string{"b", "d"}, []string{"a", "c", "e"}, []string{"a", "b", "c", "d", "e"}},
+		{[]string{"b", "d"}, []string{"b", "e"}, []string{"b", "d", "e"}},
+	} {
+		base, add := mk(tc.base...), mk(tc.add...)
+		got, known := mergeIDs(&base, &add)
+		want := mk(tc.want...)
+		if got.s != want.s || known != len(tc.base)+len(tc.add)-len(tc.want) {
+			t.Errorf("merge(%v, %v) = %d ids, %d known; want %v", tc.base, tc.add, got.Len(), known, tc.want)
+		}
+	}
+}
+
+// Below about 2,200 accounts a walk costs less than the smallest
+// incremental refresh: a new account brings the walk forward directly.
+func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)})
+	env.c.cache.earlyWalks = 0
+	startUsers(t, env.c)
+	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	env.srv.AddUsers([]mmtest.UserSpec{newSpec(1, "", false, "")})
+	waitFor(t, "the early walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
+	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || counterValue(env.c.cache.incrementals.WithLabelValues(incrFellBack)) != 0 {
+		t.Fatalf("an incremental refresh was tried (%d GET /teams)", n)
+	}
+	if !slices.Contains(idList(&env.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+		t.Fatal("the walk did not cache the new account")
+	}
+}
