@@ -493,3 +493,24 @@ func TestIDsJSONIsJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestIsUserID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"abcdefghijklmnopqrstuvwxyz":       true,
+		"0123456789abcdefghijklmnop":       true,
+		"abcdefghijklmnopqrstuvwxy":        false, // 25
+		"abcdefghijklmnopqrstuvwxyz0":      false,
+		"Abcdefghijklmnopqrstuvwxyz":       false,
+		"abcdefghijklmnopqrstuvwxy-":       false,
+		"abcdefghijklmnopqrstuvwxy\x00":    false,
+		"abcdefghijklmnopqrstuvwx\xc3\xa9": false,
+		"abcdefghijklm{opqrstuvwxyz":       false,
+		"abcdefghijklm/opqrstuvwxyz":       false,
+		"abcdefghijklm:opqrstuvwxyz":       false,
+		"abcdefghijklm`opqrstuvwxyz":       false,
+	} {
+		if got := isUserID(id); got != want {
+			t.Errorf("isUserID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
