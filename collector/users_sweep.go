@@ -54,6 +54,9 @@ const (
 	// staleServeLimit: after a failed sweep, the last complete one is served
 	// only if younger than this; older counts are not shown at all.
 	staleServeLimit = 15 * time.Minute
+	// maxKeptBodyPerID: a worker keeps its answer buffer for the next
+	// batch up to this many bytes per id (answers are about 115).
+	maxKeptBodyPerID = 256
 	// unknownLogEvery throttles the warning about unknown status values.
 	unknownLogEvery = time.Hour
 )
@@ -331,6 +334,13 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slot
 	}
 	err := client.ReadStatusesByIDs(ctx, w.ids, &w.body)
 	<-slots
+	// An answer far above the usual ~115 bytes per id (a hostile or broken
+	// server, within the client's cap) is not kept for the next batch.
+	defer func() {
+		if w.body.Cap() > maxKeptBodyPerID*(hi-lo)+4096 {
+			w.body = bytes.Buffer{}
+		}
+	}()
 	if err != nil {
 		return err
 	}
