@@ -71,7 +71,8 @@ type SAMLConfig struct {
 // certificate call (typically 403 for a token without system_admin) does not
 // hide mattermost_saml_enabled, and a failed config call does not hide the
 // certificates. Either failure makes the collector fail (success 0), so the
-// operator is told something is missing.
+// operator is told something is missing, except a 403 on the certificate
+// status while SAML is off: then there is nothing to miss.
 //
 // When SAML is enabled it also reports the certificates' expiry (see
 // updateExpiry): the service provider's from GET /saml/metadata on every
@@ -143,9 +144,15 @@ func (c *SAMLCollector) Update(ctx context.Context, ch chan<- prometheus.Metric)
 	wg.Wait()
 
 	var errs []error
-	if statusErr != nil {
+	// A token without system_admin cannot read the certificate status;
+	// with SAML off (known from the client config) nothing is missed, so
+	// that is no failure: no presence series, success 1.
+	samlOff := cfgErr == nil && cfg["EnableSaml"] != "true"
+	switch {
+	case statusErr != nil && samlOff && mmclient.IsForbidden(statusErr):
+	case statusErr != nil:
 		errs = append(errs, fmt.Errorf("saml certificate status: %w", statusErr))
-	} else {
+	default:
 		for _, cert := range []struct {
 			name    string
 			present bool

@@ -78,6 +78,32 @@ func TestSAMLCollectorNonAdmin(t *testing.T) {
 	}
 }
 
+// With SAML off (as on the real 5.37 with a plain user's token), the 403 of
+// the certificate status is no failure: nothing is missed.
+func TestSAMLCollectorNonAdminSAMLOff(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true})
+	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &updateAdapter{c: c}
+	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 0`)), samlMetricNames...); err != nil {
+		t.Error(err)
+	}
+	if err := a.lastErr(); err != nil {
+		t.Errorf("Update error = %v, want none", err)
+	}
+	// Another error than a 403 still fails.
+	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Code: 500})
+	a = &updateAdapter{c: c}
+	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 0`)), samlMetricNames...); err != nil {
+		t.Error(err)
+	}
+	if err := a.lastErr(); !hasCode(err, 500) {
+		t.Errorf("Update error = %v, want the 500", err)
+	}
+}
+
 // A failing client config call hides only mattermost_saml_enabled.
 func TestSAMLCollectorClientConfigFails(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})

@@ -122,16 +122,19 @@ type RequestInfo struct {
 
 // Client talks to one Mattermost server. It is safe for concurrent use.
 type Client struct {
-	api          string // base URL + "/api/v4", no trailing slash
-	creds        atomic.Pointer[credentials]
-	userAgent    string
-	logger       log.Logger
-	maxBody      int64
-	maxRetries   int
-	hc           *http.Client
-	observer     func(RequestInfo)
-	version      atomic.Pointer[ServerVersion]
-	sleepTimerFn func(time.Duration) *time.Timer // tests may shorten waits
+	api        string // base URL + "/api/v4", no trailing slash
+	creds      atomic.Pointer[credentials]
+	userAgent  string
+	logger     log.Logger
+	maxBody    int64
+	maxRetries int
+	hc         *http.Client
+	observer   func(RequestInfo)
+	version    atomic.Pointer[ServerVersion]
+	// versionWarned: unix seconds of the last warning about an
+	// X-Version-Id that does not parse (at most one an hour).
+	versionWarned atomic.Int64
+	sleepTimerFn  func(time.Duration) *time.Timer // tests may shorten waits
 }
 
 // New validates opts and builds a Client.
@@ -570,6 +573,12 @@ func (c *Client) captureVersion(h http.Header) {
 	}
 	if v, ok := c.parseVersion(h); ok {
 		c.version.Store(&v)
+		return
+	}
+	now := time.Now().Unix()
+	if last := c.versionWarned.Load(); (last == 0 || now-last >= 3600) && c.versionWarned.CompareAndSwap(last, now) {
+		level.Warn(c.logger).Log("msg", "ignoring an X-Version-Id header that does not parse; mattermost_server_info is not exported until one does (logged at most once an hour)",
+			"x_version_id", cutUTF8(c.redact(raw), 128))
 	}
 }
 

@@ -1044,6 +1044,8 @@ func TestParseVersionID(t *testing.T) {
 		// The hash is opaque: any printable token is accepted.
 		"5.37.0.dev.abc.false":                             {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "abc"},
 		"5.37.0.dev.zzeecffd97ac52aa7ded7e85cca56e52.true": {Version: "5.37.0", BuildNumber: "dev", ClientConfigHash: "zzeecffd97ac52aa7ded7e85cca56e52", Licensed: true},
+		// A 5.37 built with plain go build (no Makefile), from a real server.
+		"5.37.0..841a7c8af77efe981604fbc96050a701.false": {Version: "5.37.0", ClientConfigHash: "841a7c8af77efe981604fbc96050a701"},
 	}
 	for in, want := range good {
 		want.Raw = in
@@ -1054,7 +1056,7 @@ func TestParseVersionID(t *testing.T) {
 	}
 	for _, in := range []string{
 		"", "5.37.0", "5.37.0.dev", "5.37.0." + h + ".true", "5.37.0.dev." + h + ".yes",
-		"v5.37.0.dev." + h + ".true", "5..0.dev." + h + ".true", "5.37.0..dev." + h + ".true", "5.37.0.de v." + h + ".true",
+		"v5.37.0.dev." + h + ".true", "5..0.dev." + h + ".true", "5.37.0..dev." + h + ".true", "5.37.0.dev.." + h + ".true", "5.37.0..." + h + ".true", "5.37.0.de v." + h + ".true",
 		"5.37.0.dev." + h + ".false.", "5.37.0.dev.a\x01b.true", "5.37.0.dev." + strings.Repeat("a", 129) + ".true",
 		"5.37.0.dev." + strings.Repeat("b", 900<<10) + ".true",
 	} {
@@ -1070,13 +1072,20 @@ func TestMalformedVersionHeaderIgnored(t *testing.T) {
 		w.Header().Set("X-Version-Id", "garbage")
 		_, _ = io.WriteString(w, `{"status":"OK"}`)
 	})
-	c, _ := newTestClient(t, s, nil)
-	p, err := c.Ping(ctxT(t))
-	if err != nil || p.HasVersion {
-		t.Fatalf("%+v %v", p, err)
+	var logs bytes.Buffer
+	c, _ := newTestClient(t, s, func(o *Options) { o.Logger = log.NewLogfmtLogger(log.NewSyncWriter(&logs)) })
+	for range 3 {
+		p, err := c.Ping(ctxT(t))
+		if err != nil || p.HasVersion {
+			t.Fatalf("%+v %v", p, err)
+		}
 	}
 	if _, ok := c.ServerVersion(); ok {
 		t.Fatal("malformed version stored")
+	}
+	// Said once (not per request), with the value.
+	if n := strings.Count(logs.String(), "X-Version-Id header that does not parse"); n != 1 || !strings.Contains(logs.String(), "x_version_id=garbage") {
+		t.Fatalf("%d warnings, log:\n%s", n, logs.String())
 	}
 }
 

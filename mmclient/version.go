@@ -10,7 +10,7 @@ import (
 // the first three dot-separated fields are the semantic version, the last
 // one is the license flag ("true"/"false"), the one before it is the client
 // config hash, and whatever lies in between is the build number, which may
-// itself contain dots (it must not be empty).
+// itself contain dots, or be empty (a server built with plain go build).
 //
 // The hash is opaque: 5.x servers send 32 hex characters (MD5), 11.x servers
 // 64 (SHA-256), and a later one may change it again; any non-empty printable
@@ -54,6 +54,11 @@ func ParseVersionID(s string) (ServerVersion, error) {
 		return bad(fmt.Sprintf("client config hash must be 1 to %d printable characters", maxHashLen))
 	}
 	buildFields := fields[3 : n-2]
+	if len(buildFields) == 1 && buildFields[0] == "" {
+		// A server built without the Makefile (plain go build) has an
+		// empty build number: "5.37.0..<hash>.false", seen on a real 5.37.
+		buildFields = nil
+	}
 	for _, f := range buildFields {
 		if f == "" {
 			return bad("empty build number field")
