@@ -276,7 +276,10 @@ func TestUsersSweepRequestsInFlightAtMostConcurrency(t *testing.T) {
 		if r.URL.Path == "/api/v4/users/status/ids" {
 			n := inFlight.Add(1)
 			defer inFlight.Add(-1)
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			for p := peak.Load(); n > p; p = peak.Load() {
+				if peak.CompareAndSwap(p, n) {
+					break
+				}
 			}
 		}
 		h.ServeHTTP(w, r)
