@@ -387,7 +387,7 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 	defer fake.close()
 
 	ct := &countingTransport{base: benchTransport()}
-	client, err := mmclient.New(mmclient.Options{BaseURL: fake.url, Token: mmtest.UserToken, Transport: ct})
+	client, err := mmclient.New(mmclient.Options{BaseURL: fake.url, Token: mmtest.AdminToken, Transport: ct})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,10 +19,10 @@ import (
 // Tests of the incremental refresh (users_incremental.go): new accounts
 // found between walks from GET /teams and the teams' newest members.
 
-// incrUsers is the population of these tests: 8,000 accounts (a walk of 41
-// pages, so an incremental refresh may cost 10), spread over teams with 1%
-// in no team.
-const incrUsers = 8000
+// incrUsers is the population of these tests: 16,000 accounts (a walk of 81
+// pages, so an incremental refresh may cost 20, a no-team page counting 8),
+// spread over teams with 1% in no team.
+const incrUsers = 16000
 
 type incrEnv struct {
 	*usersEnv
@@ -162,10 +162,11 @@ func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
 	}
 }
 
-// A new account in a team the token cannot see (an invite-only team, for a
-// non-admin token): the incremental refresh finds nothing, GET /users/stats
-// disagrees, it falls back and the full walk counts the account.
-func TestUsersIncrementalFallsBackForAnInvisibleTeam(t *testing.T) {
+// With a token that is not a system admin's the incremental refresh cannot
+// work (GET /users?without_team=true answers 403 on real servers, and
+// GET /teams hides invite-only teams): the first attempt falls back, the
+// full walk counts the account, and it is never tried again.
+func TestUsersIncrementalNeedsASystemAdmin(t *testing.T) {
 	cfg := incrConfig()
 	cfg.MinEarlyGap = -1
 	e := newIncrEnv(t, 4, mmtest.UserToken, cfg) // team04 is invite-only
@@ -178,16 +179,55 @@ func TestUsersIncrementalFallsBackForAnInvisibleTeam(t *testing.T) {
 	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
 		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
 	}
-	// The open teams' first pages, the no-team page, then the walk.
+	// The open teams' first pages, the refused no-team page, then the walk.
 	if u := e.srv.Requests(mmtest.EndpointUsers); u != 4+int64(walkPages(len(e.users))) {
 		t.Fatalf("%d GET /users pages, want 4 + a walk of %d", u, walkPages(len(e.users)))
 	}
-	if l := e.logs.linesContaining("not applied", "GET /users/stats says"); len(l) != 1 {
-		t.Fatalf("no fall-back line: %s", e.logs.String())
+	if l := e.logs.linesContaining("not applied", "403"); len(l) != 1 {
+		t.Fatalf("no fall-back line with the 403: %s", e.logs.String())
+	}
+	if l := e.logs.linesContaining("needs a system admin token"); len(l) != 1 {
+		t.Fatalf("no line saying a system admin token is needed: %s", e.logs.String())
 	}
 	snap := e.c.cache.snap.Load()
 	if !slices.Contains(idList(&snap.ids), newSpec(1, "", false, "").ID) {
 		t.Fatal("the walk did not cache the new account")
+	}
+	all := mmtest.CountStatuses(e.users)
+	checkCounts(t, scrapeWithTimeout(t, e.c, 10*time.Second), all.Humans, all.HumansManual)
+
+	// Another new account: straight to the walk, no GET /teams.
+	teams := e.srv.Requests(mmtest.EndpointTeams)
+	e.add(newSpec(2, e.teams[0].ID, false, mmclient.StatusAway))
+	waitFor(t, "the next full walk", func() bool { return counterValue(e.c.cache.refreshes) == 3 })
+	if n := e.srv.Requests(mmtest.EndpointTeams); n != teams || e.incr(incrFellBack) != 1 {
+		t.Fatalf("tried again: GET /teams %d -> %d, fell back %v", teams, n, e.incr(incrFellBack))
+	}
+}
+
+// An account created with an old create_at (a bulk import) is not at the
+// top of its team: the incremental refresh finds only the other new
+// account, GET /users/stats disagrees, nothing is published and the full
+// walk counts both.
+func TestUsersIncrementalFallsBackWhenStatsDisagree(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
+	e.start(t)
+	before := e.c.cache.snap.Load()
+	imported := newSpec(2, e.teams[1].ID, false, mmclient.StatusDND)
+	imported.CreateAt = 1
+	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusAway), imported)
+	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
+		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
+	}
+	if l := e.logs.linesContaining("not applied", "1 new active accounts found", "GET /users/stats says"); len(l) != 1 {
+		t.Fatalf("no fall-back line naming the disagreement: %s", e.logs.String())
+	}
+	snap := e.c.cache.snap.Load()
+	if snap == before || snap.ids.Len() != activeHumans(e.users) {
+		t.Fatalf("after the walk %d ids, want %d", snap.ids.Len(), activeHumans(e.users))
 	}
 	all := mmtest.CountStatuses(e.users)
 	checkCounts(t, scrapeWithTimeout(t, e.c, 10*time.Second), all.Humans, all.HumansManual)
@@ -391,12 +431,12 @@ func TestMergeIDs(t *testing.T) {
 	}
 }
 
-// Below about 2,200 accounts a walk costs less than the smallest
+// Below about 8,000 accounts a walk costs less than the smallest
 // incremental refresh: a new account brings the walk forward directly.
 func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
 	cfg := incrConfig()
 	cfg.MinEarlyGap = -1
-	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)})
+	env := newUsersEnv(t, 6000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)})
 	env.c.cache.earlyWalks = 0
 	startUsers(t, env.c)
 	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) == 1 })

@@ -98,9 +98,12 @@ type idCache struct {
 	// Pages of the last full walk and of the last incremental refresh
 	// (completed or not).
 	lastFullPages, lastIncrPages atomic.Int64
-	statsSeen                    atomic.Pointer[int64] // total_users_count after the last walk
-	statsDiff                    atomic.Pointer[int64] // walk minus stats after the last walk
-	stopped                      chan struct{}
+	// incrForbidden: an incremental refresh was refused (403) for this
+	// token; it is not tried again.
+	incrForbidden atomic.Bool
+	statsSeen     atomic.Pointer[int64] // total_users_count after the last walk
+	statsDiff     atomic.Pointer[int64] // walk minus stats after the last walk
+	stopped       chan struct{}
 
 	// cacheFile is --collector.users.cache-file ("" = none, or not ours
 	// to use: another server's collector holds the path).

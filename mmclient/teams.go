@@ -30,9 +30,11 @@ type Team struct {
 	DeleteAt int64  `json:"delete_at"`
 }
 
-// GetTeams calls GET /teams?page=&per_page=: every team for a session with
-// manage_system, otherwise only the teams it may list (open ones), ordered
-// by display name with OFFSET paging. perPage is clamped to 1..MaxPerPage.
+// GetTeams calls GET /teams?page=&per_page=: every team (archived ones
+// included) for a session with manage_system, otherwise only the teams
+// open to anyone (allow_open_invite; not even the caller's own invite-only
+// teams, as checked on 5.37 and 11), ordered by display name with OFFSET
+// paging. perPage is clamped to 1..MaxPerPage.
 func (c *Client) GetTeams(ctx context.Context, page, perPage int) ([]Team, error) {
 	if page < 0 {
 		return nil, fmt.Errorf("%s: negative page %d", EndpointTeams, page)
@@ -54,7 +56,8 @@ func (c *Client) GetTeams(ctx context.Context, page, perPage int) ([]Team, error
 
 // GetTeamUsersNewestFirst calls GET
 // /users?in_team=<teamID>&sort=create_at&page=&per_page=: the team's
-// members (deactivated ones included), newest account (create_at) first.
+// members (deactivated ones and, on real servers, former members
+// included), newest account (create_at) first.
 // teamID must be a Mattermost id (26 characters [a-z0-9]). perPage is
 // clamped to 1..MaxPerPage.
 func (c *Client) GetTeamUsersNewestFirst(ctx context.Context, teamID string, page, perPage int) ([]User, error) {

@@ -16,7 +16,7 @@
 //	PUT  /api/v4/users/{id|me}/active                    admin (self-deactivation: 401)
 //	GET  /api/v4/users?page=&per_page=[&active=true]    any session (also &inactive=true)
 //	GET  /api/v4/users?in_team=&sort=create_at          member (admin: any team), newest account first
-//	GET  /api/v4/users?without_team=true                any session, accounts in no team
+//	GET  /api/v4/users?without_team=true                system admin, accounts in no team
 //	GET  /api/v4/teams?page=&per_page=                  any session (admin: all teams, others: open ones)
 //	GET  /api/v4/users/stats                             any session
 //	GET  /api/v4/users/me                                any session

@@ -263,7 +263,8 @@ func (rc *reqCtx) teams() {
 // Mattermost: sort must be "", create_at or last_activity_at (the fake has
 // no channels for sort=status), and the last two need in_team without
 // without_team (400 invalid_url_param "sort" otherwise); a session that is
-// not a member of in_team gets 403 view_team.
+// not a member of in_team gets 403 view_team, and without_team needs a
+// system admin (403 list_users_without_team), as checked on 5.37 and 11.
 func (rc *reqCtx) usersFiltered() bool {
 	q := rc.r.URL.Query()
 	inTeam, withoutTeam, sort := q.Get("in_team"), q.Get("without_team") == "true", q.Get("sort")
@@ -298,6 +299,13 @@ func (rc *reqCtx) usersFiltered() bool {
 			list = st.teamByName[t]
 		}
 	} else {
+		// Only list_users_without_team (system admins) may list the
+		// accounts in no team, on 5.37 as on 11.
+		if !rc.admin {
+			rc.s.mu.RUnlock()
+			rc.permissionError("list_users_without_team")
+			return true
+		}
 		list = st.noTeamByPos
 	}
 	if q.Get("active") == "true" || q.Get("inactive") == "true" {
