@@ -124,9 +124,14 @@ type sentIDs struct {
 
 // find returns the index of the sent id equal to b, or -1.
 func (s *sentIDs) find(b []byte) int {
-	if s.next < len(s.ids) && s.ids[s.next] == string(b) {
-		s.next++
-		return s.next - 1
+	// Mattermost answers the ids with a cached status first, then the
+	// others, each in request order: the id sought is usually the next
+	// one or a few after it.
+	for i := s.next; i < min(s.next+findAhead, len(s.ids)); i++ {
+		if s.ids[i] == string(b) {
+			s.next = i + 1
+			return i
+		}
 	}
 	if s.sorted {
 		if i, found := slices.BinarySearch(s.ids, string(b)); found {
@@ -160,6 +165,10 @@ func stringValue(buf *[]byte, v []byte, ids *sentIDs, isID bool) (string, int) {
 	}
 	return string(raw), -1
 }
+
+// findAhead is how many sent ids after the last one found are compared
+// before a binary search.
+const findAhead = 8
 
 // errNullElement is returned for a null element in the status array
 // (encoding/json would make it a zero Status, which is no user's status).
