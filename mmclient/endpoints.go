@@ -427,21 +427,27 @@ func (c *Client) UpdateUserActive(ctx context.Context, userID string, active boo
 // be at least 1; values above MaxPerPage are clamped to it (as the server
 // would).
 func (c *Client) GetUsers(ctx context.Context, page, perPage int) ([]User, error) {
-	if page < 0 {
-		return nil, fmt.Errorf("%s: negative page %d", EndpointUsers, page)
-	}
 	if perPage < 1 {
 		return nil, fmt.Errorf("%s: per_page must be at least 1, got %d", EndpointUsers, perPage)
 	}
-	if perPage > MaxPerPage {
-		perPage = MaxPerPage
+	return getList[User](ctx, c, EndpointUsers, "/users", "", page, perPage, maxBodyPerUser)
+}
+
+// getList asks one page of a GET endpoint answering a JSON array: filter is
+// a query prefix ("" or ending with '&'), perPage is clamped to
+// 1..MaxPerPage, and the answer may hold at most perPage elements of about
+// perItem bytes each.
+func getList[T any](ctx context.Context, c *Client, endpoint, path, filter string, page, perPage int, perItem int64) ([]T, error) {
+	if page < 0 {
+		return nil, fmt.Errorf("%s: negative page %d", endpoint, page)
 	}
-	q := "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-	var out []User
-	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q, maxBody: maxBodyBase + int64(perPage)*maxBodyPerUser},
+	perPage = min(max(perPage, 1), MaxPerPage)
+	q := filter + "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
+	var out []T
+	err := c.do(ctx, request{endpoint: endpoint, method: http.MethodGet, path: path, query: q, maxBody: maxBodyBase + int64(perPage)*perItem},
 		func(_ *http.Response, body io.Reader) error {
 			var err error
-			out, err = decodeArrayMax[User](body, perPage)
+			out, err = decodeArrayMax[T](body, perPage)
 			return err
 		})
 	if err != nil {

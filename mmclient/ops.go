@@ -294,24 +294,7 @@ type Job struct {
 // clamped to 1..MaxPerPage (the server clamps to 200 too). A non-admin gets
 // HTTP 403.
 func (c *Client) GetJobs(ctx context.Context, perPage int) ([]Job, error) {
-	if perPage < 1 {
-		perPage = 1
-	}
-	if perPage > MaxPerPage {
-		perPage = MaxPerPage
-	}
-	out := []Job{}
-	err := c.do(ctx, request{endpoint: EndpointJobs, method: http.MethodGet, path: "/jobs", query: "page=0&per_page=" + strconv.Itoa(perPage),
-		maxBody: maxBodyBase + int64(perPage)*maxBodyPerJob},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[Job](body, perPage)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return getList[Job](ctx, c, EndpointJobs, "/jobs", "", 0, perPage, maxBodyPerJob)
 }
 
 // Plugin states of GET /plugins/statuses (model/plugin_status.go, both eras).

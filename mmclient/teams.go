@@ -3,10 +3,6 @@ package mmclient
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 )
 
 // The calls that find accounts created since a walk of GET /users without
@@ -36,22 +32,7 @@ type Team struct {
 // teams, as checked on 5.37 and 11), ordered by display name with OFFSET
 // paging. perPage is clamped to 1..MaxPerPage.
 func (c *Client) GetTeams(ctx context.Context, page, perPage int) ([]Team, error) {
-	if page < 0 {
-		return nil, fmt.Errorf("%s: negative page %d", EndpointTeams, page)
-	}
-	perPage = min(max(perPage, 1), MaxPerPage)
-	q := "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-	var out []Team
-	err := c.do(ctx, request{endpoint: EndpointTeams, method: http.MethodGet, path: "/teams", query: q, maxBody: maxBodyBase + int64(perPage)*maxBodyPerTeam},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[Team](body, perPage)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return getList[Team](ctx, c, EndpointTeams, "/teams", "", page, perPage, maxBodyPerTeam)
 }
 
 // GetTeamUsersNewestFirst calls GET
@@ -61,49 +42,15 @@ func (c *Client) GetTeams(ctx context.Context, page, perPage int) ([]Team, error
 // teamID must be a Mattermost id (26 characters [a-z0-9]). perPage is
 // clamped to 1..MaxPerPage.
 func (c *Client) GetTeamUsersNewestFirst(ctx context.Context, teamID string, page, perPage int) ([]User, error) {
-	if !isMattermostID(teamID) {
+	if !isUserID(teamID) { // team ids have the same shape
 		return nil, fmt.Errorf("%s: invalid team id", EndpointUsers)
 	}
-	return c.getUserList(ctx, "in_team="+url.QueryEscape(teamID)+"&sort=create_at&", page, perPage)
+	return getList[User](ctx, c, EndpointUsers, "/users", "in_team="+teamID+"&sort=create_at&", page, perPage, maxBodyPerUser)
 }
 
 // GetUsersWithoutTeam calls GET /users?without_team=true&page=&per_page=:
 // the accounts in no team (deactivated ones included), ordered by username
 // with OFFSET paging. perPage is clamped to 1..MaxPerPage.
 func (c *Client) GetUsersWithoutTeam(ctx context.Context, page, perPage int) ([]User, error) {
-	return c.getUserList(ctx, "without_team=true&", page, perPage)
-}
-
-// getUserList asks one page of GET /users with the filter query prefix
-// (ending with '&').
-func (c *Client) getUserList(ctx context.Context, filter string, page, perPage int) ([]User, error) {
-	if page < 0 {
-		return nil, fmt.Errorf("%s: negative page %d", EndpointUsers, page)
-	}
-	perPage = min(max(perPage, 1), MaxPerPage)
-	q := filter + "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-	var out []User
-	err := c.do(ctx, request{endpoint: EndpointUsers, method: http.MethodGet, path: "/users", query: q, maxBody: maxBodyBase + int64(perPage)*maxBodyPerUser},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[User](body, perPage)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// isMattermostID reports whether s has the shape of a Mattermost id.
-func isMattermostID(s string) bool {
-	if len(s) != UserIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
+	return getList[User](ctx, c, EndpointUsers, "/users", "without_team=true&", page, perPage, maxBodyPerUser)
 }
