@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -215,27 +216,17 @@ func (p *pacer) ok() {
 // the whole walk down.
 func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	begin := time.Now()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	w := &walkState{
 		ic: ic, b: newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000))),
 		p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1,
 	}
 	ic.pages.Store(0)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
 	for range max(ic.cfg.WalkConcurrency, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.work(ctx); err != nil {
-				w.fail(err)
-				cancel()
-			}
-		}()
+		g.Go(func() error { return w.work(gctx) })
 	}
-	wg.Wait()
-	if w.err != nil {
-		return nil, w.err
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	invalid := w.b.invalid
 	ids, activeAll, bots, dups := w.b.build(ic.cfg.IncludeBots)
@@ -258,22 +249,13 @@ type walkState struct {
 	throttles int      // 429s in a row
 	slowdowns int      // times the pacer was slowed down
 	newest    int64    // the newest create_at seen (any account)
-	err       error
-}
-
-func (w *walkState) fail(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil {
-		w.err = err
-	}
 }
 
 // work reads pages until there is none left or the walk failed.
 func (w *walkState) work(ctx context.Context) error {
 	for {
 		w.mu.Lock()
-		if w.err != nil || (w.end >= 0 && w.next > w.end) {
+		if w.end >= 0 && w.next > w.end {
 			w.mu.Unlock()
 			return nil
 		}

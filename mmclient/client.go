@@ -342,6 +342,10 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// BaseURL returns the server root the client talks to, as normalised by
+// ParseBaseURL (never credentials: New refuses a URL with userinfo).
+func (c *Client) BaseURL() string { return strings.TrimSuffix(c.api, "/api/v4") }
+
 // ServerVersion returns the last X-Version-Id seen on any response.
 func (c *Client) ServerVersion() (ServerVersion, bool) {
 	v := c.version.Load()

@@ -264,17 +264,6 @@ func (c *Client) GetStatusesByIDs(ctx context.Context, ids []string) (map[string
 // elements (more fail with ErrTooManyItems) and maxBodyPerStatus bytes per
 // id.
 func (c *Client) StreamStatusesByIDs(ctx context.Context, ids []string, fn func(*Status) error) error {
-	if fn == nil {
-		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
-	}
-	return c.StreamStatusesByIDsIndexed(ctx, ids, func(_ int, st *Status) error { return fn(st) })
-}
-
-// StreamStatusesByIDsIndexed is StreamStatusesByIDs whose callback also
-// gets the index in ids of the element's user id (-1 when the answer names
-// an id that was not sent), found while decoding: a caller matching answers
-// to its request needs no search of its own.
-func (c *Client) StreamStatusesByIDsIndexed(ctx context.Context, ids []string, fn func(i int, st *Status) error) error {
 	req, err := statusesRequest(ids)
 	if err != nil {
 		return err
@@ -282,12 +271,14 @@ func (c *Client) StreamStatusesByIDsIndexed(ctx context.Context, ids []string, f
 	if fn == nil {
 		return fmt.Errorf("%s: nil callback", EndpointStatusesByIDs)
 	}
-	return c.do(ctx, req, func(_ *http.Response, r io.Reader) error { return decodeStatuses(r, len(ids), ids, fn) })
+	return c.do(ctx, req, func(_ *http.Response, r io.Reader) error {
+		return decodeStatuses(r, len(ids), ids, func(_ int, st *Status) error { return fn(st) })
+	})
 }
 
-// ReadStatusesByIDs is the first half of StreamStatusesByIDsIndexed: it
-// sends the request and reads the whole answer (under the same cap) into
-// buf, which it returns; DecodeStatuses is the second half. The connection
+// ReadStatusesByIDs is the first half of StreamStatusesByIDs: it sends the
+// request and reads the whole answer (under the same cap) into buf;
+// DecodeStatuses is the second half. The connection
 // is free again when it returns, so a caller that limits its requests in
 // flight can decode one answer while its next request waits on the server.
 func (c *Client) ReadStatusesByIDs(ctx context.Context, ids []string, buf *bytes.Buffer) error {
@@ -303,8 +294,10 @@ func (c *Client) ReadStatusesByIDs(ctx context.Context, ids []string, buf *bytes
 }
 
 // DecodeStatuses decodes an answer read by ReadStatusesByIDs for the same
-// ids, as StreamStatusesByIDsIndexed does while reading (errors bounded and
-// redacted the same way).
+// ids, as StreamStatusesByIDs does while reading (errors bounded and
+// redacted the same way). fn also gets the index in ids of the element's
+// user id (-1 for an id that was not sent), found while decoding: a caller
+// matching answers to its request needs no search of its own.
 func (c *Client) DecodeStatuses(body *bytes.Buffer, ids []string, fn func(i int, st *Status) error) error {
 	if err := decodeStatuses(body, len(ids), ids, fn); err != nil {
 		return c.boundedError(fmt.Errorf("%s: %w", EndpointStatusesByIDs, err))
@@ -538,7 +531,3 @@ func (c *Client) decodeJSONObject(body io.Reader, v any) error {
 	}
 	return nil
 }
-
-// Clone returns a copy of s. Decoded statuses own their strings, so this is
-// a plain copy (kept for callers written when they did not).
-func (s *Status) Clone() Status { return *s }

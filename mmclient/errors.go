@@ -24,25 +24,17 @@ type APIError struct {
 
 // Error implements error. It never contains the token.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.Grow(64 + len(e.Message))
-	b.WriteString(e.Endpoint)
-	b.WriteString(": HTTP ")
-	fmt.Fprintf(&b, "%d", e.StatusCode)
+	s := fmt.Sprintf("%s: HTTP %d", e.Endpoint, e.StatusCode)
 	if e.ID != "" {
-		b.WriteByte(' ')
-		b.WriteString(e.ID)
+		s += " " + e.ID
 	}
 	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
+		s += ": " + e.Message
 	}
 	if e.RequestID != "" {
-		b.WriteString(" (request_id=")
-		b.WriteString(e.RequestID)
-		b.WriteByte(')')
+		s += " (request_id=" + e.RequestID + ")"
 	}
-	return b.String()
+	return s
 }
 
 // IsForbidden reports whether err is (or wraps) an *APIError with HTTP 403.

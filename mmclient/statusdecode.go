@@ -70,7 +70,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status)
 			}
 			field := st.fieldExact(name[1 : len(name)-1])
 			if field == nil {
-				field = st.field(unquoteName(&buf, name))
+				field = st.field(unquote(&buf, name))
 			}
 			v, err := dec.ReadValue()
 			if err != nil {
@@ -237,18 +237,6 @@ func (s *Status) fieldExact(key []byte) any {
 func unquote(buf *[]byte, v []byte) []byte {
 	raw := v[1 : len(v)-1]
 	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return raw
-	}
-	*buf, _ = jsontext.AppendUnquote((*buf)[:0], v)
-	return *buf
-}
-
-// unquoteName is unquote for an object name: only names spelled in ASCII
-// can match a field, so its bytes need no UTF-8 check (an invalid sequence
-// matches nothing, as its U+FFFD would not).
-func unquoteName(buf *[]byte, v []byte) []byte {
-	raw := v[1 : len(v)-1]
-	if bytes.IndexByte(raw, '\\') < 0 {
 		return raw
 	}
 	*buf, _ = jsontext.AppendUnquote((*buf)[:0], v)
