@@ -48,9 +48,20 @@ lint:
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
 
-## bench: scale benchmarks (issue 3) against the fake server with the real latency model
+## bench: scale benchmarks (issue 3) against the fake server with the real latency model.
+## With 2 or more CPUs and taskset, the fake Mattermost runs on the last CPU and the benchmark
+## on the others, so that the two do not compete for a core (Mattermost has its own machine in
+## production); BENCH_PIN=0 runs them unpinned.
+BENCH_PIN ?= 1
+BENCH_FLAGS = -run '^$$' -bench . -benchtime 5x -timeout 30m ./collector/
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 30m ./collector/
+	@n=$$(nproc 2>/dev/null || echo 1); \
+	if [ "$(BENCH_PIN)" = 1 ] && [ "$$n" -ge 2 ] && command -v taskset >/dev/null; then \
+		echo "bench: fake Mattermost on CPU $$((n-1)), the benchmark on CPUs 0-$$((n-2)) (BENCH_PIN=0: unpinned)"; \
+		MMEXP_BENCH_FAKE_CPUS=$$((n-1)) $(GO) test -exec "taskset -c 0-$$((n-2))" $(BENCH_FLAGS); \
+	else \
+		$(GO) test $(BENCH_FLAGS); \
+	fi
 
 ## hostile: issue 7's tests against a hostile Mattermost (memory, deadlines, leaks, signals); prints a summary table
 hostile:

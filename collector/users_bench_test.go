@@ -792,8 +792,12 @@ func printBenchTable(rows []*benchRow) {
 		}
 	}
 	w := os.Stdout
-	fmt.Fprintf(w, "\nusers collector benchmark: %d CPUs (%s), GOMAXPROCS %d, %s; fake Mattermost in a separate process with mmtest.RealisticLatency; batch 1000, concurrency 4, scrape deadline %s\n",
-		runtime.NumCPU(), cpuModel, runtime.GOMAXPROCS(0), runtime.Version(), benchDeadline)
+	fakeCPUs := "sharing the benchmark's CPUs"
+	if c := os.Getenv(benchFakeCPUsEnv); c != "" {
+		fakeCPUs = "on CPU " + c + " of its own"
+	}
+	fmt.Fprintf(w, "\nusers collector benchmark: %d CPUs (%s), GOMAXPROCS %d, %s; fake Mattermost in a separate process (%s) with mmtest.RealisticLatency; batch 1000, concurrency 4, scrape deadline %s\n",
+		runtime.NumCPU(), cpuModel, runtime.GOMAXPROCS(0), runtime.Version(), fakeCPUs, benchDeadline)
 	fmt.Fprintln(w, "| N | warm scrape (median) | floor (median) | ratio (paired median; of medians) | status req/scrape | refresh: list req, duration | bytes read/scrape | allocs/scrape | bytes alloc/scrape | heap in use after sweep | heap peak (scrapes / refresh) | live heap | exporter CPU/scrape (floor CPU) | max scrape, past deadline | cold scrape |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {

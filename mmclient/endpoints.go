@@ -107,17 +107,8 @@ func (c *Client) GetClientConfig(ctx context.Context) (map[string]string, error)
 // MaxItems option's count: a longer list fails with an error wrapping
 // ErrTooManyItems, and decoding stops at the first node past the limit.
 func (c *Client) GetClusterStatus(ctx context.Context, opts ...ListOption) ([]ClusterInfo, error) {
-	lo := listOptions{maxItems: DefaultMaxClusterNodes}
-	for _, o := range opts {
-		o(&lo)
-	}
-	out := []ClusterInfo{}
-	err := c.do(ctx, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status", maxBody: maxBodyBase + int64(lo.maxItems)*maxBodyPerNode},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[ClusterInfo](body, lo.maxItems)
-			return err
-		})
+	limit := maxItems(opts, DefaultMaxClusterNodes)
+	out, err := getArray[ClusterInfo](ctx, c, request{endpoint: EndpointClusterStatus, method: http.MethodGet, path: "/cluster/status", maxBody: maxBodyBase + int64(limit)*maxBodyPerNode}, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +142,30 @@ func MaxItems(n int) ListOption {
 			o.maxItems = n
 		}
 	}
+}
+
+// maxItems is the element limit set by opts, else def.
+func maxItems(opts []ListOption, def int) int {
+	lo := listOptions{maxItems: def}
+	for _, o := range opts {
+		o(&lo)
+	}
+	return lo.maxItems
+}
+
+// getArray runs req and decodes its answer, a JSON array of at most limit
+// elements (see decodeArrayMax).
+func getArray[T any](ctx context.Context, c *Client, req request, limit int) ([]T, error) {
+	var out []T
+	err := c.do(ctx, req, func(_ *http.Response, body io.Reader) error {
+		var err error
+		out, err = decodeArrayMax[T](body, limit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // idsJSON is json.Marshal(ids) for valid user ids (26 characters [a-z0-9],
@@ -436,17 +451,7 @@ func getList[T any](ctx context.Context, c *Client, endpoint, path, filter strin
 	}
 	perPage = min(max(perPage, 1), MaxPerPage)
 	q := filter + "page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-	var out []T
-	err := c.do(ctx, request{endpoint: endpoint, method: http.MethodGet, path: path, query: q, maxBody: maxBodyBase + int64(perPage)*perItem},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[T](body, perPage)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return getArray[T](ctx, c, request{endpoint: endpoint, method: http.MethodGet, path: path, query: q, maxBody: maxBodyBase + int64(perPage)*perItem}, perPage)
 }
 
 // GetUserStats calls GET /users/stats (active users, bots included).

@@ -339,22 +339,9 @@ const DefaultMaxPluginStatuses = 2000
 // caller's role: see IsPluginsDisabled. Otherwise it needs
 // sysconsole_read_plugins (system admins).
 func (c *Client) GetPluginStatuses(ctx context.Context, opts ...ListOption) ([]PluginStatus, error) {
-	lo := listOptions{maxItems: DefaultMaxPluginStatuses}
-	for _, o := range opts {
-		o(&lo)
-	}
-	out := []PluginStatus{}
-	err := c.do(ctx, request{endpoint: EndpointPluginStatuses, method: http.MethodGet, path: "/plugins/statuses",
-		maxBody: maxBodyBase + int64(lo.maxItems)*maxBodyPerPluginStatus},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[PluginStatus](body, lo.maxItems)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	limit := maxItems(opts, DefaultMaxPluginStatuses)
+	return getArray[PluginStatus](ctx, c, request{endpoint: EndpointPluginStatuses, method: http.MethodGet, path: "/plugins/statuses",
+		maxBody: maxBodyBase + int64(limit)*maxBodyPerPluginStatus}, limit)
 }
 
 // PluginsDisabledErrorID is the AppError id of the 501 answered while
@@ -389,18 +376,8 @@ func (c *Client) GetAnalytics(ctx context.Context, name string) ([]AnalyticsRow,
 	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_") != "" {
 		return nil, fmt.Errorf("%s: invalid analytics name %.40q", EndpointAnalytics, name)
 	}
-	out := []AnalyticsRow{}
-	err := c.do(ctx, request{endpoint: EndpointAnalytics, method: http.MethodGet, path: "/analytics/old", query: "name=" + name,
-		maxBody: maxBodyBase + DefaultMaxAnalyticsRows*maxBodyPerAnalyticsRow},
-		func(_ *http.Response, body io.Reader) error {
-			var err error
-			out, err = decodeArrayMax[AnalyticsRow](body, DefaultMaxAnalyticsRows)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return getArray[AnalyticsRow](ctx, c, request{endpoint: EndpointAnalytics, method: http.MethodGet, path: "/analytics/old", query: "name=" + name,
+		maxBody: maxBodyBase + DefaultMaxAnalyticsRows*maxBodyPerAnalyticsRow}, DefaultMaxAnalyticsRows)
 }
 
 // SAMLNotAvailableErrorID is the AppError id of the 501 GET /saml/metadata
