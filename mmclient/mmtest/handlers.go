@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -529,18 +528,6 @@ func (rc *reqCtx) samlStatus() {
 	rc.respond(http.StatusOK, b)
 }
 
-var (
-	bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	bufPool  = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-)
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
-
 // readBody reads the request body into bb under the payload limit
 // (Config.MaximumPayloadSizeBytes + 512 bytes); tooLarge reports a longer
 // body (bb then holds the limit plus one byte).
@@ -565,10 +552,6 @@ func (rc *reqCtx) bodyTooLarge() {
 		"Unable to process request. Request body too large.", "")
 }
 
-// idsPool recycles id slices: json.Unmarshal appends to a slice's
-// existing capacity.
-var idsPool = sync.Pool{New: func() any { return new([]string) }}
-
 // parseIDs decodes a status request body as a JSON array of strings, the
 // way Mattermost's json.Decoder does: data after the array is ignored. ids
 // is appended to (its contents are replaced); a JSON null leaves it empty.
@@ -590,10 +573,8 @@ func parseIDs(body []byte, ids []string) ([]string, error) {
 // is answered 413 and answered is true; in Era537 the truncated body is
 // decoded (and fails).
 func (rc *reqCtx) decodeBody(v any) (answered bool, err error) {
-	bb := bodyPool.Get().(*bytes.Buffer)
-	bb.Reset()
-	defer bodyPool.Put(bb)
-	tooLarge, err := rc.readBody(bb)
+	var bb bytes.Buffer
+	tooLarge, err := rc.readBody(&bb)
 	if tooLarge && rc.era == Era11 {
 		rc.bodyTooLarge()
 		return true, nil
@@ -608,10 +589,8 @@ func (rc *reqCtx) statusesByIDs() {
 	if !rc.requireSession() {
 		return
 	}
-	bb := bodyPool.Get().(*bytes.Buffer)
-	bb.Reset()
-	defer bodyPool.Put(bb)
-	tooLarge, err := rc.readBody(bb)
+	var bb bytes.Buffer
+	tooLarge, err := rc.readBody(&bb)
 	switch {
 	case err != nil:
 		rc.invalidBodyParam("user_ids")
@@ -624,13 +603,7 @@ func (rc *reqCtx) statusesByIDs() {
 		rc.invalidBodyParam("user_ids")
 		return
 	}
-	idsBuf := idsPool.Get().(*[]string)
-	defer func() {
-		clear((*idsBuf)[:cap(*idsBuf)])
-		idsPool.Put(idsBuf)
-	}()
-	ids, err := parseIDs(bb.Bytes(), *idsBuf)
-	*idsBuf = ids
+	ids, err := parseIDs(bb.Bytes(), nil)
 	if err != nil {
 		if rc.era == Era11 {
 			// model.PayloadParseError; the id has no English text, so
@@ -661,12 +634,7 @@ func (rc *reqCtx) statusesByIDs() {
 	}
 	n := len(ids)
 	rc.n = n
-	out := getBuf()
-	defer putBuf(out)
-	b := (*out)[:0]
-	if need := 2 + n*132; cap(b) < need {
-		b = make([]byte, 0, need)
-	}
+	b := make([]byte, 0, 2+n*132)
 	b = append(b, '[')
 	first := true
 	uncached := 0
@@ -694,7 +662,6 @@ func (rc *reqCtx) statusesByIDs() {
 	}
 	rc.s.mu.RUnlock()
 	b = append(b, ']')
-	*out = b
 	if uncached > maxStatusIDs {
 		rc.appError(http.StatusInternalServerError, "app.status.get.app_error",
 			"Encountered an error retrieving the status.",
@@ -841,9 +808,7 @@ func (rc *reqCtx) users() {
 	// deactivated ones (active wins when both are set).
 	var pos []int32
 	filter := q.Get("active") == "true" || q.Get("inactive") == "true"
-	out := getBuf()
-	defer putBuf(out)
-	b := append((*out)[:0], '[')
+	b := append(make([]byte, 0, 64<<10), '[')
 	rc.s.mu.RLock()
 	st := rc.s.users
 	total := st.n
@@ -871,7 +836,6 @@ func (rc *reqCtx) users() {
 	}
 	rc.s.mu.RUnlock()
 	b = append(b, ']')
-	*out = b
 	rc.n = int(offset)
 	rc.respond(http.StatusOK, b)
 }

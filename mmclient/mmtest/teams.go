@@ -313,9 +313,7 @@ func (rc *reqCtx) usersFiltered() bool {
 		list = slices.DeleteFunc(slices.Clone(list), func(i int32) bool { return (st.deleteAt[i] == 0) != wantActive })
 	}
 	lo, hi := pageBounds(page, perPage, len(list))
-	out := getBuf()
-	defer putBuf(out)
-	b := append((*out)[:0], '[')
+	b := append(make([]byte, 0, 64<<10), '[')
 	for k := lo; k < hi; k++ {
 		if k > lo {
 			b = append(b, ',')
@@ -324,7 +322,6 @@ func (rc *reqCtx) usersFiltered() bool {
 	}
 	rc.s.mu.RUnlock()
 	b = append(b, ']')
-	*out = b
 	// OFFSET within the filtered list: the same cost model as GET /users.
 	rc.n = lo
 	rc.respond(http.StatusOK, b)
