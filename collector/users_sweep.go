@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
@@ -130,7 +131,7 @@ type sweeper struct {
 	// most 2*conc: a sweep reuses them instead of allocating per batch.
 	workers chan *sweepWorker
 
-	unknownLogged atomic.Int64 // unix seconds of the last unknown-status warning
+	unknownLog rate.Sometimes // once per unknownLogEvery
 
 	sweeps, errors, reused prometheus.Counter
 }
@@ -144,11 +145,12 @@ type sweepProgress struct {
 func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
 	s := &sweeper{
 		client: client, logger: logger, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
-		slots:   make(chan struct{}, cfg.Concurrency),
-		workers: make(chan *sweepWorker, 2*cfg.Concurrency),
-		sweeps:  newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
-		errors:  newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
-		reused:  newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
+		slots:      make(chan struct{}, cfg.Concurrency),
+		unknownLog: rate.Sometimes{Interval: unknownLogEvery},
+		workers:    make(chan *sweepWorker, 2*cfg.Concurrency),
+		sweeps:     newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
+		errors:     newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
+		reused:     newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
 	}
 	s.batch.Store(int64(cfg.BatchSize))
 	s.setLife(context.Background())
@@ -299,12 +301,9 @@ func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo
 
 // logUnknown warns about unknown status values at most once an hour.
 func (s *sweeper) logUnknown(res *sweepResult) {
-	now := time.Now().Unix()
-	last := s.unknownLogged.Load()
-	if (last != 0 && now-last < int64(unknownLogEvery/time.Second)) || !s.unknownLogged.CompareAndSwap(last, now) {
-		return
-	}
-	level.Warn(s.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.counts.unknown, "example", res.firstUnknown)
+	s.unknownLog.Do(func() {
+		level.Warn(s.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.counts.unknown, "example", res.firstUnknown)
+	})
 }
 
 // sweepWorker holds reusable buffers for one batch at a time: the batch's id

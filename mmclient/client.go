@@ -39,6 +39,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 	"golang.org/x/net/http/httpguts"
+	"golang.org/x/time/rate"
 )
 
 // Endpoint names: bounded route names used in errors, RequestInfo and metrics.
@@ -131,10 +132,10 @@ type Client struct {
 	hc         *http.Client
 	observer   func(RequestInfo)
 	version    atomic.Pointer[ServerVersion]
-	// versionWarned: unix seconds of the last warning about an
-	// X-Version-Id that does not parse (at most one an hour).
-	versionWarned atomic.Int64
-	sleepTimerFn  func(time.Duration) *time.Timer // tests may shorten waits
+	// versionWarn spaces the warnings about an X-Version-Id that does
+	// not parse (at most one an hour).
+	versionWarn  rate.Sometimes
+	sleepTimerFn func(time.Duration) *time.Timer // tests may shorten waits
 }
 
 // New validates opts and builds a Client.
@@ -155,6 +156,7 @@ func New(opts Options) (*Client, error) {
 		maxRetries:   opts.MaxRetries,
 		observer:     opts.Observer,
 		sleepTimerFn: time.NewTimer,
+		versionWarn:  rate.Sometimes{Interval: time.Hour},
 	}
 	if err := c.SetToken(opts.Token); err != nil {
 		return nil, err
@@ -579,11 +581,10 @@ func (c *Client) captureVersion(h http.Header) {
 		c.version.Store(&v)
 		return
 	}
-	now := time.Now().Unix()
-	if last := c.versionWarned.Load(); (last == 0 || now-last >= 3600) && c.versionWarned.CompareAndSwap(last, now) {
+	c.versionWarn.Do(func() {
 		level.Warn(c.logger).Log("msg", "ignoring an X-Version-Id header that does not parse; mattermost_server_info is not exported until one does (logged at most once an hour)",
 			"x_version_id", cutUTF8(c.redact(raw), 128))
-	}
+	})
 }
 
 // parseVersion parses the X-Version-Id of h (bounded by ParseVersionID);
