@@ -785,6 +785,30 @@ const (
 	perPageMaximum = 200
 )
 
+// pageParams parses page and per_page as Mattermost does (defaults 0 and
+// 60, per_page at most 200).
+func (rc *reqCtx) pageParams() (page, perPage int) {
+	q := rc.r.URL.Query()
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 0 {
+		page = 0
+	}
+	perPage, err = strconv.Atoi(q.Get("per_page"))
+	switch {
+	case err != nil || perPage < 0:
+		perPage = perPageDefault
+	case perPage > perPageMaximum:
+		perPage = perPageMaximum
+	}
+	return page, perPage
+}
+
+// pageBounds returns the [lo, hi) slice of a list of total elements.
+func pageBounds(page, perPage, total int) (lo, hi int) {
+	off := min(int64(page)*int64(perPage), int64(total))
+	return int(off), int(min(off+int64(perPage), int64(total)))
+}
+
 func (rc *reqCtx) users() {
 	if !rc.requireSession() {
 		return
@@ -793,17 +817,7 @@ func (rc *reqCtx) users() {
 		return
 	}
 	q := rc.r.URL.Query()
-	page, err := strconv.Atoi(q.Get("page"))
-	if err != nil || page < 0 {
-		page = 0
-	}
-	perPage, err := strconv.Atoi(q.Get("per_page"))
-	switch {
-	case err != nil || perPage < 0:
-		perPage = perPageDefault
-	case perPage > perPageMaximum:
-		perPage = perPageMaximum
-	}
+	page, perPage := rc.pageParams()
 	// active=true lists only active accounts, inactive=true only
 	// deactivated ones (active wins when both are set).
 	var pos []int32
@@ -816,16 +830,9 @@ func (rc *reqCtx) users() {
 		pos = st.positions(q.Get("active") != "true")
 		total = len(pos)
 	}
-	offset := int64(page) * int64(perPage)
-	if offset > int64(total) {
-		offset = int64(total)
-	}
-	end := offset + int64(perPage)
-	if end > int64(total) {
-		end = int64(total)
-	}
-	for k := int(offset); k < int(end); k++ {
-		if k > int(offset) {
+	lo, hi := pageBounds(page, perPage, total)
+	for k := lo; k < hi; k++ {
+		if k > lo {
 			b = append(b, ',')
 		}
 		i := k
@@ -836,7 +843,7 @@ func (rc *reqCtx) users() {
 	}
 	rc.s.mu.RUnlock()
 	b = append(b, ']')
-	rc.n = int(offset)
+	rc.n = lo
 	rc.respond(http.StatusOK, b)
 }
 

@@ -194,30 +194,6 @@ func classifyTeams(r *http.Request, rt route) route {
 	return route{ep: epTeams}
 }
 
-// pageParams parses page and per_page as Mattermost does (defaults 0 and
-// 60, per_page at most 200).
-func (rc *reqCtx) pageParams() (page, perPage int) {
-	q := rc.r.URL.Query()
-	page, err := strconv.Atoi(q.Get("page"))
-	if err != nil || page < 0 {
-		page = 0
-	}
-	perPage, err = strconv.Atoi(q.Get("per_page"))
-	switch {
-	case err != nil || perPage < 0:
-		perPage = perPageDefault
-	case perPage > perPageMaximum:
-		perPage = perPageMaximum
-	}
-	return page, perPage
-}
-
-// pageBounds returns the [lo, hi) slice of a list of total elements.
-func pageBounds(page, perPage, total int) (lo, hi int) {
-	off := min(int64(page)*int64(perPage), int64(total))
-	return int(off), int(min(off+int64(perPage), int64(total)))
-}
-
 // teams answers GET /teams: all teams for the admin session, the open ones
 // for the others, by display name.
 func (rc *reqCtx) teams() {
