@@ -538,10 +538,14 @@ func isOutage(err error) bool {
 func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down, changed bool) (ok, probed, grown bool) {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
-	if changed {
+	// bringForward makes the walk due at earliest (if that is sooner).
+	bringForward := func() {
 		if t := time.Until(earliest); t < time.Until(next) {
 			timer.Reset(max(t, 0))
 		}
+	}
+	if changed {
+		bringForward()
 	}
 	every := ic.cfg.StatsInterval
 	if probe {
@@ -589,9 +593,7 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, do
 			if total != *seen {
 				level.Info(ic.logger).Log("msg", "active user count changed; refreshing the user id cache early", "was", *seen, "now", total)
 				changed = true
-				if t := time.Until(earliest); t < time.Until(next) {
-					timer.Reset(max(t, 0))
-				}
+				bringForward()
 			}
 		}
 	}
