@@ -38,7 +38,7 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status)
 	}
 	var st Status
 	var buf []byte
-	ids := sentIDs{ids: sent, sorted: slices.IsSorted(sent)}
+	ids := sentIDs{ids: sent}
 	for n := 0; ; n++ {
 		switch dec.PeekKind() {
 		case ']':
@@ -115,11 +115,12 @@ func decodeStatuses(r io.Reader, limit int, sent []string, fn func(int, *Status)
 // sentIDs finds an answered user id among the ids sent. Answers come in
 // request order (5.37) or sorted (11.x; the exporter sends sorted ids), so
 // the id after the last one found is tried first, then a binary search when
-// the ids sent are sorted.
+// the ids sent are sorted (checked at the first miss: most answers never
+// need it).
 type sentIDs struct {
 	ids    []string
-	sorted bool
 	next   int
+	sorted int8 // 0 unknown, 1 sorted, -1 not sorted
 }
 
 // find returns the index of the sent id equal to b, or -1.
@@ -133,7 +134,13 @@ func (s *sentIDs) find(b []byte) int {
 			return i
 		}
 	}
-	if s.sorted {
+	if s.sorted == 0 {
+		s.sorted = -1
+		if slices.IsSorted(s.ids) {
+			s.sorted = 1
+		}
+	}
+	if s.sorted > 0 {
 		if i, found := slices.BinarySearch(s.ids, string(b)); found {
 			s.next = i + 1
 			return i

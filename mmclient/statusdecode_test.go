@@ -551,7 +551,7 @@ func BenchmarkSentIDsFind(b *testing.B) {
 	}
 	b.Run("ahead", func(b *testing.B) {
 		for b.Loop() {
-			s := sentIDs{ids: ids, sorted: true}
+			s := sentIDs{ids: ids}
 			for _, r := range raw {
 				if s.find(r) < 0 {
 					b.Fatal("not found")
@@ -568,4 +568,31 @@ func BenchmarkSentIDsFind(b *testing.B) {
 			}
 		}
 	})
+}
+
+// sentIDs.find looks a few ids ahead, then binary-searches only when the
+// ids sent are sorted (an unsorted request gets no wrong index).
+func TestSentIDsFind(t *testing.T) {
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%026d", i)
+	}
+	s := sentIDs{ids: ids}
+	for i := len(ids) - 1; i >= 0; i-- { // reverse: every find past the look-ahead
+		if got := s.find([]byte(ids[i])); got != i {
+			t.Fatalf("sorted: find(%s) = %d, want %d", ids[i], got, i)
+		}
+	}
+	if got := s.find([]byte(fmt.Sprintf("%026d", 1000))); got != -1 {
+		t.Fatalf("find of an id not sent = %d", got)
+	}
+	unsorted := slices.Clone(ids)
+	unsorted[0], unsorted[99] = unsorted[99], unsorted[0]
+	s = sentIDs{ids: unsorted}
+	if got := s.find([]byte(unsorted[3])); got != 3 {
+		t.Fatalf("unsorted, within the look-ahead: %d, want 3", got)
+	}
+	if got := s.find([]byte(unsorted[50])); got != -1 {
+		t.Fatalf("unsorted, past the look-ahead: %d, want -1 (no binary search of unsorted ids)", got)
+	}
 }
