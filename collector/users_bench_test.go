@@ -476,7 +476,7 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 		for i := range bodies {
 			lo, hi := i*cfg.BatchSize, min((i+1)*cfg.BatchSize, cached)
 			var buf bytes.Buffer
-			buf.Grow(2 + (hi-lo)*(userIDLen+3))
+			buf.Grow(2 + (hi-lo)*(mmclient.UserIDLen+3))
 			buf.WriteByte('[')
 			for k := lo; k < hi; k++ {
 				if k > lo {

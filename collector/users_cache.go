@@ -9,14 +9,10 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-// userIDLen is mmclient.UserIDLen: the cache only keeps ids of exactly this
-// length (the server rejects a whole status request if one id has another).
-const userIDLen = mmclient.UserIDLen
-
 // userIDs is the id cache's storage: a sorted, de-duplicated set of user ids
-// packed into one immutable string of userIDLen*N bytes, with no separator and
-// no per-id header. Id i is s[i*26:(i+1)*26]; slicing a string neither
-// allocates nor copies, so a status batch is built from substrings of it at
+// (each exactly mmclient.UserIDLen long) packed into one immutable string of
+// 26*N bytes, with no separator and no per-id header. Id i is
+// s[i*26:(i+1)*26]; slicing a string neither allocates nor copies, so a status batch is built from substrings of it at
 // no cost per id. Memory is exactly 26 bytes per user (plus one string
 // header), far below the 100 bytes per user budget.
 type userIDs struct {
@@ -24,10 +20,10 @@ type userIDs struct {
 }
 
 // Len is the number of ids.
-func (u *userIDs) Len() int { return len(u.s) / userIDLen }
+func (u *userIDs) Len() int { return len(u.s) / mmclient.UserIDLen }
 
 // At returns id i (a substring of the cache; no allocation).
-func (u *userIDs) At(i int) string { return u.s[i*userIDLen : (i+1)*userIDLen] }
+func (u *userIDs) At(i int) string { return u.s[i*mmclient.UserIDLen : (i+1)*mmclient.UserIDLen] }
 
 // SizeBytes is the size of the backing storage.
 func (u *userIDs) SizeBytes() int { return len(u.s) }
@@ -71,7 +67,7 @@ type idBuilder struct {
 	invalid int
 }
 
-type idRecord [userIDLen + 1]byte
+type idRecord [mmclient.UserIDLen + 1]byte
 
 // newIDBuilder returns a builder sized for about hint accounts (0 = unknown).
 func newIDBuilder(hint int) *idBuilder {
@@ -81,14 +77,14 @@ func newIDBuilder(hint int) *idBuilder {
 // add records one active account. Ids that are not 26 bytes long are counted
 // and skipped (the server would reject the whole status batch they are in).
 func (b *idBuilder) add(id string, bot bool) {
-	if len(id) != userIDLen {
+	if len(id) != mmclient.UserIDLen {
 		b.invalid++
 		return
 	}
 	var r idRecord
 	copy(r[:], id)
 	if bot {
-		r[userIDLen] = 1
+		r[mmclient.UserIDLen] = 1
 	}
 	b.recs = append(b.recs, r)
 }
@@ -100,12 +96,12 @@ func (b *idBuilder) add(id string, bot bool) {
 func (b *idBuilder) build(includeBots bool) (ids userIDs, activeAll, bots int64, duplicates int) {
 	recs := b.recs
 	b.recs = nil
-	slices.SortFunc(recs, func(x, y idRecord) int { return bytes.Compare(x[:userIDLen], y[:userIDLen]) })
+	slices.SortFunc(recs, func(x, y idRecord) int { return bytes.Compare(x[:mmclient.UserIDLen], y[:mmclient.UserIDLen]) })
 	n := len(recs)
-	recs = slices.CompactFunc(recs, func(x, y idRecord) bool { return bytes.Equal(x[:userIDLen], y[:userIDLen]) })
+	recs = slices.CompactFunc(recs, func(x, y idRecord) bool { return bytes.Equal(x[:mmclient.UserIDLen], y[:mmclient.UserIDLen]) })
 	duplicates = n - len(recs)
 	for i := range recs {
-		if recs[i][userIDLen] != 0 {
+		if recs[i][mmclient.UserIDLen] != 0 {
 			bots++
 		}
 	}
@@ -117,10 +113,10 @@ func (b *idBuilder) build(includeBots bool) (ids userIDs, activeAll, bots int64,
 	// One exact-size string, written once (strings.Builder does not copy
 	// it again).
 	var out strings.Builder
-	out.Grow(int(kept) * userIDLen)
+	out.Grow(int(kept) * mmclient.UserIDLen)
 	for i := range recs {
-		if includeBots || recs[i][userIDLen] == 0 {
-			out.Write(recs[i][:userIDLen])
+		if includeBots || recs[i][mmclient.UserIDLen] == 0 {
+			out.Write(recs[i][:mmclient.UserIDLen])
 		}
 	}
 	return userIDs{s: out.String()}, activeAll, bots, duplicates

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // testID returns a valid 26-character id derived from i.
@@ -117,8 +119,8 @@ func TestIDCacheMemoryPerUser(t *testing.T) {
 	snap := &idSnapshot{ids: ids, finished: time.Now()}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if got := snap.ids.SizeBytes(); got != n*userIDLen {
-		t.Fatalf("cache storage = %d bytes, want %d (26 per id)", got, n*userIDLen)
+	if got := snap.ids.SizeBytes(); got != n*mmclient.UserIDLen {
+		t.Fatalf("cache storage = %d bytes, want %d (26 per id)", got, n*mmclient.UserIDLen)
 	}
 	if snap.ids.Len() != n {
 		t.Fatalf("Len = %d, want %d", snap.ids.Len(), n)

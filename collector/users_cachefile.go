@@ -165,7 +165,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 	if err != nil {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
-	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(cacheFileMaxIDs)*userIDLen + 65
+	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(cacheFileMaxIDs)*mmclient.UserIDLen + 65
 	if !st.Mode().IsRegular() {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "not a regular file")
 	}
@@ -207,7 +207,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "header: %v", err)
 	}
 	raw := rest[hl+1:]
-	if h.Count < 0 || h.Count > cacheFileMaxIDs || len(raw) != h.Count*userIDLen {
+	if h.Count < 0 || h.Count > cacheFileMaxIDs || len(raw) != h.Count*mmclient.UserIDLen {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
 	}
 	if h.ActiveAll < int64(h.Count) || h.Bots < 0 || h.Bots > h.ActiveAll {

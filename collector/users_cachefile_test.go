@@ -141,7 +141,7 @@ func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			swapped := userIDs{s: ids.At(1) + ids.At(0) + ids.s[2*userIDLen:]}
+			swapped := userIDs{s: ids.At(1) + ids.At(0) + ids.s[2*mmclient.UserIDLen:]}
 			if err := writeCacheFile(e.path, h, &swapped); err != nil {
 				t.Fatal(err)
 			}

@@ -193,7 +193,7 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 			if err := spend(); err != nil {
 				return nil, 0, err
 			}
-			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", truncate(t.ID, userIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
+			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", truncate(t.ID, mmclient.UserIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
 				return ic.client.GetTeamUsersNewestFirst(ctx, t.ID, page, walkPerPage)
 			})
 			if err != nil {
@@ -270,7 +270,7 @@ func mergeIDs(base, add *userIDs) (userIDs, int) {
 	for j := range add.Len() {
 		id := add.At(j)
 		k := done + sort.Search(base.Len()-done, func(x int) bool { return base.At(done+x) >= id })
-		out.WriteString(base.s[done*userIDLen : k*userIDLen])
+		out.WriteString(base.s[done*mmclient.UserIDLen : k*mmclient.UserIDLen])
 		done = k
 		if k < base.Len() && base.At(k) == id {
 			known++
@@ -278,6 +278,6 @@ func mergeIDs(base, add *userIDs) (userIDs, int) {
 		}
 		out.WriteString(id)
 	}
-	out.WriteString(base.s[done*userIDLen:])
+	out.WriteString(base.s[done*mmclient.UserIDLen:])
 	return userIDs{s: out.String()}, known
 }

@@ -411,7 +411,7 @@ func TestMergeIDs(t *testing.T) {
 	mk := func(ids ...string) userIDs {
 		var b strings.Builder
 		for _, id := range ids {
-			b.WriteString(strings.Repeat(id, userIDLen)[:userIDLen])
+			b.WriteString(strings.Repeat(id, mmclient.UserIDLen)[:mmclient.UserIDLen])
 		}
 		return userIDs{s: b.String()}
 	}
