@@ -12,9 +12,10 @@ import (
 // userIDs is the id cache's storage: a sorted, de-duplicated set of user ids
 // (each exactly mmclient.UserIDLen long) packed into one immutable string of
 // 26*N bytes, with no separator and no per-id header. Id i is
-// s[i*26:(i+1)*26]; slicing a string neither allocates nor copies, so a status batch is built from substrings of it at
-// no cost per id. Memory is exactly 26 bytes per user (plus one string
-// header), far below the 100 bytes per user budget.
+// s[i*26:(i+1)*26]; slicing a string neither allocates nor copies, so a
+// status batch is built from substrings of it at no cost per id. Memory is
+// exactly 26 bytes per user (plus one string header), far below the 100
+// bytes per user budget.
 type userIDs struct {
 	s string
 }
