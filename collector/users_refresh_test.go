@@ -176,6 +176,47 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 }
 
 // A stats change brings the next walk forward, but not closer than
+// earlyWalks walk durations to the previous walk's start: a slow walk is not
+// repeated back to back however often the count changes.
+func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = time.Hour
+	cfg.StatsInterval = 5 * time.Millisecond
+	cfg.MinEarlyGap = -1 // no gap of its own: only the walk durations hold the walk back
+	const pageLatency = 40 * time.Millisecond
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Latency: func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointUsers {
+			return pageLatency
+		}
+		return 0
+	}})
+	startUsers(t, env.c)
+	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	first := env.c.cache.snap.Load()
+	if first.duration < 5*pageLatency {
+		t.Fatalf("first walk took %s, want at least %s (6 pages of %s)", first.duration, 5*pageLatency, pageLatency)
+	}
+	for _, u := range env.users {
+		if !u.IsBot && !u.Deactivated {
+			env.srv.SetActive(u.ID, false)
+			break
+		}
+	}
+	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
+	second := env.c.cache.snap.Load()
+	// The loop's walk began before the snapshot's and ended after it, so
+	// its earliest early start is at least 9 snapshot durations after the
+	// first snapshot was finished.
+	gap, want := second.finished.Add(-second.duration).Sub(first.finished), time.Duration(env.c.cache.earlyWalks-1)*first.duration
+	if gap < want {
+		t.Fatalf("early walk started %s after the previous one ended, want at least %s (%d walks of %s)", gap, want, env.c.cache.earlyWalks, first.duration)
+	}
+	if got := counterValue(env.c.cache.early); got != 1 {
+		t.Fatalf("early refreshes = %v, want 1", got)
+	}
+}
+
+// A stats change brings the next walk forward, but not closer than
 // MinEarlyGap to the previous walk's end.
 func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
 	cfg := serialWalkConfig()
