@@ -368,7 +368,7 @@ func TestDeployKubernetesFleet(t *testing.T) {
 	if !strings.Contains(string(sc), "targets: ["+strings.Join(names, ", ")+"]") {
 		t.Errorf("scrapeconfig.yaml does not list %v", names)
 	}
-	if promtool, err := exec.LookPath("promtool"); err == nil {
+	if promtool := promOptionalTool(t, "promtool", "the fleet scrape config is not checked with promtool"); promtool != "" {
 		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
 		promWriteFile(t, cfg, string(mustRead(t, filepath.Join(dir, "prometheus-scrape.yml"))))
 		if out, err := exec.Command(promtool, "check", "config", "--syntax-only", cfg).CombinedOutput(); err != nil {

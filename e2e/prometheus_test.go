@@ -153,7 +153,11 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	hookSrv := httptest.NewServer(hook)
 	t.Cleanup(hookSrv.Close)
 	amAddr := ""
-	if amBin := promOptionalTool(t, "prometheus-alertmanager", "Alertmanager delivery not checked"); amBin != "" {
+	amName := "prometheus-alertmanager" // Debian's name for it
+	if _, err := exec.LookPath("alertmanager"); err == nil {
+		amName = "alertmanager" // the upstream release's
+	}
+	if amBin := promOptionalTool(t, amName, "Alertmanager delivery not checked"); amBin != "" {
 		amAddr = promStartAlertmanager(t, amBin, dir, hookSrv.URL+"/hook")
 	}
 
