@@ -175,6 +175,17 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	}
 }
 
+// deactivateOneHuman deactivates the first active human account on the
+// fake server (GET /users/stats goes down by one).
+func (e *usersEnv) deactivateOneHuman() {
+	for _, u := range e.users {
+		if !u.IsBot && !u.Deactivated {
+			e.srv.SetActive(u.ID, false)
+			return
+		}
+	}
+}
+
 // A stats change brings the next walk forward, but not closer than
 // earlyWalks walk durations to the previous walk's start: a slow walk is not
 // repeated back to back however often the count changes.
@@ -196,12 +207,7 @@ func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
 	if first.duration < 5*pageLatency {
 		t.Fatalf("first walk took %s, want at least %s (6 pages of %s)", first.duration, 5*pageLatency, pageLatency)
 	}
-	for _, u := range env.users {
-		if !u.IsBot && !u.Deactivated {
-			env.srv.SetActive(u.ID, false)
-			break
-		}
-	}
+	env.deactivateOneHuman()
 	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
 	second := env.c.cache.snap.Load()
 	// The loop's walk began before the snapshot's and ended after it, so
@@ -227,12 +233,7 @@ func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
 	startUsers(t, env.c)
 	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
 	firstEnd := env.c.cache.snap.Load().finished
-	for _, u := range env.users {
-		if !u.IsBot && !u.Deactivated {
-			env.srv.SetActive(u.ID, false)
-			break
-		}
-	}
+	env.deactivateOneHuman()
 	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
 	snap := env.c.cache.snap.Load()
 	if started := snap.finished.Add(-snap.duration); started.Sub(firstEnd) < cfg.MinEarlyGap {
