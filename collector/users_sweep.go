@@ -127,9 +127,9 @@ type sweeper struct {
 	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
 	// slots holds one token per request in flight (conc).
 	slots chan struct{}
-	// workers holds idle workers (their id, body and bitset buffers), at
-	// most 2*conc: a sweep reuses them instead of allocating per batch.
-	workers chan *sweepWorker
+	// workers are the 2*conc workers of a sweep; their buffers serve the
+	// next sweep too (one sweep runs at a time).
+	workers []sweepWorker
 
 	unknownLog rate.Sometimes // once per unknownLogEvery
 
@@ -146,8 +146,8 @@ func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sw
 	s := &sweeper{
 		client: client, logger: logger, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
 		slots:      make(chan struct{}, cfg.Concurrency),
+		workers:    make([]sweepWorker, 2*cfg.Concurrency),
 		unknownLog: rate.Sometimes{Interval: unknownLogEvery},
-		workers:    make(chan *sweepWorker, 2*cfg.Concurrency),
 		sweeps:     newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
 		errors:     newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
 		reused:     newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
@@ -158,24 +158,6 @@ func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sw
 }
 
 func (s *sweeper) setLife(ctx context.Context) { s.life.Store(&ctx) }
-
-// worker returns an idle worker, or a new one.
-func (s *sweeper) worker() *sweepWorker {
-	select {
-	case w := <-s.workers:
-		return w
-	default:
-		return &sweepWorker{}
-	}
-}
-
-// release keeps w for the next batch unless 2*conc workers are idle already.
-func (s *sweeper) release(w *sweepWorker) {
-	select {
-	case s.workers <- w:
-	default:
-	}
-}
 
 // counts returns counts for one scrape: a sweep younger than MaxAge, or the
 // result of the sweep in flight or of a new one. On error it also returns
@@ -232,33 +214,32 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 	s.progress.Store(prog)
 	res := &sweepResult{taken: begin}
 
-	var mu sync.Mutex // guards res
+	// The workers take the next batch in turn; a batch that fails (the
+	// context's end included) fails the sweep and stops the others.
+	var mu sync.Mutex     // guards res
+	var next atomic.Int64 // next batch to take
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2 * s.conc)
-	for b := 0; b < prog.total && gctx.Err() == nil; b++ {
-		lo, hi := b*size, min((b+1)*size, n)
+	for i := range min(len(s.workers), prog.total) {
+		w := &s.workers[i]
+		w.cnt, w.unknownVal = sweepCounts{}, ""
 		g.Go(func() error {
-			w := s.worker()
-			defer s.release(w)
-			w.cnt, w.unknownVal = sweepCounts{}, ""
-			if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
-				return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)
+			for b := int(next.Add(1) - 1); b < prog.total; b = int(next.Add(1) - 1) {
+				lo, hi := b*size, min((b+1)*size, n)
+				if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
+					return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)
+				}
+				prog.done.Add(1)
 			}
-			prog.done.Add(1)
 			mu.Lock()
+			defer mu.Unlock()
 			res.counts.add(&w.cnt)
 			if res.firstUnknown == "" {
 				res.firstUnknown = w.unknownVal
 			}
-			mu.Unlock()
 			return nil
 		})
 	}
 	err := g.Wait()
-	if err == nil && int(prog.done.Load()) != prog.total {
-		// The loop was cut short by the context between two batches.
-		err = ctx.Err()
-	}
 	if now := int(s.batch.Load()); now != size {
 		level.Warn(s.logger).Log("msg", "the server refused status batches as too large (413: ServiceSettings.MaximumPayloadSizeBytes); using smaller batches from now on", "batch_size", now, "was", size)
 	}
@@ -306,15 +287,16 @@ func (s *sweeper) logUnknown(res *sweepResult) {
 	})
 }
 
-// sweepWorker holds reusable buffers for one batch at a time: the batch's id
-// strings (substrings of the cache), the answer and a bitset of the ids
-// answered.
+// sweepWorker is one worker of a sweep: buffers reused from one batch to
+// the next (the batch's id strings, substrings of the cache; the answer; a
+// bitset of the ids answered) and the counts of its completed batches in
+// this sweep.
 type sweepWorker struct {
 	ids        []string
 	body       bytes.Buffer
 	seen       []uint64
-	cnt        sweepCounts // of the batches completed since it was reset
-	unknownVal string      // first unknown status value (copied)
+	cnt        sweepCounts
+	unknownVal string // first unknown status value (copied)
 }
 
 // doBatch sweeps ids [lo, hi), holding one of slots while its request is in
