@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -595,4 +596,29 @@ func TestSentIDsFind(t *testing.T) {
 	if got := s.find([]byte(unsorted[50])); got != -1 {
 		t.Fatalf("unsorted, past the look-ahead: %d, want -1 (no binary search of unsorted ids)", got)
 	}
+}
+
+// BenchmarkParseInt shows what parseInt earns over strconv.ParseInt for the
+// two numbers of each status (last_activity_at, dnd_end_time), shaped as
+// Mattermost sends them.
+func BenchmarkParseInt(b *testing.B) {
+	nums := [][]byte{[]byte("1795901562106"), []byte("0"), []byte("1795901563106"), []byte("5000")}
+	b.Run("parseInt", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range nums {
+				if _, err := parseInt(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("strconv.ParseInt", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range nums {
+				if _, err := strconv.ParseInt(string(v), 10, 64); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }
