@@ -65,15 +65,8 @@ func TestSAMLCollector(t *testing.T) {
 // config still tells whether SAML is enabled; the collector fails (403).
 func TestSAMLCollectorNonAdmin(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
-	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &updateAdapter{c: c}
-	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 1`)), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	if err := a.lastErr(); !mmclient.IsForbidden(err) {
+	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
+	if err := collectSAML(t, c, `mattermost_saml_enabled 1`); !mmclient.IsForbidden(err) {
 		t.Errorf("Update error = %v, want a 403", err)
 	}
 }
@@ -82,24 +75,13 @@ func TestSAMLCollectorNonAdmin(t *testing.T) {
 // the certificate status is no failure: nothing is missed.
 func TestSAMLCollectorNonAdminSAMLOff(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true})
-	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &updateAdapter{c: c}
-	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 0`)), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	if err := a.lastErr(); err != nil {
+	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
+	if err := collectSAML(t, c, `mattermost_saml_enabled 0`); err != nil {
 		t.Errorf("Update error = %v, want none", err)
 	}
 	// Another error than a 403 still fails.
 	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Code: 500})
-	a = &updateAdapter{c: c}
-	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 0`)), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	if err := a.lastErr(); !hasCode(err, 500) {
+	if err := collectSAML(t, c, `mattermost_saml_enabled 0`); !hasCode(err, 500) {
 		t.Errorf("Update error = %v, want the 500", err)
 	}
 }
@@ -108,20 +90,12 @@ func TestSAMLCollectorNonAdminSAMLOff(t *testing.T) {
 func TestSAMLCollectorClientConfigFails(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointClientConfig, mmtest.Fault{Code: 503})
-	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &updateAdapter{c: c}
-	want := expo(
+	c := newFakeSAMLCollector(t, s.URL, mmtest.AdminToken)
+	err := collectSAML(t, c,
 		`mattermost_saml_certificate_present{certificate="idp"} 1`,
 		`mattermost_saml_certificate_present{certificate="private_key"} 0`,
 		`mattermost_saml_certificate_present{certificate="public"} 0`,
 	)
-	if err := testutil.CollectAndCompare(a, strings.NewReader(want), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	err = a.lastErr()
 	if !hasCode(err, 503) || !strings.Contains(err.Error(), "client config") {
 		t.Errorf("Update error = %v, want a client config 503", err)
 	}
@@ -130,15 +104,8 @@ func TestSAMLCollectorClientConfigFails(t *testing.T) {
 func TestSAMLCollectorMalformed(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Malformed: true})
-	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &updateAdapter{c: c}
-	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(`mattermost_saml_enabled 1`)), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	if err := a.lastErr(); err == nil || !strings.Contains(err.Error(), "saml certificate status") {
+	c := newFakeSAMLCollector(t, s.URL, mmtest.AdminToken)
+	if err := collectSAML(t, c, `mattermost_saml_enabled 1`); err == nil || !strings.Contains(err.Error(), "saml certificate status") {
 		t.Errorf("Update error = %v, want a saml certificate status decode error", err)
 	}
 }
@@ -148,15 +115,8 @@ func TestSAMLCollectorMalformed(t *testing.T) {
 func TestSAMLCollectorBothFail(t *testing.T) {
 	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointClientConfig, mmtest.Fault{Code: 503})
-	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &updateAdapter{c: c}
-	if err := testutil.CollectAndCompare(a, strings.NewReader(""), samlMetricNames...); err != nil {
-		t.Error(err)
-	}
-	err = a.lastErr()
+	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
+	err := collectSAML(t, c)
 	if err == nil {
 		t.Fatal("Update error = nil, want the 403 and the 503")
 	}
@@ -571,4 +531,27 @@ func TestSAMLConfigValidation(t *testing.T) {
 			t.Errorf("%+v accepted", cfg)
 		}
 	}
+}
+
+// newFakeSAMLCollector is a SAML collector of the fake server at url,
+// asking with token.
+func newFakeSAMLCollector(t *testing.T, url, token string) Collector {
+	t.Helper()
+	c, err := NewSAMLCollector(Deps{Client: fakeClient(t, url, token, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// collectSAML runs one Update of c, checks that the SAML metrics are
+// exactly want (expo lines; none for no SAML metric) and returns the
+// Update's error.
+func collectSAML(t *testing.T, c Collector, want ...string) error {
+	t.Helper()
+	a := &updateAdapter{c: c}
+	if err := testutil.CollectAndCompare(a, strings.NewReader(expo(want...)), samlMetricNames...); err != nil {
+		t.Error(err)
+	}
+	return a.lastErr()
 }
