@@ -45,7 +45,8 @@ type idSnapshot struct {
 	// that escaped the client's own retries included).
 	pages int
 	// duplicates is how many repeated ids the walk dropped (pages shifted by
-	// accounts created during the walk); invalid counts ids of a wrong length.
+	// accounts created during the walk); invalid counts the ids skipped as
+	// not Mattermost ids.
 	duplicates int
 	invalid    int
 	// newestCreateAt is the newest create_at (epoch ms, server clock) of
@@ -75,10 +76,11 @@ func newIDBuilder(hint int) *idBuilder {
 	return &idBuilder{recs: make([]idRecord, 0, max(hint, 0))}
 }
 
-// add records one active account. Ids that are not 26 bytes long are counted
-// and skipped (the server would reject the whole status batch they are in).
+// add records one active account. Ids that are not Mattermost ids (26
+// characters a-z0-9) are counted and skipped: the client refuses, and the
+// server rejects, a whole status batch holding one.
 func (b *idBuilder) add(id string, bot bool) {
-	if len(id) != mmclient.UserIDLen {
+	if !mmclient.IsUserID(id) {
 		b.invalid++
 		return
 	}

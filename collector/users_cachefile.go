@@ -218,10 +218,8 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 	// strictly ascending (sorted, no repeats).
 	for i := range ids.Len() {
 		id := ids.At(i)
-		for k := 0; k < len(id); k++ {
-			if c := id[k]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-				return h, userIDs{}, cacheErr(cacheCorrupt, "id %d is not a Mattermost id", i)
-			}
+		if !mmclient.IsUserID(id) {
+			return h, userIDs{}, cacheErr(cacheCorrupt, "id %d is not a Mattermost id", i)
 		}
 		if i > 0 && ids.At(i-1) >= id {
 			return h, userIDs{}, cacheErr(cacheCorrupt, "ids not sorted at %d", i)

@@ -226,7 +226,7 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 	}
 
 	if w.b.invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "incremental user id refresh skipped ids that are not 26 characters long", "count", w.b.invalid)
+		level.Warn(ic.logger).Log("msg", "incremental user id refresh skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", w.b.invalid)
 	}
 	ids, activeAll, bots, _ := w.b.build(ic.cfg.IncludeBots)
 	merged, known := mergeIDs(&old.ids, &ids)

@@ -231,7 +231,7 @@ func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	invalid := w.b.invalid
 	ids, activeAll, bots, dups := w.b.build(ic.cfg.IncludeBots)
 	if invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not 26 characters long", "count", invalid)
+		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", invalid)
 	}
 	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
 		pages: int(ic.pages.Load()), duplicates: dups, invalid: invalid, newestCreateAt: w.newest}, nil

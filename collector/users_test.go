@@ -906,3 +906,39 @@ func serialWalkConfig() UsersConfig {
 	cfg.WalkConcurrency = 1
 	return cfg
 }
+
+// TestUsersWalkSkipsMalformedIDs: an account whose id has the right length
+// but not the shape of a Mattermost id (a broken or hostile server) is left
+// out of the cache, so that it cannot make every status batch it would be
+// in fail, sweep after sweep.
+func TestUsersWalkSkipsMalformedIDs(t *testing.T) {
+	users := mmtest.GenerateUsers(300, 42)
+	bad := -1
+	for i, u := range users {
+		if !u.Deactivated && !u.IsBot {
+			bad = i
+			break
+		}
+	}
+	users[bad].ID = "ABCDEFGHIJKLMNOPQRSTUVWXY\""
+	env := newUsersEnv(t, 0, serialWalkConfig(), mmtest.Config{Users: users})
+	if err := env.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snap := env.c.cache.snap.Load()
+	if snap.invalid != 1 || snap.ids.Len() != activeHumans(users)-1 {
+		t.Fatalf("invalid = %d, cached = %d; want 1 and %d", snap.invalid, snap.ids.Len(), activeHumans(users)-1)
+	}
+	r := scrapeWithTimeout(t, env.c, 10*time.Second)
+	if r.err != nil {
+		t.Fatalf("Update: %v", r.err)
+	}
+	total := 0.0
+	for _, s := range mmclient.KnownStatuses {
+		v, _ := r.value("mattermost_users", "status", s)
+		total += v
+	}
+	if total != float64(activeHumans(users)-1) {
+		t.Fatalf("mattermost_users sums to %v, want %d", total, activeHumans(users)-1)
+	}
+}

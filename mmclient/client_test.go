@@ -439,7 +439,7 @@ func TestStatusesByIDsFixtures(t *testing.T) {
 	n := 0
 	err = c.StreamStatusesByIDs(ctx, fixtureStatusIDs(t, "status_ids_all_real_users.json"), func(st *Status) error {
 		counts[st.Status]++
-		if !isUserID(st.UserID) {
+		if !IsUserID(st.UserID) {
 			t.Errorf("bad user id %q", st.UserID)
 		}
 		n++
@@ -616,7 +616,7 @@ func TestUsersAndStats(t *testing.T) {
 		if u.DeleteAt > 0 {
 			deleted++
 		}
-		if !isUserID(u.ID) || u.Username == "" {
+		if !IsUserID(u.ID) || u.Username == "" {
 			t.Fatalf("bad user %+v", u)
 		}
 	}

@@ -328,7 +328,7 @@ func statusesRequest(ids []string) (request, error) {
 		return request{}, fmt.Errorf("%s: no user ids", EndpointStatusesByIDs)
 	}
 	for i, id := range ids {
-		if !isUserID(id) {
+		if !IsUserID(id) {
 			return request{}, fmt.Errorf("%s: invalid user id %.40q at index %d: want 26 characters a-z0-9", EndpointStatusesByIDs, id, i)
 		}
 	}
@@ -486,7 +486,7 @@ func validateUserID(id string, allowMe bool) error {
 	if allowMe && id == "me" {
 		return nil
 	}
-	if !isUserID(id) {
+	if !IsUserID(id) {
 		if allowMe {
 			return fmt.Errorf("invalid user id %.40q: want 26 characters a-z0-9 or \"me\"", id)
 		}
@@ -495,7 +495,10 @@ func validateUserID(id string, allowMe bool) error {
 	return nil
 }
 
-func isUserID(id string) bool {
+// IsUserID reports whether id has the shape of a Mattermost id: UserIDLen
+// characters a-z0-9 (nothing to escape in JSON or a URL path). The server
+// rejects a whole status request holding one id of another shape.
+func IsUserID(id string) bool {
 	if len(id) != UserIDLen {
 		return false
 	}

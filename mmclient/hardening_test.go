@@ -482,7 +482,7 @@ func TestCurrentFixturesDecode(t *testing.T) {
 		{"status_ids_mixed_admin", "POST /api/v4/users/status/ids", func(ctx context.Context, c *Client) (int, error) {
 			n := 0
 			err := c.StreamStatusesByIDs(ctx, ids, func(s *Status) error {
-				if !isUserID(s.UserID) {
+				if !IsUserID(s.UserID) {
 					return fmt.Errorf("user id %q", s.UserID)
 				}
 				if _, ok := KnownStatus(s.Status); !ok {

@@ -510,8 +510,8 @@ func TestIsUserID(t *testing.T) {
 		"abcdefghijklm:opqrstuvwxyz":       false,
 		"abcdefghijklm`opqrstuvwxyz":       false,
 	} {
-		if got := isUserID(id); got != want {
-			t.Errorf("isUserID(%q) = %v, want %v", id, got, want)
+		if got := IsUserID(id); got != want {
+			t.Errorf("IsUserID(%q) = %v, want %v", id, got, want)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func (c *Client) GetTeams(ctx context.Context, page, perPage int) ([]Team, error
 // teamID must be a Mattermost id (26 characters [a-z0-9]). perPage is
 // clamped to 1..MaxPerPage.
 func (c *Client) GetTeamUsersNewestFirst(ctx context.Context, teamID string, page, perPage int) ([]User, error) {
-	if !isUserID(teamID) { // team ids have the same shape
+	if !IsUserID(teamID) { // team ids have the same shape
 		return nil, fmt.Errorf("%s: invalid team id", EndpointUsers)
 	}
 	return getList[User](ctx, c, EndpointUsers, "/users", "in_team="+teamID+"&sort=create_at&", page, perPage, maxBodyPerUser)
