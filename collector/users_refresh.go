@@ -429,89 +429,105 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// restore serves the cache file, when there is one that passes every
-// check, and waits until its walk is due (RefreshInterval after the walk
-// that wrote it, sooner when GET /users/stats changes). It returns false
-// when ctx is cancelled.
-func (ic *idCache) restore(ctx context.Context) bool {
+// restore publishes the cache file's snapshot when there is one that
+// passes every check, and returns it (nil: none).
+func (ic *idCache) restore(ctx context.Context) *idSnapshot {
 	snap, total := ic.loadCacheFile(ctx)
 	if snap == nil {
-		return true
+		return nil
 	}
 	diff := snap.activeAll - total
 	ic.statsSeen.Store(&total)
 	ic.statsDiff.Store(&diff)
 	ic.snap.Store(snap)
-	ok, _ := ic.waitOrIncrement(ctx, snap.finished.Add(ic.cfg.RefreshInterval), time.Now().Add(max(ic.cfg.MinEarlyGap, 0)), false, false)
-	return ok
+	return snap
 }
 
-// run is the background loop started by Start.
+// walkPlan is when the next full walk is due and how wait waits for it.
+type walkPlan struct {
+	next     time.Time // the walk is due then at the latest
+	earliest time.Time // a GET /users/stats change brings it forward, not before this
+	// probe: the last walk failed; GET /users/stats is asked every
+	// probeEvery and, while down (the walk failed for want of an answer,
+	// or a probe failed), the first probe that answers starts the walk.
+	probe, down bool
+	// changed: GET /users/stats changed since the walk; it is due at
+	// earliest.
+	changed bool
+}
+
+// waitEnd is why wait returned.
+type waitEnd int
+
+const (
+	waitStopped waitEnd = iota // ctx was cancelled
+	waitDue                    // the walk is due
+	waitProbed                 // a probe answered while down: walk now
+	waitGrown                  // the active user count went up: try an incremental refresh
+)
+
+// run is the background loop started by Start. A cache file that passes
+// its checks is served at once and its walk is due RefreshInterval after
+// the walk that wrote it; without one the first walk starts at once.
 func (ic *idCache) run(ctx context.Context) {
 	defer close(ic.stopped)
 	if ic.cacheFile != "" {
 		defer releaseCacheFile(ic.cacheFile)
 	}
-	if !ic.restore(ctx) {
-		return
+	var plan *walkPlan // nil: walk now
+	if snap := ic.restore(ctx); snap != nil {
+		plan = &walkPlan{next: snap.finished.Add(ic.cfg.RefreshInterval), earliest: time.Now().Add(max(ic.cfg.MinEarlyGap, 0))}
 	}
 	retry, rewalk := ic.retryMin, ic.rewalkMin
-	probed := false // the last walk was started by a probe
+	probed := false // the current walk was started by a probe
 	for {
+		if plan != nil {
+			switch ic.wait(ctx, plan) {
+			case waitStopped:
+				return
+			case waitGrown:
+				// Applied, the full walk keeps its time; otherwise it
+				// is brought forward.
+				if !ic.refreshIncremental(ctx) {
+					if ctx.Err() != nil {
+						return
+					}
+					plan.changed = true
+				}
+				continue
+			case waitProbed:
+				probed = true
+			case waitDue:
+				probed = false
+			}
+		}
 		begin := time.Now()
 		err := ic.Refresh(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		end := time.Now()
-		next, probe, down := end.Add(ic.cfg.RefreshInterval), false, false
+		plan = &walkPlan{next: end.Add(ic.cfg.RefreshInterval), earliest: end.Add(max(ic.cfg.MinEarlyGap, 0))}
+		if t := begin.Add(time.Duration(ic.earlyWalks) * end.Sub(begin)); t.After(plan.earliest) {
+			plan.earliest = t
+		}
 		switch d := ic.statsDiff.Load(); {
 		case err != nil:
 			level.Error(ic.logger).Log("msg", "user id cache refresh failed; keeping the previous cache", "retry_in", retry, "err", err)
-			next, probe = end.Add(retry), true
+			plan.next, plan.probe = end.Add(retry), true
 			// A walk that failed for want of an answer counts as an
 			// outage: the first probe that answers brings the retry
 			// forward (not twice in a row without a failed probe, so a
 			// server failing only GET /users is not walked every probe).
-			down = isOutage(err) && !probed
+			plan.down = isOutage(err) && !probed
 			retry = min(2*retry, ic.cfg.RefreshInterval)
 		case d != nil && *d != 0:
-			next = end.Add(rewalk)
+			plan.next = end.Add(rewalk)
 			rewalk = min(2*rewalk, ic.cfg.RefreshInterval)
 			retry = ic.retryMin
 		default:
 			retry, rewalk = ic.retryMin, ic.rewalkMin
 		}
-		earliest := end.Add(max(ic.cfg.MinEarlyGap, 0))
-		if t := begin.Add(time.Duration(ic.earlyWalks) * end.Sub(begin)); t.After(earliest) {
-			earliest = t
-		}
-		var ok bool
-		if ok, probed = ic.waitOrIncrement(ctx, next, earliest, probe, down); !ok {
-			return
-		}
-	}
-}
-
-// waitOrIncrement waits for the next full walk (see wait). When
-// GET /users/stats reports more active accounts in between, it tries an
-// incremental refresh first: applied, the full walk keeps its time;
-// otherwise the full walk is brought forward as wait does.
-func (ic *idCache) waitOrIncrement(ctx context.Context, next, earliest time.Time, probe, down bool) (ok, probed bool) {
-	changed := false
-	for {
-		var grown bool
-		ok, probed, grown = ic.wait(ctx, next, earliest, probe, down, changed)
-		if !ok || !grown {
-			return ok, probed
-		}
-		if ic.refreshIncremental(ctx) {
-			continue
-		}
-		if ctx.Err() != nil {
-			return false, false
-		}
-		changed = true
 	}
 }
 
@@ -527,28 +543,28 @@ func isOutage(err error) bool {
 	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// wait sleeps until next; it returns false when ctx is cancelled, and
-// whether a probe ended it. With probe (the last walk failed), it asks
-// GET /users/stats every probeEvery and returns at once when one answers
-// while down (the walk failed for want of an answer, or a probe failed).
-// Otherwise it asks every StatsInterval and returns early (not before
-// earliest) when total_users_count changed, or at once with grown when it
-// went up and an incremental refresh can be tried (not when changed: the
-// count already changed and the walk is due at earliest).
-func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, down, changed bool) (ok, probed, grown bool) {
-	timer := time.NewTimer(time.Until(next))
+// wait sleeps until p.next, or returns sooner: at once when ctx is
+// cancelled; with p.probe, when a probe answers while p.down (GET
+// /users/stats is asked every probeEvery; a failed probe sets p.down);
+// otherwise GET /users/stats is asked every StatsInterval and a change of
+// total_users_count sets p.changed, which makes the walk due at p.earliest,
+// or, when the count went up and an incremental refresh can be tried, ends
+// the wait at once (not when p.changed already: the walk is due at
+// earliest).
+func (ic *idCache) wait(ctx context.Context, p *walkPlan) waitEnd {
+	timer := time.NewTimer(time.Until(p.next))
 	defer timer.Stop()
 	// bringForward makes the walk due at earliest (if that is sooner).
 	bringForward := func() {
-		if t := time.Until(earliest); t < time.Until(next) {
+		if t := time.Until(p.earliest); t < time.Until(p.next) {
 			timer.Reset(max(t, 0))
 		}
 	}
-	if changed {
+	if p.changed {
 		bringForward()
 	}
 	every := ic.cfg.StatsInterval
-	if probe {
+	if p.probe {
 		every = ic.probeEvery
 	}
 	var tick <-chan time.Time
@@ -560,26 +576,26 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, do
 	for {
 		select {
 		case <-ctx.Done():
-			return false, false, false
+			return waitStopped
 		case <-timer.C:
-			if changed && time.Now().Before(next) {
+			if p.changed && time.Now().Before(p.next) {
 				ic.early.Inc()
 			}
-			return true, false, false
+			return waitDue
 		case <-tick:
-			if changed {
+			if p.changed {
 				continue
 			}
 			total, err := ic.statsTotal(ctx)
 			switch {
 			case err != nil:
-				down = true
+				p.down = true
 				continue
-			case probe && !down:
+			case p.probe && !p.down:
 				continue
-			case probe:
+			case p.probe:
 				level.Info(ic.logger).Log("msg", "Mattermost answers again; retrying the user id walk now")
-				return true, true, false
+				return waitProbed
 			}
 			seen := ic.statsSeen.Load()
 			if seen == nil {
@@ -588,11 +604,11 @@ func (ic *idCache) wait(ctx context.Context, next, earliest time.Time, probe, do
 			}
 			if total > *seen && ic.incrementalPossible() {
 				level.Debug(ic.logger).Log("msg", "active user count went up; looking for the new accounts", "was", *seen, "now", total)
-				return true, false, true
+				return waitGrown
 			}
 			if total != *seen {
 				level.Info(ic.logger).Log("msg", "active user count changed; refreshing the user id cache early", "was", *seen, "now", total)
-				changed = true
+				p.changed = true
 				bringForward()
 			}
 		}
