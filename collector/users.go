@@ -48,7 +48,7 @@ var (
 	usersWalkConcurrency = kingpin.Flag("collector.users.walk-concurrency",
 		"GET /users pages in flight at once during a walk of the user ids (1 to 16), all paced by the same limiter and slowed down by any 429. Mattermost pages with OFFSET, so later pages cost more: concurrency divides the walk's time as long as the database has idle cores.").Default("4").Int()
 	usersCacheFile = kingpin.Flag("collector.users.cache-file",
-		"File where the user id cache is kept across restarts (e.g. /var/lib/mattermost_exporter/users.ids with systemd StateDirectory=, or a file on a Kubernetes volume); written atomically after each walk, and at start served at once if it belongs to the same server and GET /users/stats still matches it. Empty = off. With several targets (--config.file) give each target its own users: cache_file; a file named here serves one server only, the targets of other servers keep none.").Default("").String()
+		"File where the user id cache is kept across restarts (e.g. /var/lib/mattermost_exporter/users.ids with systemd StateDirectory=, or a file on a Kubernetes volume); written atomically after each walk and each applied incremental refresh, and at start served at once if it belongs to the same server and GET /users/stats still matches it. Empty = off. With several targets (--config.file) give each target its own users: cache_file; a file named here serves one server only, the targets of other servers keep none.").Default("").String()
 	usersMaxAge = kingpin.Flag("collector.users.max-age",
 		"Serve a status sweep younger than this instead of starting a new one (for HA Prometheus pairs); 0 = every scrape sweeps (concurrent scrapes always share one sweep).").Default("0s").Duration()
 )

@@ -29,6 +29,10 @@ func (u *userIDs) At(i int) string { return u.s[i*mmclient.UserIDLen : (i+1)*mmc
 // SizeBytes is the size of the backing storage.
 func (u *userIDs) SizeBytes() int { return len(u.s) }
 
+// maxCachedIDs bounds the ids a cache file may hold, and how many accounts
+// a walk's builder is sized for in advance.
+const maxCachedIDs = 50_000_000
+
 // idSnapshot is one completed walk: the ids to sweep and facts about the walk.
 // It is immutable once published.
 type idSnapshot struct {
@@ -41,8 +45,8 @@ type idSnapshot struct {
 	// finished is when the walk completed; duration is how long it took.
 	finished time.Time
 	duration time.Duration
-	// pages is the number of GET /users requests the walk made (429 answers
-	// that escaped the client's own retries included).
+	// pages is the number of GET /users requests the walk made, 429
+	// answers included (the walk asks without client retries).
 	pages int
 	// duplicates is how many repeated ids the walk dropped (pages shifted by
 	// accounts created during the walk); invalid counts the ids skipped as
@@ -94,24 +98,24 @@ func (b *idBuilder) add(id string, bot bool) {
 
 // build sorts and de-duplicates the records and packs the kept ids (humans,
 // plus bots when includeBots) into a userIDs of exactly 26 bytes per id. It
-// consumes the builder. It returns the ids, the distinct active accounts
-// (bots included), the distinct bots, and the repeats dropped.
-func (b *idBuilder) build(includeBots bool) (ids userIDs, activeAll, bots int64, duplicates int) {
+// consumes the builder. The snapshot it returns has the ids, the distinct
+// active accounts (bots included), the distinct bots, the repeats dropped
+// and the ids skipped; the caller fills in the rest.
+func (b *idBuilder) build(includeBots bool) *idSnapshot {
 	recs := b.recs
 	b.recs = nil
 	slices.SortFunc(recs, func(x, y idRecord) int { return bytes.Compare(x[:mmclient.UserIDLen], y[:mmclient.UserIDLen]) })
 	n := len(recs)
 	recs = slices.CompactFunc(recs, func(x, y idRecord) bool { return bytes.Equal(x[:mmclient.UserIDLen], y[:mmclient.UserIDLen]) })
-	duplicates = n - len(recs)
+	snap := &idSnapshot{duplicates: n - len(recs), invalid: b.invalid, activeAll: int64(len(recs))}
 	for i := range recs {
 		if recs[i][mmclient.UserIDLen] != 0 {
-			bots++
+			snap.bots++
 		}
 	}
-	activeAll = int64(len(recs))
-	kept := activeAll
+	kept := snap.activeAll
 	if !includeBots {
-		kept -= bots
+		kept -= snap.bots
 	}
 	// One exact-size string, written once (strings.Builder does not copy
 	// it again).
@@ -122,5 +126,6 @@ func (b *idBuilder) build(includeBots bool) (ids userIDs, activeAll, bots int64,
 			out.Write(recs[i][:mmclient.UserIDLen])
 		}
 	}
-	return userIDs{s: out.String()}, activeAll, bots, duplicates
+	snap.ids = userIDs{s: out.String()}
+	return snap
 }

@@ -30,10 +30,11 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 	b.add(testID(9), true)  // repeated bot
 	b.add("short", false)   // invalid length
 	b.add(testID(7), false)
-	if b.invalid != 1 {
-		t.Fatalf("invalid = %d, want 1", b.invalid)
+	s := b.build(false)
+	if s.invalid != 1 {
+		t.Fatalf("invalid = %d, want 1", s.invalid)
 	}
-	ids, all, bots, dups := b.build(false)
+	ids, all, bots, dups := s.ids, s.activeAll, s.bots, s.duplicates
 	want := []string{testID(1), testID(3), testID(5), testID(7)}
 	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ids = %v, want %v", got, want)
@@ -46,7 +47,8 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 	for _, i := range []int{9, 2, 9, 4} {
 		b.add(testID(i), i == 9)
 	}
-	ids, all, bots, dups = b.build(true)
+	s = b.build(true)
+	ids, all, bots, dups = s.ids, s.activeAll, s.bots, s.duplicates
 	want = []string{testID(2), testID(4), testID(9)}
 	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("with bots: ids = %v, want %v", got, want)
@@ -65,7 +67,8 @@ func TestIDBuilderManyDuplicates(t *testing.T) {
 			b.add(testID(i), i%7 == 0)
 		}
 	}
-	ids, all, bots, dups := b.build(false)
+	s := b.build(false)
+	ids, all, bots, dups := s.ids, s.activeAll, s.bots, s.duplicates
 	var want []string
 	wantBots := 0
 	for i := 0; i < n; i++ {
@@ -115,8 +118,8 @@ func TestIDCacheMemoryPerUser(t *testing.T) {
 	for i := n - 1; i >= 0; i-- {
 		b.add(src[i], false)
 	}
-	ids, _, _, _ := b.build(false)
-	snap := &idSnapshot{ids: ids, finished: time.Now()}
+	snap := b.build(false)
+	snap.finished = time.Now()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if got := snap.ids.SizeBytes(); got != n*mmclient.UserIDLen {

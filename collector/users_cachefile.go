@@ -29,19 +29,19 @@ import (
 //	<count*26 bytes>                         the ids, sorted, no separator
 //	<64 hex digits of SHA-256>\n             checksum of everything above
 //
-// It is written after every successful walk to a temporary file in the same
-// directory, fsynced, then renamed over the old one (and the directory
-// fsynced), so a crash leaves either the old file or the new one. At start it
-// is read once and trusted only if every check passes (cacheFileCheck); any
-// failure is logged and the exporter walks as if there were no file.
+// It is written after every successful walk and applied incremental
+// refresh, to a temporary file in the same directory, fsynced, then renamed
+// over the old one (and the directory fsynced), so a crash leaves either the
+// old file or the new one. At start it is read once and trusted only if
+// every check passes (checkCacheFile); any failure is logged and the
+// exporter walks as if there were no file.
 
 const (
 	cacheFileMagic   = "mattermost_exporter user ids v"
 	cacheFileVersion = 1
-	// cacheFileMaxHeader bounds the header line; cacheFileMaxIDs the ids
-	// (the walk's own bound).
+	// cacheFileMaxHeader bounds the header line (the ids are bounded by
+	// maxCachedIDs).
 	cacheFileMaxHeader = 4096
-	cacheFileMaxIDs    = 50_000_000
 	// cacheFileFutureSkew: a file finished further in the future than this
 	// is not trusted (a clock gone wrong would defer the next walk).
 	cacheFileFutureSkew = 5 * time.Minute
@@ -98,7 +98,7 @@ func cacheErr(reason, format string, a ...any) error {
 	return &cacheFileError{reason: reason, err: fmt.Errorf(format, a...)}
 }
 
-// writeCacheFile stores snap atomically at path.
+// writeCacheFile stores header h and ids atomically at path.
 func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 	h.Count = ids.Len()
 	hdr, err := json.Marshal(h)
@@ -165,7 +165,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 	if err != nil {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
-	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(cacheFileMaxIDs)*mmclient.UserIDLen + 65
+	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(maxCachedIDs)*mmclient.UserIDLen + 65
 	if !st.Mode().IsRegular() {
 		return h, userIDs{}, cacheErr(cacheUnreadable, "not a regular file")
 	}
@@ -207,7 +207,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "header: %v", err)
 	}
 	raw := rest[hl+1:]
-	if h.Count < 0 || h.Count > cacheFileMaxIDs || len(raw) != h.Count*mmclient.UserIDLen {
+	if h.Count < 0 || h.Count > maxCachedIDs || len(raw) != h.Count*mmclient.UserIDLen {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
 	}
 	if h.ActiveAll < int64(h.Count) || h.Bots < 0 || h.Bots > h.ActiveAll {
@@ -317,8 +317,7 @@ func (ic *idCache) loadCacheFile(ctx context.Context) (*idSnapshot, int64) {
 	}
 	snap, total, err := ic.checkCacheFile(ctx)
 	reason := cacheLoaded
-	var ce *cacheFileError
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*cacheFileError](err); ok {
 		reason = ce.reason
 	} else if err != nil {
 		reason = cacheUnreadable

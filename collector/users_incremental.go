@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log/level"
-	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
@@ -135,9 +134,7 @@ func (ic *idCache) refreshIncremental(ctx context.Context) bool {
 		return false
 	}
 	ic.snap.Store(snap)
-	ic.statsSeen.Store(&total)
-	diff := int64(0)
-	ic.statsDiff.Store(&diff)
+	ic.recordStats(snap, total) // equal: checked above
 	ic.incrementals.WithLabelValues(incrApplied).Inc()
 	level.Info(ic.logger).Log("msg", "user id cache refreshed incrementally", "new_accounts", found, "cached", snap.ids.Len(), "active_accounts", snap.activeAll, "pages", pages, "duration", time.Since(begin))
 	ic.saveCacheFile(ctx, snap, total)
@@ -148,8 +145,7 @@ func (ic *idCache) refreshIncremental(ctx context.Context) bool {
 // with them merged in, and how many new active accounts it found.
 func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapshot, int64, error) {
 	budget, walkPages := incrBudget(old)
-	w := &walkState{ic: ic, b: newIDBuilder(0), p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1, newest: old.newestCreateAt}
-	ic.pages.Store(0)
+	w := ic.newWalk(0, old.newestCreateAt)
 	extra := 0 // cost of the no-team pages beyond one page each
 	spend := func() error {
 		if int(ic.pages.Load())+extra >= budget {
@@ -225,16 +221,16 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 		}
 	}
 
-	if w.b.invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "incremental user id refresh skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", w.b.invalid)
+	add := w.b.build(ic.cfg.IncludeBots)
+	if add.invalid > 0 {
+		level.Warn(ic.logger).Log("msg", "incremental user id refresh skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", add.invalid)
 	}
-	ids, activeAll, bots, _ := w.b.build(ic.cfg.IncludeBots)
-	merged, known := mergeIDs(&old.ids, &ids)
-	found := activeAll - int64(known)
+	merged, known := mergeIDs(&old.ids, &add.ids)
+	found := add.activeAll - int64(known)
 	snap := *old
 	snap.ids = merged
 	snap.activeAll = old.activeAll + found
-	snap.bots = old.bots + bots
+	snap.bots = old.bots + add.bots
 	snap.newestCreateAt = w.newest
 	return &snap, found, nil
 }

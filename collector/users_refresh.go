@@ -137,7 +137,7 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 		cacheLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: "cache_file_loads_total",
 			Help: "Reads of --collector.users.cache-file at start, by result: loaded (served at once), absent, unreadable, corrupt, other_format, other_server, other_settings (include-bots differs), user_count_changed (GET /users/stats differs from the file's), server_unavailable (the file could not be checked); anything but loaded means a first walk."},
 			[]string{"result"}),
-		cacheWrites:      newUsersCounter("cache_file_writes_total", "Writes of --collector.users.cache-file (after each successful walk)."),
+		cacheWrites:      newUsersCounter("cache_file_writes_total", "Writes of --collector.users.cache-file (after each successful walk or applied incremental refresh)."),
 		cacheWriteErrors: newUsersCounter("cache_file_write_errors_total", "Failed writes of --collector.users.cache-file (the previous file, if any, stays)."),
 		incrementals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: "incremental_refreshes_total",
 			Help: "Incremental user id cache refreshes (new accounts read from GET /teams and the teams' newest members when GET /users/stats went up between walks), by result: applied (the cache then agreed with GET /users/stats), fell_back (not applied: a full walk was brought forward instead)."},
@@ -216,11 +216,7 @@ func (p *pacer) ok() {
 // the whole walk down.
 func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	begin := time.Now()
-	w := &walkState{
-		ic: ic, b: newIDBuilder(int(min(hint+hint/50+walkPerPage, 50_000_000))),
-		p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1,
-	}
-	ic.pages.Store(0)
+	w := ic.newWalk(int(min(hint+hint/50+walkPerPage, maxCachedIDs)), 0)
 	g, gctx := errgroup.WithContext(ctx)
 	for range max(ic.cfg.WalkConcurrency, 1) {
 		g.Go(func() error { return w.work(gctx) })
@@ -228,13 +224,20 @@ func (ic *idCache) walk(ctx context.Context, hint int64) (*idSnapshot, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	invalid := w.b.invalid
-	ids, activeAll, bots, dups := w.b.build(ic.cfg.IncludeBots)
-	if invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", invalid)
+	snap := w.b.build(ic.cfg.IncludeBots)
+	if snap.invalid > 0 {
+		level.Warn(ic.logger).Log("msg", "user id walk skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", snap.invalid)
 	}
-	return &idSnapshot{ids: ids, activeAll: activeAll, bots: bots, finished: time.Now(), duration: time.Since(begin),
-		pages: int(ic.pages.Load()), duplicates: dups, invalid: invalid, newestCreateAt: w.newest}, nil
+	snap.finished, snap.duration, snap.pages, snap.newestCreateAt = time.Now(), time.Since(begin), int(ic.pages.Load()), w.newest
+	return snap, nil
+}
+
+// newWalk starts counting the pages of a walk or an incremental refresh
+// and returns its state: a builder sized for about hint accounts, full
+// speed, and newest as the newest create_at seen so far.
+func (ic *idCache) newWalk(hint int, newest int64) *walkState {
+	ic.pages.Store(0)
+	return &walkState{ic: ic, b: newIDBuilder(hint), p: &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: ic.now}, end: -1, newest: newest}
 }
 
 // walkState is one walk shared by its workers; mu guards all of it.
@@ -336,8 +339,7 @@ func fetchPaced[T any](ctx context.Context, w *walkState, what string, get func(
 		items, err := get(mmclient.WithoutRetries(pctx))
 		cancel()
 		ic.pages.Add(1) // live, so a slow walk shows progress
-		var apiErr *mmclient.APIError
-		if err != nil && mmclient.IsTooManyRequests(err) && errors.As(err, &apiErr) && ctx.Err() == nil {
+		if apiErr, ok := errors.AsType[*mmclient.APIError](err); ok && mmclient.IsTooManyRequests(apiErr) && ctx.Err() == nil {
 			ic.throttled.Inc()
 			w.mu.Lock()
 			w.throttles++
@@ -395,7 +397,7 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 	if old := ic.snap.Load(); old != nil {
 		hint = old.activeAll
 	} else if total, err := ic.statsTotal(ctx); err == nil {
-		hint = min(total, 50_000_000)
+		hint = min(total, maxCachedIDs)
 	}
 	snap, err := ic.walk(ctx, hint)
 	ic.lastFullPages.Store(ic.pages.Load())
@@ -419,10 +421,8 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 		ic.saveCacheFile(ctx, snap, -1)
 		return nil
 	}
-	diff := snap.activeAll - total
-	ic.statsSeen.Store(&total)
-	ic.statsDiff.Store(&diff)
-	if diff != 0 {
+	ic.recordStats(snap, total)
+	if snap.activeAll != total {
 		level.Info(ic.logger).Log("msg", "user id walk and GET /users/stats disagree (accounts changed during the walk, or the token's account cannot see every user); walking again soon", "walk_active", snap.activeAll, "stats_total", total)
 	}
 	ic.saveCacheFile(ctx, snap, total)
@@ -436,11 +436,17 @@ func (ic *idCache) restore(ctx context.Context) *idSnapshot {
 	if snap == nil {
 		return nil
 	}
+	ic.recordStats(snap, total)
+	ic.snap.Store(snap)
+	return snap
+}
+
+// recordStats keeps GET /users/stats' total_users_count, asked when snap
+// was made, and snap's difference from it.
+func (ic *idCache) recordStats(snap *idSnapshot, total int64) {
 	diff := snap.activeAll - total
 	ic.statsSeen.Store(&total)
 	ic.statsDiff.Store(&diff)
-	ic.snap.Store(snap)
-	return snap
 }
 
 // walkPlan is when the next full walk is due and how wait waits for it.
@@ -535,12 +541,11 @@ func (ic *idCache) run(ctx context.Context) {
 // answer at all, a timeout, or a 5xx (a proxy's 502 while Mattermost is
 // down), rather than an answer refusing the walk (4xx) or a bad page.
 func isOutage(err error) bool {
-	var apiErr *mmclient.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*mmclient.APIError](err); ok {
 		return apiErr.StatusCode >= 500
 	}
-	var urlErr *url.Error
-	return errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded)
+	_, isURLErr := errors.AsType[*url.Error](err)
+	return isURLErr || errors.Is(err, context.DeadlineExceeded)
 }
 
 // wait sleeps until p.next, or returns sooner: at once when ctx is

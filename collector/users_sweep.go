@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,16 +69,6 @@ const (
 	unknownLogEvery = time.Hour
 )
 
-// statusIndex maps a status to its position in mmclient.KnownStatuses, or -1.
-func statusIndex(s string) int {
-	for i, k := range mmclient.KnownStatuses {
-		if s == k {
-			return i
-		}
-	}
-	return -1
-}
-
 const numStatuses = len(mmclient.KnownStatuses)
 
 // sweepCounts are the only data a sweep keeps.
@@ -118,7 +110,6 @@ type sweeper struct {
 	// status request, and it ends when the collector stops), Background
 	// before that.
 	life   atomic.Pointer[context.Context]
-	conc   int
 	maxAge time.Duration
 
 	batch    atomic.Int64 // ids per request, lowered after a 413
@@ -126,9 +117,9 @@ type sweeper struct {
 	last     atomic.Pointer[sweepResult]
 	progress atomic.Pointer[sweepProgress] // of the latest sweep started
 	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
-	// slots holds one token per request in flight (conc).
+	// slots holds one token per request in flight (Concurrency).
 	slots chan struct{}
-	// workers are the 2*conc workers of a sweep; their buffers serve the
+	// workers are the 2*Concurrency workers of a sweep; their buffers serve the
 	// next sweep too (one sweep runs at a time).
 	workers []sweepWorker
 
@@ -145,7 +136,7 @@ type sweepProgress struct {
 
 func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
 	s := &sweeper{
-		client: client, logger: logger, conc: cfg.Concurrency, maxAge: cfg.MaxAge,
+		client: client, logger: logger, maxAge: cfg.MaxAge,
 		slots:      make(chan struct{}, cfg.Concurrency),
 		workers:    make([]sweepWorker, 2*cfg.Concurrency),
 		unknownLog: rate.Sometimes{Interval: unknownLogEvery},
@@ -350,7 +341,7 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slot
 		}
 		w.seen[k>>6] |= bit
 		answered++
-		if s := statusIndex(st.Status); s >= 0 {
+		if s := slices.Index(mmclient.KnownStatuses[:], st.Status); s >= 0 {
 			local.byStatus[s]++
 			if st.Manual {
 				local.manual[s]++
@@ -376,9 +367,4 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slot
 }
 
 // truncate copies at most n bytes of s (s may alias a reused buffer).
-func truncate(s string, n int) string {
-	if len(s) > n {
-		s = s[:n]
-	}
-	return string([]byte(s))
-}
+func truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }

@@ -639,8 +639,9 @@ func collectorWithIDs(t *testing.T, client *mmclient.Client, cfg UsersConfig, n 
 	for i := 0; i < n; i++ {
 		b.add(testID(i), false)
 	}
-	ids, all, _, _ := b.build(false)
-	c.cache.snap.Store(&idSnapshot{ids: ids, activeAll: all, finished: time.Now()})
+	snap := b.build(false)
+	snap.finished = time.Now()
+	c.cache.snap.Store(snap)
 	c.started.Store(true)
 	return c
 }

@@ -392,14 +392,14 @@ type request struct {
 	passStatus int
 }
 
-// responseHandler consumes a 2xx response. body is limited to the
-// request's cap (reading past it fails with an error wrapping
-// ErrBodyTooLarge).
+// responseHandler consumes a 2xx response (or one of the request's
+// passStatus). body is limited to the request's cap (reading past it fails
+// with an error wrapping ErrBodyTooLarge).
 type responseHandler func(resp *http.Response, body io.Reader) error
 
-// do runs req, retrying 429s, and passes a 2xx response to handle. Errors
-// are prefixed with the endpoint name; those of handle are also redacted
-// and cut to maxErrorText bytes.
+// do runs req, retrying 429s, and passes a 2xx (or passStatus) response to
+// handle. Errors are prefixed with the endpoint name; those of handle are
+// also redacted and cut to maxErrorText bytes.
 func (c *Client) do(ctx context.Context, req request, handle responseHandler) error {
 	if ctx == nil {
 		return fmt.Errorf("%s: nil context", req.endpoint)
@@ -577,7 +577,7 @@ func (c *Client) captureVersion(h http.Header) {
 	if cur := c.version.Load(); cur != nil && cur.Raw == raw {
 		return
 	}
-	if v, ok := c.parseVersion(h); ok {
+	if v, ok := c.parseVersion(raw); ok {
 		c.version.Store(&v)
 		return
 	}
@@ -587,12 +587,15 @@ func (c *Client) captureVersion(h http.Header) {
 	})
 }
 
-// parseVersion parses the X-Version-Id of h (bounded by ParseVersionID);
-// one holding the token (a proxy echoing it) is refused like a malformed one.
-func (c *Client) parseVersion(h http.Header) (ServerVersion, bool) {
-	raw := h.Get("X-Version-Id")
+// parseVersion parses an X-Version-Id (bounded by ParseVersionID); one
+// holding the token (a proxy echoing it) is refused like a malformed one.
+// A refused one gives the zero ServerVersion.
+func (c *Client) parseVersion(raw string) (ServerVersion, bool) {
 	v, err := ParseVersionID(raw)
-	return v, err == nil && c.redact(raw) == raw
+	if err != nil || c.redact(raw) != raw {
+		return ServerVersion{}, false
+	}
+	return v, true
 }
 
 // readAPIError builds the *APIError of a non-2xx response.

@@ -62,10 +62,7 @@ func (c *Client) Ping(ctx context.Context) (*Ping, error) {
 
 func (c *Client) newPing(status string, h http.Header) *Ping {
 	p := &Ping{Status: status}
-	p.Version, p.HasVersion = c.parseVersion(h)
-	if !p.HasVersion {
-		p.Version = ServerVersion{}
-	}
+	p.Version, p.HasVersion = c.parseVersion(h.Get("X-Version-Id"))
 	return p
 }
 
@@ -188,8 +185,8 @@ func idsJSON(ids []string) []byte {
 }
 
 // decodeArrayMax decodes a JSON array (or null) element by element and fails
-// as soon as it holds more than max elements, so that a hostile answer costs
-// at most max elements of memory and time. Trailing data is an error.
+// as soon as it holds more than limit elements, so that a hostile answer costs
+// at most limit elements of memory and time. Trailing data is an error.
 func decodeArrayMax[T any](body io.Reader, limit int) ([]T, error) {
 	dec := json.NewDecoder(body)
 	tok, err := dec.Token()

@@ -46,13 +46,20 @@ func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthori
 // IsTooManyRequests reports whether err is (or wraps) an *APIError with HTTP 429.
 func IsTooManyRequests(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
-// IsRequestTooLarge reports whether err is an *APIError with status 413: the
+// IsRequestTooLarge reports whether err is (or wraps) an *APIError with 413: the
 // request body exceeded the server's ServiceSettings.MaximumPayloadSizeBytes.
 func IsRequestTooLarge(err error) bool { return hasStatus(err, http.StatusRequestEntityTooLarge) }
 
 func hasStatus(err error, code int) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.StatusCode == code
+	ae, ok := errors.AsType[*APIError](err)
+	return ok && ae.StatusCode == code
+}
+
+// hasAppError reports whether err is (or wraps) an *APIError with status
+// code and AppError id.
+func hasAppError(err error, code int, id string) bool {
+	ae, ok := errors.AsType[*APIError](err)
+	return ok && ae.StatusCode == code && ae.ID == id
 }
 
 // ErrBodyTooLarge is wrapped by errors about a response body larger than
@@ -92,7 +99,7 @@ const maxExcerpt = 200
 
 // sanitizeExcerpt turns an arbitrary (maybe HTML) body into a short single
 // line: tags are dropped, whitespace and control characters collapse to one
-// space, invalid UTF-8 is dropped, and the result is cut to max bytes.
+// space, invalid UTF-8 is dropped, and the result is cut to limit bytes.
 func sanitizeExcerpt(body []byte, limit int) string {
 	var b strings.Builder
 	inTag := false
@@ -128,7 +135,7 @@ func sanitizeExcerpt(body []byte, limit int) string {
 	return b.String()
 }
 
-// cutUTF8 cuts s to at most max bytes without splitting a rune.
+// cutUTF8 cuts s to at most limit bytes without splitting a rune.
 func cutUTF8(s string, limit int) string {
 	if len(s) <= limit {
 		return s

@@ -351,11 +351,7 @@ const PluginsDisabledErrorID = "app.plugin.disabled.app_error"
 // IsPluginsDisabled reports whether err is the 501 a server answers to a
 // plugin call while plugins are disabled.
 func IsPluginsDisabled(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotImplemented {
-		return false
-	}
-	return ae.ID == PluginsDisabledErrorID
+	return hasAppError(err, http.StatusNotImplemented, PluginsDisabledErrorID)
 }
 
 // AnalyticsRow is one {"name","value"} row of GET /analytics/old.
@@ -387,11 +383,7 @@ const SAMLNotAvailableErrorID = "api.admin.saml.not_available.app_error"
 // IsSAMLNotConfigured reports whether err is the 501 of a SAML call on a
 // server where SAML is not configured or not supported.
 func IsSAMLNotConfigured(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotImplemented {
-		return false
-	}
-	return ae.ID == SAMLNotAvailableErrorID
+	return hasAppError(err, http.StatusNotImplemented, SAMLNotAvailableErrorID)
 }
 
 // GetSAMLMetadata calls GET /saml/metadata and returns the service provider

@@ -205,13 +205,9 @@ func (s *Status) field(key []byte) any {
 	if f := s.fieldExact(key); f != nil {
 		return f
 	}
-	for _, f := range [...]struct {
-		name string
-		ptr  any
-	}{{"user_id", &s.UserID}, {"status", &s.Status}, {"manual", &s.Manual},
-		{"last_activity_at", &s.LastActivityAt}, {"dnd_end_time", &s.DNDEndTime}, {"active_channel", &s.ActiveChannel}} {
-		if strings.EqualFold(string(key), f.name) {
-			return f.ptr
+	for _, name := range [...]string{"user_id", "status", "manual", "last_activity_at", "dnd_end_time", "active_channel"} {
+		if strings.EqualFold(string(key), name) {
+			return s.fieldExact([]byte(name))
 		}
 	}
 	return nil

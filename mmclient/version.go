@@ -31,13 +31,8 @@ func ParseVersionID(s string) (ServerVersion, error) {
 		return bad("want <x>.<y>.<z>.<build>.<config hash>.<licensed>")
 	}
 	for _, f := range fields[:3] {
-		if f == "" || len(f) > 9 {
+		if f == "" || len(f) > 9 || strings.ContainsFunc(f, func(r rune) bool { return r < '0' || r > '9' }) {
 			return bad("version fields must be numbers")
-		}
-		for i := 0; i < len(f); i++ {
-			if f[i] < '0' || f[i] > '9' {
-				return bad("version fields must be numbers")
-			}
 		}
 	}
 	n := len(fields)
@@ -85,10 +80,5 @@ const maxHashLen = 128
 
 // printableToken reports whether s is printable ASCII without spaces.
 func printableToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
