@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -621,4 +622,66 @@ func BenchmarkParseInt(b *testing.B) {
 			}
 		}
 	})
+}
+
+// mattermostIDs returns n random ids drawn from the alphabet of Mattermost's
+// NewId (base32, 8 digits among 32 characters), as the real server makes
+// them: the mix of letters and digits is what a check per byte branches on.
+func mattermostIDs(n int) []string {
+	const alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769"
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, n)
+	b := make([]byte, UserIDLen)
+	for i := range ids {
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		ids[i] = string(b)
+	}
+	return ids
+}
+
+// isUserIDTable is IsUserID with a byte table instead of comparisons, for
+// BenchmarkIsUserID.
+func isUserIDTable(id string) bool {
+	if len(id) != UserIDLen {
+		return false
+	}
+	v := byte(1)
+	for i := 0; i < UserIDLen; i++ {
+		v &= userIDByteTest[id[i]]
+	}
+	return v == 1
+}
+
+var userIDByteTest = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	return t
+}()
+
+// BenchmarkIsUserID checks 1,000 ids shaped as Mattermost makes them (a
+// sweep checks every cached id on every scrape): IsUserID's plain loop
+// against a byte table, which is faster but not by enough to earn its
+// lines (README, Performance).
+func BenchmarkIsUserID(b *testing.B) {
+	ids := mattermostIDs(1000)
+	for _, f := range []struct {
+		name string
+		fn   func(string) bool
+	}{{"IsUserID", IsUserID}, {"table", isUserIDTable}} {
+		b.Run(f.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, id := range ids {
+					if !f.fn(id) {
+						b.Fatal(id)
+					}
+				}
+			}
+		})
+	}
 }
