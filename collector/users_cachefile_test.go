@@ -95,6 +95,35 @@ func TestUsersCacheFileRestartNeedsNoWalk(t *testing.T) {
 	}
 }
 
+// A restart served from the cache file keeps MinEarlyGap too: a change of
+// GET /users/stats right after the start brings the walk forward, but not
+// sooner than MinEarlyGap after the start.
+func TestUsersCacheFileEarlyWalkKeepsItsGap(t *testing.T) {
+	e := newCacheFileEnv(t, 1000, 12)
+	e.writeFile(t)
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = time.Hour
+	cfg.StatsInterval = 5 * time.Millisecond
+	cfg.MinEarlyGap = 700 * time.Millisecond
+	c := e.collector(t, cfg)
+	start := time.Now()
+	startUsers(t, c)
+	waitFor(t, "the cache file's ids", func() bool { return c.cache.snap.Load() != nil })
+	if loadResult(t, c, cacheLoaded) != 1 {
+		t.Fatalf("loads{loaded} = %v, want 1", loadResult(t, c, cacheLoaded))
+	}
+	// One account fewer: no incremental refresh, the walk is brought forward.
+	deactivateOneHuman(e.srv, e.users)
+	waitFor(t, "the early walk", func() bool { return counterValue(c.cache.refreshes) == 1 })
+	snap := c.cache.snap.Load()
+	if started := snap.finished.Add(-snap.duration); started.Sub(start) < cfg.MinEarlyGap {
+		t.Fatalf("early walk started %s after the start, want at least %s", started.Sub(start), cfg.MinEarlyGap)
+	}
+	if got := counterValue(c.cache.early); got != 1 {
+		t.Fatalf("early refreshes = %v, want 1", got)
+	}
+}
+
 // Every file that is not right for this server is ignored (never fatal) and
 // the exporter walks and counts right.
 func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {

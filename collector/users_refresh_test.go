@@ -114,6 +114,26 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 	}
 }
 
+// A probe that fails marks the server as down even after a walk that
+// failed for another reason (GET /users forbidden): once the server answers
+// again the walk is retried at once, not after retryMin.
+func TestUsersRecoveryProbeWalksAfterAnOutageFollowingAFailure(t *testing.T) {
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = 10 * time.Millisecond
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
+	startUsers(t, env.c)
+	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	env.srv.SetDown(true)
+	n := env.srv.Requests(mmtest.EndpointUserStats)
+	waitFor(t, "probes while down", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+3 })
+	env.srv.ClearFaults()
+	env.srv.SetDown(false)
+	waitFor(t, "the walk once the server answers again", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+}
+
 // An account renamed across a page boundary during the walk is skipped by
 // OFFSET paging: GET /users/stats disagrees, the difference is exported and
 // a quick re-walk counts the account.
@@ -177,10 +197,13 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 
 // deactivateOneHuman deactivates the first active human account on the
 // fake server (GET /users/stats goes down by one).
-func (e *usersEnv) deactivateOneHuman() {
-	for _, u := range e.users {
+func (e *usersEnv) deactivateOneHuman() { deactivateOneHuman(e.srv, e.users) }
+
+// deactivateOneHuman deactivates the first active human of users on srv.
+func deactivateOneHuman(srv *mmtest.Server, users []mmtest.UserSpec) {
+	for _, u := range users {
 		if !u.IsBot && !u.Deactivated {
-			e.srv.SetActive(u.ID, false)
+			srv.SetActive(u.ID, false)
 			return
 		}
 	}
