@@ -366,6 +366,9 @@ func TestServerVersionBounded(t *testing.T) {
 	s.on(t, "GET /api/v4/system/ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Version-Id", "11.2.0.11.2.0."+strings.Repeat("a", 4000)+".false")
 		_, _ = io.WriteString(w, `{"status":"OK"}`)
+	}, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Version-Id", "11.2.0."+testToken+".abc.false")
+		_, _ = io.WriteString(w, `{"status":"OK"}`)
 	})
 	s.on(t, "GET /api/v4/users/stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Version-Id", "11.2.0."+testToken+".abc.false")
@@ -378,6 +381,10 @@ func TestServerVersionBounded(t *testing.T) {
 	}
 	if v, ok := c.ServerVersion(); ok {
 		t.Fatalf("kept oversize version %d bytes", len(v.Raw))
+	}
+	// A ping whose version holds the token returns no version at all.
+	if p, err := c.Ping(ctxT(t)); err != nil || p.HasVersion || p.Version != (ServerVersion{}) {
+		t.Fatalf("ping with the token in X-Version-Id: %+v, %v", p, err)
 	}
 	if _, err := c.GetUserStats(ctxT(t)); err != nil {
 		t.Fatal(err)
