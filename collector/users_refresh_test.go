@@ -25,15 +25,23 @@ func startUsers(t *testing.T, c *UsersCollector) {
 	})
 }
 
+// newProbingEnv is a users env whose failed walks are retried after an
+// hour unless a probe (every probeEvery) brings the retry forward.
+func newProbingEnv(t *testing.T, n int, probeEvery time.Duration) *usersEnv {
+	t.Helper()
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = time.Hour
+	env := newUsersEnv(t, n, cfg, mmtest.Config{})
+	env.c.cache.retryMin = time.Hour
+	env.c.cache.probeEvery = probeEvery
+	return env
+}
+
 // When Mattermost answers again after an outage, the pending walk retry is
 // brought forward by the GET /users/stats probe: counts come back without
 // waiting for the retry backoff (here an hour).
 func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
-	cfg := serialWalkConfig()
-	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, 1500, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = 20 * time.Millisecond
+	env := newProbingEnv(t, 1500, 20*time.Millisecond)
 	env.srv.SetDown(true)
 	startUsers(t, env.c)
 	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
@@ -66,11 +74,7 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 // A walk that failed with a 502 while the probe answers at once (the server
 // came back before the first probe) is retried at the first probe.
 func TestUsersRecoveryProbeAfterA502(t *testing.T) {
-	cfg := serialWalkConfig()
-	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = 20 * time.Millisecond
+	env := newProbingEnv(t, 700, 20*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
 	startUsers(t, env.c)
 	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
@@ -81,11 +85,7 @@ func TestUsersRecoveryProbeAfterA502(t *testing.T) {
 // A server failing only GET /users (502) while GET /users/stats answers is
 // walked again once by the probe, not at every probe.
 func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
-	cfg := serialWalkConfig()
-	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, 700, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = 10 * time.Millisecond
+	env := newProbingEnv(t, 700, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
 	startUsers(t, env.c)
 	waitFor(t, "the probe-started walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 2 })
@@ -99,11 +99,7 @@ func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
 // A walk that fails while the server answers (here GET /users is
 // forbidden) is no outage: the probe does not bring the retry forward.
 func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
-	cfg := serialWalkConfig()
-	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = 10 * time.Millisecond
+	env := newProbingEnv(t, 500, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	startUsers(t, env.c)
 	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
@@ -118,11 +114,7 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 // failed for another reason (GET /users forbidden): once the server answers
 // again the walk is retried at once, not after retryMin.
 func TestUsersRecoveryProbeWalksAfterAnOutageFollowingAFailure(t *testing.T) {
-	cfg := serialWalkConfig()
-	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, 500, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = 10 * time.Millisecond
+	env := newProbingEnv(t, 500, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	startUsers(t, env.c)
 	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
