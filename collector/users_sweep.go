@@ -366,5 +366,6 @@ func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slot
 	return nil
 }
 
-// truncate copies at most n bytes of s (s may alias a reused buffer).
+// truncate copies at most n bytes of s, so that a kept or logged prefix of
+// a server's string does not keep the whole string alive.
 func truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }
