@@ -151,7 +151,7 @@ func TestSignalCollectorsDefaults(t *testing.T) {
 			t.Errorf("--collector.%s help %q does not state %q", name, f.Model().Help, want)
 		}
 	}
-	for _, flag := range []string{"collector.health.interval", "collector.analytics.interval"} {
+	for _, flag := range []string{"collector.health.interval", "collector.analytics.interval", "collector.jobs.interval"} {
 		if kingpin.CommandLine.GetFlag(flag) == nil {
 			t.Errorf("no --%s flag", flag)
 		}

@@ -8,15 +8,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
+var jobsInterval = kingpin.Flag("collector.jobs.interval",
+	"Least time between two reads of GET /jobs; scrapes in between reuse the last answer. Mattermost 11 logs a warning for every job type without a read permission at each read (4 lines on 11.0, whatever the token), so reading at every scrape fills its log.").
+	Default("60s").Duration()
+
 func init() {
 	registerCollector("jobs", true, func(d Deps) (Collector, error) {
-		return NewJobsCollector(d)
+		return NewJobsCollector(d, JobsConfig{Interval: *jobsInterval})
 	})
+}
+
+// JobsConfig configures the jobs collector.
+type JobsConfig struct {
+	// Interval is the least time between two reads of GET /jobs; 0 reads
+	// on every scrape.
+	Interval time.Duration
 }
 
 // jobsPerRequest is how many of the most recent jobs (all types) one scrape
@@ -52,6 +64,7 @@ var knownJobTypes = map[string]bool{
 // most recent jobs of GET /api/v4/jobs.
 type JobsCollector struct {
 	client *mmclient.Client
+	cache  *intervalCache[[]mmclient.Job]
 	now    func() time.Time
 
 	mu sync.Mutex
@@ -65,11 +78,15 @@ type JobsCollector struct {
 }
 
 // NewJobsCollector returns a jobs collector.
-func NewJobsCollector(deps Deps) (*JobsCollector, error) {
+func NewJobsCollector(deps Deps, cfg JobsConfig) (*JobsCollector, error) {
 	if deps.Client == nil {
 		return nil, errors.New("jobs collector: nil client")
 	}
-	return &JobsCollector{client: deps.Client, now: time.Now, others: map[string]bool{}, lastSuccess: map[string]float64{}}, nil
+	if cfg.Interval < 0 {
+		return nil, fmt.Errorf("jobs collector: interval must be >= 0, got %s", cfg.Interval)
+	}
+	return &JobsCollector{client: deps.Client, cache: newIntervalCache[[]mmclient.Job](cfg.Interval), now: time.Now,
+		others: map[string]bool{}, lastSuccess: map[string]float64{}}, nil
 }
 
 var (
@@ -93,6 +110,11 @@ var (
 		"How long the oldest pending job of this type has waited since its creation, in seconds (0 when none is pending).",
 		[]string{"type"}, nil,
 	)
+	jobsTimestampDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "jobs", "timestamp_seconds"),
+		"When the jobs list behind the mattermost_job* metrics was received (read at most once per --collector.jobs.interval).",
+		nil, nil,
+	)
 	jobsDroppedTypesDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(exporterNamespace, "jobs", "dropped_types"),
 		"Job types seen in the last answer but not exported because more unknown types than the exporter accepts were listed.",
@@ -114,10 +136,15 @@ type jobsOfType struct {
 
 // Update implements Collector.
 func (c *JobsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	jobs, err := c.client.GetJobs(ctx, jobsPerRequest)
+	jobs, at, err := c.cache.get(ctx, func(ctx context.Context) ([]mmclient.Job, error) {
+		return c.client.GetJobs(ctx, jobsPerRequest)
+	})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
+	ch <- prometheus.MustNewConstMetric(jobsTimestampDesc, prometheus.GaugeValue, float64(at.UnixNano())/1e9)
+	// A reused answer is aggregated again: the ages of pending jobs grow
+	// with now, and the success times kept are maxima (no double count).
 	for _, m := range c.metrics(jobs, c.now()) {
 		ch <- m
 	}

@@ -69,7 +69,7 @@ func TestJobsCollectorFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.era, func(t *testing.T) {
 			s := newFixtureReplay(t, map[string]fixtureRoute{"/api/v4/jobs": {tc.era, "jobs_admin"}})
-			c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil)})
+			c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil)}, JobsConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func TestJobsCollectorFixtures(t *testing.T) {
 func TestJobsCollectorNonAdmin(t *testing.T) {
 	for _, era := range []string{"real-mattermost", "current-mattermost"} {
 		s := newFixtureReplay(t, map[string]fixtureRoute{"/api/v4/jobs": {era, "jobs_nonadmin"}})
-		c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil)})
+		c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil)}, JobsConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestJobsCollectorStatuses(t *testing.T) {
 		// A success without last_activity_at falls back to start_at.
 		{Type: "active_users", Status: "success", CreateAt: ago(20 * time.Minute), StartAt: ago(15 * time.Minute)},
 	})
-	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
+	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestJobsCollectorBoundsTypes(t *testing.T) {
 	long := strings.Repeat("x", 100)
 	jobs = append(jobs, mmtest.Job{Type: "migrations", Status: "success", CreateAt: base.Add(-time.Hour)})
 	s.SetJobs(jobs)
-	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
+	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +216,48 @@ func TestJobsCollectorBoundsTypes(t *testing.T) {
 	}
 	if got := boundLabel(long, maxJobTypeLen); len(got) != 64 {
 		t.Errorf("cut type %d bytes", len(got))
+	}
+}
+
+// Scrapes within the interval reuse the jobs list and its timestamp (the
+// age of a pending job still grows with the clock); the next scrape after
+// it reads again.
+func TestJobsCollectorInterval(t *testing.T) {
+	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	clock := newFakeClock()
+	s.SetJobs([]mmtest.Job{{Type: "ldap_sync", Status: "pending", CreateAt: clock.now().Add(-10 * time.Minute)}})
+	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{Interval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.now, c.cache.now = clock.now, clock.now
+	a := &updateAdapter{c: c}
+	names := []string{"mattermost_jobs_timestamp_seconds", "mattermost_jobs_pending", "mattermost_job_oldest_pending_age_seconds", "mattermost_job_last_status"}
+	want := func(ts, status, pending, age string) string {
+		lines := []string{`mattermost_jobs_timestamp_seconds ` + ts}
+		lines = append(lines, statusLines("ldap_sync", status)...)
+		lines = append(lines, `mattermost_jobs_pending{type="ldap_sync"} `+pending, `mattermost_job_oldest_pending_age_seconds{type="ldap_sync"} `+age)
+		return sigExpo(lines...)
+	}
+	if err := testutil.CollectAndCompare(a, strings.NewReader(want("1.8e+09", "pending", "1", "600")), names...); err != nil {
+		t.Error(err)
+	}
+	s.SetJobs([]mmtest.Job{{Type: "ldap_sync", Status: "success", CreateAt: clock.now().Add(-10 * time.Minute), LastActivityAt: clock.now()}})
+	clock.add(59 * time.Second)
+	if err := testutil.CollectAndCompare(a, strings.NewReader(want("1.8e+09", "pending", "1", "659")), names...); err != nil {
+		t.Errorf("within the interval: %v", err)
+	}
+	if n := s.Requests(mmclient.EndpointJobs); n != 1 {
+		t.Errorf("requests within the interval = %d, want 1", n)
+	}
+	clock.add(time.Second)
+	if err := testutil.CollectAndCompare(a, strings.NewReader(want("1.80000006e+09", "success", "0", "0")), names...); err != nil {
+		t.Errorf("after the interval: %v", err)
+	}
+	if n := s.Requests(mmclient.EndpointJobs); n != 2 {
+		t.Errorf("requests after the interval = %d, want 2", n)
+	}
+	if _, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{Interval: -time.Second}); err == nil {
+		t.Error("negative interval accepted")
 	}
 }

@@ -47,6 +47,7 @@ var sigHelp = map[string]string{
 	"mattermost_channels":                            "Public and private channels, from the system console analytics.",
 	"mattermost_teams":                               "Teams, from the system console analytics.",
 	"mattermost_analytics_timestamp_seconds":         "When the analytics behind the mattermost_* analytics gauges were received (fetched at most once per --collector.analytics.interval).",
+	"mattermost_jobs_timestamp_seconds":              "When the jobs list behind the mattermost_job* metrics was received (read at most once per --collector.jobs.interval).",
 	"mattermost_exporter_jobs_dropped_types":         "Job types seen in the last answer but not exported because more unknown types than the exporter accepts were listed.",
 	"mattermost_exporter_plugins_dropped":            "Plugins listed by /plugins/statuses but not exported because more plugins than the exporter accepts were listed.",
 	"mattermost_exporter_collector_success":          "1 if the collector's last collection (this scrape) worked, else 0.",
@@ -173,7 +174,7 @@ func TestSignalMetricsLint(t *testing.T) {
 	for _, mk := range []func() (Collector, error){
 		func() (Collector, error) { return NewHealthCollector(Deps{Client: client}, HealthConfig{}) },
 		func() (Collector, error) { return NewLicenseCollector(Deps{Client: client}) },
-		func() (Collector, error) { return NewJobsCollector(Deps{Client: client}) },
+		func() (Collector, error) { return NewJobsCollector(Deps{Client: client}, JobsConfig{}) },
 		func() (Collector, error) { return NewPluginsCollector(Deps{Client: client}) },
 		func() (Collector, error) { return NewAnalyticsCollector(Deps{Client: client}, AnalyticsConfig{}) },
 	} {
@@ -189,8 +190,8 @@ func TestSignalMetricsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 27 {
-		t.Errorf("%d metric families, want 27", len(mfs))
+	if len(mfs) != 28 {
+		t.Errorf("%d metric families, want 28", len(mfs))
 	}
 	for _, mf := range mfs {
 		if want, ok := sigHelp[mf.GetName()]; !ok || want != mf.GetHelp() {

@@ -680,6 +680,7 @@ func promStartExporter(t *testing.T, bin, mmURL, addr, logPath string) *promProc
 		"--collector.users.refresh-interval=5s",
 		// Faults must show within seconds: the cached signals are read every second.
 		"--collector.health.interval=1s",
+		"--collector.jobs.interval=1s",
 		"--collector.analytics",
 		"--collector.analytics.interval=1s",
 		"--collector.saml.idp-metadata-interval=1s",
