@@ -29,8 +29,9 @@ func (u *userIDs) At(i int) string { return u.s[i*mmclient.UserIDLen : (i+1)*mmc
 // SizeBytes is the size of the backing storage.
 func (u *userIDs) SizeBytes() int { return len(u.s) }
 
-// maxCachedIDs bounds the ids a cache file may hold, and how many accounts
-// a walk's builder is sized for in advance.
+// maxCachedIDs bounds the accounts a walk reads (active or not), the ids a
+// cache file may hold, and how many accounts a walk's builder is sized for
+// in advance.
 const maxCachedIDs = 50_000_000
 
 // idSnapshot is one completed walk: the ids to sweep and facts about the walk.

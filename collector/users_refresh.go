@@ -86,8 +86,9 @@ type idCache struct {
 	// Timing of the loop; tests shorten them.
 	retryMin, probeEvery, rewalkMin time.Duration
 	earlyWalks                      int // earlyRefreshDurations
-	// Bounds of the incremental refresh in pages; tests lower them.
-	incrMaxTeamPages, incrMaxPagesPerTeam, incrMaxNoTeamPages int
+	// Bounds of the walk (maxCachedIDs accounts) and of the incremental
+	// refresh, in pages; tests lower them.
+	maxWalkPages, incrMaxTeamPages, incrMaxPagesPerTeam, incrMaxNoTeamPages int
 	// Clock of the walk's pacing; tests replace both.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -126,7 +127,7 @@ func newIDCache(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *id
 	ic := &idCache{
 		client: client, logger: logger, cfg: cfg,
 		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute, earlyWalks: earlyRefreshDurations,
-		incrMaxTeamPages: incrMaxTeamPages, incrMaxPagesPerTeam: incrMaxPagesPerTeam, incrMaxNoTeamPages: incrMaxNoTeamPages,
+		maxWalkPages: maxCachedIDs / walkPerPage, incrMaxTeamPages: incrMaxTeamPages, incrMaxPagesPerTeam: incrMaxPagesPerTeam, incrMaxNoTeamPages: incrMaxNoTeamPages,
 		now: time.Now, sleep: sleepCtx,
 		stopped:       make(chan struct{}),
 		refreshes:     newUsersCounter("refreshes_total", "Completed user id cache refreshes."),
@@ -284,6 +285,10 @@ func (w *walkState) add(page int, users []mmclient.User) error {
 	}
 	if len(users) < walkPerPage {
 		w.end = page
+	} else if page+1 >= w.ic.maxWalkPages {
+		// A server listing accounts without end must not make the
+		// builder grow without bound.
+		return fmt.Errorf("user id walk: more than %d accounts (page %d is full): refusing to cache more", w.ic.maxWalkPages*walkPerPage, page)
 	}
 	for len(w.firsts) <= page {
 		w.firsts = append(w.firsts, "")

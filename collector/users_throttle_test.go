@@ -2,8 +2,11 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -322,5 +325,60 @@ func TestUsersWalkFitsRealLimiter(t *testing.T) {
 	th := counterValue(env.c.cache.throttled)
 	if th < 1 || th > 4 {
 		t.Fatalf("walk was throttled %v times; want at least one 429 (6 tokens < 21 pages) and at most 4 (then it paces itself)", th)
+	}
+}
+
+// A server whose GET /users never ends (every page full of new accounts)
+// fails the walk at the page bound instead of growing the cache without
+// limit.
+func TestUsersWalkBoundedInAccounts(t *testing.T) {
+	var pages atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v4/users" {
+			http.NotFound(w, r)
+			return
+		}
+		if pages.Add(1) > 50 {
+			http.Error(w, "too many pages", http.StatusInternalServerError)
+			return
+		}
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range walkPerPage {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"%026d","username":"u%d","delete_at":0}`, page*walkPerPage+i, page*walkPerPage+i)
+		}
+		b.WriteByte(']')
+		_, _ = io.WriteString(w, b.String())
+	}))
+	t.Cleanup(ts.Close)
+	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, conc := range []int{1, 4} {
+		pages.Store(0)
+		cfg := DefaultUsersConfig()
+		cfg.WalkConcurrency = conc
+		c, err := NewUsersCollector(Deps{Client: client}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.cache.maxWalkPages = 5
+		err = c.Refresh(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "more than 1000 accounts") {
+			t.Fatalf("concurrency %d: err = %v, want the account bound", conc, err)
+		}
+		// Pages in flight when the last one failed the walk may have
+		// been asked too.
+		if p := pages.Load(); p < 5 || p > int64(4+conc) {
+			t.Errorf("concurrency %d: %d pages asked, want 5 to %d", conc, p, 4+conc)
+		}
+		if c.cache.snap.Load() != nil {
+			t.Errorf("concurrency %d: a partial cache was published", conc)
+		}
 	}
 }
