@@ -210,7 +210,7 @@ func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
 	if h.Count < 0 || h.Count > maxCachedIDs || len(raw) != h.Count*mmclient.UserIDLen {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
 	}
-	if h.ActiveAll < int64(h.Count) || h.Bots < 0 || h.Bots > h.ActiveAll {
+	if h.ActiveAll < int64(h.Count) || h.ActiveAll > maxCachedIDs || h.Bots < 0 || h.Bots > h.ActiveAll {
 		return h, userIDs{}, cacheErr(cacheCorrupt, "inconsistent counts (%d ids, %d active accounts, %d bots)", h.Count, h.ActiveAll, h.Bots)
 	}
 	ids := userIDs{s: string(raw)}

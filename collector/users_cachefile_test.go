@@ -175,6 +175,16 @@ func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"more active accounts than a walk keeps", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
+			h, ids, err := readCacheFile(e.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.ActiveAll = maxCachedIDs + 1
+			if err := writeCacheFile(e.path, h, &ids); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"written in the future", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
 			h, ids, err := readCacheFile(e.path)
 			if err != nil {

@@ -72,6 +72,9 @@ const (
 	// deadline: at 1M users it can legitimately take tens of minutes).
 	walkPageTimeout = 2 * time.Minute
 	statsTimeout    = 30 * time.Second
+	// maxStatsHint bounds how many accounts GET /users/stats may make the
+	// first walk's builder reserve room for (27 bytes each: 57 MB).
+	maxStatsHint = 1 << 21
 	// earlyRefreshDurations: a stats-triggered walk starts no sooner than
 	// this many walk durations after the previous walk started.
 	earlyRefreshDurations = 10
@@ -402,7 +405,9 @@ func (ic *idCache) Refresh(ctx context.Context) error {
 	if old := ic.snap.Load(); old != nil {
 		hint = old.activeAll
 	} else if total, err := ic.statsTotal(ctx); err == nil {
-		hint = min(total, maxCachedIDs)
+		// The server's word: it sizes the builder only up to
+		// maxStatsHint accounts; a bigger server's builder grows.
+		hint = min(total, maxStatsHint)
 	}
 	snap, err := ic.walk(ctx, hint)
 	ic.lastFullPages.Store(ic.pages.Load())
