@@ -385,38 +385,44 @@ func TestUsersWalkBoundedInAccounts(t *testing.T) {
 }
 
 // GET /users/stats sizes the first walk's builder, but a server claiming
-// a huge count makes it reserve room for at most maxStatsHint accounts.
+// a huge count makes it reserve room for at most maxStatsHint accounts,
+// and a negative count (whose size arithmetic would overflow to the
+// walk's 50,000,000-account bound) is refused.
 func TestUsersWalkSizedFromStatsBounded(t *testing.T) {
-	fake := mmtest.New(mmtest.Config{Users: mmtest.GenerateUsers(10, 3)})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/v4/users/stats" {
-			_, _ = io.WriteString(w, `{"total_users_count":1000000000000}`)
-			return
-		}
-		fake.Handler().ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	if err := c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	// maxStatsHint accounts of 27 bytes are 57 MB; the walk's own bound
-	// (maxCachedIDs) would be 1.35 GB.
-	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(200<<20); got > limit {
-		t.Errorf("the walk allocated %d MB, want at most %d", got>>20, limit>>20)
-	}
-	// 10 accounts, some of them deactivated.
-	if n := c.cache.snap.Load().activeAll; n < 1 || n > 10 {
-		t.Errorf("the walk saw %d active accounts, want 1 to 10", n)
+	for _, claim := range []string{"1000000000000", "-9223372036854775808"} {
+		t.Run(claim, func(t *testing.T) {
+			fake := mmtest.New(mmtest.Config{Users: mmtest.GenerateUsers(10, 3)})
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/api/v4/users/stats" {
+					_, _ = io.WriteString(w, `{"total_users_count":`+claim+`}`)
+					return
+				}
+				fake.Handler().ServeHTTP(w, r)
+			}))
+			t.Cleanup(ts.Close)
+			client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if err := c.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			// maxStatsHint accounts of 27 bytes are 57 MB; the walk's own
+			// bound (maxCachedIDs) would be 1.35 GB.
+			if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(200<<20); got > limit {
+				t.Errorf("the walk allocated %d MB, want at most %d", got>>20, limit>>20)
+			}
+			// 10 accounts, some of them deactivated.
+			if n := c.cache.snap.Load().activeAll; n < 1 || n > 10 {
+				t.Errorf("the walk saw %d active accounts, want 1 to 10", n)
+			}
+		})
 	}
 }

@@ -451,7 +451,8 @@ func getList[T any](ctx context.Context, c *Client, endpoint, path, filter strin
 	return getArray[T](ctx, c, request{endpoint: endpoint, method: http.MethodGet, path: path, query: q, maxBody: maxBodyBase + int64(perPage)*perItem}, perPage)
 }
 
-// GetUserStats calls GET /users/stats (active users, bots included).
+// GetUserStats calls GET /users/stats (active users, bots included); a
+// negative count is an error.
 func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
 	var raw struct {
 		Total *int64 `json:"total_users_count"`
@@ -463,6 +464,10 @@ func (c *Client) GetUserStats(ctx context.Context) (*UserStats, error) {
 			}
 			if raw.Total == nil {
 				return errors.New("decode response: no total_users_count")
+			}
+			// A count cannot be negative; callers size memory from it.
+			if *raw.Total < 0 {
+				return fmt.Errorf("decode response: negative total_users_count %d", *raw.Total)
 			}
 			return nil
 		})

@@ -359,6 +359,24 @@ func TestDecodeErrorsBounded(t *testing.T) {
 	}
 }
 
+// TestUserStatsRejectsNegative: a negative total_users_count is an error,
+// not a count (callers size memory from it); 0 is a count.
+func TestUserStatsRejectsNegative(t *testing.T) {
+	s := newReplayServer(t, false)
+	s.on(t, "GET /api/v4/users/stats", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"total_users_count":-1}`)
+	}, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"total_users_count":0}`)
+	})
+	c, _ := newTestClient(t, s, nil)
+	if st, err := c.GetUserStats(ctxT(t)); err == nil || !strings.Contains(err.Error(), "negative total_users_count") {
+		t.Fatalf("stats %+v, err %v; want the negative count refused", st, err)
+	}
+	if st, err := c.GetUserStats(ctxT(t)); err != nil || st.TotalUsersCount != 0 {
+		t.Fatalf("stats %+v, err %v; want 0", st, err)
+	}
+}
+
 // TestServerVersionBounded: an oversize X-Version-Id, or one holding the
 // token, is dropped, not kept.
 func TestServerVersionBounded(t *testing.T) {
