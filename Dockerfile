@@ -8,7 +8,9 @@
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-RUN go mod download
+# The image's own Go may be older than the toolchain go.mod names (it carries the security fixes);
+# the go command fetches that one from the module proxy.
+RUN export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"; go mod download && go version
 COPY . .
 ARG VERSION=dev
 ARG REVISION=unknown
@@ -16,6 +18,7 @@ ARG BRANCH=unknown
 ARG BUILD_USER=docker
 ARG BUILD_DATE
 RUN set -eu; \
+    export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"; \
     build_date="${BUILD_DATE:-$(date -u +%Y%m%d-%H:%M:%S)}"; \
     pkg=github.com/prometheus/common/version; \
     CGO_ENABLED=0 go build -trimpath \

@@ -3,6 +3,7 @@
 # so the exporter can be tried with no Mattermost server at hand. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goenv.sh
 
 FAKE_ADDR=${FAKE_ADDR:-127.0.0.1:18065}
 EXPORTER_ADDR=${EXPORTER_ADDR:-127.0.0.1:10065}

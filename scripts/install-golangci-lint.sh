@@ -8,6 +8,7 @@
 #   GOLANGCI_LINT_VERSION  version to install (default below; keep it in sync with .golangci.yml)
 #   BIN_DIR                where to install (default: <repo>/.build/bin)
 set -euo pipefail
+. "$(dirname "$0")/goenv.sh"
 
 version=${GOLANGCI_LINT_VERSION:-v2.15.0}
 root=$(cd "$(dirname "$0")/.." && pwd)
