@@ -45,5 +45,5 @@ if [ ! -f "$db/index/db.json" ]; then
 	mv "$db.tmp" "$db"
 fi
 
-echo "vuln: $(go env GOVERSION), govulncheck $GOVULNCHECK_VERSION, database golang.org/x/vulndb@$VULNDB_VERSION ($(ls "$db/ID" | wc -l) entries)"
+echo "vuln: $(go env GOVERSION), govulncheck $GOVULNCHECK_VERSION, database golang.org/x/vulndb@$VULNDB_VERSION ($(ls "$db/ID" | grep -c "\.json$") entries)"
 "$bin/govulncheck" -db "file://$db" -show verbose ./...
