@@ -130,7 +130,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
-	down := s.down
+	down, era := s.down, s.era
 	s.mu.RUnlock()
 	if down {
 		writeRaw(w, http.StatusBadGateway, "text/html", ProxyErrorPage)
@@ -140,7 +140,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeLimitExceeded(w, retryAfter)
 		return
 	}
-	rc := &reqCtx{s: s, era: s.era, w: w, r: r, ep: rt.ep}
+	rc := &reqCtx{s: s, era: era, w: w, r: r, ep: rt.ep}
 	if f, ok := s.takeFault(rt.ep); ok {
 		if f.Delay > 0 && !bufferBody(r) {
 			return

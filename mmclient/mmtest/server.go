@@ -365,16 +365,20 @@ func (s *Server) Version() string {
 	return s.version
 }
 
-// Era returns the era the server reproduces (fixed at New).
-func (s *Server) Era() Era { return s.era }
+// Era returns the era the server reproduces (set by New and SetEra).
+func (s *Server) Era() Era {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.era
+}
 
 // SetMaximumPayloadSizeBytes changes the request body limit (see
 // Config.MaximumPayloadSizeBytes: 0 = the era's default, negative = none).
 func (s *Server) SetMaximumPayloadSizeBytes(n int64) {
+	s.mu.Lock()
 	if n == 0 {
 		n = s.era.DefaultMaxPayload()
 	}
-	s.mu.Lock()
 	s.maxPayload = n
 	s.mu.Unlock()
 }
