@@ -19,7 +19,7 @@ IMAGE     ?= mattermost_exporter:$(VERSION)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint vuln bench hostile docker deps rules prometheusrule clean
+.PHONY: all build test demo lint vuln bench hostile soak docker deps rules prometheusrule clean
 
 all: lint test build
 
@@ -75,6 +75,13 @@ bench:
 ## hostile: issue 7's tests against a hostile Mattermost (memory, deadlines, leaks, signals); prints a summary table
 hostile:
 	$(GO) test -run TestHostile -v -count=1 -parallel 4 -timeout 15m ./e2e/
+
+## soak: issue 28's churn test for SOAK_DURATION (default 30m) against the real binary: exact
+## counts at every quiet checkpoint, RSS/heap/goroutines/fds flat (a slope test); prints a summary.
+## `make test` runs the same test for 75 s.
+SOAK_DURATION ?= 30m
+soak:
+	MMEXP_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -run '^TestSoakChurn$$' -v -count=1 -timeout 0 ./e2e/
 
 ## docker: container image (needs a Docker engine)
 docker:
