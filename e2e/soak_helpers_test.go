@@ -39,9 +39,10 @@ type soakProc struct {
 }
 
 // soakStart runs the exporter on addr (a free one when ""), with the
-// token in MATTERMOST_TOKEN when token is not "", and kills it when the
-// test ends.
-func soakStart(t *testing.T, logPath, addr, mmURL, token string, args ...string) *soakProc {
+// token in MATTERMOST_TOKEN when token is not "" and env added to the
+// test's environment (less its MATTERMOST_* variables), and kills it when
+// the test ends.
+func soakStart(t *testing.T, logPath, addr, mmURL, token string, env []string, args ...string) *soakProc {
 	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)
@@ -55,11 +56,10 @@ func soakStart(t *testing.T, logPath, addr, mmURL, token string, args ...string)
 		"--mattermost.url=" + mmURL,
 		"--web.listen-address=" + addr,
 	}, args...)...)
-	env := hostileEnv()
+	cmd.Env = hostileEnv(env...)
 	if token != "" {
-		env = append(env, "MATTERMOST_TOKEN="+token)
+		cmd.Env = append(cmd.Env, "MATTERMOST_TOKEN="+token)
 	}
-	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -270,4 +270,63 @@ func (s *soakSeries) meanOf(lo, hi int) float64 {
 		sum += v
 	}
 	return sum / float64(hi-lo)
+}
+
+// soakWatcher scrapes an exporter every interval in the background and
+// judges every answer with check ("" = right, else what is wrong).
+type soakWatcher struct {
+	stopc, done chan struct{}
+
+	mu          sync.Mutex
+	scrapes     int // answered
+	failed      int // no answer (not listening yet, killed) or not 200
+	wrong       []string
+	last        map[string]*dto.MetricFamily
+	firstAnswer time.Time
+}
+
+func soakWatch(addr string, every time.Duration, check func(mfs map[string]*dto.MetricFamily) string) *soakWatcher {
+	w := &soakWatcher{stopc: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			mfs, err := soakScrape(addr)
+			w.mu.Lock()
+			if err != nil {
+				w.failed++
+			} else {
+				if w.scrapes == 0 {
+					w.firstAnswer = time.Now()
+				}
+				w.scrapes++
+				w.last = mfs
+				if why := check(mfs); why != "" && len(w.wrong) < 20 {
+					w.wrong = append(w.wrong, time.Now().Format("15:04:05.000")+" "+why)
+				}
+			}
+			w.mu.Unlock()
+			select {
+			case <-w.stopc:
+				return
+			case <-time.After(every):
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the scrapes and waits for the one in flight.
+func (w *soakWatcher) stop() {
+	select {
+	case <-w.stopc:
+	default:
+		close(w.stopc)
+	}
+	<-w.done
+}
+
+func (w *soakWatcher) lastScrape() map[string]*dto.MetricFamily {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
 }
