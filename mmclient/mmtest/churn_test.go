@@ -137,3 +137,29 @@ func TestSetEraSwitchesAnswers(t *testing.T) {
 		t.Fatalf("a version set by hand became %q", v)
 	}
 }
+
+func TestAddAndRevokeTokens(t *testing.T) {
+	s := newTestServer(t, Config{Users: GenerateUsers(5, 7)})
+	stats := func(tok string) error {
+		_, err := teamsClient(t, s, tok).GetUserStats(context.Background())
+		return err
+	}
+	const rotated = "rotatedadmintoken000000000"
+	if err := stats(rotated); err == nil {
+		t.Fatal("an unknown token was accepted")
+	}
+	s.AddAdminToken(rotated)
+	if err := stats(rotated); err != nil {
+		t.Fatalf("an added admin token: %v", err)
+	}
+	if err := stats(AdminToken); err != nil {
+		t.Fatalf("the fixed admin token before its revocation: %v", err)
+	}
+	s.RevokeToken(AdminToken)
+	if err := stats(AdminToken); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a revoked token: %v, want a 401", err)
+	}
+	if err := stats(rotated); err != nil {
+		t.Fatalf("the added token after the revocation of the old one: %v", err)
+	}
+}

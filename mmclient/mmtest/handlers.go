@@ -344,13 +344,16 @@ func tokenOf(r *http.Request) string {
 // requireSession resolves the session; it answers 401 and returns false
 // without a valid token.
 func (rc *reqCtx) requireSession() bool {
-	switch tok := tokenOf(rc.r); tok {
-	case AdminToken:
+	tok := tokenOf(rc.r)
+	switch rc.s.sessionOf(tok) {
+	case sessionAdmin:
 		rc.userID, rc.admin = AdminUserID, true
 		return true
-	case UserToken:
+	case sessionUser:
 		rc.userID = UserUserID
 		return true
+	}
+	switch tok {
 	case "":
 		rc.appError(http.StatusUnauthorized, "api.context.session_expired.app_error",
 			"Invalid or expired session, please login again.", "UserRequired")
@@ -414,7 +417,7 @@ func (rc *reqCtx) ping11(q url.Values, status string, code int) {
 	b = append(b, `{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"",`...)
 	if q.Get("get_server_status") == "true" {
 		b = append(b, `"database_status":"OK","filestore_status":"OK",`...)
-		if tokenOf(rc.r) == AdminToken {
+		if rc.sessionIsAdmin() {
 			b = append(b, `"root_status":true,`...)
 		}
 		h := rc.w.Header()

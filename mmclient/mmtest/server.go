@@ -235,7 +235,8 @@ type Server struct {
 	unhealthy       bool
 	down            bool
 	faults          map[string]*faultState
-	ops             opsState // ops.go
+	tokens          map[string]session // tokens.go: added and revoked tokens
+	ops             opsState           // ops.go
 
 	rlMu     sync.Mutex
 	rl       *RateLimit
