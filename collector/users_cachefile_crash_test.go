@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 // An exporter killed while writing the cache file leaves its temporary
@@ -81,4 +83,39 @@ func TestUsersCacheFileTestWriteDelay(t *testing.T) {
 	if _, _, err := readCacheFile(e.path); err != nil {
 		t.Fatalf("after the held write: %v", err)
 	}
+}
+
+// The limit of the cache file's check, as docs/operations.md states it:
+// accounts changed while the exporter was down without changing GET
+// /users/stats' total (one deactivated, one created) are not seen by the
+// check; the file is served until its walk, due a refresh interval after
+// the walk that wrote it, and that walk makes the counts exact.
+func TestUsersCacheFileSameTotalServedUntilItsWalk(t *testing.T) {
+	e := newCacheFileEnv(t, 700, 21)
+	e.writeFile(t)
+	written := time.Now()
+	// While down: one human deactivated, one account created (online).
+	for _, u := range e.users {
+		if !u.IsBot && !u.Deactivated {
+			e.srv.SetActive(u.ID, false)
+			break
+		}
+	}
+	e.srv.AddUsers([]mmtest.UserSpec{{ID: "samtotalnew000000000000000", Username: "zz-new", Status: "online"}})
+	now := e.srv.Users()
+	cfg := DefaultUsersConfig()
+	cfg.RefreshInterval = 2 * time.Second
+	c := e.collector(t, cfg)
+	startUsers(t, c)
+	waitFor(t, "the file served", func() bool { return c.cache.snap.Load() != nil })
+	if loadResult(t, c, cacheLoaded) != 1 {
+		t.Fatalf("loads{loaded} = %v, want 1 (same total)", loadResult(t, c, cacheLoaded))
+	}
+	waitFor(t, "the walk due a refresh interval after the file's", func() bool { return counterValue(c.cache.refreshes) >= 1 })
+	if took := time.Since(written); took > cfg.RefreshInterval+5*time.Second {
+		t.Errorf("the walk came %s after the file was written, want about the refresh interval (%s)", took, cfg.RefreshInterval)
+	}
+	r := scrapeWithTimeout(t, c, 10*time.Second)
+	want := mmtest.CountStatuses(now)
+	checkCounts(t, r, want.Humans, want.HumansManual)
 }
