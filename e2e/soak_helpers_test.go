@@ -93,8 +93,6 @@ func (p *soakProc) exited() bool {
 	}
 }
 
-func (p *soakProc) pid() int { return p.cmd.Process.Pid }
-
 // soakTail returns the last n bytes of a file.
 func soakTail(path string, n int) string {
 	b, err := os.ReadFile(path)
