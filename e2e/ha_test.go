@@ -25,7 +25,7 @@ import (
 const (
 	haInterval = 3 * time.Second // 15 s / 5
 	haMaxAge   = 2800 * time.Millisecond
-	haWindow   = 8 // intervals counted
+	haWindow   = 6 // intervals counted
 )
 
 func haStartPrometheus(t *testing.T, bin, dir, replica, exporterAddr string) *promAPI {

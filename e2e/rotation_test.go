@@ -106,7 +106,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	old := mmtest.AdminToken
 	const rotations = 2
 	for i := range rotations {
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 		next := fmt.Sprintf("rotatedtoken%014d", i+1)
 		fake.AddAdminToken(next)
 		writeToken(next)
