@@ -109,8 +109,8 @@ func TestHAPair(t *testing.T) {
 			offset := haOffset(a, b)
 			t.Logf("HA summary (max-age %s): %d status requests in %d intervals of %s = %.1f per interval (%d per sweep, documented %d sweeps per interval: %d), scrape offset between the two Prometheus %s",
 				maxAge, got, haWindow, haInterval, float64(got)/haWindow, perSweep, sweepsPerInterval, sweepsPerInterval*perSweep, offset)
-			if got < lo || got > hi || got%perSweep != 0 {
-				t.Errorf("%d status requests in %d intervals, want %d (%d to %d, a multiple of %d)", got, haWindow, want, lo, hi, perSweep)
+			if got < lo || got > hi {
+				t.Errorf("%d status requests in %d intervals, want %d (%d to %d: a sweep may straddle the window's ends)", got, haWindow, want, lo, hi)
 			}
 
 			// A change of statuses: both see it within an interval plus
