@@ -163,3 +163,75 @@ func TestAddAndRevokeTokens(t *testing.T) {
 		t.Fatalf("the added token after the revocation of the old one: %v", err)
 	}
 }
+
+// adminDo sends one request with a token and returns the status code.
+func adminDo(t *testing.T, s *Server, token, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+"/api/v4"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAccountAdministrationOverHTTP(t *testing.T) {
+	users := GenerateUsers(30, 8)
+	s := newTestServer(t, Config{Users: users})
+	c := teamsClient(t, s, AdminToken)
+	var a, b UserSpec
+	for _, u := range users {
+		if !u.Deactivated && !u.IsBot {
+			if a.ID == "" {
+				a = u
+			} else if b.ID == "" {
+				b = u
+			}
+		}
+	}
+	// A rename through PUT /users/{id}/patch moves the account in GET /users.
+	if code := adminDo(t, s, UserToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"aaa-patched"}`); code != http.StatusForbidden {
+		t.Fatalf("a plain user renaming another: %d, want 403", code)
+	}
+	if code := adminDo(t, s, AdminToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"Not Valid"}`); code != http.StatusBadRequest {
+		t.Fatalf("an invalid username: %d, want 400", code)
+	}
+	if code := adminDo(t, s, AdminToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"aaa-patched"}`); code != http.StatusOK {
+		t.Fatalf("rename: %d", code)
+	}
+	if names := allListed(t, c); names[0] != "aaa-patched" {
+		t.Fatalf("after the rename GET /users starts with %q", names[0])
+	}
+	// DELETE /users/{id} deactivates; ?permanent=true deletes for good.
+	before := s.Counts()
+	if code := adminDo(t, s, UserToken, "DELETE", "/users/"+b.ID, ""); code != http.StatusForbidden {
+		t.Fatalf("a plain user deleting another: %d, want 403", code)
+	}
+	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID, ""); code != http.StatusOK {
+		t.Fatalf("deactivation: %d", code)
+	}
+	if got := s.Counts(); got.Total != before.Total || got.Active != before.Active-1 {
+		t.Fatalf("after DELETE: %+v, before %+v", got, before)
+	}
+	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID+"?permanent=true", ""); code != http.StatusOK {
+		t.Fatalf("permanent deletion: %d", code)
+	}
+	if got := s.Counts(); got.Total != before.Total-1 || s.Username(b.ID) != "" {
+		t.Fatalf("after DELETE ?permanent=true: %+v", got)
+	}
+	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID+"?permanent=true", ""); code != http.StatusNotFound {
+		t.Fatalf("deleting a deleted account: %d, want 404", code)
+	}
+	if s.Requests(EndpointUserDelete) != 4 || s.Requests(EndpointUserPatch) != 3 {
+		t.Fatalf("counted %d deletes and %d patches, want 4 and 3", s.Requests(EndpointUserDelete), s.Requests(EndpointUserPatch))
+	}
+	// Routes next to them are unchanged.
+	if code := adminDo(t, s, AdminToken, "DELETE", "/users/stats", ""); code != http.StatusMethodNotAllowed {
+		t.Fatalf("DELETE /users/stats: %d, want 405", code)
+	}
+}

@@ -126,7 +126,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path)))
+	rt := classifyChurn(r, classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path))))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
@@ -213,6 +213,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.clientLicense() // ops.go
 	case epTeams:
 		rc.teams() // teams.go
+	case epUserDelete:
+		rc.deleteUser(rt.id) // churn.go
+	case epUserPatch:
+		rc.patchUser(rt.id) // churn.go
 	default:
 		rc.serveOps(rt.ep)
 	}

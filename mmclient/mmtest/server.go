@@ -72,7 +72,7 @@ const (
 	epLicense
 	epOther
 	epOpsBase                 // first endpoint of ops.go
-	numEndpoints = epTeamsEnd // ops.go's then teams.go's endpoints follow
+	numEndpoints = epChurnEnd // ops.go's, teams.go's, then churn.go's endpoints follow
 )
 
 var endpointNames = [numEndpoints]string{
