@@ -21,9 +21,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,8 +150,9 @@ func (c *churner) statusLoop(ctx context.Context, seed uint64) {
 
 // accountLoop makes an account change every 150 ms while accountsOn:
 // deactivations and reactivations (PUT /users/{id}/active), new accounts,
-// renames from one end of the username order to the other, hard
-// deletions and new bots.
+// renames from one end of the username order to the other (PUT
+// /users/{id}/patch), permanent deletions (DELETE /users/{id}?permanent=true)
+// and new bots.
 func (c *churner) accountLoop(ctx context.Context, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	for ctx.Err() == nil {
@@ -199,11 +203,11 @@ func (c *churner) accountOp(ctx context.Context, rng *rand.Rand) string {
 		if i < len(users)/2 {
 			name = fmt.Sprintf("zz-renamed%06d", n)
 		}
-		if c.fake.RenameUser(users[i].ID, name) {
+		if c.admin(rctx, http.MethodPut, "/users/"+users[i].ID+"/patch", `{"username":"`+name+`"}`) == nil {
 			return "rename"
 		}
-	case k < 93: // a hard deletion
-		if i, ok := pick(func(u mmtest.UserSpec) bool { return true }); ok && c.fake.DeleteUser(users[i].ID) {
+	case k < 93: // a permanent deletion
+		if i, ok := pick(func(u mmtest.UserSpec) bool { return true }); ok && c.admin(rctx, http.MethodDelete, "/users/"+users[i].ID+"?permanent=true", "") == nil {
 			return "delete"
 		}
 	default: // a bot
@@ -211,6 +215,26 @@ func (c *churner) accountOp(ctx context.Context, rng *rand.Rand) string {
 		return "bot"
 	}
 	return ""
+}
+
+// admin sends one request of the account administration API (PUT
+// /users/{id}/patch, DELETE /users/{id}) with the admin's token.
+func (c *churner) admin(ctx context.Context, method, path, body string) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.fake.URL+"/api/v4"+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+mmtest.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	return nil
 }
 
 // soakCheckpoint is one comparison of the exporter with the truth.
