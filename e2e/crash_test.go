@@ -95,17 +95,7 @@ func TestCrashAtAnyInstant(t *testing.T) {
 	users := mmtest.GenerateUsers(2000, 29)
 	fake := mmtest.NewServer(mmtest.Config{Users: users})
 	t.Cleanup(fake.Close)
-	pageServed := make(chan struct{}, 1)
-	fake.SetLatency(func(ep string, _ int) time.Duration {
-		if ep != mmtest.EndpointUsers {
-			return 0
-		}
-		select {
-		case pageServed <- struct{}{}:
-		default:
-		}
-		return 40 * time.Millisecond
-	})
+	pageServed := soakPageSignal(fake, 40*time.Millisecond)
 	dir := t.TempDir()
 	cacheFile := filepath.Join(dir, "state", "users.ids")
 	if err := os.Mkdir(filepath.Dir(cacheFile), 0o700); err != nil {

@@ -49,17 +49,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	fake := mmtest.NewServer(mmtest.Config{Users: mmtest.GenerateUsers(3000, 32), Nodes: mmtest.DemoNodes(2, 0, 0)})
 	t.Cleanup(fake.Close)
-	pageServed := make(chan struct{}, 1)
-	fake.SetLatency(func(ep string, _ int) time.Duration {
-		if ep != mmtest.EndpointUsers {
-			return 0
-		}
-		select {
-		case pageServed <- struct{}{}:
-		default:
-		}
-		return 50 * time.Millisecond
-	})
+	pageServed := soakPageSignal(fake, 50*time.Millisecond)
 	tokenFile := filepath.Join(dir, "token")
 	// Written as a Kubernetes Secret volume or a config manager does: a
 	// new file renamed over the old one.

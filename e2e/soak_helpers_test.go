@@ -22,6 +22,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 // soakHTTP bounds every scrape of these tests.
@@ -327,4 +328,22 @@ func (w *soakWatcher) lastScrape() map[string]*dto.MetricFamily {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last
+}
+
+// soakPageSignal makes the fake answer every GET /users page after delay
+// and returns a channel that receives (without blocking the fake) when a
+// page is being answered: a walk is under way.
+func soakPageSignal(fake *mmtest.Server, delay time.Duration) <-chan struct{} {
+	c := make(chan struct{}, 1)
+	fake.SetLatency(func(ep string, _ int) time.Duration {
+		if ep != mmtest.EndpointUsers {
+			return 0
+		}
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+		return delay
+	})
+	return c
 }

@@ -149,15 +149,19 @@ func validUsername(u string) bool {
 // then answered with a synthesized offline entry, as for any unknown id).
 // It reports whether id was an account.
 func (s *Server) DeleteUser(id string) bool {
+	return s.rebuildAccount(id, func(specs []UserSpec, i int) []UserSpec { return slices.Delete(specs, i, i+1) })
+}
+
+// rebuildAccount rebuilds the store from its accounts as change makes
+// them, given the position of account id; false when id is not one.
+func (s *Server) rebuildAccount(id string, change func(specs []UserSpec, i int) []UserSpec) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, ok := s.users.index[id]
 	if !ok {
 		return false
 	}
-	specs := s.users.specs()
-	specs = slices.Delete(specs, int(i), int(i)+1)
-	s.users = s.users.rebuilt(specs)
+	s.users = s.users.rebuilt(change(s.users.specs(), int(i)))
 	return true
 }
 
@@ -167,16 +171,10 @@ func (s *Server) DeleteUser(id string) bool {
 // one: a walk paging with OFFSET across the move skips or repeats one. It
 // reports whether id was an account.
 func (s *Server) RenameUser(id, username string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.users.index[id]
-	if !ok {
-		return false
-	}
-	specs := s.users.specs()
-	specs[i].Username = username
-	s.users = s.users.rebuilt(specs)
-	return true
+	return s.rebuildAccount(id, func(specs []UserSpec, i int) []UserSpec {
+		specs[i].Username = username
+		return specs
+	})
 }
 
 // Users returns every account as it is now (statuses, deactivations and
