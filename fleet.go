@@ -2,27 +2,21 @@ package main
 
 // Multi-target mode (--config.file): /probe?target=<name> scrapes one of
 // the deployments named in the config file; /metrics holds the exporter's
-// own metrics. The fleet itself lives in package probe.
+// own metrics. The fleet itself lives in package probe, which runs the
+// single-target mode too (a fleet of one).
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/mmexporter/mattermost_exporter/probe"
 )
@@ -68,17 +62,18 @@ func singleTargetFlagsSet() []string {
 	return set
 }
 
-// mainFleet is main for --config.file.
-func mainFleet(hup <-chan os.Signal) {
+// newFleet is the start of the multi-target mode; nil after
+// --config.check.
+func newFleet() (log.Logger, *slog.Logger, *probe.Fleet) {
 	if set := singleTargetFlagsSet(); len(set) > 0 {
 		kingpin.Fatalf("--config.file and %s are both given: pick one. Use --mattermost.url and --mattermost.token-file for one deployment, or --config.file (each target with its url, token_file and tls) for one or more", strings.Join(set, ", "))
 	}
 	if *configCheck {
-		if _, err := probe.LoadFile(*configFile, readTokenFileAs); err != nil {
+		if _, err := probe.LoadFile(*configFile, nil); err != nil {
 			kingpin.Fatalf("%s", err)
 		}
 		fmt.Println("config file " + *configFile + " is valid")
-		return
+		return nil, nil, nil
 	}
 	if *probeMaxBackground < 1 {
 		kingpin.Fatalf("--probe.max-background-requests must be at least 1")
@@ -93,68 +88,17 @@ func mainFleet(hup <-chan os.Signal) {
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	fleet, err := probe.New(probe.Options{
 		ConfigFile:            *configFile,
-		ReadToken:             readTokenFileAs,
 		Logger:                logger,
 		EagerStart:            *probeEagerStart,
 		IdleTimeout:           *probeIdleTimeout,
 		MaxBackgroundRequests: *probeMaxBackground,
-		PlainTextToken:        func(u string) bool { return !tokenSentSafely(u) },
 	})
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
-	defer fleet.Close()
 	level.Info(logger).Log("msg", "starting "+programName+" (multi-target)", "version", version.Info(), "targets", strings.Join(fleet.Names(), ","))
 	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
-	if err := runFleet(logger, slogger, fleet, hup); err != nil {
-		level.Error(logger).Log("msg", "exporter stopped", "err", err)
-		fleet.Close()
-		os.Exit(1)
-	}
-}
-
-// runFleet serves /probe, /metrics and (with --web.enable-lifecycle)
-// /-/reload until SIGTERM/SIGINT. SIGHUP reloads the config.
-func runFleet(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan os.Signal) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	go func() {
-		for {
-			select {
-			case <-hup:
-				level.Info(logger).Log("msg", "SIGHUP received: reloading the config file")
-				_ = fleet.Reload() // logged by Reload
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	persistent := prometheus.NewRegistry()
-	persistent.MustRegister(fleet.Collector(), versioncollector.NewCollector(programName))
-	mux := http.NewServeMux()
-	mux.Handle(*telemetryPath, newMetricsHandler(metricsHandlerConfig{
-		persistent:  persistent,
-		self:        newSelfRegistry(),
-		maxRequests: *maxRequests,
-		logger:      logger,
-	}))
-	mux.Handle("/probe", fleet.Handler(probe.HandlerOpts{
-		Timeout: func(r *http.Request) time.Duration {
-			return scrapeTimeout(r.Header.Get(scrapeTimeoutHeader), *mattermostTimeout, *timeoutOffset)
-		},
-		MaxRequests: *maxRequests,
-		Logger:      logger,
-		Extra:       []prometheus.Collector{versioncollector.NewCollector(programName)},
-	}))
-	mux.Handle("/-/reload", reloadHandler(fleet, logger))
-	links := []web.LandingLinks{}
-	if names := fleet.Names(); len(names) > 0 {
-		links = append(links, web.LandingLinks{Address: "/probe?target=" + names[0], Text: "Probe " + names[0]})
-	}
-	if err := addLandingPage(mux, "Prometheus exporter for Mattermost, multi-target: /probe?target=<name of a target of the config file>", links...); err != nil {
-		return err
-	}
-	return serve(ctx, stop, logger, slogger, mux)
+	return logger, slogger, fleet
 }
 
 // reloadHandler serves POST /-/reload when --web.enable-lifecycle is set.
@@ -170,7 +114,7 @@ func reloadHandler(fleet *probe.Fleet, logger log.Logger) http.Handler {
 			return
 		}
 		level.Info(logger).Log("msg", "reload requested over HTTP")
-		if err := fleet.Reload(); err != nil {
+		if err := fleet.Reload("/-/reload"); err != nil {
 			http.Error(w, "config not reloaded; the previous one stays in use: "+oneLine(err.Error()), http.StatusInternalServerError)
 			return
 		}

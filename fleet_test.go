@@ -79,7 +79,7 @@ func TestReloadHandler(t *testing.T) {
 	}
 	write(tok, "tok")
 	write(cfg, "targets:\n  - name: a\n    url: https://chat.example.com\n    token_file: "+tok+"\n")
-	fleet, err := probe.New(probe.Options{ConfigFile: cfg, ReadToken: readTokenFileAs})
+	fleet, err := probe.New(probe.Options{ConfigFile: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,19 +82,29 @@ type TargetConfig struct {
 // Target is a validated target with its token.
 type Target struct {
 	TargetConfig
-	Options  collector.TargetOptions
-	token    string
-	tokenSum [sha256.Size]byte
+	Options   collector.TargetOptions
+	token     string
+	tokenSum  [sha256.Size]byte
+	tokenWhat string // names the token file in errors: a flag or a key
 }
 
-// TokenReader reads a token file; what names the file in errors. main
-// passes its reader, so that the token file rules are the same in both
-// modes.
+// NewTarget returns the target of the single-target mode: tc comes from
+// the flags, the token from tc.TokenFile (sum is the file's SHA-256, and
+// tokenFlag names it in errors) or, without one, from the environment.
+func NewTarget(tc TargetConfig, token string, sum [sha256.Size]byte, tokenFlag string) *Target {
+	return &Target{TargetConfig: tc, token: token, tokenSum: sum, tokenWhat: tokenFlag}
+}
+
+// TokenReader reads a token file; what names the file in errors (tests
+// pass their own; nil = ReadTokenFile).
 type TokenReader func(what, path string) (string, [sha256.Size]byte, error)
 
 // LoadFile reads, parses and validates the config file, and reads every
 // token file. Errors are one line naming the target and the key.
 func LoadFile(path string, readToken TokenReader) ([]*Target, error) {
+	if readToken == nil {
+		readToken = ReadTokenFile
+	}
 	b, err := readBoundedSize(path, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config file %q: %w", path, err)
@@ -306,7 +316,7 @@ func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{TargetConfig: tc, Options: opts, token: token, tokenSum: sum}, nil
+	return &Target{TargetConfig: tc, Options: opts, token: token, tokenSum: sum, tokenWhat: "token_file"}, nil
 }
 
 func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOptions, error) {

@@ -95,7 +95,7 @@ func TestReload(t *testing.T) {
 
 	// A bad config is rejected: old targets stay, gauge 0.
 	e.config("targets:\n" + ta + "    bogus: 1\n")
-	if err := f.Reload(); err == nil {
+	if err := f.Reload("test"); err == nil {
 		t.Fatal("bad config accepted")
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 0 {
@@ -110,7 +110,7 @@ func TestReload(t *testing.T) {
 
 	// a unchanged, b removed, c added, and a changed in a second step.
 	e.config("targets:\n" + ta + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 1 {
@@ -134,7 +134,7 @@ func TestReload(t *testing.T) {
 	}
 
 	e.config("targets:\n" + e.targetYAML("a", a.URL, "collectors: [cluster]", "cluster: {expected_nodes: 5}") + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") == oldA || !oldA.closedForGood() {
@@ -155,7 +155,7 @@ func TestReloadTokenOnly(t *testing.T) {
 	probeReq(f, "target=a")
 	old := f.lookup("a")
 	e.token("a", mmtest.UserToken) // a plain user: /cluster/status is 403
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") != old {
@@ -257,7 +257,7 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 func TestPlainTextTokenWarning(t *testing.T) {
 	e := newEnv(t)
 	body := "targets:\n" + e.targetYAML("remote", "http://chat.example.com") + e.targetYAML("tls", "https://chat.example.com")
-	e.fleet(body, Options{PlainTextToken: func(u string) bool { return strings.HasPrefix(u, "http://") }})
+	e.fleet(body, Options{})
 	logs := e.logs.String()
 	if !strings.Contains(logs, "target=remote") || strings.Contains(logs, "target=tls") {
 		t.Errorf("want one warning, for remote:\n%s", logs)

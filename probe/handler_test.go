@@ -187,10 +187,10 @@ func TestTokenNeverInResponsesOrLogs(t *testing.T) {
 	}
 	// A bad reload, a token-only change and the 401 re-read all log.
 	e.config(body + "  - name: prod\n")
-	_ = f.Reload()
+	_ = f.Reload("test")
 	e.token("bad", secret+"2")
 	e.config(body)
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	responses = append(responses, probeReq(f, "target=prod").Body.String())
