@@ -39,8 +39,8 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 	promWriteFile(t, token, mmtest.AdminToken+"\n")
 	config := filepath.Join(dir, "fleet.yml")
 	promWriteFile(t, config, "targets:\n  - name: x\n    url: "+fake.URL+"\n    token_file: "+token+
-		"\n    collectors: ["+strings.Join(all, ", ")+"]\n    cluster: {expected_nodes: 3}\n")
-	fleet := startFleetExporter(t, "--config.file="+config, "--collector.users.walk-concurrency=1")
+		"\n    collectors: ["+strings.Join(all, ", ")+"]\n    cluster: {expected_nodes: 3}\n    users: {walk_concurrency: 1}\n")
+	fleet := startFleetExporter(t, "--config.file="+config)
 	probeURL := "http://" + fleet.addr + "/probe?target=x"
 	var probed string
 	waitFor(t, 60*time.Second, "the fleet's users collector", func() bool {

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -66,15 +65,9 @@ type TargetConfig struct {
 	// neither: the --collector.<name> flags.
 	Module     string   `yaml:"module"`
 	Collectors []string `yaml:"collectors"`
-	Cluster    struct {
-		ExpectedNodes *int `yaml:"expected_nodes"`
-		MaxNodes      *int `yaml:"max_nodes"`
-	} `yaml:"cluster"`
-	Users struct {
-		IncludeBots     *bool           `yaml:"include_bots"`
-		RefreshInterval *model.Duration `yaml:"refresh_interval"`
-		CacheFile       *string         `yaml:"cache_file"`
-	} `yaml:"users"`
+	// Settings are the collector settings (cluster: {max_nodes: 10});
+	// those not given keep their --collector.* flag's value.
+	collector.Settings `yaml:",inline"`
 	// Labels are added to every metric of this target's probes.
 	Labels map[string]string `yaml:"labels"`
 }
@@ -320,7 +313,7 @@ func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader)
 }
 
 func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOptions, error) {
-	var o collector.TargetOptions
+	o := collector.TargetOptions{Settings: tc.Settings}
 	switch {
 	case tc.Module != "" && tc.Collectors != nil:
 		return o, errors.New("module and collectors: give one, not both")
@@ -336,29 +329,17 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 		}
 		o.Collectors = slices.Clone(tc.Collectors)
 	}
-	if n := tc.Cluster.ExpectedNodes; n != nil && *n < 0 {
-		return o, fmt.Errorf("cluster: expected_nodes: must be >= 0, got %d", *n)
+	if f := tc.Users.CacheFile; f != nil && *f != "" && !filepath.IsAbs(*f) {
+		return o, fmt.Errorf("users: cache_file: must be an absolute path, got %q", *f)
 	}
-	if n := tc.Cluster.MaxNodes; n != nil && *n < 1 {
-		return o, fmt.Errorf("cluster: max_nodes: must be >= 1, got %d", *n)
+	err := o.Validate()
+	var se *collector.SettingError
+	if errors.As(err, &se) && !se.FromFlag {
+		// users.batch-size -> users: batch_size
+		key := strings.Replace(strings.ReplaceAll(se.Setting, "-", "_"), ".", ": ", 1)
+		return o, fmt.Errorf("%s: %s", key, se.Problem)
 	}
-	o.ClusterExpectedNodes = tc.Cluster.ExpectedNodes
-	o.ClusterMaxNodes = tc.Cluster.MaxNodes
-	o.UsersIncludeBots = tc.Users.IncludeBots
-	if f := tc.Users.CacheFile; f != nil {
-		if *f != "" && !filepath.IsAbs(*f) {
-			return o, fmt.Errorf("users: cache_file: must be an absolute path, got %q", *f)
-		}
-		o.UsersCacheFile = f
-	}
-	if d := tc.Users.RefreshInterval; d != nil {
-		if *d <= 0 {
-			return o, errors.New("users: refresh_interval: must be positive")
-		}
-		v := time.Duration(*d)
-		o.UsersRefreshInterval = &v
-	}
-	return o, nil
+	return o, err
 }
 
 // reservedLabels are set by Prometheus from the scrape config, or are

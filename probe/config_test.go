@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/mmexporter/mattermost_exporter/collector"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -49,6 +53,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: soon}"), []string{`target "prod"`, "soon"}},
 		{"zero refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: 0s}"), []string{`target "prod"`, "refresh_interval"}},
 		{"mistyped bool", "targets:\n" + target("prod", "users: {include_bots: maybe}"), []string{`target "prod"`, "maybe"}},
+		{"zero batch size", "targets:\n" + target("prod", "users: {batch_size: 0}"), []string{`target "prod"`, "users: batch_size: must be between 1 and 10000, got 0"}},
+		{"zero concurrency", "targets:\n" + target("prod", "users: {concurrency: 0}"), []string{`target "prod"`, "users: concurrency: must be at least 1"}},
 		{"relative cache file", "targets:\n" + target("prod", "users: {cache_file: prod.ids}"), []string{`target "prod"`, "cache_file", "absolute"}},
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
@@ -97,7 +103,9 @@ targets:
       ca_file: ` + ca + `
     module: light
     cluster: {expected_nodes: 3, max_nodes: 10}
-    users: {include_bots: true, refresh_interval: 5m, cache_file: /var/lib/mattermost_exporter/prod.ids}
+    users: {include_bots: true, refresh_interval: 5m, cache_file: /var/lib/mattermost_exporter/prod.ids, batch_size: 500, walk_concurrency: 2}
+    analytics: {interval: 1h}
+    saml: {idp_metadata_url: "https://idp.example.com/metadata"}
     labels: {customer: acme}
   - name: staging.eu-1
     url: http://127.0.0.1:8065
@@ -118,7 +126,10 @@ targets:
 	if got := strings.Join(p.Options.Collectors, ","); got != "cluster,saml" {
 		t.Errorf("prod collectors %q", got)
 	}
-	if *p.Options.ClusterExpectedNodes != 3 || *p.Options.ClusterMaxNodes != 10 || !*p.Options.UsersIncludeBots || *p.Options.UsersRefreshInterval != 5*time.Minute || *p.Options.UsersCacheFile != "/var/lib/mattermost_exporter/prod.ids" {
+	o := p.Options
+	if *o.Cluster.ExpectedNodes != 3 || *o.Cluster.MaxNodes != 10 || !*o.Users.IncludeBots || *o.Users.RefreshInterval != model.Duration(5*time.Minute) ||
+		*o.Users.CacheFile != "/var/lib/mattermost_exporter/prod.ids" || *o.Users.BatchSize != 500 || *o.Users.WalkConcurrency != 2 ||
+		*o.Analytics.Interval != model.Duration(time.Hour) || *o.SAML.IDPMetadataURL != "https://idp.example.com/metadata" {
 		t.Errorf("prod options %+v", p.Options)
 	}
 	if p.token != "tok" || p.Labels["customer"] != "acme" {
@@ -128,7 +139,7 @@ targets:
 		t.Errorf("staging collectors %q", got)
 	}
 	m := ts[2].Options
-	if m.Collectors != nil || m.ClusterExpectedNodes != nil || m.UsersIncludeBots != nil || m.UsersRefreshInterval != nil {
+	if m.Collectors != nil || m.Settings != (collector.Settings{}) {
 		t.Errorf("minimal target overrides flags: %+v", m)
 	}
 }
