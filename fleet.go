@@ -7,16 +7,9 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"os"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
-	"github.com/prometheus/common/version"
 
 	"github.com/mmexporter/mattermost_exporter/probe"
 )
@@ -46,34 +39,26 @@ var (
 // environment variables) that are set.
 func singleTargetFlagsSet() []string {
 	var set []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"--mattermost.url (or MATTERMOST_URL)", *mattermostURL != ""},
-		{"--mattermost.token-file", *tokenFile != ""},
-		{"--mattermost.tls.ca-file", *caFile != ""},
-		{"--mattermost.tls.insecure-skip-verify", *insecureSkipVerify},
-	} {
-		if f.set {
-			set = append(set, f.name)
+	names := []string{"--mattermost.url (or MATTERMOST_URL)", "--mattermost.token-file", "--mattermost.tls.ca-file", "--mattermost.tls.insecure-skip-verify"}
+	for i, isSet := range []bool{*mattermostURL != "", *tokenFile != "", *caFile != "", *insecureSkipVerify} {
+		if isSet {
+			set = append(set, names[i])
 		}
 	}
 	return set
 }
 
-// newFleet is the start of the multi-target mode; nil after
-// --config.check.
-func newFleet() (log.Logger, *slog.Logger, *probe.Fleet) {
+// fleetOptions checks the multi-target flags; false after --config.check.
+func fleetOptions() (probe.Options, bool) {
 	if set := singleTargetFlagsSet(); len(set) > 0 {
 		kingpin.Fatalf("--config.file and %s are both given: pick one. Use --mattermost.url and --mattermost.token-file for one deployment, or --config.file (each target with its url, token_file and tls) for one or more", strings.Join(set, ", "))
 	}
 	if *configCheck {
-		if _, err := probe.LoadFile(*configFile, nil); err != nil {
+		if _, err := probe.LoadFile(*configFile); err != nil {
 			kingpin.Fatalf("%s", err)
 		}
 		fmt.Println("config file " + *configFile + " is valid")
-		return nil, nil, nil
+		return probe.Options{}, false
 	}
 	if *probeMaxBackground < 1 {
 		kingpin.Fatalf("--probe.max-background-requests must be at least 1")
@@ -85,45 +70,10 @@ func newFleet() (log.Logger, *slog.Logger, *probe.Fleet) {
 	if *telemetryPath == "/probe" || *telemetryPath == "/-/reload" {
 		kingpin.Fatalf("--web.telemetry-path %s is taken by the multi-target mode; use another path, e.g. /metrics", *telemetryPath)
 	}
-	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
-	fleet, err := probe.New(probe.Options{
+	return probe.Options{
 		ConfigFile:            *configFile,
-		Logger:                logger,
 		EagerStart:            *probeEagerStart,
 		IdleTimeout:           *probeIdleTimeout,
 		MaxBackgroundRequests: *probeMaxBackground,
-	})
-	if err != nil {
-		kingpin.Fatalf("%s", err)
-	}
-	level.Info(logger).Log("msg", "starting "+programName+" (multi-target)", "version", version.Info(), "targets", strings.Join(fleet.Names(), ","))
-	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
-	return logger, slogger, fleet
-}
-
-// reloadHandler serves POST /-/reload when --web.enable-lifecycle is set.
-func reloadHandler(fleet *probe.Fleet, logger log.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !*enableLifecycle {
-			http.Error(w, "Lifecycle API is not enabled (start with --web.enable-lifecycle).", http.StatusForbidden)
-			return
-		}
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			w.Header().Set("Allow", "POST, PUT")
-			http.Error(w, "Use POST to reload the config.", http.StatusMethodNotAllowed)
-			return
-		}
-		level.Info(logger).Log("msg", "reload requested over HTTP")
-		if err := fleet.Reload("/-/reload"); err != nil {
-			http.Error(w, "config not reloaded; the previous one stays in use: "+oneLine(err.Error()), http.StatusInternalServerError)
-			return
-		}
-		_, _ = io.WriteString(w, "config reloaded\n")
-	})
-}
-
-// oneLine keeps the first line of s.
-func oneLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	}, true
 }

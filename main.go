@@ -109,20 +109,31 @@ func main() {
 	// action).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	var (
-		logger  log.Logger
-		slogger *slog.Logger
-		fleet   *probe.Fleet
-	)
+	opts := singleTargetOptions
 	if *configFile != "" {
-		logger, slogger, fleet = newFleet()
-		if fleet == nil {
-			return // --config.check
-		}
-	} else {
-		logger, slogger, fleet = newSingleTarget()
+		opts = fleetOptions
+	}
+	fleetOpts, ok := opts()
+	if !ok {
+		return // --config.check
+	}
+	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
+	fleetOpts.Logger = logger
+	fleet, err := probe.New(fleetOpts)
+	if err != nil {
+		kingpin.Fatalf("%s", err)
 	}
 	defer fleet.Close()
+	if *configFile != "" {
+		level.Info(logger).Log("msg", "starting "+programName+" (multi-target)", "version", version.Info(), "targets", strings.Join(fleet.Names(), ","))
+	} else {
+		level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
+	}
+	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
+	if *configFile == "" {
+		level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource(*tokenFile),
+			"collectors", strings.Join(collector.EnabledCollectors(), ","))
+	}
 	if err := run(logger, slogger, fleet, hup); err != nil {
 		level.Error(logger).Log("msg", "exporter stopped", "err", err)
 		fleet.Close()
@@ -130,33 +141,20 @@ func main() {
 	}
 }
 
-// newSingleTarget is the start of the single-target mode: the flags make
-// a fleet of one target, started at once and never stopped for idleness.
-func newSingleTarget() (log.Logger, *slog.Logger, *probe.Fleet) {
-	_, tokenSource, _, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
-	if err != nil {
+// singleTargetOptions checks the single-target flags: they make a fleet of
+// one target, started at once and never stopped for idleness.
+func singleTargetOptions() (probe.Options, bool) {
+	if _, _, _, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv); err != nil {
 		kingpin.Fatalf("%s", err)
 	}
 	validateWebFlags()
-	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	if *caFile != "" {
 		if _, err := mmclient.LoadCAPool(*caFile); err != nil {
 			kingpin.Fatalf("Mattermost client: %v", err)
 		}
 	}
-	fleet, err := probe.New(probe.Options{
-		Load:      func() ([]*probe.Target, error) { return flagsTarget(os.Getenv) },
-		Logger:    logger,
-		OneTarget: true,
-	})
-	if err != nil {
-		kingpin.Fatalf("%v", err)
-	}
-	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
-	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
-	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
-		"collectors", strings.Join(collector.EnabledCollectors(), ","))
-	return logger, slogger, fleet
+	load := func() ([]*probe.Target, error) { return flagsTarget(os.Getenv) }
+	return probe.Options{Load: load, OneTarget: true}, true
 }
 
 // flagsTarget is the one target of the single-target flags, with its
@@ -200,17 +198,26 @@ func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token
 		if err != nil {
 			return "", "", sum, err
 		}
-		return token, "file " + tokenPath, sum, nil
+		return token, tokenSource(tokenPath), sum, nil
 	}
 	token = strings.TrimSpace(getenv(tokenEnv))
 	if token == "" {
 		return "", "", sum, errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
 	}
-	source = "environment variable " + tokenEnv
+	source = tokenSource("")
 	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
 		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
 	}
 	return token, source, sum, nil
+}
+
+// tokenSource says where the token comes from: the token file at path, or
+// without one the environment.
+func tokenSource(path string) string {
+	if path != "" {
+		return "file " + path
+	}
+	return "environment variable " + tokenEnv
 }
 
 // validateTelemetryPath accepts a path that http.ServeMux takes as a plain
@@ -272,18 +279,16 @@ func run(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan
 	if *telemetryPath != "/-/reload" {
 		mux.Handle("/-/reload", reloadHandler(fleet, logger))
 	}
-	if *configFile == "" {
-		if err := addLandingPage(mux, "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"); err != nil {
-			return err
+	description := "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"
+	var links []web.LandingLinks
+	if *configFile != "" {
+		mux.Handle("/probe", fleet.Handler(opts))
+		description = "Prometheus exporter for Mattermost, multi-target: /probe?target=<name of a target of the config file>"
+		if names := fleet.Names(); len(names) > 0 {
+			links = append(links, web.LandingLinks{Address: "/probe?target=" + names[0], Text: "Probe " + names[0]})
 		}
-		return serve(ctx, stop, logger, slogger, mux)
 	}
-	mux.Handle("/probe", fleet.Handler(opts))
-	links := []web.LandingLinks{}
-	if names := fleet.Names(); len(names) > 0 {
-		links = append(links, web.LandingLinks{Address: "/probe?target=" + names[0], Text: "Probe " + names[0]})
-	}
-	if err := addLandingPage(mux, "Prometheus exporter for Mattermost, multi-target: /probe?target=<name of a target of the config file>", links...); err != nil {
+	if err := addLandingPage(mux, description, links...); err != nil {
 		return err
 	}
 	return serve(ctx, stop, logger, slogger, mux)
@@ -299,6 +304,28 @@ func reloadOnSIGHUP(fleet *probe.Fleet, logger log.Logger) {
 		return
 	}
 	_ = fleet.Reload("SIGHUP") // logged by Reload
+}
+
+// reloadHandler serves POST /-/reload when --web.enable-lifecycle is set.
+func reloadHandler(fleet *probe.Fleet, logger log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !*enableLifecycle {
+			http.Error(w, "Lifecycle API is not enabled (start with --web.enable-lifecycle).", http.StatusForbidden)
+			return
+		}
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Use POST to reload the config.", http.StatusMethodNotAllowed)
+			return
+		}
+		level.Info(logger).Log("msg", "reload requested over HTTP")
+		if err := fleet.Reload("/-/reload"); err != nil {
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			http.Error(w, "config not reloaded; the previous one stays in use: "+first, http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "config reloaded\n")
+	})
 }
 
 // newSelfRegistry returns the registry of go_ and process_ metrics, nil

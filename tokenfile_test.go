@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -208,5 +206,3 @@ func TestSIGHUPWithoutTokenFile(t *testing.T) {
 		t.Errorf("scrape after SIGHUP:\n%s", out)
 	}
 }
-
-func newTestLogger(w io.Writer) log.Logger { return log.NewLogfmtLogger(w) }

@@ -55,7 +55,7 @@ func BenchmarkProbe100Targets(b *testing.B) {
 		fakes = append(fakes, s)
 		cfg.WriteString(e.targetYAML(fmt.Sprintf("t%03d", i), s.URL))
 	}
-	opts := Options{ConfigFile: e.config(cfg.String()), ReadToken: testReadToken, IdleTimeout: time.Hour}
+	opts := Options{ConfigFile: e.config(cfg.String()), IdleTimeout: time.Hour}
 	f, err := New(opts)
 	if err != nil {
 		b.Fatal(err)

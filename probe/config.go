@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -88,42 +87,21 @@ func NewTarget(tc TargetConfig, token string, sum [sha256.Size]byte, tokenFlag s
 	return &Target{TargetConfig: tc, token: token, tokenSum: sum, tokenWhat: tokenFlag}
 }
 
-// TokenReader reads a token file; what names the file in errors (tests
-// pass their own; nil = ReadTokenFile).
+// TokenReader reads a token file; what names the file in errors.
 type TokenReader func(what, path string) (string, [sha256.Size]byte, error)
 
 // LoadFile reads, parses and validates the config file, and reads every
 // token file. Errors are one line naming the target and the key.
-func LoadFile(path string, readToken TokenReader) ([]*Target, error) {
-	if readToken == nil {
-		readToken = ReadTokenFile
-	}
-	b, err := readBoundedSize(path, maxConfigSize)
+func LoadFile(path string) ([]*Target, error) {
+	b, err := readSmall(path, maxConfigSize, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
-	targets, err := Parse(b, readToken)
+	targets, err := Parse(b, ReadTokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
 	return targets, nil
-}
-
-// readBoundedSize reads a file of at most max bytes.
-func readBoundedSize(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }() // read-only: nothing to lose
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
 }
 
 // Parse parses and validates a config and reads its token files.

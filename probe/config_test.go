@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.body), testReadToken)
+			_, err := Parse([]byte(tc.body), ReadTokenFile)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -115,7 +115,7 @@ targets:
     url: https://chat2.example.com
     token_file: ` + tok + `
 `
-	ts, err := Parse([]byte(body), testReadToken)
+	ts, err := Parse([]byte(body), ReadTokenFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +151,16 @@ func TestLoadFileShippedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	tok := e.token("x", "tok")
+	for _, name := range []string{"prod", "eu-staging", "lab"} {
+		e.token(name, "tok")
+	}
 	ca := filepath.Join(e.dir, "ca.pem")
 	if err := os.WriteFile(ca, newTLSCert(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b = []byte(strings.ReplaceAll(string(b), "/etc/mattermost_exporter/internal-ca.pem", ca))
-	read := func(what, path string) (string, [32]byte, error) { return testReadToken(what, tok) }
-	ts, err := Parse(b, read)
+	b = []byte(strings.ReplaceAll(string(b), "/etc/mattermost_exporter/tokens/", e.dir+"/"))
+	ts, err := Parse(b, ReadTokenFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestLoadFileShippedExample(t *testing.T) {
 }
 
 func TestLoadFileErrorsNameTheFile(t *testing.T) {
-	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"), testReadToken)
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yml") {
 		t.Fatalf("got %v", err)
 	}

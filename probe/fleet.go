@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -39,9 +38,8 @@ type Options struct {
 	ConfigFile string
 	// Load returns the targets at New and at each Reload; nil = LoadFile
 	// of ConfigFile.
-	Load      func() ([]*Target, error)
-	ReadToken TokenReader // nil = ReadTokenFile
-	Logger    log.Logger
+	Load   func() ([]*Target, error)
+	Logger log.Logger
 	// EagerStart starts every target's background work at load instead of
 	// at its first probe.
 	EagerStart bool
@@ -84,11 +82,8 @@ func New(opts Options) (*Fleet, error) {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	if opts.ReadToken == nil {
-		opts.ReadToken = ReadTokenFile
-	}
 	if opts.Load == nil {
-		opts.Load = func() ([]*Target, error) { return LoadFile(opts.ConfigFile, opts.ReadToken) }
+		opts.Load = func() ([]*Target, error) { return LoadFile(opts.ConfigFile) }
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
@@ -122,9 +117,6 @@ func New(opts Options) (*Fleet, error) {
 	f.metrics.reloaded(true)
 	return f, nil
 }
-
-// Collector returns the fleet's own metrics (for /metrics).
-func (f *Fleet) Collector() prometheus.Collector { return f.metrics }
 
 // Names returns the sorted target names.
 func (f *Fleet) Names() []string {
@@ -385,7 +377,7 @@ func (t *target) observe(info mmclient.RequestInfo) {
 	if path == "" {
 		return // the token came from the environment
 	}
-	token, sum, err := t.f.opts.ReadToken(what, path)
+	token, sum, err := ReadTokenFile(what, path)
 	switch {
 	case err != nil:
 		level.Warn(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file could not be re-read", "err", err)

@@ -18,7 +18,7 @@ import (
 func gauge(t *testing.T, f *Fleet, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(f.Collector())
+	reg.MustRegister(f.metrics)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -69,8 +69,8 @@ func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
 func (f *Fleet) MetricsHandler(opts HandlerOpts) http.Handler {
 	return ScrapeHandler(opts, func(*http.Request) (Scrape, string) {
 		return func(ctx context.Context) (prometheus.Gatherer, error) {
-			if t := f.only(); t != nil {
-				return f.scrape(ctx, t, false, opts.Extra)
+			if names := f.Names(); f.opts.OneTarget && len(names) == 1 {
+				return f.scrape(ctx, f.lookup(names[0]), false, opts.Extra)
 			}
 			reg := prometheus.NewRegistry()
 			if err := reg.Register(f.metrics); err != nil {
@@ -79,19 +79,6 @@ func (f *Fleet) MetricsHandler(opts HandlerOpts) http.Handler {
 			return reg, registerAll(reg, opts.Extra)
 		}, ""
 	})
-}
-
-// only returns the target of the single-target mode, or nil.
-func (f *Fleet) only() *target {
-	if !f.opts.OneTarget {
-		return nil
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	for _, t := range f.targets {
-		return t
-	}
-	return nil
 }
 
 // ScrapeHandler serves one scrape per request, the one scrape handler of

@@ -2,13 +2,11 @@ package probe
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,20 +23,6 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Exit(m.Run())
-}
-
-// testReadToken is a TokenReader with main's essential rules (trimmed,
-// non-empty); main's own reader is tested in package main.
-func testReadToken(what, path string) (string, [sha256.Size]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", [sha256.Size]byte{}, fmt.Errorf("%s %q: %w", what, path, err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", [sha256.Size]byte{}, fmt.Errorf("%s %q: is empty", what, path)
-	}
-	return tok, sha256.Sum256(b), nil
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -113,7 +97,6 @@ func (e *env) targetYAML(name, url string, extra ...string) string {
 func (e *env) fleet(body string, opts Options) *Fleet {
 	e.t.Helper()
 	opts.ConfigFile = e.config(body)
-	opts.ReadToken = testReadToken
 	opts.Logger = e.logger()
 	f, err := New(opts)
 	if err != nil {

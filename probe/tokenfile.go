@@ -17,67 +17,76 @@ import (
 // maxTokenFileSize bounds the token file (real tokens are 26 bytes).
 const maxTokenFileSize = 4 << 10
 
-// ReadTokenFile reads the API token from path: a regular file of at most
-// maxTokenFileSize bytes, holding one token with optional surrounding
-// whitespace and UTF-8 byte order mark. The file is stat'ed before it is
-// opened (a FIFO would block the open, /dev/zero never ends) and the open
-// itself does not block. It returns the token and the SHA-256 of the file's
-// content. Errors name the file as what (a flag or a config file key) and
-// its path, never the token.
+// ReadTokenFile reads the API token from path (readSmall): a file of at
+// most maxTokenFileSize bytes holding one token with optional surrounding
+// whitespace and UTF-8 byte order mark. It returns the token and the
+// SHA-256 of the file's content. Errors name the file as what (a flag or a
+// config file key) and its path, never the token.
 func ReadTokenFile(what, path string) (string, [sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	fail := func(format string, args ...any) (string, [sha256.Size]byte, error) {
 		return "", sum, fmt.Errorf("%s %q: "+format, append([]any{what, path}, args...)...)
 	}
-	fi, err := os.Stat(path)
+	b, err := readSmall(path, maxTokenFileSize, "; give the file holding the token", "; it must hold only the Mattermost API token")
 	if err != nil {
-		return fail("%v", pathErrCause(err))
-	}
-	if err := checkTokenFileInfo(fi); err != nil {
 		return fail("%v", err)
-	}
-	// O_NONBLOCK: a FIFO swapped in after the Stat still cannot block
-	// the open; the Stat of the open file below rejects it.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return fail("%v", pathErrCause(err))
-	}
-	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
-	if fi, err = f.Stat(); err != nil {
-		return fail("%v", pathErrCause(err))
-	}
-	if err := checkTokenFileInfo(fi); err != nil {
-		return fail("%v", err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenFileSize+1))
-	if err != nil {
-		return fail("%v", pathErrCause(err))
-	}
-	if len(b) > maxTokenFileSize {
-		return fail("larger than %d bytes; it must hold only the Mattermost API token", maxTokenFileSize)
 	}
 	sum = sha256.Sum256(b)
 	token := strings.TrimSpace(strings.TrimPrefix(string(b), "\uFEFF"))
-	if token == "" {
+	switch {
+	case token == "":
 		return fail("is empty; put the Mattermost API token in it")
-	}
-	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+	case strings.IndexFunc(token, unicode.IsSpace) >= 0:
 		return fail("contains whitespace inside the token; it must hold a single token")
-	}
-	if strings.IndexFunc(token, unicode.IsControl) >= 0 {
+	case strings.IndexFunc(token, unicode.IsControl) >= 0:
 		return fail("contains control characters; it must hold a single token")
 	}
 	return token, sum, nil
 }
 
-func checkTokenFileInfo(fi fs.FileInfo) error {
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("not a regular file (%s); give the file holding the token", fileKind(fi.Mode()))
+// readSmall reads path, a regular file of at most limit bytes. The file is
+// stat'ed before it is opened (a FIFO would block the open, /dev/zero never
+// ends) and the open itself does not block. Errors name neither the
+// operation nor the path; the hints end those of a file that is not regular
+// or too large.
+func readSmall(path string, limit int64, notRegularHint, tooLargeHint string) ([]byte, error) {
+	check := func(fi fs.FileInfo) error {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("not a regular file (%s)%s", fileKind(fi.Mode()), notRegularHint)
+		}
+		if fi.Size() > limit {
+			return fmt.Errorf("%d bytes, larger than %d%s", fi.Size(), limit, tooLargeHint)
+		}
+		return nil
 	}
-	if fi.Size() > maxTokenFileSize {
-		return fmt.Errorf("%d bytes, larger than %d; it must hold only the Mattermost API token", fi.Size(), maxTokenFileSize)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, pathErrCause(err)
 	}
-	return nil
+	if err := check(fi); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: a FIFO swapped in after the Stat still cannot block
+	// the open; the Stat of the open file below rejects it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, pathErrCause(err)
+	}
+	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
+	if fi, err = f.Stat(); err != nil {
+		return nil, pathErrCause(err)
+	}
+	if err := check(fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, pathErrCause(err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes%s", limit, tooLargeHint)
+	}
+	return b, nil
 }
 
 func fileKind(m fs.FileMode) string {
