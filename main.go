@@ -177,8 +177,10 @@ func validateWebFlags() {
 	if *mattermostTimeout <= 0 {
 		kingpin.Fatalf("--mattermost.timeout must be positive")
 	}
-	if err := validateTelemetryPath(*telemetryPath); err != nil {
-		kingpin.Fatalf("%s", err)
+	// A path that http.ServeMux takes as a plain pattern (anything else
+	// would make it panic at start).
+	if p := *telemetryPath; !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n{}") {
+		kingpin.Fatalf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
 	}
 }
 
@@ -218,15 +220,6 @@ func tokenSource(path string) string {
 		return "file " + path
 	}
 	return "environment variable " + tokenEnv
-}
-
-// validateTelemetryPath accepts a path that http.ServeMux takes as a plain
-// pattern (anything else would make it panic at start).
-func validateTelemetryPath(p string) error {
-	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n{}") {
-		return fmt.Errorf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
-	}
-	return nil
 }
 
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger

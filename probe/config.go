@@ -1,9 +1,11 @@
-// Package probe serves many Mattermost deployments from one exporter, in
-// the Prometheus multi-target style: a config file (--config.file) names the
-// targets, and /probe?target=<name> scrapes one of them. Only names from the
-// config are accepted; the URL and token of a target never come from the
-// request, so a scrape URL cannot make the exporter call anything else or
-// send a token anywhere else.
+// Package probe runs the exporter's Mattermost targets in both modes: the
+// config file (--config.file, LoadFile) names targets served on
+// /probe?target=<name>; the single-target flags make a fleet of one
+// (NewTarget, Options.OneTarget) served on /metrics. Fleet (fleet.go) holds
+// the targets, reloads them (SIGHUP, /-/reload) and starts each one's
+// mmclient.Client and collector.Exporter; ScrapeHandler (handler.go) serves
+// /probe and /metrics alike. Only names from the config are accepted: the
+// URL and token of a target never come from the request.
 package probe
 
 import (

@@ -428,12 +428,7 @@ func (t *target) stopIfIdle(now time.Time, idle time.Duration) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.run == nil {
-		return false
-	}
-	t.run.cancel()
-	t.run = nil
-	return true
+	return t.stopLocked()
 }
 
 // close stops the target for good (removed or replaced by a reload).
@@ -441,10 +436,17 @@ func (t *target) close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.closed = true
-	if t.run != nil {
-		t.run.cancel()
-		t.run = nil
+	t.stopLocked()
+}
+
+// stopLocked stops the background work, if running; t.mu is held.
+func (t *target) stopLocked() bool {
+	if t.run == nil {
+		return false
 	}
+	t.run.cancel()
+	t.run = nil
+	return true
 }
 
 // closedForGood reports whether a reload removed or replaced t.

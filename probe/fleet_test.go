@@ -263,3 +263,59 @@ func TestPlainTextTokenWarning(t *testing.T) {
 		t.Errorf("want one warning, for remote:\n%s", logs)
 	}
 }
+
+// The single-target mode: its one target starts at New, a start error is
+// New's error, and a reload re-reads the token file with one log line
+// saying what became of the token; a bad file keeps the token in use.
+func TestOneTarget(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	path := e.token("a", mmtest.AdminToken)
+	tc := TargetConfig{Name: "mattermost", URL: a.URL, TokenFile: path}
+	load := func() ([]*Target, error) {
+		token, sum, err := ReadTokenFile("--mattermost.token-file", path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Target{NewTarget(tc, token, sum, "--mattermost.token-file")}, nil
+	}
+	f, err := New(Options{Load: load, OneTarget: true, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	if f.StartedTargets() != 1 {
+		t.Fatal("the target did not start at New")
+	}
+	metrics := func() string {
+		w := httptest.NewRecorder()
+		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return w.Body.String()
+	}
+	if out := metrics(); !strings.Contains(out, "mattermost_up 1") || strings.Contains(out, "mattermost_probe_success") {
+		t.Errorf("/metrics of the one target:\n%s", out)
+	}
+	for _, step := range []struct{ content, want string }{
+		{mmtest.AdminToken, "token file re-read; the token is unchanged"},
+		{mmtest.UserToken, "token file reloaded; later requests use the new token"},
+		{"bad token", "token file not reloaded; the current token stays in use"},
+		{"ctrl\x1btoken", "contains control characters"},
+	} {
+		e.token("a", step.content)
+		_ = f.Reload("SIGHUP")
+		if n := strings.Count(e.logs.String(), step.want); n != 1 {
+			t.Errorf("%d log lines with %q, want 1:\n%s", n, step.want, e.logs.String())
+		}
+	}
+	if out := metrics(); !strings.Contains(out, `mattermost_exporter_collector_success{collector="cluster"} 0`) {
+		t.Errorf("the user token (403 on /cluster/status) is not in use:\n%s", out)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, mmtest.UserToken) || strings.Contains(logs, "target=") {
+		t.Errorf("a token or a target key in the logs:\n%s", logs)
+	}
+	if _, err := New(Options{Load: func() ([]*Target, error) {
+		return []*Target{NewTarget(TargetConfig{Name: "x", URL: "ftp://x"}, "t", [32]byte{}, "")}, nil
+	}, OneTarget: true}); err == nil {
+		t.Error("a target that cannot start: no error from New")
+	}
+}
