@@ -330,8 +330,7 @@ func (b *blockingCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 }
 
 func TestMetricsHandlerMaxRequests(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	client, err := mmclient.New(mmclient.Options{BaseURL: fake.URL, Token: mmtest.AdminToken})
 	if err != nil {
 		t.Fatal(err)
@@ -376,8 +375,7 @@ func TestMetricsHandlerMaxRequests(t *testing.T) {
 
 // The scrape deadline comes from Prometheus' header minus the offset.
 func TestMetricsHandlerDeadlineFromHeader(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	client, err := mmclient.New(mmclient.Options{BaseURL: fake.URL, Token: mmtest.AdminToken})
 	if err != nil {
 		t.Fatal(err)

@@ -60,8 +60,7 @@ func (p *recordingProxy) requests() []string {
 // is a clone of http.DefaultTransport), and warns once when the token goes
 // over plain http to a host that is not loopback.
 func TestProxyFromEnvironment(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	tokenEnvVar := "MATTERMOST_TOKEN=" + mmtest.AdminToken
 
 	t.Run("HTTP_PROXY and plain http", func(t *testing.T) {

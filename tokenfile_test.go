@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -24,40 +22,10 @@ func writeFile(t *testing.T, path string, content []byte) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// freeAddr returns a free 127.0.0.1 address.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // daemon is main() running in a child process.
 type daemon struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testhelp.LogBuffer
 	addr   string
 	done   chan struct{}
 	err    error // of cmd.Wait, once done is closed
@@ -68,7 +36,7 @@ type daemon struct {
 // test.
 func startDaemon(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{stderr: &syncBuffer{}, addr: freeAddr(t), done: make(chan struct{})}
+	d := &daemon{stderr: &testhelp.LogBuffer{}, addr: testhelp.FreeAddr(t), done: make(chan struct{})}
 	args = append([]string{"--web.listen-address=" + d.addr}, args...)
 	d.cmd = exec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
 	d.cmd.Env = append(cleanEnv(), append([]string{runMainEnv + "=1"}, env...)...)
@@ -143,8 +111,7 @@ const clusterOK = `mattermost_exporter_collector_success{collector="cluster"} 1`
 // exporter; a token fixed in the file without SIGHUP is picked up after the
 // next 401.
 func TestTokenRotation(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	path := filepath.Join(t.TempDir(), "token")
 	writeFile(t, path, []byte(mmtest.AdminToken+"\n"))
 	d := startDaemon(t, nil, "--mattermost.url="+fake.URL, "--mattermost.token-file="+path, "--no-collector.users")
@@ -197,8 +164,7 @@ func TestTokenRotation(t *testing.T) {
 
 // Without a token file, SIGHUP is logged and ignored.
 func TestSIGHUPWithoutTokenFile(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	d := startDaemon(t, []string{"MATTERMOST_TOKEN=" + mmtest.AdminToken}, "--mattermost.url="+fake.URL, "--no-collector.users")
 	d.signal(t, syscall.SIGHUP)
 	d.waitLog(t, "nothing to reload")

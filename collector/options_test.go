@@ -23,7 +23,7 @@ func TestNewTargetOptionsOverrideFlags(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
 	seven, bots, refresh := 7, true, model.Duration(time.Minute)
 	opts := TargetOptions{Collectors: []string{"cluster", "users"}}

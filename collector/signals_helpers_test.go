@@ -162,7 +162,7 @@ func ctx10s(t *testing.T) context.Context {
 // Every metric of the five collectors, with every optional series present,
 // passes promlint and has the HELP text of sigHelp.
 func TestSignalMetricsLint(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 10, StartsAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_900_000_000, 0)})
 	s.SetJobs([]mmtest.Job{
 		{Type: "ldap_sync", Status: "success", CreateAt: time.Now().Add(-time.Hour), LastActivityAt: time.Now()},

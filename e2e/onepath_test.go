@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
-	fake := mmtest.NewServer(goldenConfig())
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, goldenConfig())
 	goldenSignals(t, fake)
 	all := collector.Names()
 	var flags []string
@@ -43,7 +43,8 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 	fleet := startFleetExporter(t, "--config.file="+config)
 	probeURL := "http://" + fleet.addr + "/probe?target=x"
 	var probed string
-	waitFor(t, 60*time.Second, "the fleet's users collector", func() bool {
+	testhelp.WaitFor(t, 60*time.Second, "the fleet's users collector", func() bool {
+		time.Sleep(100 * time.Millisecond) // a probe scrapes the fake
 		probed = scrapeURL(t, probeURL)
 		return strings.Contains(probed, `mattermost_exporter_collector_success{collector="users"} 1`)
 	})
@@ -114,17 +115,4 @@ func scrapeURL(t *testing.T, u string) string {
 		return ""
 	}
 	return string(b)
-}
-
-// waitFor polls cond every 100 ms until it holds, or fails the test after
-// limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -47,13 +48,13 @@ func TestLazyStartAndIdleStop(t *testing.T) {
 		t.Fatalf("started %v after probing a, want 1", got)
 	}
 	// a's background work (the users id-cache walk) runs; b does nothing.
-	waitFor(t, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 	if b.TotalRequests() != 0 {
 		t.Errorf("b got %d requests without a probe", b.TotalRequests())
 	}
 	// Not probed for the idle timeout: stopped, and its background work
 	// with it.
-	waitFor(t, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
 	time.Sleep(50 * time.Millisecond) // a walk in flight at the stop ends
 	before := a.TotalRequests()
 	time.Sleep(200 * time.Millisecond)
@@ -76,7 +77,7 @@ func TestEagerStart(t *testing.T) {
 	if f.StartedTargets() != 1 {
 		t.Fatalf("started %d, want 1", f.StartedTargets())
 	}
-	waitFor(t, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 }
 
 func TestReload(t *testing.T) {
@@ -196,7 +197,7 @@ func TestBackgroundLimit(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
+	testhelp.WaitFor(t, 10*time.Second, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
 	// A foreground (probe) request is never limited.
 	fg := make(chan struct{})
 	go func() {
@@ -206,7 +207,7 @@ func TestBackgroundLimit(t *testing.T) {
 		}
 		close(fg)
 	}()
-	waitFor(t, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
+	testhelp.WaitFor(t, 10*time.Second, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
 	close(release)
 	<-fg
 	for i := 0; i < 5; i++ {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -152,7 +153,7 @@ func TestStalledTargetDoesNotDelayOthers(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/probe?target=stalled", nil).WithContext(ctx)
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}()
-	waitFor(t, "the stalled probe's requests to arrive", func() bool { return stalled.TotalRequests() > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "the stalled probe's requests to arrive", func() bool { return stalled.TotalRequests() > 0 })
 
 	for i := 0; i < 3; i++ {
 		w := httptest.NewRecorder()
