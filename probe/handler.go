@@ -178,7 +178,7 @@ func (f *Fleet) scrape(ctx context.Context, t *target, probe bool, extra []prome
 	prometheus.WrapRegistererWith(labels, scrapeReg).MustRegister(run.exporter.ScrapeCollector(ctx))
 	mfs, gatherErr := scrapeReg.Gather()
 	if gatherErr != nil {
-		level.Error(t.logger).Log("msg", "some metrics of the scrape could not be gathered", "err", gatherErr)
+		level.Error(t.logger).Log("msg", "some metrics of the probe could not be gathered", "err", gatherErr)
 	}
 	cs := append([]prometheus.Collector{t.api}, extra...)
 	if probe {
