@@ -109,7 +109,7 @@ type Options struct {
 	Logger             log.Logger        // go-kit; nil = log.NewNopLogger()
 	MaxBodyBytes       int64             // ceiling on every endpoint's own response body cap (decoded bytes); 0 = DefaultMaxBodyBytes
 	MaxRetries         int               // 429 retries per call; 0 = default 3; negative = none
-	Transport          http.RoundTripper // optional (tests); default a tuned *http.Transport clone
+	Transport          http.RoundTripper // optional (tests, the fleet's smaller buffers); default NewTransport()
 	// WrapTransport, when set, wraps the transport built from Transport
 	// and the TLS options (the fleet's background request limiter).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -349,6 +349,10 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// CloseIdleConnections closes the connections kept for reuse (a stopped
+// target's); requests in flight keep theirs.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // BaseURL returns the server root the client talks to, as normalised by
 // ParseBaseURL (never credentials: New refuses a URL with userinfo).

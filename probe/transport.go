@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // backgroundKey marks the context given to a target's Exporter.Start: the
@@ -77,4 +80,42 @@ func (b *releasingBody) Close() error {
 // limiter.
 func (f *Fleet) limit(rt http.RoundTripper) http.RoundTripper {
 	return &limitedTransport{next: rt, slots: f.slots, maxHold: f.opts.MaxHold}
+}
+
+// CloseIdleConnections closes the idle connections of the wrapped transport
+// (http.Client.CloseIdleConnections reaches it only through this).
+func (t *limitedTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Buffer sizes of a fleet target's HTTP/1.1 connections. Each idle
+// keep-alive connection keeps one read and one write buffer (4 KiB each by
+// default), and a started target keeps about one connection per collector
+// (they run in parallel): 8 KiB of its ~210 KiB. Neither size bounds
+// anything: a header line longer than the read buffer is read in pieces,
+// and reads and writes larger than a buffer (an answer, the ids of a status
+// batch) bypass it.
+const (
+	fleetReadBufferSize  = 2 << 10
+	fleetWriteBufferSize = 1 << 10
+)
+
+// newTransport returns the transport of one fleet target (nil with
+// OneTarget: mmclient's default): mmclient.NewTransport with smaller
+// connection buffers, counting its dials.
+func (f *Fleet) newTransport() http.RoundTripper {
+	if f.opts.OneTarget {
+		return nil
+	}
+	tr := mmclient.NewTransport()
+	tr.ReadBufferSize = fleetReadBufferSize
+	tr.WriteBufferSize = fleetWriteBufferSize
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		f.dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	return tr
 }

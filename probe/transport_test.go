@@ -1,0 +1,89 @@
+package probe
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// connCounter is a fake behind a listener that counts the connections
+// opened and closed, and pads every answer with a header line longer than
+// a fleet target's read buffer.
+type connCounter struct {
+	fake           *mmtest.Server
+	URL            string
+	opened, closed atomic.Int64
+}
+
+func startConnCounter(t *testing.T, cfg mmtest.Config) *connCounter {
+	c := &connCounter{fake: mmtest.New(cfg)}
+	h := c.fake.Handler()
+	pad := strings.Repeat("p", 3*fleetReadBufferSize)
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Padding", pad)
+		h.ServeHTTP(w, r)
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			c.opened.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			c.closed.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	c.URL = ts.URL
+	return c
+}
+
+// A fleet target's smaller connection buffers change nothing: answers with
+// header lines longer than the read buffer are read, and the connections
+// of one probe serve the next (no dial).
+func TestFleetTransportBuffersKeepReuse(t *testing.T) {
+	e := newEnv(t)
+	srv := startConnCounter(t, mmtest.Config{Users: mmtest.GenerateUsers(300, 1)})
+	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: time.Hour})
+	ready := func() bool {
+		w := probeReq(f, "target=a")
+		return strings.Contains(w.Body.String(), `mattermost_exporter_collector_success{collector="users"} 1`)
+	}
+	testhelp.WaitFor(t, 10*time.Second, "users collector ready", ready)
+	if !strings.Contains(probeReq(f, "target=a").Body.String(), "mattermost_probe_success 1") {
+		t.Fatal("probe failed")
+	}
+	opened, dials := srv.opened.Load(), f.dials.Load()
+	if opened == 0 || dials != opened {
+		t.Fatalf("fleet counted %d dials, server %d connections", dials, opened)
+	}
+	for i := 0; i < 5; i++ {
+		if w := probeReq(f, "target=a"); !strings.Contains(w.Body.String(), "mattermost_probe_success 1") {
+			t.Fatalf("probe %d failed:\n%s", i, w.Body.String())
+		}
+	}
+	if n := srv.opened.Load() - opened; n != 0 {
+		t.Errorf("5 more probes opened %d connections, want 0 (kept-alive connections reused)", n)
+	}
+}
+
+// A target stopped for idleness closes its kept-alive connections at once
+// (not after the transport's 90 s idle timeout).
+func TestIdleStopClosesConnections(t *testing.T) {
+	e := newEnv(t)
+	srv := startConnCounter(t, mmtest.Config{Users: mmtest.GenerateUsers(50, 1)})
+	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: 300 * time.Millisecond})
+	if w := probeReq(f, "target=a"); w.Code != http.StatusOK {
+		t.Fatalf("probe: %d", w.Code)
+	}
+	testhelp.WaitFor(t, 10*time.Second, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
+	testhelp.WaitFor(t, 5*time.Second, "connections closed", func() bool {
+		return srv.opened.Load() > 0 && srv.closed.Load() == srv.opened.Load()
+	})
+}
