@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -21,9 +22,10 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// -fleet.heapprofile writes BenchmarkProbe1000Targets' heap profile at its
-// measurement, every target started (-memprofile is written after the
-// benchmark's cleanup has stopped them).
+// -fleet.heapprofile writes BenchmarkProbe1000Targets' heap profiles at its
+// measurement, every target started, to <file>.http and <file>.https (and
+// their goroutines to <file>.http.goroutines...): -memprofile is written
+// after the benchmark's cleanup has stopped them.
 var fleetHeapProfile = flag.String("fleet.heapprofile", "", "write the heap profile of BenchmarkProbe1000Targets' started fleet to this file")
 
 // fakeFleetEnv makes the test binary a child process serving fake
@@ -31,40 +33,58 @@ var fleetHeapProfile = flag.String("fleet.heapprofile", "", "write the heap prof
 const fakeFleetEnv = "PROBE_BENCH_FAKE_FLEET"
 
 // serveFakeFleet serves n deployments of users users each on one listener
-// (mmtest.Deployments), prints its URL and serves until stdin closes.
+// (mmtest.Deployments; over TLS with a third field, the file the
+// certificate is written to), prints its URL and serves until stdin closes.
 func serveFakeFleet(spec string) {
-	n, users, err := parseFleetSpec(spec)
+	n, users, caFile, err := parseFleetSpec(spec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	d := mmtest.NewDeployments(n, func(i int) mmtest.Config {
+	cfg := func(i int) mmtest.Config {
 		return mmtest.Config{Users: mmtest.GenerateUsers(users, int64(i+1))}
-	})
+	}
+	var d *mmtest.Deployments
+	if caFile == "" {
+		d = mmtest.NewDeployments(n, cfg)
+	} else {
+		d = mmtest.NewTLSDeployments(n, cfg)
+		if err := os.WriteFile(caFile, d.CertificatePEM(), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	fmt.Println(d.URL)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	d.Close()
 	os.Exit(0)
 }
 
-func parseFleetSpec(spec string) (n, users int, err error) {
-	a, b, _ := strings.Cut(spec, ",")
-	if n, err = strconv.Atoi(a); err == nil {
-		users, err = strconv.Atoi(b)
+func parseFleetSpec(spec string) (n, users int, caFile string, err error) {
+	f := strings.SplitN(spec, ",", 3)
+	if len(f) < 2 {
+		return 0, 0, "", fmt.Errorf("%s=%q: want <targets>,<users>[,<ca file>]", fakeFleetEnv, spec)
 	}
-	return n, users, err
+	if n, err = strconv.Atoi(f[0]); err == nil {
+		users, err = strconv.Atoi(f[1])
+	}
+	if len(f) == 3 {
+		caFile = f[2]
+	}
+	return n, users, caFile, err
 }
 
 // startFakeFleet runs serveFakeFleet in a child process, so that the fakes'
 // users, connections and goroutines are not in the measured process, and
-// returns the listener's URL.
-func startFakeFleet(b *testing.B, n, users int) string {
+// returns the listener's URL. caFile, if not empty, makes it HTTPS with
+// its certificate written there.
+func startFakeFleet(b *testing.B, n, users int, caFile string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d", fakeFleetEnv, n, users))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d,%s", fakeFleetEnv, n, users, caFile))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -125,7 +145,8 @@ const (
 
 // BenchmarkProbe1000Targets is issue 26's fleet: one exporter with 1,000
 // targets of 500 users each, the fakes in a child process (one listener,
-// mmtest.Deployments). Every target is probed until its users collector has
+// mmtest.Deployments), over plain HTTP and over HTTPS (HTTP/2, each target
+// with the certificate as its ca_file). Every target is probed until its users collector has
 // its id cache and a sweep (success 1); then, with every target started and
 // its connections idle in their pools as between two scrapes, it reports
 // per started target the heap in use after GC (heap-B/target), the
@@ -136,14 +157,24 @@ const (
 //
 //	go test -run '^$' -bench BenchmarkProbe1000Targets ./probe/ \
 //		-args -fleet.heapprofile=/tmp/fleet.heap
-//	go tool pprof -top -sample_index=inuse_space /tmp/fleet.heap
+//	go tool pprof -top -sample_index=inuse_space /tmp/fleet.heap.http
 func BenchmarkProbe1000Targets(b *testing.B) {
-	url := startFakeFleet(b, bench1000Targets, bench1000Users)
+	b.Run("http", func(b *testing.B) { benchFleet(b, false) })
+	b.Run("https", func(b *testing.B) { benchFleet(b, true) })
+}
+
+func benchFleet(b *testing.B, https bool) {
 	e := newEnv(b)
+	var caFile, tls string
+	if https {
+		caFile = filepath.Join(e.dir, "ca.pem")
+		tls = "tls: {ca_file: " + caFile + "}"
+	}
+	url := startFakeFleet(b, bench1000Targets, bench1000Users, caFile)
 	var cfg strings.Builder
 	cfg.WriteString("targets:\n")
 	for i := 0; i < bench1000Targets; i++ {
-		cfg.WriteString(e.targetYAML(fmt.Sprintf("t%04d", i), fmt.Sprintf("%s/d/%d", url, i)))
+		cfg.WriteString(e.targetYAML(fmt.Sprintf("t%04d", i), fmt.Sprintf("%s/d/%d", url, i), tls))
 	}
 	f, err := New(Options{ConfigFile: e.config(cfg.String()), IdleTimeout: time.Hour})
 	if err != nil {
@@ -184,11 +215,7 @@ func BenchmarkProbe1000Targets(b *testing.B) {
 	}
 	after := readMem(b)
 	if *fleetHeapProfile != "" {
-		writeHeapProfile(b, *fleetHeapProfile)
-		if g, err := os.Create(*fleetHeapProfile + ".goroutines"); err == nil {
-			_ = pprof.Lookup("goroutine").WriteTo(g, 1)
-			_ = g.Close()
-		}
+		writeProfiles(b, *fleetHeapProfile+"."+strings.TrimPrefix(b.Name(), "BenchmarkProbe1000Targets/"))
 	}
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / bench1000Targets }
 
@@ -208,15 +235,23 @@ func BenchmarkProbe1000Targets(b *testing.B) {
 	b.ReportMetric(float64(runtime.NumGoroutine())/bench1000Targets, "goroutines/target")
 }
 
-func writeHeapProfile(b *testing.B, path string) {
-	out, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.Lookup("heap").WriteTo(out, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		b.Fatal(err)
+// writeProfiles writes the heap profile to path and the goroutines (debug=1,
+// counted by stack) to path.goroutines.
+func writeProfiles(b *testing.B, path string) {
+	for _, p := range []struct{ name, file string }{{"heap", path}, {"goroutine", path + ".goroutines"}} {
+		out, err := os.Create(p.file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		debug := 0
+		if p.name == "goroutine" {
+			debug = 1
+		}
+		if err := pprof.Lookup(p.name).WriteTo(out, debug); err != nil {
+			b.Fatal(err)
+		}
+		if err := out.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package mmtest
 
 import (
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,13 +23,37 @@ type Deployments struct {
 // NewDeployments starts n fake servers, the i-th made from cfg(i), on one
 // listener on 127.0.0.1. Close it when done.
 func NewDeployments(n int, cfg func(i int) Config) *Deployments {
+	return newDeployments(n, cfg, httptest.NewServer)
+}
+
+// NewTLSDeployments is NewDeployments over HTTPS with a self-signed
+// certificate (HTTP/1.1 and HTTP/2); see CertificatePEM.
+func NewTLSDeployments(n int, cfg func(i int) Config) *Deployments {
+	return newDeployments(n, cfg, func(h http.Handler) *httptest.Server {
+		ts := httptest.NewUnstartedServer(h)
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+		return ts
+	})
+}
+
+func newDeployments(n int, cfg func(i int) Config, start func(http.Handler) *httptest.Server) *Deployments {
 	d := &Deployments{servers: make([]*Server, n)}
 	for i := range d.servers {
 		d.servers[i] = New(cfg(i))
 	}
-	d.ts = httptest.NewServer(http.HandlerFunc(d.serveHTTP))
+	d.ts = start(http.HandlerFunc(d.serveHTTP))
 	d.URL = d.ts.URL
 	return d
+}
+
+// CertificatePEM returns the PEM of the TLS certificate (nil over plain
+// HTTP), for a client's CA file.
+func (d *Deployments) CertificatePEM() []byte {
+	if d.ts.TLS == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.ts.Certificate().Raw})
 }
 
 // StartDeployments is NewDeployments for a test: they close when tb's test

@@ -2,7 +2,10 @@ package mmtest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -51,5 +54,31 @@ func TestDeploymentsRouteByPrefix(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: HTTP %d, want 404", p, resp.StatusCode)
 		}
+	}
+}
+
+// Over TLS every deployment answers through a client that trusts the
+// certificate, with HTTP/2.
+func TestTLSDeployments(t *testing.T) {
+	d := NewTLSDeployments(2, func(i int) Config { return Config{} })
+	t.Cleanup(d.Close)
+	if d.CertificatePEM() == nil || !strings.HasPrefix(d.URL, "https://") {
+		t.Fatalf("URL %s, certificate %q", d.URL, d.CertificatePEM())
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(d.CertificatePEM())
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	for i := 0; i < d.Len(); i++ {
+		resp, err := hc.Get(d.ServerURL(i) + "/api/v4/system/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+			t.Errorf("deployment %d: HTTP %d over %s", i, resp.StatusCode, resp.Proto)
+		}
+	}
+	if plain := StartDeployments(t, 1, func(int) Config { return Config{} }); plain.CertificatePEM() != nil {
+		t.Error("plain HTTP deployments have a certificate")
 	}
 }
