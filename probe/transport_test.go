@@ -1,9 +1,18 @@
 package probe
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -86,4 +95,59 @@ func TestIdleStopClosesConnections(t *testing.T) {
 	testhelp.WaitFor(t, 5*time.Second, "connections closed", func() bool {
 		return srv.opened.Load() > 0 && srv.closed.Load() == srv.opened.Load()
 	})
+}
+
+// Over HTTPS (HTTP/2, frames of at most 16 KiB read) the answers of 600
+// users (about 70 KB) are read, and a target trusts only its own ca_file:
+// targets with the same file share one pool, another file is another pool.
+func TestFleetHTTPSTargets(t *testing.T) {
+	e := newEnv(t)
+	d := mmtest.NewTLSDeployments(2, func(i int) mmtest.Config {
+		return mmtest.Config{Users: mmtest.GenerateUsers(600, int64(i+1))}
+	})
+	t.Cleanup(d.Close)
+	ca := filepath.Join(e.dir, "ca.pem")
+	if err := os.WriteFile(ca, d.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(e.dir, "other.pem")
+	if err := os.WriteFile(other, otherCertPEM(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsOf := func(file string) string { return "tls: {ca_file: " + file + "}" }
+	f := e.fleet("targets:\n"+
+		e.targetYAML("a", d.ServerURL(0), tlsOf(ca))+
+		e.targetYAML("b", d.ServerURL(1), tlsOf(ca))+
+		e.targetYAML("c", d.ServerURL(1), tlsOf(other)), Options{IdleTimeout: time.Hour})
+	for _, name := range []string{"a", "b"} {
+		testhelp.WaitFor(t, 20*time.Second, name+"'s users collector", func() bool {
+			w := probeReq(f, "target="+name)
+			return strings.Contains(w.Body.String(), `mattermost_exporter_collector_success{collector="users"} 1`)
+		})
+	}
+	if n := d.Server(0).Requests(mmtest.EndpointStatusesByIDs); n == 0 {
+		t.Fatal("no status request reached the server")
+	}
+	w := probeReq(f, "target=c")
+	if !strings.Contains(w.Body.String(), "mattermost_up 0") {
+		t.Errorf("target c (another CA) was not refused:\n%s", w.Body.String())
+	}
+	if !strings.Contains(e.logs.String(), "certificate") {
+		t.Errorf("no certificate error logged:\n%s", e.logs.String())
+	}
+}
+
+// otherCertPEM is a certificate the fakes are not signed by.
+func otherCertPEM(t *testing.T) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
