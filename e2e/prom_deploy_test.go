@@ -142,12 +142,12 @@ func TestDeployKubernetes(t *testing.T) {
 	c := pod.Containers[0]
 	isTrue := func(b *bool) bool { return b != nil && *b }
 	isFalse := func(b *bool) bool { return b != nil && !*b }
-	// 65532 is distroless' nonroot user, the image's USER.
-	if !isTrue(pod.SecurityContext.RunAsNonRoot) || pod.SecurityContext.RunAsUser != 65532 {
-		t.Errorf("pod must run as non-root with runAsUser 65532: %+v", pod.SecurityContext)
+	// 65534 (nobody) is the image's USER (Dockerfile, tools/release).
+	if !isTrue(pod.SecurityContext.RunAsNonRoot) || pod.SecurityContext.RunAsUser != 65534 {
+		t.Errorf("pod must run as non-root with runAsUser 65534: %+v", pod.SecurityContext)
 	}
-	if u := c.SecurityContext.RunAsUser; u != nil && *u != 65532 {
-		t.Errorf("container runAsUser = %d, want 65532 (or unset, inheriting the pod's)", *u)
+	if u := c.SecurityContext.RunAsUser; u != nil && *u != 65534 {
+		t.Errorf("container runAsUser = %d, want 65534 (or unset, inheriting the pod's)", *u)
 	}
 	if pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" || c.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
 		t.Errorf("seccompProfile must be RuntimeDefault (pod %q, container %q)", pod.SecurityContext.SeccompProfile.Type, c.SecurityContext.SeccompProfile.Type)
@@ -594,7 +594,7 @@ func TestDockerfile(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^FROM golang:1\.26\S* AS build$`,
 		`(?m)^FROM scratch$`,
-		`CGO_ENABLED=0 go build -trimpath -ldflags "\$\(sh scripts/buildinfo\.sh ldflags\)"`,
+		`CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "\$\(sh scripts/buildinfo\.sh ldflags\)"`,
 		`(?m)^ARG SOURCE_DATE_EPOCH$`,
 		`(?m)^COPY --from=build /out/mattermost_exporter /bin/mattermost_exporter$`,
 		`(?m)^COPY --from=build /out/ca-certificates\.crt /etc/ssl/certs/ca-certificates\.crt$`,
