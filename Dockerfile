@@ -25,7 +25,7 @@ ARG SOURCE_DATE_EPOCH
 ARG BUILD_USER
 RUN set -eu; \
     export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"; \
-    CGO_ENABLED=0 go build -trimpath -ldflags "$(sh scripts/buildinfo.sh ldflags)" \
+    CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$(sh scripts/buildinfo.sh ldflags)" \
       -o /out/mattermost_exporter . ; \
     /out/mattermost_exporter --version
 # The CA bundle as tools/release makes it: Debian's ca-certificates (in the golang image), one

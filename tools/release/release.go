@@ -88,7 +88,8 @@ func (r *release) binPath(t target) string {
 	return filepath.Join(r.binDir(t), t.exe())
 }
 
-// buildAll builds every target's static binary: CGO off, -trimpath, the buildinfo ldflags.
+// buildAll builds every target's static binary: CGO off, -trimpath, no VCS stamp, the
+// buildinfo ldflags.
 // Build ids and paths depend only on the source and the toolchain, so two builds of one commit
 // are identical (the go command's cache serves the second one).
 func (r *release) buildAll() error {
@@ -105,7 +106,9 @@ func (r *release) build(t target) error {
 		return err
 	}
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", r.info.LDFlags, "-o", r.binPath(t), ".")
+	// -buildvcs=false: the revision is in the ldflags already, and the Dockerfile's build (no
+	// .git in its context) embeds no vcs.* settings either, so both make the same binary.
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", r.info.LDFlags, "-o", r.binPath(t), ".")
 	cmd.Dir = r.repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch, "GOARM="+t.ARM, "GOFLAGS=")
 	cmd.Env = append(cmd.Env, r.buildEnv...)
