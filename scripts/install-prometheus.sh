@@ -8,8 +8,6 @@
 #   curl                          package curl                    demo_test.go (scripts/demo.sh)
 #   dpkg, dpkg-deb                package dpkg                    tools/release (make release-check: the .deb)
 #   rpm                           package rpm                     tools/release (the .rpm's header)
-#   update-ca-certificates        package ca-certificates         tools/release (the image's CA bundle
-#                                                                 from /usr/share/ca-certificates/mozilla)
 #   skopeo                        package skopeo                  tools/release (reads the OCI image tarball)
 #
 # Idempotent: installs only the packages whose tools are missing from PATH, with a single
@@ -24,7 +22,9 @@ set -euo pipefail
 # tool:package, one per tool the tests look up.
 tools="prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager systemd-analyze:systemd curl:curl"
 # make release-check (tools/release)
-tools="$tools dpkg:dpkg dpkg-deb:dpkg rpm:rpm update-ca-certificates:ca-certificates skopeo:skopeo"
+# (The image's CA bundle comes from package ca-certificates, /usr/share/ca-certificates/mozilla:
+# there wherever the go command fetched modules over HTTPS, so not listed; its tool is in sbin.)
+tools="$tools dpkg:dpkg dpkg-deb:dpkg rpm:rpm skopeo:skopeo"
 
 # missing_packages prints the packages (deduplicated, space-separated) of the tools not on PATH.
 missing_packages() {

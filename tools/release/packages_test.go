@@ -311,3 +311,45 @@ func TestRPM(t *testing.T) {
 	runOK(t, rpm, "--root", root, "--install", "--nodeps", "--noscripts", rpmFile)
 	checkInstalled(t, r, root, "rpm")
 }
+
+// TestPostinstallUseradd: where systemd-sysusers is missing, postinst makes the system user with
+// useradd (into DPKG_ROOT), once: a second run (an upgrade) leaves passwd as it was.
+func TestPostinstallUseradd(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin")
+	for _, d := range []string{bin, filepath.Join(root, "etc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tool := range []string{"sh", "grep", "useradd"} {
+		if err := os.Symlink(needTool(t, tool), filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"passwd", "group", "shadow", "gshadow"} {
+		if err := os.WriteFile(filepath.Join(root, "etc", f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := filepath.Join(repoRoot(t), "deploy", "packages", "postinstall.sh")
+	var passwd []string
+	for range 2 {
+		cmd := exec.Command(filepath.Join(bin, "sh"), script, "configure")
+		cmd.Env = []string{"PATH=" + bin, "DPKG_ROOT=" + root}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("postinstall.sh: %v\n%s", err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(root, "etc", "passwd"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		passwd = append(passwd, string(b))
+	}
+	if !strings.HasPrefix(passwd[0], "mattermost_exporter:x:") || !strings.HasSuffix(passwd[0], ":/var/lib/mattermost_exporter:/usr/sbin/nologin\n") || strings.Count(passwd[0], "\n") != 1 {
+		t.Errorf("passwd after postinst with useradd:\n%s", passwd[0])
+	}
+	if passwd[1] != passwd[0] {
+		t.Errorf("a second postinst changed passwd:\n%s", passwd[1])
+	}
+}
