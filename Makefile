@@ -19,7 +19,7 @@ IMAGE     ?= mattermost_exporter:$(VERSION)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint vuln bench hostile docker deps rules prometheusrule clean
+.PHONY: all build test demo lint vuln bench hostile docker deps rules mixin kube helm clean
 
 all: lint test build
 
@@ -87,9 +87,26 @@ rules: deps
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
-## prometheusrule: regenerate the Kubernetes PrometheusRule from alerts.yml
-prometheusrule:
-	./scripts/gen-prometheusrule.sh
+## mixin: render the monitoring mixin (mixin/) into deploy/prometheus/alerts.yml, the
+## PrometheusRule deploy/kubernetes/prometheusrule.yaml, dashboards/mattermost.json and the Helm
+## chart's files/ (go-jsonnet, pinned in tools/kube); `make kube` fails when they differ
+mixin:
+	cd tools/kube && $(GO) run ./cmd/mixin -root ../..
+
+## helm: build the pinned Helm (tools/kube/go.mod) into .build/bin/helm once per version
+HELM_VERSION := $(shell sed -n 's/^\thelm.sh\/helm\/v4 //p' tools/kube/go.mod)
+HELM := .build/bin/helm-$(HELM_VERSION)
+helm: $(HELM)
+$(HELM): tools/kube/go.mod tools/kube/go.sum
+	@mkdir -p .build/bin
+	cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
+
+## kube: the Kubernetes kit (tools/kube): the mixin renders byte for byte what is committed and
+## follows the alert and dashboard conventions; helm lint --strict and helm template of the
+## chart for every values file in deploy/helm/ci; every rendered object and every kustomize
+## manifest decodes strictly into the Kubernetes and prometheus-operator Go types
+kube: $(HELM)
+	cd tools/kube && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
 
 clean:
 	rm -rf $(BIN) .build
