@@ -93,13 +93,15 @@ rules: deps
 mixin:
 	cd tools/kube && $(GO) run ./cmd/mixin -root ../..
 
-## helm: build the pinned Helm (tools/kube/go.mod) into .build/bin/helm once per version
+## helm: build the pinned Helm (tools/kube/go.mod) into .build/bin/helm-<version>, once per
+## version (a cached .build/ skips the minutes the build takes)
 HELM_VERSION := $(shell sed -n 's/^\thelm.sh\/helm\/v4 //p' tools/kube/go.mod)
 HELM := .build/bin/helm-$(HELM_VERSION)
 helm: $(HELM)
-$(HELM): tools/kube/go.mod tools/kube/go.sum
+$(HELM):
 	@mkdir -p .build/bin
-	cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
+	cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath \
+	  -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
 
 ## kube: the Kubernetes kit (tools/kube): the mixin renders byte for byte what is committed and
 ## follows the alert and dashboard conventions; helm lint --strict and helm template of the
