@@ -45,12 +45,14 @@ test: deps
 demo:
 	./scripts/demo.sh
 
-## lint: gofmt, then golangci-lint (pinned, see .golangci.yml; its govet covers go vet).
+## lint: gofmt, then golangci-lint (pinned, see .golangci.yml; its govet covers go vet) on the
+## exporter's module and on the tools module tools/kube.
 ## promlint/promtool checks of the exporter's output run inside the tests.
 lint:
 	@./scripts/install-golangci-lint.sh
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
+	cd tools/kube && ../../$(GOLANGCI_LINT) run ./...
 
 ## vuln: govulncheck (pinned) with a database built offline from the pinned golang.org/x/vulndb;
 ## fails on any vulnerability the code reaches (scripts/vuln.sh says how to bump the database)

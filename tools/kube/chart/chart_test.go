@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +124,7 @@ func TestChartTemplate(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := render(t, f)
+			checkShardAddresses(t, objs)
 			kinds := map[string]int{}
 			for _, o := range objs {
 				kinds[o.Kind]++
@@ -289,6 +291,60 @@ func checkShardRelabel(t *testing.T, sc *monitoringv1alpha1.ScrapeConfig, shards
 	}
 	if want := map[bool]int{true: 1, false: 0}[shards > 1]; hashmod != want {
 		t.Errorf("ScrapeConfig %s: %d hashmod relabelings, want %d", sc.Name, hashmod, want)
+	}
+}
+
+// checkShardAddresses: with a StatefulSet, the probe ScrapeConfig sends shard i to pod i of
+// that StatefulSet through its headless Service, and the self ScrapeConfig scrapes every pod.
+func checkShardAddresses(t *testing.T, objs []Object) {
+	t.Helper()
+	var sts *appsv1.StatefulSet
+	services := map[string]*corev1.Service{}
+	scrape := map[string]*monitoringv1alpha1.ScrapeConfig{}
+	for _, o := range objs {
+		switch v := o.Value.(type) {
+		case *appsv1.StatefulSet:
+			sts = v
+		case *corev1.Service:
+			services[v.Name] = v
+		case *monitoringv1alpha1.ScrapeConfig:
+			scrape[v.Name] = v
+		}
+	}
+	if sts == nil || len(scrape) == 0 {
+		return
+	}
+	headless := services[sts.Spec.ServiceName]
+	if headless == nil || headless.Spec.ClusterIP != corev1.ClusterIPNone {
+		t.Fatalf("StatefulSet %s: serviceName %s is not a headless Service of the chart", sts.Name, sts.Spec.ServiceName)
+	}
+	port := headless.Spec.Ports[0].Port
+	probe := scrape[sts.Name+"-probe"]
+	if probe == nil {
+		t.Fatalf("no ScrapeConfig %s-probe", sts.Name)
+	}
+	last := probe.Spec.RelabelConfigs[len(probe.Spec.RelabelConfigs)-1]
+	want := fmt.Sprintf("%s-${1}.%s.monitoring.svc:%d", sts.Name, headless.Name, port)
+	if last.TargetLabel != "__address__" || last.Replacement == nil || *last.Replacement != want ||
+		len(last.SourceLabels) != 1 || last.SourceLabels[0] != "__tmp_shard" {
+		t.Errorf("ScrapeConfig %s: last relabeling %+v, want __tmp_shard to __address__ %s", probe.Name, last, want)
+	}
+	self := scrape[sts.Name+"-self"]
+	if self == nil {
+		t.Fatalf("no ScrapeConfig %s-self", sts.Name)
+	}
+	var got []string
+	for _, sc := range self.Spec.StaticConfigs {
+		for _, tg := range sc.Targets {
+			got = append(got, string(tg))
+		}
+	}
+	var pods []string
+	for i := range int(*sts.Spec.Replicas) {
+		pods = append(pods, fmt.Sprintf("%s-%d.%s.monitoring.svc:%d", sts.Name, i, headless.Name, port))
+	}
+	if !reflect.DeepEqual(got, pods) {
+		t.Errorf("ScrapeConfig %s targets %v, want every pod %v", self.Name, got, pods)
 	}
 }
 

@@ -118,6 +118,7 @@ metadata:
     {{- with .Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- if or (eq .Values.mode "fleet") .Values.podAnnotations }}
   annotations:
     {{- if eq .Values.mode "fleet" }}
     # A changed fleet config rolls the pods (the exporter also reloads on SIGHUP or /-/reload).
@@ -126,6 +127,7 @@ metadata:
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- end }}
 spec:
   automountServiceAccountToken: false
   enableServiceLinks: false
