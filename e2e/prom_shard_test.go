@@ -122,15 +122,7 @@ scrape_configs:
         target_label: __tmp_shard
         action: hashmod
 %s`, strings.Join(names, ", "), replicas, shardRules.String())
-	promCfgPath := filepath.Join(dir, "prometheus.yml")
-	promWriteFile(t, promCfgPath, promCfg)
-	promStart(t, filepath.Join(dir, "prometheus.log"), nil, prometheusBin,
-		"--config.file="+promCfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+promAddr,
-	)
-	promWaitHTTP(t, "http://"+promAddr+"/-/ready", 30*time.Second)
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promRun(t, prometheusBin, dir, promAddr, promCfg)
 
 	// 1. Every deployment is exactly one active target, on one of the replicas, and both
 	// replicas have some.
@@ -219,4 +211,19 @@ scrape_configs:
 	if body := promFleetGet(t, "http://"+addrs[1-owner[n]]+"/probe?target="+n); !strings.Contains(body, "\nmattermost_up 1\n") {
 		t.Errorf("probe of %s on replica %d: no mattermost_up 1", n, 1-owner[n])
 	}
+}
+
+// promRun starts Prometheus on addr with the configuration text cfg (written into dir), waits
+// until it is ready and returns its API.
+func promRun(t *testing.T, bin, dir, addr, cfg string) *promAPI {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	promWriteFile(t, cfgPath, cfg)
+	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+addr,
+	)
+	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
+	return &promAPI{t: t, base: "http://" + addr}
 }
