@@ -109,7 +109,7 @@ $(HELM):
 ## follows the alert and dashboard conventions; helm lint --strict and helm template of the
 ## chart for every values file in deploy/helm/ci; every rendered object and every kustomize
 ## manifest decodes strictly into the Kubernetes and prometheus-operator Go types
-kube: $(HELM)
+kube: deps $(HELM)
 	cd tools/kube && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
 
 clean:
