@@ -15,7 +15,7 @@ IMAGE     ?= mattermost_exporter:$(shell ./scripts/buildinfo.sh version)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint vuln bench hostile docker deps rules prometheusrule clean release release-check
+.PHONY: all build test demo lint vuln bench hostile docker deps rules mixin kube helm clean release release-check
 
 all: lint test build
 
@@ -42,13 +42,14 @@ demo:
 	./scripts/demo.sh
 
 ## lint: gofmt, then golangci-lint (pinned, see .golangci.yml; its govet covers go vet) on the
-## exporter's module and on the release tool's (tools/release).
+## exporter's module and on the tools modules (tools/release, tools/kube).
 ## promlint/promtool checks of the exporter's output run inside the tests.
 lint:
 	@./scripts/install-golangci-lint.sh
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
 	cd tools/release && $(CURDIR)/$(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...
+	cd tools/kube && $(CURDIR)/$(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...
 
 ## vuln: govulncheck (pinned) with a database built offline from the pinned golang.org/x/vulndb;
 ## fails on any vulnerability the code reaches (scripts/vuln.sh says how to bump the database)
@@ -99,9 +100,28 @@ rules: deps
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
-## prometheusrule: regenerate the Kubernetes PrometheusRule from alerts.yml
-prometheusrule:
-	./scripts/gen-prometheusrule.sh
+## mixin: render the monitoring mixin (mixin/) into deploy/prometheus/alerts.yml, the
+## PrometheusRule deploy/kubernetes/prometheusrule.yaml, dashboards/mattermost.json and the Helm
+## chart's files/ (go-jsonnet, pinned in tools/kube); `make kube` fails when they differ
+mixin:
+	cd tools/kube && $(GO) run ./cmd/mixin -root ../..
+
+## helm: build the pinned Helm (tools/kube/go.mod) into .build/bin/helm-<version>, once per
+## version (a cached .build/ skips the minutes the build takes)
+HELM_VERSION := $(shell sed -n 's/^\thelm.sh\/helm\/v4 //p' tools/kube/go.mod)
+HELM := .build/bin/helm-$(HELM_VERSION)
+helm: $(HELM)
+$(HELM):
+	@mkdir -p .build/bin
+	cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath \
+	  -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
+
+## kube: the Kubernetes kit (tools/kube): the mixin renders byte for byte what is committed and
+## follows the alert and dashboard conventions; helm lint --strict and helm template of the
+## chart for every values file in deploy/helm/ci; every rendered object and every kustomize
+## manifest decodes strictly into the Kubernetes and prometheus-operator Go types
+kube: deps $(HELM)
+	cd tools/kube && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
 
 clean:
 	rm -rf $(BIN) .build dist
