@@ -44,6 +44,17 @@ func TestUsersSweepReleasesBuffers(t *testing.T) {
 			}
 		}
 	}
+	// What a sweep gives back keeps its capacity (the answer was read to
+	// its end: the buffer's read offset is at its end).
+	for k := 0; k < 10; k++ {
+		b, ok := sweepBuffers.Get().(*sweepBuffer)
+		if !ok {
+			break // a GC emptied the pool
+		}
+		if cap(b.body) < 100*expectedBodyPerID {
+			t.Fatalf("a pooled answer buffer has %d bytes of capacity, want at least %d", cap(b.body), 100*expectedBodyPerID)
+		}
+	}
 	// A pooled buffer is used as it is found (the pool may have been
 	// emptied by a GC, so put one back first).
 	sweepBuffers.Put(&sweepBuffer{ids: make([]string, 5, 1000), body: []byte("stale answer of an earlier sweep")})
