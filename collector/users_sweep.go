@@ -312,8 +312,8 @@ func (w *sweepWorker) release() {
 	if w.ids == nil && w.body.Cap() == 0 {
 		return
 	}
-	clear(w.ids) // no substrings of an old cache kept alive
-	w.body.Reset() // Bytes() from the start of the buffer, its whole capacity
+	clear(w.ids[:cap(w.ids)]) // no substrings of an old cache kept alive
+	w.body.Reset()            // Bytes() from the start of the buffer, its whole capacity
 	sweepBuffers.Put(&sweepBuffer{ids: w.ids[:0], body: w.body.Bytes()})
 	w.ids, w.body = nil, bytes.Buffer{}
 }
