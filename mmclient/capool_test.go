@@ -1,52 +1,23 @@
 package mmclient
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
-)
 
-// selfSigned returns a new self-signed CA certificate and its PEM.
-func selfSigned(t *testing.T, name string) (*x509.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		DNSNames: []string{name},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
+)
 
 // CA files of the same content share one pool (one copy of the system pool
 // for a fleet of targets with the same ca_file); another content gets its
 // own pool, which trusts only its own certificate.
 func TestLoadCAPoolSharedByContent(t *testing.T) {
 	dir := t.TempDir()
-	certA, pemA := selfSigned(t, "a.example")
-	certB, pemB := selfSigned(t, "b.example")
+	certA, pemA := testhelp.SelfSignedCA(t, "a.example")
+	certB, pemB := testhelp.SelfSignedCA(t, "b.example")
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o600); err != nil {

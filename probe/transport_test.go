@@ -1,13 +1,6 @@
 package probe
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,7 +104,8 @@ func TestFleetHTTPSTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(e.dir, "other.pem")
-	if err := os.WriteFile(other, otherCertPEM(t), 0o600); err != nil {
+	_, otherPEM := testhelp.SelfSignedCA(t, "other.example")
+	if err := os.WriteFile(other, otherPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tlsOf := func(file string) string { return "tls: {ca_file: " + file + "}" }
@@ -135,19 +129,4 @@ func TestFleetHTTPSTargets(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "certificate") {
 		t.Errorf("no certificate error logged:\n%s", e.logs.String())
 	}
-}
-
-// otherCertPEM is a certificate the fakes are not signed by.
-func otherCertPEM(t *testing.T) []byte {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
