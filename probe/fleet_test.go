@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -167,9 +168,16 @@ func TestReloadTokenOnly(t *testing.T) {
 	}
 }
 
+// At most 2 background requests (walks, sweeps) are in flight across the
+// fleet; probe requests are never held back. A broken limit fails the test
+// within seconds with what it saw, never hangs it: the server's handlers
+// are released and the background requests cancelled before the server is
+// closed, and every wait has a deadline.
 func TestBackgroundLimit(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inFlight.Add(1)
 		for {
@@ -181,11 +189,15 @@ func TestBackgroundLimit(t *testing.T) {
 		<-release
 		inFlight.Add(-1)
 	}))
-	defer srv.Close()
+	bg, cancel := context.WithCancel(backgroundContext(context.Background()))
+	// Cleanups run last first: release the handlers and cancel the
+	// requests waiting for a slot, then close the server.
+	t.Cleanup(srv.Close)
+	t.Cleanup(cancel)
+	t.Cleanup(unblock)
 	slots := make(chan struct{}, 2)
 	lt := &limitedTransport{next: http.DefaultTransport, slots: slots, maxHold: time.Minute}
-	bg := backgroundContext(context.Background())
-	done := make(chan struct{})
+	done := make(chan struct{}, 5)
 	for i := 0; i < 5; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -196,21 +208,32 @@ func TestBackgroundLimit(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
+	waitFor(t, "two background requests in flight", func() bool { return inFlight.Load() >= 2 })
 	// A foreground (probe) request is never limited.
 	fg := make(chan struct{})
 	go func() {
+		defer close(fg)
 		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
 		if resp, err := lt.RoundTrip(req); err == nil {
 			resp.Body.Close()
 		}
-		close(fg)
 	}()
-	waitFor(t, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
-	close(release)
-	<-fg
-	for i := 0; i < 5; i++ {
-		<-done
+	waitFor(t, "the foreground request in flight", func() bool { return inFlight.Load() >= 3 })
+	// Give the 3 held-back requests time to get through a broken limit.
+	time.Sleep(100 * time.Millisecond)
+	if n := inFlight.Load(); n != 3 {
+		t.Fatalf("%d requests in flight, want 2 background (the limit) + 1 foreground", n)
+	}
+	unblock()
+	deadline := time.After(10 * time.Second)
+	for i := 0; i < 6; i++ {
+		select {
+		case <-done:
+		case <-fg:
+			fg = nil
+		case <-deadline:
+			t.Fatalf("requests still waiting 10 s after the server answered: %d slots held (a slot is not given back)", len(slots))
+		}
 	}
 	if p := peak.Load(); p > 3 {
 		t.Errorf("peak %d requests in flight, want at most 2 background + 1 foreground", p)
