@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,8 +270,75 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 		t.Fatalf("first probe did not meet a 401:\n%s", out)
 	}
 	out = probeReq(f, "target=a").Body.String()
-	if !strings.Contains(out, "mattermost_probe_success 1") {
+	if !strings.Contains(out, "\nmattermost_probe_success 1\n") {
 		t.Errorf("the rotated token is not used:\n%s", out)
+	}
+	if !strings.Contains(e.logs.String(), "token file changed: reloaded") {
+		t.Errorf("rotation not logged:\n%s", e.logs.String())
+	}
+}
+
+// A token the server refuses makes every request of every probe and of
+// the background work answer 401; the token file is re-read on the first
+// one, then at most every 5 s (unauthorizedRecheck), not on each: a
+// Secret's file is not read dozens of times a scrape while the token stays
+// revoked. A token rotated in the file meanwhile is taken at the first 401
+// once the 5 s have passed, without a reload.
+func TestUnauthorizedRereadsSpacedBy5s(t *testing.T) {
+	t.Parallel() // waits 5 s
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	tok := e.token("a", "revoked-token")
+	var mu sync.Mutex
+	var reads []time.Time
+	read := func(what, path string) (string, [32]byte, error) {
+		if path == tok {
+			mu.Lock()
+			reads = append(reads, time.Now())
+			mu.Unlock()
+		}
+		return testReadToken(what, path)
+	}
+	readsSoFar := func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), reads...)
+	}
+	f, err := New(Options{ConfigFile: e.config("targets:\n  - name: a\n    url: " + a.URL + "\n    token_file: " + tok + "\n    collectors: [cluster]\n"), ReadToken: read, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+
+	// 10 probes with the revoked token: 10 GET /cluster/status refused.
+	for i := 0; i < 10; i++ {
+		if out := probeReq(f, "target=a").Body.String(); !strings.Contains(out, `code="401",endpoint="cluster_status"} `+strconv.Itoa(i+1)) {
+			t.Fatalf("probe %d with a revoked token:\n%s", i, out)
+		}
+	}
+	r := readsSoFar()
+	if len(r) != 2 {
+		t.Fatalf("token file read %d times (at load, then at each 401?), want 2: at load and at the first 401", len(r))
+	}
+
+	// Rotated in the file: taken at the first 401 after the 5 s.
+	e.token("a", mmtest.AdminToken)
+	firstRecheck := r[1]
+	deadline := firstRecheck.Add(15 * time.Second)
+	for !strings.Contains(probeReq(f, "target=a").Body.String(), "\nmattermost_probe_success 1\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated token was not taken within 15 s of the last re-read (reads at %v)", readsSoFar())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r = readsSoFar()
+	for i := 2; i < len(r); i++ {
+		if gap := r[i].Sub(r[i-1]); gap < 5*time.Second {
+			t.Errorf("token file re-read %s after the previous read, want at least 5 s", gap)
+		}
+	}
+	if len(r) != 3 {
+		t.Errorf("token file read %d times, want 3 (load, first 401, rotation)", len(r))
 	}
 	if !strings.Contains(e.logs.String(), "token file changed: reloaded") {
 		t.Errorf("rotation not logged:\n%s", e.logs.String())
