@@ -19,7 +19,7 @@ import (
 // server says so.
 func TestServerLabelsCutOnARuneBoundary(t *testing.T) {
 	euros := func(n int) string { return strings.Repeat("€", n) }
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetSearchBackend(euros(30))
 	s.SetLicense(&mmtest.License{SkuShortName: euros(30), Users: 10, StartsAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_900_000_000, 0)})
 	s.SetJobs([]mmtest.Job{{Type: euros(30), Status: "success", CreateAt: time.Unix(1_799_999_000, 0), LastActivityAt: time.Unix(1_799_999_900, 0)}})

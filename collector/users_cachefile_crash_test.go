@@ -95,7 +95,7 @@ func dyingWriteChild(t *testing.T, url, path string) {
 	var logs logBuffer
 	cfg := DefaultUsersConfig()
 	cfg.CacheFile = path
-	c, err := NewUsersCollector(Deps{Client: client, Logger: logs.logger()}, cfg)
+	c, err := NewUsersCollector(Deps{Client: client, Logger: logs.Logger()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

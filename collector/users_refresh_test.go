@@ -120,7 +120,7 @@ func TestUsersFailingWalkBacksOff(t *testing.T) {
 	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
 	env.c.cache.retryMin = 20 * time.Millisecond
 	var logs logBuffer
-	env.c.cache.logger = logs.logger()
+	env.c.cache.logger = logs.Logger()
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	var mu sync.Mutex
 	var asked []time.Time
@@ -136,12 +136,12 @@ func TestUsersFailingWalkBacksOff(t *testing.T) {
 	want := []string{"20ms", "40ms", "80ms", "160ms", "200ms", "200ms"}
 	// The loop logs each failure after the walk has counted it.
 	waitFor(t, "6 failed walks logged", func() bool {
-		return len(logs.linesContaining("user id cache refresh failed")) >= len(want)
+		return len(logs.LinesContaining("user id cache refresh failed")) >= len(want)
 	})
 	var got []string
-	for _, l := range logs.linesContaining("user id cache refresh failed") {
+	for _, l := range logs.LinesContaining("user id cache refresh failed") {
 		_, after, _ := strings.Cut(l, "retry_in=")
-		got = append(got, strings.Fields(after+" ")[0])
+		got = append(got, strings.Fields(after + " ")[0])
 	}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Fatalf("retries after the failed walks %v, want %v then the refresh interval", got, want)
@@ -183,7 +183,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
 	env.c.cache.rewalkMin = 300 * time.Millisecond
 	var logs logBuffer
-	env.c.cache.logger = logs.logger()
+	env.c.cache.logger = logs.Logger()
 
 	// The account at position 700 (page 3), an active human, becomes the
 	// first by username while page 1 is being answered: pages 2.. shift by
@@ -210,7 +210,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
 	want := mmtest.CountStatuses(users)
 	walkActive, statsTotal := fmt.Sprintf("walk_active=%d", want.Active-1), fmt.Sprintf("stats_total=%d", want.Active)
-	if l := logs.linesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
+	if l := logs.LinesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
 		t.Fatalf("the first walk did not see the difference: %q", logs.String())
 	}
 	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {

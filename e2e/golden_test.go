@@ -214,6 +214,19 @@ func TestGoldenExposition(t *testing.T) {
 	}
 }
 
+// goldenWithoutFamily returns an exposition without the lines of family.
+func goldenWithoutFamily(exposition, family string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(exposition, "\n") {
+		if strings.HasPrefix(line, "# HELP "+family+" ") || strings.HasPrefix(line, "# TYPE "+family+" ") ||
+			strings.HasPrefix(line, family+"{") || strings.HasPrefix(line, family+" ") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
 func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 	fake := mmtest.NewServer(goldenConfigEra(era))
 	t.Cleanup(fake.Close)

@@ -14,13 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 func gauge(t *testing.T, f *Fleet, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(f.Collector())
+	reg.MustRegister(f.metrics)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +50,13 @@ func TestLazyStartAndIdleStop(t *testing.T) {
 		t.Fatalf("started %v after probing a, want 1", got)
 	}
 	// a's background work (the users id-cache walk) runs; b does nothing.
-	waitFor(t, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 	if b.TotalRequests() != 0 {
 		t.Errorf("b got %d requests without a probe", b.TotalRequests())
 	}
 	// Not probed for the idle timeout: stopped, and its background work
 	// with it.
-	waitFor(t, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
 	time.Sleep(50 * time.Millisecond) // a walk in flight at the stop ends
 	before := a.TotalRequests()
 	time.Sleep(200 * time.Millisecond)
@@ -78,7 +79,7 @@ func TestEagerStart(t *testing.T) {
 	if f.StartedTargets() != 1 {
 		t.Fatalf("started %d, want 1", f.StartedTargets())
 	}
-	waitFor(t, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 }
 
 func TestReload(t *testing.T) {
@@ -97,7 +98,7 @@ func TestReload(t *testing.T) {
 
 	// A bad config is rejected: old targets stay, gauge 0.
 	e.config("targets:\n" + ta + "    bogus: 1\n")
-	if err := f.Reload(); err == nil {
+	if err := f.Reload("test"); err == nil {
 		t.Fatal("bad config accepted")
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 0 {
@@ -112,7 +113,7 @@ func TestReload(t *testing.T) {
 
 	// a unchanged, b removed, c added, and a changed in a second step.
 	e.config("targets:\n" + ta + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 1 {
@@ -136,7 +137,7 @@ func TestReload(t *testing.T) {
 	}
 
 	e.config("targets:\n" + e.targetYAML("a", a.URL, "collectors: [cluster]", "cluster: {expected_nodes: 5}") + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") == oldA || !oldA.closedForGood() {
@@ -157,7 +158,7 @@ func TestReloadTokenOnly(t *testing.T) {
 	probeReq(f, "target=a")
 	old := f.lookup("a")
 	e.token("a", mmtest.UserToken) // a plain user: /cluster/status is 403
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") != old {
@@ -209,7 +210,7 @@ func TestBackgroundLimit(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two background requests in flight", func() bool { return inFlight.Load() >= 2 })
+	testhelp.WaitFor(t, 10*time.Second, "two background requests in flight", func() bool { return inFlight.Load() >= 2 })
 	// A foreground (probe) request is never limited.
 	fg := make(chan struct{})
 	go func() {
@@ -219,7 +220,7 @@ func TestBackgroundLimit(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, "the foreground request in flight", func() bool { return inFlight.Load() >= 3 })
+	testhelp.WaitFor(t, 10*time.Second, "the foreground request in flight", func() bool { return inFlight.Load() >= 3 })
 	// Give the 3 held-back requests time to get through a broken limit.
 	time.Sleep(100 * time.Millisecond)
 	if n := inFlight.Load(); n != 3 {
@@ -283,64 +284,42 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 // one, then at most every 5 s (unauthorizedRecheck), not on each: a
 // Secret's file is not read dozens of times a scrape while the token stays
 // revoked. A token rotated in the file meanwhile is taken at the first 401
-// once the 5 s have passed, without a reload.
+// once the 5 s have passed, without a reload. Each re-read logs a line
+// (at debug level when the file is unchanged).
 func TestUnauthorizedRereadsSpacedBy5s(t *testing.T) {
 	t.Parallel() // waits 5 s
 	e := newEnv(t)
 	a := e.server(mmtest.Config{})
 	tok := e.token("a", "revoked-token")
-	var mu sync.Mutex
-	var reads []time.Time
-	read := func(what, path string) (string, [32]byte, error) {
-		if path == tok {
-			mu.Lock()
-			reads = append(reads, time.Now())
-			mu.Unlock()
-		}
-		return testReadToken(what, path)
-	}
-	readsSoFar := func() []time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]time.Time(nil), reads...)
-	}
-	f, err := New(Options{ConfigFile: e.config("targets:\n  - name: a\n    url: " + a.URL + "\n    token_file: " + tok + "\n    collectors: [cluster]\n"), ReadToken: read, Logger: e.logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
+	f := e.fleet("targets:\n  - name: a\n    url: "+a.URL+"\n    token_file: "+tok+"\n    collectors: [cluster]\n", Options{})
+	rereads := func() int { return len(e.logs.LinesContaining("Mattermost refused the token (HTTP 401)")) }
 
 	// 10 probes with the revoked token: 10 GET /cluster/status refused.
+	start := time.Now() // before the first re-read
 	for i := 0; i < 10; i++ {
 		if out := probeReq(f, "target=a").Body.String(); !strings.Contains(out, `code="401",endpoint="cluster_status"} `+strconv.Itoa(i+1)) {
 			t.Fatalf("probe %d with a revoked token:\n%s", i, out)
 		}
 	}
-	r := readsSoFar()
-	if len(r) != 2 {
-		t.Fatalf("token file read %d times (at load, then at each 401?), want 2: at load and at the first 401", len(r))
+	if n := rereads(); n != 1 {
+		t.Fatalf("token file re-read %d times for 10 refused requests, want 1 (the first):\n%s", n, e.logs.String())
 	}
 
 	// Rotated in the file: taken at the first 401 after the 5 s.
 	e.token("a", mmtest.AdminToken)
-	firstRecheck := r[1]
-	deadline := firstRecheck.Add(15 * time.Second)
 	for !strings.Contains(probeReq(f, "target=a").Body.String(), "\nmattermost_probe_success 1\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the rotated token was not taken within 15 s of the last re-read (reads at %v)", readsSoFar())
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("the rotated token was not taken within 15 s of the first re-read:\n%s", e.logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r = readsSoFar()
-	for i := 2; i < len(r); i++ {
-		if gap := r[i].Sub(r[i-1]); gap < 5*time.Second {
-			t.Errorf("token file re-read %s after the previous read, want at least 5 s", gap)
-		}
+	if took := time.Since(start); took < 5*time.Second {
+		t.Errorf("the rotated token was taken %s after the first re-read, want 5 s or more", took)
 	}
-	if len(r) != 3 {
-		t.Errorf("token file read %d times, want 3 (load, first 401, rotation)", len(r))
+	if n := rereads(); n != 2 {
+		t.Errorf("token file re-read %d times, want 2 (first 401, rotation)", n)
 	}
-	if !strings.Contains(e.logs.String(), "token file changed: reloaded") {
+	if len(e.logs.LinesContaining("token file changed: reloaded")) != 1 {
 		t.Errorf("rotation not logged:\n%s", e.logs.String())
 	}
 }
@@ -348,9 +327,65 @@ func TestUnauthorizedRereadsSpacedBy5s(t *testing.T) {
 func TestPlainTextTokenWarning(t *testing.T) {
 	e := newEnv(t)
 	body := "targets:\n" + e.targetYAML("remote", "http://chat.example.com") + e.targetYAML("tls", "https://chat.example.com")
-	e.fleet(body, Options{PlainTextToken: func(u string) bool { return strings.HasPrefix(u, "http://") }})
+	e.fleet(body, Options{})
 	logs := e.logs.String()
 	if !strings.Contains(logs, "target=remote") || strings.Contains(logs, "target=tls") {
 		t.Errorf("want one warning, for remote:\n%s", logs)
+	}
+}
+
+// The single-target mode: its one target starts at New, a start error is
+// New's error, and a reload re-reads the token file with one log line
+// saying what became of the token; a bad file keeps the token in use.
+func TestOneTarget(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	path := e.token("a", mmtest.AdminToken)
+	tc := TargetConfig{Name: "mattermost", URL: a.URL, TokenFile: path}
+	load := func() ([]*Target, error) {
+		token, sum, err := ReadTokenFile("--mattermost.token-file", path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Target{NewTarget(tc, token, sum, "--mattermost.token-file")}, nil
+	}
+	f, err := New(Options{Load: load, OneTarget: true, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	if f.StartedTargets() != 1 {
+		t.Fatal("the target did not start at New")
+	}
+	metrics := func() string {
+		w := httptest.NewRecorder()
+		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return w.Body.String()
+	}
+	if out := metrics(); !strings.Contains(out, "mattermost_up 1") || strings.Contains(out, "mattermost_probe_success") {
+		t.Errorf("/metrics of the one target:\n%s", out)
+	}
+	for _, step := range []struct{ content, want string }{
+		{mmtest.AdminToken, "token file re-read; the token is unchanged"},
+		{mmtest.UserToken, "token file reloaded; later requests use the new token"},
+		{"bad token", "token file not reloaded; the current token stays in use"},
+		{"ctrl\x1btoken", "contains control characters"},
+	} {
+		e.token("a", step.content)
+		_ = f.Reload("SIGHUP")
+		if n := strings.Count(e.logs.String(), step.want); n != 1 {
+			t.Errorf("%d log lines with %q, want 1:\n%s", n, step.want, e.logs.String())
+		}
+	}
+	if out := metrics(); !strings.Contains(out, `mattermost_exporter_collector_success{collector="cluster"} 0`) {
+		t.Errorf("the user token (403 on /cluster/status) is not in use:\n%s", out)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, mmtest.UserToken) || strings.Contains(logs, "target=") {
+		t.Errorf("a token or a target key in the logs:\n%s", logs)
+	}
+	if _, err := New(Options{Load: func() ([]*Target, error) {
+		return []*Target{NewTarget(TargetConfig{Name: "x", URL: "ftp://x"}, "t", [32]byte{}, "")}, nil
+	}, OneTarget: true}); err == nil {
+		t.Error("a target that cannot start: no error from New")
 	}
 }
