@@ -362,7 +362,7 @@ func TestOneTarget(t *testing.T) {
 		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		return w.Body.String()
 	}
-	if out := metrics(); !strings.Contains(out, "mattermost_up 1") || strings.Contains(out, "mattermost_probe_success") {
+	if out := metrics(); !strings.Contains(out, "\nmattermost_up 1\n") || strings.Contains(out, "mattermost_probe_success") {
 		t.Errorf("/metrics of the one target:\n%s", out)
 	}
 	for _, step := range []struct{ content, want string }{

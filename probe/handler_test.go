@@ -124,7 +124,7 @@ func TestProbeServesTheTargetsMetrics(t *testing.T) {
 		`mattermost_exporter_collector_success{collector="cluster"} 0`,
 		"mattermost_probe_success 0",
 	} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(out, "\n"+want+"\n") {
 			t.Errorf("forbidden probe lacks %s:\n%s", want, out)
 		}
 	}
@@ -224,7 +224,7 @@ func TestStalledTargetDoesNotDelayOthers(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/probe?target=healthy", nil))
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "mattermost_up 1") {
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "\nmattermost_up 1\n") {
 			t.Fatalf("healthy probe: code %d\n%s", w.Code, w.Body)
 		}
 	}
