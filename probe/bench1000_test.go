@@ -29,7 +29,7 @@ import (
 var fleetHeapProfile = flag.String("fleet.heapprofile", "", "write the heap profile of BenchmarkProbe1000Targets' started fleet to this file")
 
 // fakeFleetEnv makes the test binary a child process serving fake
-// deployments ("<n>,<users>") instead of running tests.
+// deployments ("<n>,<users>[,<ca file>]") instead of running tests.
 const fakeFleetEnv = "PROBE_BENCH_FAKE_FLEET"
 
 // serveFakeFleet serves n deployments of users users each on one listener
@@ -146,16 +146,17 @@ const (
 // BenchmarkProbe1000Targets is issue 26's fleet: one exporter with 1,000
 // targets of 500 users each, the fakes in a child process (one listener,
 // mmtest.Deployments), over plain HTTP and over HTTPS (HTTP/2, each target
-// with the certificate as its ca_file). Every target is probed until its users collector has
-// its id cache and a sweep (success 1); then, with every target started and
-// its connections idle in their pools as between two scrapes, it reports
-// per started target the heap in use after GC (heap-B/target), the
-// goroutine stacks (stack-B/target) and the resident set
-// (rss-B/target), each as after minus before divided by 1,000. The loop
-// probes the targets in turn and counts the connections they open
-// (dials/probe).
+// with the certificate as its ca_file). Every target is probed until its
+// users collector has its id cache and a sweep (success 1); then, with
+// every target started and its connections idle in their pools as between
+// two scrapes, it reports per started target the heap in use after GC
+// (heap-B/target), the goroutine stacks (stack-B/target) and the resident
+// set (rss-B/target), each as after minus before divided by 1,000. The
+// loop probes the targets in turn and counts the connections they open
+// (dials/probe). Run each sub-benchmark alone for its RSS (the second of a
+// run starts with the first's freed pages still resident):
 //
-//	go test -run '^$' -bench BenchmarkProbe1000Targets ./probe/ \
+//	go test -run '^$' -bench 'BenchmarkProbe1000Targets/http$' ./probe/ \
 //		-args -fleet.heapprofile=/tmp/fleet.heap
 //	go tool pprof -top -sample_index=inuse_space /tmp/fleet.heap.http
 func BenchmarkProbe1000Targets(b *testing.B) {
