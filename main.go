@@ -1,5 +1,8 @@
-// Command mattermost_exporter exposes Mattermost cluster, SAML and user
-// status metrics to Prometheus.
+// Command mattermost_exporter exposes Mattermost metrics to Prometheus: API
+// health, cluster nodes, SAML certificates, the deep health check, license,
+// jobs, plugins, system console analytics and user statuses, one collector
+// each (package collector). With --config.file it serves a fleet of
+// deployments on /probe (fleet.go, package probe).
 package main
 
 import (
@@ -291,7 +294,7 @@ func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, 
 		timeoutOffset: *timeoutOffset,
 		logger:        logger,
 	}))
-	if err := addLandingPage(mux, "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"); err != nil {
+	if err := addLandingPage(mux, "Prometheus exporter for Mattermost; collectors: "+strings.Join(exporter.Collectors(), ", ")); err != nil {
 		return err
 	}
 	return serve(ctx, stop, logger, slogger, mux)
