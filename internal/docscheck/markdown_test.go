@@ -13,7 +13,7 @@ const sample = "# Title\n\n" +
 	"```yaml\nno: marker\n| not | a table |\n|---|---|\n```\n\n" +
 	"## Flags and `code`\n"
 
-func TestParse(t *testing.T) {
+func TestDocscheckParse(t *testing.T) {
 	p := Parse("s.md", sample)
 	if len(p.Tables) != 1 {
 		t.Fatalf("%d tables, want 1 (the one inside a code block is not a table)", len(p.Tables))
@@ -45,7 +45,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestSlug(t *testing.T) {
+func TestDocscheckSlug(t *testing.T) {
 	for in, want := range map[string]string{
 		"1. A bot account and its token":               "1-a-bot-account-and-its-token",
 		"The config file (many deployments)":           "the-config-file-many-deployments",
@@ -59,7 +59,7 @@ func TestSlug(t *testing.T) {
 	}
 }
 
-func TestBackquotedAndLines(t *testing.T) {
+func TestDocscheckBackquotedAndLines(t *testing.T) {
 	if got := Backquoted("`a` = `b`, `c`"); !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
 		t.Errorf("Backquoted: %q", got)
 	}
