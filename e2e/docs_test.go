@@ -191,6 +191,26 @@ func docsSortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// docsNearestRow says where a new family's row probably goes: beside the
+// documented family sharing the longest name prefix.
+func docsNearestRow(rows map[string]docsMetricRow, name string) string {
+	best, bestLen := "", 0
+	for _, doc := range docsSortedKeys(rows) {
+		n := 0
+		for n < len(doc) && n < len(name) && doc[n] == name[n] {
+			n++
+		}
+		if n > bestLen {
+			best, bestLen = doc, n
+		}
+	}
+	if best == "" {
+		return "a new section"
+	}
+	r := rows[best]
+	return fmt.Sprintf("probably under %q, near %s at line %d", "## "+r.section, best, r.line)
+}
+
 func TestDocsMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the exporter binary")
@@ -207,8 +227,8 @@ func TestDocsMetrics(t *testing.T) {
 			for _, l := range docsSortedKeys(f.labels) {
 				cells = append(cells, "`"+l+"`")
 			}
-			t.Errorf("metric family %s (served in %s) is not documented: add a row to the table of its collector in %s:\n| `%s` | %s | %s | unit | meaning; when it is absent |",
-				name, strings.Join(f.sources, ", "), docsMetricsPage, name, f.typ, strings.Join(cells, "; "))
+			t.Errorf("metric family %s (served in %s) is not documented: add a row to the table of its collector in %s (%s):\n| `%s` | %s | %s | unit | meaning; when it is absent |",
+				name, strings.Join(f.sources, ", "), docsMetricsPage, docsNearestRow(rows, name), name, f.typ, strings.Join(cells, "; "))
 			continue
 		}
 		where := docscheck.Where(docsMetricsPage, row.line)
