@@ -194,10 +194,12 @@ func docsSortedKeys[V any](m map[string]V) []string {
 // docsNearestRow says where a new family's row probably goes: beside the
 // documented family sharing the longest name prefix.
 func docsNearestRow(rows map[string]docsMetricRow, name string) string {
-	best, bestLen := "", 0
+	words := strings.Split(name, "_")
+	best, bestLen := "", 1 // "mattermost" alone says nothing
 	for _, doc := range docsSortedKeys(rows) {
+		dw := strings.Split(doc, "_")
 		n := 0
-		for n < len(doc) && n < len(name) && doc[n] == name[n] {
+		for n < len(dw) && n < len(words) && dw[n] == words[n] {
 			n++
 		}
 		if n > bestLen {
@@ -205,7 +207,7 @@ func docsNearestRow(rows map[string]docsMetricRow, name string) string {
 		}
 	}
 	if best == "" {
-		return "a new section"
+		return "the section of its collector, or a new one: ## <name> collector, with its endpoints and role"
 	}
 	r := rows[best]
 	return fmt.Sprintf("probably under %q, near %s at line %d", "## "+r.section, best, r.line)
