@@ -478,6 +478,14 @@ func TestDocsCodeBlocks(t *testing.T) {
 			ran[name]++
 		}
 	}
+	// The full example the configuration page links to, as a user would check it.
+	t.Run("deploy/fleet/mattermost_exporter.yml:config-file", func(t *testing.T) {
+		b, err := os.ReadFile(promRepoPath("deploy", "fleet", "mattermost_exporter.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docsCheckConfigFile(t, docscheck.Block{Lang: "yaml", Text: string(b)})
+	})
 	for _, must := range []string{"make-targets", "quickstart", "config-file", "scrape-config", "promql"} {
 		if ran[must] == 0 {
 			t.Errorf("no block checked by %s: the README and docs must keep one", must)
