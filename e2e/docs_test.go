@@ -12,6 +12,7 @@ package e2e
 //   - TestDocsLinks: every relative link between the Markdown pages resolves,
 //     anchors included;
 //   - TestDocsReadmeSize: README.md stays a front page (at most 18,000 bytes);
+//   - TestDocsAlertTable: the README's alert table names every shipped alert;
 //   - TestDocsCodeBlocks: every code block of README.md, CONTRIBUTING.md and docs/
 //     is either run here (the quick start against the fake, the example config
 //     with --config.check, the scrape configs with promtool, the make targets) or
@@ -614,5 +615,38 @@ func docsCheckPromQL(t *testing.T, b docscheck.Block) {
 				t.Errorf("%q uses %s, which the exporter does not export (per %s)", l, n, source)
 			}
 		}
+	}
+}
+
+// TestDocsAlertTable checks the README's alert table against the shipped
+// rules: every alert named, none that does not exist.
+func TestDocsAlertTable(t *testing.T) {
+	page := docsPage(t, "README.md")
+	documented := map[string]int{}
+	for _, tb := range page.Tables {
+		if len(tb.Header) == 0 || tb.Header[0] != "alert" {
+			continue
+		}
+		for _, r := range tb.Rows {
+			for _, name := range docscheck.Backquoted(r.Cells[0]) {
+				documented[name] = r.Line
+			}
+		}
+	}
+	const alertsFile = "deploy/prometheus/alerts.yml"
+	rules := map[string]bool{}
+	for _, r := range promAlerts(promLoadRules(t, promAlertsFile)) {
+		rules[r.Alert] = true
+		if _, ok := documented[r.Alert]; !ok {
+			t.Errorf("alert %s of %s is not in the alert table of README.md: add it to a row (| `%s` | severity | fires when |)", r.Alert, alertsFile, r.Alert)
+		}
+	}
+	for _, name := range docsSortedKeys(documented) {
+		if !rules[name] {
+			t.Errorf("%s: %s is not an alert of %s: remove or rename it", docscheck.Where("README.md", documented[name]), name, alertsFile)
+		}
+	}
+	if len(rules) < 10 {
+		t.Fatalf("%d alerts read from %s", len(rules), alertsFile)
 	}
 }
