@@ -13,6 +13,8 @@ package e2e
 //     anchors included;
 //   - TestDocsReadmeSize: README.md stays a front page (at most 18,000 bytes);
 //   - TestDocsAlertTable: the README's alert table names every shipped alert;
+//   - TestDocsMetricNames: every mattermost_* name in any Markdown page is a row
+//     of docs/metrics.md;
 //   - TestDocsCodeBlocks: every code block of README.md, CONTRIBUTING.md and docs/
 //     is either run here (the quick start against the fake, the example config
 //     with --config.check, the scrape configs with promtool, the make targets) or
@@ -648,5 +650,34 @@ func TestDocsAlertTable(t *testing.T) {
 	}
 	if len(rules) < 10 {
 		t.Fatalf("%d alerts read from %s", len(rules), alertsFile)
+	}
+}
+
+var docsMetricName = regexp.MustCompile(`\bmattermost_[a-z0-9_]*[a-z0-9]`)
+
+// TestDocsMetricNames checks every mattermost_* name written in any Markdown
+// page against docs/metrics.md (which TestDocsMetrics checks against the
+// exporter), so that a renamed metric cannot linger in prose or a table.
+// mattermost_exporter alone (the binary) and prefixes followed by * are
+// not metric names.
+func TestDocsMetricNames(t *testing.T) {
+	rows := docsMetricRows(t, docsPage(t, docsMetricsPage))
+	for _, rel := range docsMarkdownFiles(t) {
+		b, err := os.ReadFile(promRepoPath(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		for i, line := range strings.Split(text, "\n") {
+			for _, m := range docsMetricName.FindAllStringIndex(line, -1) {
+				name := line[m[0]:m[1]]
+				if name == "mattermost_exporter" || (m[1] < len(line) && line[m[1]] == '*') {
+					continue
+				}
+				if _, ok := rows[name]; !ok {
+					t.Errorf("%s: %s is not a metric of %s: fix the name, or document the metric there", docscheck.Where(rel, i+1), name, docsMetricsPage)
+				}
+			}
+		}
 	}
 }
