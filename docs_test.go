@@ -220,7 +220,7 @@ func TestDocsConfigKeys(t *testing.T) {
 	}
 	sort.Strings(missing)
 	for _, k := range missing {
-		t.Errorf("config key %s is not documented: add a row `| `%s` | type | default (the flag it overrides) | meaning |` to the key table of %s (line %d), and the key to the example config above it",
-			k, k, configurationPage, table.Line)
+		t.Errorf("config key %s is not documented: add a row to the key table of %s (line %d), and the key to the example config above it:\n| `%s` | type | default (the flag it overrides) | meaning |",
+			k, configurationPage, table.Line, k)
 	}
 }

@@ -567,12 +567,15 @@ func docsCheckConfigFile(t *testing.T, b docscheck.Block) {
 	}
 	tls := mmtest.NewTLSServer(mmtest.Config{})
 	t.Cleanup(tls.Close)
-	for _, m := range regexp.MustCompile(`(?m)^\s*(token_file|ca_file):\s*(\S+)`).FindAllStringSubmatch(text, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s*(token_file|ca_file|idp_metadata_ca_file):\s*(\S+)`).FindAllStringSubmatch(text, -1) {
+		if m[2] == `""` {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(m[2]), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		content := []byte("docs-example-token\n")
-		if m[1] == "ca_file" {
+		if strings.HasSuffix(m[1], "ca_file") {
 			content = tls.CertificatePEM()
 		}
 		if err := os.WriteFile(m[2], content, 0o600); err != nil {
