@@ -47,9 +47,6 @@ const (
 	docsMetricsPage   = "docs/metrics.md"
 	docsDashboardPage = "dashboards/README.md"
 	docsReadmeLimit   = 18000
-	// docsDashboardSelector opens the selector of every dashboard query; the
-	// panel table leaves it out.
-	docsDashboardSelector = `{job=~"$job",instance=~"$instance"`
 )
 
 // docsPage reads a page given by its path from the repository root.
@@ -303,19 +300,28 @@ func TestDocsDashboardTable(t *testing.T) {
 	const begin = "<!-- BEGIN panels: generated from mattermost.json by `go test ./e2e -run TestDocsDashboardTable -update` -->"
 	const end = "<!-- END panels -->"
 	d := promLoadDashboard(t, promDashboardFile)
+	panels := grafanaAllPanels(d)
+	sel := docsCommonSelector(panels)
 	var b strings.Builder
-	b.WriteString(begin + "\n\n| row | panel | type | queries |\n|---|---|---|---|\n")
+	b.WriteString(begin + "\n\n")
+	if sel != "" {
+		fmt.Fprintf(&b, "Every query also selects `{%s}`, left out below.\n\n", sel)
+	}
+	b.WriteString("| row | panel | type | queries |\n|---|---|---|---|\n")
 	row := ""
 	n := 0
-	for _, p := range grafanaAllPanels(d) {
+	for _, p := range panels {
 		if p.Type == "row" {
 			row = p.Title
 			continue
 		}
 		var qs []string
 		for _, tg := range p.Targets {
-			q := strings.ReplaceAll(tg.Expr, docsDashboardSelector+"}", "")
-			q = strings.ReplaceAll(q, docsDashboardSelector+",", "{")
+			q := tg.Expr
+			if sel != "" {
+				q = strings.ReplaceAll(q, "{"+sel+"}", "")
+				q = strings.ReplaceAll(q, "{"+sel+",", "{")
+			}
 			qs = append(qs, "`"+strings.ReplaceAll(q, "|", `\|`)+"`")
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row, p.Title, p.Type, strings.Join(qs, "<br>"))
@@ -345,8 +351,32 @@ func TestDocsDashboardTable(t *testing.T) {
 		t.Logf("rewrote the panel table of %s (%d panels)", docsDashboardPage, n)
 		return
 	}
-	t.Errorf("the panel table of %s does not match %s: run go test ./e2e -run TestDocsDashboardTable -update\n%s",
-		docsDashboardPage, promDashboardFile, goldenDiff(want, got))
+	t.Errorf("the panel table of %s does not match dashboards/mattermost.json: run go test ./e2e -run TestDocsDashboardTable -update\n%s",
+		docsDashboardPage, goldenDiff(want, got))
+}
+
+var docsSelectorRe = regexp.MustCompile(`\{([^{}]*)\}`)
+
+// docsCommonSelector returns the label matchers that open the first
+// selector of every panel query (the dashboard's job and instance
+// variables), "" when the queries share none.
+func docsCommonSelector(panels []grafanaPanel) string {
+	sel := ""
+	for _, p := range panels {
+		for _, tg := range p.Targets {
+			if sel == "" {
+				m := docsSelectorRe.FindStringSubmatch(tg.Expr)
+				if m == nil {
+					return ""
+				}
+				sel = m[1]
+			}
+			if !strings.Contains(tg.Expr, "{"+sel+"}") && !strings.Contains(tg.Expr, "{"+sel+",") {
+				return ""
+			}
+		}
+	}
+	return sel
 }
 
 // docsMarkdownFiles lists the repository's Markdown files (relative paths),
