@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
@@ -28,12 +29,10 @@ type walkClock struct {
 	slept []time.Duration
 }
 
-func installWalkClock(c *UsersCollector) *walkClock {
-	f := &walkClock{t: time.Unix(1e9, 0)}
-	c.cache.now = f.now
-	c.cache.sleep = f.sleep
-	return f
-}
+func newWalkClock() *walkClock { return &walkClock{t: time.Unix(1e9, 0)} }
+
+// option gives the clock to an id cache.
+func (f *walkClock) option() userids.Option { return userids.WithWalkClock(f.now, f.sleep) }
 
 func (f *walkClock) now() time.Time {
 	f.mu.Lock()
@@ -101,24 +100,24 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
+	clock := newWalkClock()
+	c, err := newUsersCollector(Deps{Client: client}, serialWalkConfig(), []userids.Option{clock.option()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installWalkClock(c)
 
 	// More 429s in a row than the client's retries would absorb (3).
 	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 3, Times: 4})
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.cache.snap.Load().ids.Len(); got != activeHumans(users) {
+	if got := c.ids.Snapshot().IDs.Len(); got != activeHumans(users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(users))
 	}
 	if got := users429.Load(); got != 4 {
 		t.Fatalf("server answered %d 429s, want 4", got)
 	}
-	if got := counterValue(c.cache.throttled); got != float64(users429.Load()) {
+	if got := float64(c.ids.Stats().Throttled); got != float64(users429.Load()) {
 		t.Fatalf("walk saw %v throttled pages, server answered %d 429s (hidden client retries?)", got, users429.Load())
 	}
 	if got, want := usersReqs.Load(), int64(walkPages(n)+4); got != want {
@@ -164,17 +163,17 @@ func pageTimes(srv *mmtest.Server, clock *walkClock) func() []time.Time {
 // speed once the pressure is gone.
 func TestUsersWalkRateLimitedSlowsDownAndRecovers(t *testing.T) {
 	cfg := serialWalkConfig()
-	env := newUsersEnv(t, 8000, cfg, mmtest.Config{})
-	clock := installWalkClock(env.c)
+	clock := newWalkClock()
+	env := newUsersEnv(t, 8000, cfg, mmtest.Config{}, clock.option())
 	times := pageTimes(env.srv, clock) // answered pages only: a 429 answers before the latency model
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 3})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+	if got := env.c.ids.Snapshot().IDs.Len(); got != activeHumans(env.users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
 	}
-	if got := counterValue(env.c.cache.throttled); got != 3 {
+	if got := float64(env.c.ids.Stats().Throttled); got != 3 {
 		t.Fatalf("throttles = %v, want 3", got)
 	}
 	ts := times()
@@ -224,25 +223,26 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
+	clock := newWalkClock()
+	c, err := newUsersCollector(Deps{Client: client}, serialWalkConfig(), []userids.Option{clock.option()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installWalkClock(c)
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	const walkMaxWait = 30 * time.Second
 	if s := clock.sleeps(); len(s) == 0 || s[0] != walkMaxWait {
 		t.Fatalf("sleeps = %v, want a first wait of %s (the cap)", s, walkMaxWait)
 	}
 }
 
-// After walkMaxThrottles 429s in a row the walk gives up; one fewer and it
-// completes.
+// After walkMaxThrottles (20) 429s in a row the walk gives up; one fewer
+// and it completes.
 func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
+	const walkMaxThrottles = 20
 	for _, times := range []int{walkMaxThrottles, walkMaxThrottles + 1} {
-		env := newUsersEnv(t, 500, serialWalkConfig(), mmtest.Config{})
-		installWalkClock(env.c)
+		env := newUsersEnv(t, 500, serialWalkConfig(), mmtest.Config{}, newWalkClock().option())
 		env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: times})
 		err := env.c.Refresh(context.Background())
 		if times == walkMaxThrottles {
@@ -254,7 +254,7 @@ func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "rate limited 21 times in a row") {
 			t.Fatalf("%d 429s in a row: err = %v, want the walk to give up", times, err)
 		}
-		if env.c.cache.snap.Load() != nil {
+		if env.c.ids.Snapshot() != nil {
 			t.Fatal("a failed walk published a snapshot")
 		}
 	}
@@ -320,10 +320,10 @@ func TestUsersWalkFitsRealLimiter(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+	if got := env.c.ids.Snapshot().IDs.Len(); got != activeHumans(env.users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
 	}
-	th := counterValue(env.c.cache.throttled)
+	th := float64(env.c.ids.Stats().Throttled)
 	if th < 1 || th > 4 {
 		t.Fatalf("walk was throttled %v times; want at least one 429 (6 tokens < 21 pages) and at most 4 (then it paces itself)", th)
 	}
@@ -346,6 +346,7 @@ func TestUsersWalkBoundedInAccounts(t *testing.T) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		var b strings.Builder
 		b.WriteByte('[')
+		const walkPerPage = mmclient.MaxPerPage
 		for i := range walkPerPage {
 			if i > 0 {
 				b.WriteByte(',')
@@ -364,11 +365,10 @@ func TestUsersWalkBoundedInAccounts(t *testing.T) {
 		pages.Store(0)
 		cfg := DefaultUsersConfig()
 		cfg.WalkConcurrency = conc
-		c, err := NewUsersCollector(Deps{Client: client}, cfg)
+		c, err := newUsersCollector(Deps{Client: client}, cfg, []userids.Option{userids.WithMaxWalkPages(5)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.cache.maxWalkPages = 5
 		err = c.Refresh(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "more than 1000 accounts") {
 			t.Fatalf("concurrency %d: err = %v, want the account bound", conc, err)
@@ -378,7 +378,7 @@ func TestUsersWalkBoundedInAccounts(t *testing.T) {
 		if p := pages.Load(); p < 5 || p > int64(4+conc) {
 			t.Errorf("concurrency %d: %d pages asked, want 5 to %d", conc, p, 4+conc)
 		}
-		if c.cache.snap.Load() != nil {
+		if c.ids.Snapshot() != nil {
 			t.Errorf("concurrency %d: a partial cache was published", conc)
 		}
 	}
@@ -420,7 +420,7 @@ func TestUsersWalkSizedFromStatsBounded(t *testing.T) {
 				t.Errorf("the walk allocated %d MB, want at most %d", got>>20, limit>>20)
 			}
 			// 10 accounts, some of them deactivated.
-			if n := c.cache.snap.Load().activeAll; n < 1 || n > 10 {
+			if n := c.ids.Snapshot().ActiveAll; n < 1 || n > 10 {
 				t.Errorf("the walk saw %d active accounts, want 1 to 10", n)
 			}
 		})

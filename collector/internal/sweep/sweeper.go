@@ -1,24 +1,20 @@
-package collector
+package sweep
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
@@ -69,31 +65,35 @@ const (
 	unknownLogEvery = time.Hour
 )
 
-const numStatuses = len(mmclient.KnownStatuses)
+// NumStatuses is the number of known status values.
+const NumStatuses = len(mmclient.KnownStatuses)
 
-// sweepCounts are the only data a sweep keeps.
-type sweepCounts struct {
-	byStatus   [numStatuses]int64
-	manual     [numStatuses]int64
-	unknown    int64
+// Counts are the only data a sweep keeps.
+type Counts struct {
+	// ByStatus and Manual count the users by status, in the order of
+	// mmclient.KnownStatuses; Manual those whose status was set by hand.
+	ByStatus [NumStatuses]int64
+	Manual   [NumStatuses]int64
+	// Unknown counts the users whose status is none of the known ones.
+	Unknown    int64
 	duplicates int64 // repeated answers ignored (logged at debug)
 }
 
-func (a *sweepCounts) add(b *sweepCounts) {
-	for i := range a.byStatus {
-		a.byStatus[i] += b.byStatus[i]
-		a.manual[i] += b.manual[i]
+func (a *Counts) add(b *Counts) {
+	for i := range a.ByStatus {
+		a.ByStatus[i] += b.ByStatus[i]
+		a.Manual[i] += b.Manual[i]
 	}
-	a.unknown += b.unknown
+	a.Unknown += b.Unknown
 	a.duplicates += b.duplicates
 }
 
-// sweepResult is one complete sweep.
-type sweepResult struct {
-	counts sweepCounts
-	// taken is when the sweep started: the counts are no older than this.
-	taken    time.Time
-	duration time.Duration
+// Result is one complete sweep.
+type Result struct {
+	Counts Counts
+	// Taken is when the sweep started: the counts are no older than this.
+	Taken    time.Time
+	Duration time.Duration
 	// firstUnknown is one unknown status value seen (copied, truncated).
 	firstUnknown string
 }
@@ -101,8 +101,8 @@ type sweepResult struct {
 // errNoStatuses is returned when the server answers a batch with [].
 var errNoStatuses = errors.New("the server returned no statuses (is ServiceSettings.EnableUserStatuses false?)")
 
-// sweeper runs the sweeps and keeps the last complete one.
-type sweeper struct {
+// Sweeper runs the sweeps and keeps the last complete one.
+type Sweeper struct {
 	client *mmclient.Client
 	logger log.Logger
 	// life is the context sweeps run under: the one given to Start (its
@@ -114,51 +114,73 @@ type sweeper struct {
 
 	batch    atomic.Int64 // ids per request, lowered after a 413
 	group    singleflight.Group
-	last     atomic.Pointer[sweepResult]
-	progress atomic.Pointer[sweepProgress] // of the latest sweep started
-	waiting  atomic.Int64                  // scrapes waiting on a sweep (for tests)
+	last     atomic.Pointer[Result]
+	progress atomic.Pointer[progress] // of the latest sweep started
+	waiting  atomic.Int64             // scrapes waiting on a sweep
 	// slots holds one token per request in flight (Concurrency).
 	slots chan struct{}
 	// workers are the 2*Concurrency workers of a sweep; their buffers serve the
 	// next sweep too (one sweep runs at a time).
-	workers []sweepWorker
+	workers []worker
 
 	unknownLog rate.Sometimes // once per unknownLogEvery
 
-	sweeps, errors, reused prometheus.Counter
+	sweeps, errors, reused atomic.Uint64
+	since                  time.Time // when counting began
 }
 
-// sweepProgress counts the batches of a sweep, for the deadline error.
-type sweepProgress struct {
+// progress counts the batches of a sweep, for the deadline error.
+type progress struct {
 	done  atomic.Int64
 	total int
 }
 
-func newSweeper(client *mmclient.Client, logger log.Logger, cfg UsersConfig) *sweeper {
-	s := &sweeper{
+// Config is what the collector's settings say about the sweeps.
+type Config struct {
+	BatchSize   int           // ids per status request, at least 1
+	Concurrency int           // status requests in flight, at least 1
+	MaxAge      time.Duration // reuse a sweep younger than this; 0 = never
+}
+
+// Option changes a Sweeper at construction (tests).
+type Option func(*Sweeper)
+
+// WithLastResult makes r the last complete sweep, as if it had run.
+func WithLastResult(r *Result) Option { return func(s *Sweeper) { s.last.Store(r) } }
+
+// New returns a sweeper asking client; sweeps run under
+// context.Background until Start.
+func New(client *mmclient.Client, logger log.Logger, cfg Config, opts ...Option) *Sweeper {
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	s := &Sweeper{
 		client: client, logger: logger, maxAge: cfg.MaxAge,
 		slots:      make(chan struct{}, cfg.Concurrency),
-		workers:    make([]sweepWorker, 2*cfg.Concurrency),
+		workers:    make([]worker, 2*cfg.Concurrency),
 		unknownLog: rate.Sometimes{Interval: unknownLogEvery},
-		sweeps:     newUsersCounter("sweeps_total", "Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries)."),
-		errors:     newUsersCounter("sweep_errors_total", "Status sweeps that failed or ran out of time; their partial counts were discarded."),
-		reused:     newUsersCounter("sweeps_reused_total", "Scrapes answered from a sweep younger than --collector.users.max-age, without requests."),
+		since:      time.Now(),
 	}
 	s.batch.Store(int64(cfg.BatchSize))
-	s.setLife(context.Background())
+	s.Start(context.Background())
+	for _, o := range opts {
+		o(s)
+	}
 	return s
 }
 
-func (s *sweeper) setLife(ctx context.Context) { s.life.Store(&ctx) }
+// Start makes ctx the context sweeps run under from now on: its values
+// reach every status request, and its end stops a sweep in flight.
+func (s *Sweeper) Start(ctx context.Context) { s.life.Store(&ctx) }
 
-// counts returns counts for one scrape: a sweep younger than MaxAge, or the
+// Counts returns counts for one scrape: a sweep younger than MaxAge, or the
 // result of the sweep in flight or of a new one. On error it also returns
 // the last complete sweep if it is younger than staleServeLimit, so that the
 // scrape can serve it with its timestamp.
-func (s *sweeper) counts(ctx context.Context, snap *idSnapshot) (*sweepResult, error) {
+func (s *Sweeper) Counts(ctx context.Context, ids *userids.IDs) (*Result, error) {
 	now := time.Now()
-	if last := s.last.Load(); s.maxAge > 0 && last != nil && now.Sub(last.taken) <= s.maxAge {
-		s.reused.Inc()
+	if last := s.last.Load(); s.maxAge > 0 && last != nil && now.Sub(last.Taken) <= s.maxAge {
+		s.reused.Add(1)
 		return last, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -168,7 +190,7 @@ func (s *sweeper) counts(ctx context.Context, snap *idSnapshot) (*sweepResult, e
 	if !ok {
 		dl = now.Add(sweepBudgetNoDeadline)
 	}
-	ch := s.group.DoChan("sweep", func() (any, error) { return s.sweep(dl, snap) })
+	ch := s.group.DoChan("sweep", func() (any, error) { return s.sweep(dl, ids) })
 	s.waiting.Add(1)
 	defer s.waiting.Add(-1)
 	select {
@@ -176,7 +198,7 @@ func (s *sweeper) counts(ctx context.Context, snap *idSnapshot) (*sweepResult, e
 		if r.Err != nil {
 			return s.servable(), fmt.Errorf("users status sweep: %w", r.Err)
 		}
-		return r.Val.(*sweepResult), nil
+		return r.Val.(*Result), nil
 	case <-ctx.Done():
 		done, total := int64(0), 0
 		if p := s.progress.Load(); p != nil {
@@ -188,23 +210,23 @@ func (s *sweeper) counts(ctx context.Context, snap *idSnapshot) (*sweepResult, e
 
 // servable is the last complete sweep if it is recent enough to serve after
 // a failure.
-func (s *sweeper) servable() *sweepResult {
-	if last := s.last.Load(); last != nil && time.Since(last.taken) <= staleServeLimit {
+func (s *Sweeper) servable() *Result {
+	if last := s.last.Load(); last != nil && time.Since(last.Taken) <= staleServeLimit {
 		return last
 	}
 	return nil
 }
 
-// sweep runs every batch of snap before dl; all or nothing.
-func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
+// sweep runs every batch of ids before dl; all or nothing.
+func (s *Sweeper) sweep(dl time.Time, ids *userids.IDs) (*Result, error) {
 	ctx, cancel := context.WithDeadline(*s.life.Load(), dl)
 	defer cancel()
 	begin := time.Now()
-	n := snap.ids.Len()
+	n := ids.Len()
 	size := int(s.batch.Load())
-	prog := &sweepProgress{total: (n + size - 1) / size}
+	prog := &progress{total: (n + size - 1) / size}
 	s.progress.Store(prog)
-	res := &sweepResult{taken: begin}
+	res := &Result{Taken: begin}
 
 	// The workers take the next batch in turn; a batch that fails (the
 	// context's end included) fails the sweep and stops the others.
@@ -213,18 +235,18 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range min(len(s.workers), prog.total) {
 		w := &s.workers[i]
-		w.cnt, w.unknownVal = sweepCounts{}, ""
+		w.cnt, w.unknownVal = Counts{}, ""
 		g.Go(func() error {
 			for b := int(next.Add(1) - 1); b < prog.total; b = int(next.Add(1) - 1) {
 				lo, hi := b*size, min((b+1)*size, n)
-				if err := s.runBatch(gctx, w, &snap.ids, lo, hi); err != nil {
+				if err := s.runBatch(gctx, w, ids, lo, hi); err != nil {
 					return fmt.Errorf("batch %d of %d (%d ids): %w", b+1, prog.total, hi-lo, err)
 				}
 				prog.done.Add(1)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			res.counts.add(&w.cnt)
+			res.Counts.add(&w.cnt)
 			if res.firstUnknown == "" {
 				res.firstUnknown = w.unknownVal
 			}
@@ -236,16 +258,16 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 		level.Warn(s.logger).Log("msg", "the server refused status batches as too large (413: ServiceSettings.MaximumPayloadSizeBytes); using smaller batches from now on", "batch_size", now, "was", size)
 	}
 	if err != nil {
-		s.errors.Inc()
+		s.errors.Add(1)
 		return nil, err
 	}
-	res.duration = time.Since(begin)
-	if last := s.last.Load(); last == nil || res.taken.After(last.taken) {
+	res.Duration = time.Since(begin)
+	if last := s.last.Load(); last == nil || res.Taken.After(last.Taken) {
 		s.last.Store(res)
 	}
-	s.sweeps.Inc()
-	level.Debug(s.logger).Log("msg", "status sweep complete", "ids", n, "duplicate_answers", res.counts.duplicates, "duration", res.duration)
-	if res.counts.unknown > 0 {
+	s.sweeps.Add(1)
+	level.Debug(s.logger).Log("msg", "status sweep complete", "ids", n, "duplicate_answers", res.Counts.duplicates, "duration", res.Duration)
+	if res.Counts.Unknown > 0 {
 		s.logUnknown(res)
 	}
 	return res, nil
@@ -253,7 +275,7 @@ func (s *sweeper) sweep(dl time.Time, snap *idSnapshot) (*sweepResult, error) {
 
 // runBatch sweeps ids [lo, hi); a 413 splits the range in halves, each
 // retried at once, and lowers the batch size of later sweeps.
-func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo, hi int) error {
+func (s *Sweeper) runBatch(ctx context.Context, w *worker, ids *userids.IDs, lo, hi int) error {
 	err := w.doBatch(ctx, s.client, s.slots, ids, lo, hi)
 	if err == nil || !mmclient.IsRequestTooLarge(err) || hi-lo < 2 {
 		return err
@@ -273,99 +295,30 @@ func (s *sweeper) runBatch(ctx context.Context, w *sweepWorker, ids *userIDs, lo
 }
 
 // logUnknown warns about unknown status values at most once an hour.
-func (s *sweeper) logUnknown(res *sweepResult) {
+func (s *Sweeper) logUnknown(res *Result) {
 	s.unknownLog.Do(func() {
-		level.Warn(s.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.counts.unknown, "example", res.firstUnknown)
+		level.Warn(s.logger).Log("msg", "users with an unknown status value; counted in mattermost_users_unknown_status", "count", res.Counts.Unknown, "example", res.firstUnknown)
 	})
 }
 
-// sweepWorker is one worker of a sweep: buffers reused from one batch to
-// the next (the batch's id strings, substrings of the cache; the answer; a
-// bitset of the ids answered) and the counts of its completed batches in
-// this sweep.
-type sweepWorker struct {
-	ids        []string
-	body       bytes.Buffer
-	seen       []uint64
-	cnt        sweepCounts
-	unknownVal string // first unknown status value (copied)
+// Stats are the sweeper's figures for the exporter's self-metrics.
+type Stats struct {
+	BatchSize int64  // ids per request now (lowered after a 413)
+	Sweeps    uint64 // complete sweeps
+	Errors    uint64 // failed sweeps
+	Reused    uint64 // scrapes answered from a sweep younger than MaxAge
+	Waiting   int64  // scrapes waiting on a sweep now
+	// LastTaken is when the last complete sweep started (zero: none).
+	LastTaken time.Time
+	// Since is when the counts began (the counters' created timestamp).
+	Since time.Time
 }
 
-// doBatch sweeps ids [lo, hi), holding one of slots while its request is in
-// flight. The worker's counts are only updated when the batch is complete.
-func (w *sweepWorker) doBatch(ctx context.Context, client *mmclient.Client, slots chan struct{}, ids *userIDs, lo, hi int) error {
-	w.ids = w.ids[:0]
-	for i := lo; i < hi; i++ {
-		w.ids = append(w.ids, ids.At(i))
+// Stats returns the sweeper's figures now.
+func (s *Sweeper) Stats() Stats {
+	st := Stats{BatchSize: s.batch.Load(), Sweeps: s.sweeps.Load(), Errors: s.errors.Load(), Reused: s.reused.Load(), Waiting: s.waiting.Load(), Since: s.since}
+	if last := s.last.Load(); last != nil {
+		st.LastTaken = last.Taken
 	}
-	if words := (hi - lo + 63) / 64; cap(w.seen) < words {
-		w.seen = make([]uint64, words)
-	} else {
-		w.seen = w.seen[:words]
-		clear(w.seen)
-	}
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	err := client.ReadStatusesByIDs(ctx, w.ids, &w.body)
-	<-slots
-	// An answer far above the usual ~115 bytes per id (a hostile or broken
-	// server, within the client's cap) is not kept for the next batch.
-	defer func() {
-		if w.body.Cap() > maxKeptBodyPerID*(hi-lo)+4096 {
-			w.body = bytes.Buffer{}
-		}
-	}()
-	if err != nil {
-		return err
-	}
-	var local sweepCounts
-	answered := 0
-	// The decoder finds each answer's id among the ids sent.
-	decoded := 0
-	err = client.DecodeStatuses(&w.body, w.ids, func(k int, st *mmclient.Status) error {
-		// Let a worker whose answer has arrived (or whose slot is free)
-		// run: decoding must not delay the requests it overlaps.
-		if decoded++; decoded%yieldEvery == 0 {
-			runtime.Gosched()
-		}
-		if k < 0 {
-			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
-		}
-		bit := uint64(1) << (uint(k) & 63)
-		if w.seen[k>>6]&bit != 0 {
-			local.duplicates++
-			return nil
-		}
-		w.seen[k>>6] |= bit
-		answered++
-		if s := slices.Index(mmclient.KnownStatuses[:], st.Status); s >= 0 {
-			local.byStatus[s]++
-			if st.Manual {
-				local.manual[s]++
-			}
-			return nil
-		}
-		local.unknown++
-		if w.unknownVal == "" {
-			w.unknownVal = truncate(st.Status, 40)
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return err
-	case answered == 0:
-		return errNoStatuses
-	case answered != hi-lo:
-		return fmt.Errorf("the server answered %d of the %d ids of the batch; refusing to publish an undercount", answered, hi-lo)
-	}
-	w.cnt.add(&local)
-	return nil
+	return st
 }
-
-// truncate copies at most n bytes of s, so that a kept or logged prefix of
-// a server's string does not keep the whole string alive.
-func truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }
