@@ -56,6 +56,11 @@ var (
 		"Serve a status sweep younger than this instead of starting a new one (for HA Prometheus pairs); 0 = every scrape sweeps (concurrent scrapes always share one sweep).").Default("0s").Duration()
 )
 
+// UsersCacheFileFlag is --collector.users.cache-file: the cache file of
+// every target of a config file naming none (probe gives it to the targets
+// of one server).
+func UsersCacheFileFlag() string { return *usersCacheFile }
+
 // UsersConfig configures the users collector; the flags map onto it.
 type UsersConfig struct {
 	IncludeBots     bool          // count bots too

@@ -16,8 +16,9 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// Tests of the incremental refresh (users_incremental.go): new accounts
-// found between walks from GET /teams and the teams' newest members.
+// Tests of the incremental refresh (internal/userids/incremental.go): new
+// accounts found between walks from GET /teams and the teams' newest
+// members.
 
 // incrUsers is the population of these tests: 16,000 accounts (a walk of 81
 // pages, so an incremental refresh may cost 20, a no-team page counting 8),

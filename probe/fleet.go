@@ -312,6 +312,9 @@ func (t *target) start() (*running, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f := t.cfg.cacheFileTaken; f != "" {
+		level.Warn(t.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
+	}
 	if t.cfg.TLS.InsecureSkipVerify {
 		level.Warn(t.logger).Log("msg", "TLS certificate verification of this target is disabled (insecure_skip_verify); use tls: ca_file instead")
 	}

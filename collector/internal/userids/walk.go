@@ -165,7 +165,7 @@ func (w *walkState) fetch(ctx context.Context, page int) ([]mmclient.User, error
 
 // fetchPaced asks for one page (what names it in errors and logs) with
 // get, paced by w's pacer, waiting and asking again after a 429. The walk
-// and the incremental refresh (users_incremental.go) page through it.
+// and the incremental refresh (incremental.go) page through it.
 func fetchPaced[T any](ctx context.Context, w *walkState, what string, get func(context.Context) ([]T, error)) ([]T, error) {
 	c := w.c
 	for {
