@@ -15,9 +15,9 @@ import (
 //
 //   - A walk pages through GET /users?page=N&per_page=200 (the server's
 //     maximum) until a short page, keeping active accounts (delete_at 0) and,
-//     with --collector.users.include-bots, bots. The result replaces the
-//     snapshot only when the walk completes; a failed walk keeps the old one.
-//   - Walks run every --collector.users.refresh-interval. Between walks
+//     with Config.IncludeBots, bots. The result replaces the snapshot only
+//     when the walk completes; a failed walk keeps the old one.
+//   - Walks run every Config.RefreshInterval. Between walks
 //     GET /users/stats is asked every StatsInterval (1 min); a change of
 //     total_users_count since the last walk brings the next walk forward, but
 //     not closer than MinEarlyGap (1 min) to the previous walk's end nor than
@@ -32,15 +32,15 @@ import (
 //   - After a walk, GET /users/stats is compared with the walk's active
 //     accounts (bots included, like total_users_count). A difference (accounts
 //     changed during the walk: OFFSET paging by username skips an account
-//     renamed across a page boundary) is exported as
-//     mattermost_exporter_users_stats_difference and the walk is made again
-//     after rewalkMin, doubling while the difference stays, at most the
-//     refresh interval.
-//   - A failed walk is retried after retryMin (10 s), doubling up to the
-//     refresh interval; meanwhile GET /users/stats is asked every probeEvery
-//     (10 s) and, when the walk failed for want of an answer or a probe
-//     failed, the walk starts as soon as a probe answers: the cache is
-//     rebuilt promptly when Mattermost comes back, however long it was away.
+//     renamed across a page boundary) is told by Stats.StatsDifference
+//     and the walk is made again after limits.rewalkMin (1 min), doubling
+//     while the difference stays, at most the refresh interval.
+//   - A failed walk is retried after limits.retryMin (10 s), doubling up
+//     to the refresh interval; meanwhile GET /users/stats is asked every
+//     limits.probeEvery (10 s) and, when the walk failed for want of an
+//     answer or a probe failed, the walk starts as soon as a probe
+//     answers: the cache is rebuilt promptly when Mattermost comes back,
+//     however long it was away.
 //   - Pacing: see walk.go.
 
 // earlyRefreshDurations: a stats-triggered walk starts no sooner than
