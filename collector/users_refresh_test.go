@@ -134,7 +134,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	users := mmtest.GenerateUsers(1000, 11)
 	const firstRewalk = 300 * time.Millisecond
 	var logs logBuffer
-	env := newLoggedUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, logs.logger(), userids.WithRetry(10*time.Second, 10*time.Second, firstRewalk))
+	env := newLoggedUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, logs.Logger(), userids.WithRetry(10*time.Second, 10*time.Second, firstRewalk))
 
 	// The account at position 700 (page 3), an active human, becomes the
 	// first by username while page 1 is being answered: pages 2.. shift by
@@ -161,7 +161,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	waitFor(t, "the first walk", func() bool { return float64(env.c.ids.Stats().Refreshes) >= 1 })
 	want := mmtest.CountStatuses(users)
 	walkActive, statsTotal := fmt.Sprintf("walk_active=%d", want.Active-1), fmt.Sprintf("stats_total=%d", want.Active)
-	if l := logs.linesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
+	if l := logs.LinesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
 		t.Fatalf("the first walk did not see the difference: %q", logs.String())
 	}
 	if st := env.c.ids.Stats(); st.Refreshes == 1 && (!st.StatsKnown || st.StatsDifference != -1) {
