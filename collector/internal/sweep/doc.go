@@ -12,5 +12,6 @@
 // Who calls whom: the collector calls New, then Start with the context
 // sweeps run under; on each scrape it calls Counts with the id cache's
 // current ids (userids.Cache.Snapshot) and reads Stats. Nothing here
-// exports metrics or reads flags.
+// exports metrics or reads flags; the one package-level value is the pool
+// of worker buffers every Sweeper of the process shares (worker.go).
 package sweep

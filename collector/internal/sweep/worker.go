@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -24,9 +25,41 @@ type worker struct {
 	unknownVal string // first unknown status value (copied)
 }
 
+// buffers holds the buffers of the workers of the sweeps that have
+// ended, shared by every users collector of the process: a fleet of a
+// thousand targets keeps the buffers of the sweeps in flight, not one set
+// per target between its scrapes (the answer of 500 ids is 64 KiB).
+var buffers sync.Pool // of *buffer
+
+type buffer struct {
+	ids  []string
+	body []byte
+}
+
+// release returns the worker's buffers to buffers.
+func (w *worker) release() {
+	if w.ids == nil && w.body.Cap() == 0 {
+		return
+	}
+	clear(w.ids[:cap(w.ids)]) // no substrings of an old cache kept alive
+	w.body.Reset()            // Bytes() from the start of the buffer, its whole capacity
+	buffers.Put(&buffer{ids: w.ids[:0], body: w.body.Bytes()})
+	w.ids, w.body = nil, bytes.Buffer{}
+}
+
 // doBatch sweeps ids [lo, hi), holding one of slots while its request is in
 // flight. The worker's counts are only updated when the batch is complete.
 func (w *worker) doBatch(ctx context.Context, client *mmclient.Client, slots chan struct{}, ids *userids.IDs, lo, hi int) error {
+	if w.ids == nil && w.body.Cap() == 0 {
+		if b, ok := buffers.Get().(*buffer); ok {
+			w.ids, w.body = b.ids, *bytes.NewBuffer(b.body)
+		}
+	}
+	if w.body.Cap() == 0 {
+		// One allocation of the usual answer's size rather than a dozen
+		// while reading it.
+		w.body.Grow(expectedBodyPerID * (hi - lo))
+	}
 	w.ids = w.ids[:0]
 	for i := lo; i < hi; i++ {
 		w.ids = append(w.ids, ids.At(i))
