@@ -10,21 +10,24 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/sweep"
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // The users collector counts active Mattermost users by status, in three
 // parts:
 //
-//   - idCache (users_refresh.go, storage in users_cache.go) walks GET /users
-//     in the background and publishes an immutable snapshot of the active
-//     user ids; never on the scrape path.
-//   - sweeper (users_sweep.go) asks POST /users/status/ids for every id of a
-//     snapshot, one sweep at a time, and keeps the last complete result.
-//   - UsersCollector.Update (here) reads both and emits the metrics.
+//   - userids.Cache (internal/userids) walks GET /users in the background
+//     and publishes an immutable snapshot of the active user ids; never on
+//     the scrape path.
+//   - sweep.Sweeper (internal/sweep) asks POST /users/status/ids for every
+//     id of a snapshot, one sweep at a time, and keeps the last complete
+//     result.
+//   - UsersCollector.Update (here) reads both and emits the metrics; every
+//     users metric family is declared here.
 //
 // Until the first walk has completed the collector reports success 0 and no
 // counts.
@@ -52,6 +55,11 @@ var (
 	usersMaxAge = kingpin.Flag("collector.users.max-age",
 		"Serve a status sweep younger than this instead of starting a new one (for HA Prometheus pairs); 0 = every scrape sweeps (concurrent scrapes always share one sweep).").Default("0s").Duration()
 )
+
+// UsersCacheFileFlag is --collector.users.cache-file: the cache file of
+// every target of a config file naming none (probe gives it to the targets
+// of one server).
+func UsersCacheFileFlag() string { return *usersCacheFile }
 
 // UsersConfig configures the users collector; the flags map onto it.
 type UsersConfig struct {
@@ -121,10 +129,9 @@ func init() {
 
 // UsersCollector implements the users collector.
 type UsersCollector struct {
-	client *mmclient.Client
-	cfg    UsersConfig
-	cache  *idCache
-	sweep  *sweeper
+	cfg   UsersConfig
+	ids   *userids.Cache
+	sweep *sweep.Sweeper
 
 	startOnce sync.Once
 	started   atomic.Bool
@@ -133,6 +140,12 @@ type UsersCollector struct {
 // NewUsersCollector builds the collector from explicit settings. Background
 // work starts with Start.
 func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
+	return newUsersCollector(deps, cfg, nil)
+}
+
+// newUsersCollector is NewUsersCollector with options of the id cache and
+// the sweeper (tests and benchmarks).
+func newUsersCollector(deps Deps, cfg UsersConfig, idOpts []userids.Option, sweepOpts ...sweep.Option) (*UsersCollector, error) {
 	if deps.Client == nil {
 		return nil, errors.New("users collector: nil client")
 	}
@@ -144,10 +157,13 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 		logger = log.NewNopLogger()
 	}
 	return &UsersCollector{
-		client: deps.Client,
-		cfg:    cfg,
-		cache:  newIDCache(deps.Client, logger, cfg),
-		sweep:  newSweeper(deps.Client, logger, cfg),
+		cfg: cfg,
+		ids: userids.New(deps.Client, logger, userids.Config{
+			IncludeBots: cfg.IncludeBots, RefreshInterval: cfg.RefreshInterval,
+			StatsInterval: cfg.StatsInterval, MinEarlyGap: cfg.MinEarlyGap,
+			WalkConcurrency: cfg.WalkConcurrency, CacheFile: cfg.CacheFile,
+		}, idOpts...),
+		sweep: sweep.New(deps.Client, logger, sweep.Config{BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, MaxAge: cfg.MaxAge}, sweepOpts...),
 	}, nil
 }
 
@@ -156,27 +172,20 @@ func NewUsersCollector(deps Deps, cfg UsersConfig) (*UsersCollector, error) {
 // ctx is cancelled. Calls after the first do nothing.
 func (c *UsersCollector) Start(ctx context.Context) {
 	c.startOnce.Do(func() {
-		c.sweep.setLife(ctx)
+		c.sweep.Start(ctx)
 		c.started.Store(true)
-		if f := c.cache.cacheFile; f != "" && !claimCacheFile(f, c.client.BaseURL()) {
-			// Two targets given the same file would overwrite each
-			// other's ids: the second one runs without a file.
-			level.Warn(c.cache.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
-			c.cache.cacheFile = ""
-		}
-		go c.cache.run(ctx)
+		c.ids.Start(ctx)
 	})
 }
 
 // Stopped is closed when the background loop started by Start has returned.
-func (c *UsersCollector) Stopped() <-chan struct{} { return c.cache.stopped }
+func (c *UsersCollector) Stopped() <-chan struct{} { return c.ids.Stopped() }
 
 // Refresh walks the users once, synchronously, and publishes the new id
 // cache. The background loop calls it; tests and benchmarks may too.
-func (c *UsersCollector) Refresh(ctx context.Context) error { return c.cache.Refresh(ctx) }
+func (c *UsersCollector) Refresh(ctx context.Context) error { return c.ids.Refresh(ctx) }
 
-// Metric descriptions of the gauges (the counters live in idCache and
-// sweeper as prometheus.Counters).
+// Every users metric family. The gauges about Mattermost's users:
 var (
 	usersDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "", "users"),
@@ -194,46 +203,66 @@ var (
 		prometheus.BuildFQName(namespace, "users", "sweep_timestamp_seconds"),
 		"Unix time when the status sweep behind the served mattermost_users counts started (older than the scrape when a sweep was reused or the latest one failed).",
 		nil, nil)
-	usersSweepDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "sweep_duration_seconds"),
-		"Duration of the status sweep behind the served counts, in seconds.",
-		nil, nil)
-	usersBatchSizeDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "batch_size"),
-		"User ids per POST /users/status/ids request: --collector.users.batch-size, or less after the server answered 413 (request body above ServiceSettings.MaximumPayloadSizeBytes).",
-		nil, nil)
-	usersCachedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "cached"),
-		"User ids in the exporter's id cache (active users; bots only with --collector.users.include-bots); 0 until the first refresh completes.",
-		nil, nil)
-	usersRefreshTimestampDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_timestamp_seconds"),
-		"Unix time when the last user id cache refresh (a walk of GET /users) completed.",
-		nil, nil)
-	usersRefreshDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_duration_seconds"),
-		"Duration of the last completed user id cache refresh, in seconds.",
-		nil, nil)
-	usersRefreshRequestsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "refresh_requests"),
-		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not); for an incremental refresh, its GET /teams and filtered GET /users pages.",
-		nil, nil)
-	usersLastRefreshPagesDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "last_refresh_pages"),
-		"Page requests of the last user id cache refresh of each kind, completed or not: full (a walk of GET /users) or incremental (GET /teams, then each team's newest members and the accounts in no team); 0 until one ran.",
-		[]string{"kind"}, nil)
-	usersFromFileDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "cache_from_file"),
-		"1 while the user id cache in use was loaded from --collector.users.cache-file at start (no walk yet by this process), else 0; only with a cache file.",
-		nil, nil)
-	usersStatsDifferenceDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(exporterNamespace, "users", "stats_difference"),
-		"Active accounts (bots included) seen by the last completed walk of GET /users minus GET /users/stats total_users_count asked right after it; not 0 when accounts changed during the walk (a quick re-walk follows) or the token's account cannot see every user.",
-		nil, nil)
 )
 
-func newUsersCounter(name, help string) prometheus.Counter {
-	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: exporterNamespace, Subsystem: "users", Name: name, Help: help})
+// The exporter's own: the status sweeps.
+var (
+	usersSweepDurationDesc = usersSelfDesc("sweep_duration_seconds",
+		"Duration of the status sweep behind the served counts, in seconds.")
+	usersBatchSizeDesc = usersSelfDesc("batch_size",
+		"User ids per POST /users/status/ids request: --collector.users.batch-size, or less after the server answered 413 (request body above ServiceSettings.MaximumPayloadSizeBytes).")
+	usersSweepsDesc = usersSelfDesc("sweeps_total",
+		"Complete status sweeps (each ceil(cached / batch-size) POST /users/status/ids requests, plus any retries).")
+	usersSweepErrorsDesc = usersSelfDesc("sweep_errors_total",
+		"Status sweeps that failed or ran out of time; their partial counts were discarded.")
+	usersSweepsReusedDesc = usersSelfDesc("sweeps_reused_total",
+		"Scrapes answered from a sweep younger than --collector.users.max-age, without requests.")
+)
+
+// The exporter's own: the id cache.
+var (
+	usersCachedDesc = usersSelfDesc("cached",
+		"User ids in the exporter's id cache (active users; bots only with --collector.users.include-bots); 0 until the first refresh completes.")
+	usersRefreshTimestampDesc = usersSelfDesc("refresh_timestamp_seconds",
+		"Unix time when the last user id cache refresh (a walk of GET /users) completed.")
+	usersRefreshDurationDesc = usersSelfDesc("refresh_duration_seconds",
+		"Duration of the last completed user id cache refresh, in seconds.")
+	usersRefreshRequestsDesc = usersSelfDesc("refresh_requests",
+		"GET /users page requests made by the user id cache refresh in progress, else by the last one (completed or not); for an incremental refresh, its GET /teams and filtered GET /users pages.")
+	usersLastRefreshPagesDesc = usersSelfDesc("last_refresh_pages",
+		"Page requests of the last user id cache refresh of each kind, completed or not: full (a walk of GET /users) or incremental (GET /teams, then each team's newest members and the accounts in no team); 0 until one ran.",
+		"kind")
+	usersStatsDifferenceDesc = usersSelfDesc("stats_difference",
+		"Active accounts (bots included) seen by the last completed walk of GET /users minus GET /users/stats total_users_count asked right after it; not 0 when accounts changed during the walk (a quick re-walk follows) or the token's account cannot see every user.")
+	usersRefreshesDesc = usersSelfDesc("refreshes_total",
+		"Completed user id cache refreshes.")
+	usersRefreshErrorsDesc = usersSelfDesc("refresh_errors_total",
+		"Failed user id cache refreshes (the previous cache stays in use).")
+	usersRefreshEarlyDesc = usersSelfDesc("refresh_early_total",
+		"Refreshes brought forward because GET /users/stats reported a new active user count.")
+	usersRefreshThrottledDesc = usersSelfDesc("refresh_throttled_total",
+		"GET /users pages of the user id walk answered 429 (none retried by the client), each followed by a slower walk.")
+	usersIncrementalDesc = usersSelfDesc("incremental_refreshes_total",
+		"Incremental user id cache refreshes (new accounts read from GET /teams and the teams' newest members when GET /users/stats went up between walks), by result: applied (the cache then agreed with GET /users/stats), fell_back (not applied: a full walk was brought forward instead).",
+		"result")
+)
+
+// The exporter's own: the cache file (only with one).
+var (
+	usersFromFileDesc = usersSelfDesc("cache_from_file",
+		"1 while the user id cache in use was loaded from --collector.users.cache-file at start (no walk yet by this process), else 0; only with a cache file.")
+	usersCacheFileLoadsDesc = usersSelfDesc("cache_file_loads_total",
+		"Reads of --collector.users.cache-file at start, by result: loaded (served at once), absent, unreadable, corrupt, other_format, other_server, other_settings (include-bots differs), user_count_changed (GET /users/stats differs from the file's), server_unavailable (the file could not be checked); anything but loaded means a first walk.",
+		"result")
+	usersCacheFileWritesDesc = usersSelfDesc("cache_file_writes_total",
+		"Writes of --collector.users.cache-file (after each successful walk or applied incremental refresh).")
+	usersCacheFileWriteErrorsDesc = usersSelfDesc("cache_file_write_errors_total",
+		"Failed writes of --collector.users.cache-file (the previous file, if any, stays).")
+)
+
+// usersSelfDesc describes one of the exporter's own users metrics.
+func usersSelfDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(exporterNamespace, "users", name), help, labels, nil)
 }
 
 // errCacheNotBuilt is returned by scrapes before the first walk completes.
@@ -242,7 +271,7 @@ var errCacheNotBuilt = fmt.Errorf("user id cache not built yet (first refresh in
 // Update implements Collector: it serves counts from a status sweep of the
 // cached ids, never waiting for the id cache.
 func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.cache.snap.Load()
+	snap := c.ids.Snapshot()
 	if snap == nil {
 		c.emitSelf(ch, nil)
 		if !c.started.Load() {
@@ -250,22 +279,22 @@ func (c *UsersCollector) Update(ctx context.Context, ch chan<- prometheus.Metric
 			// built, so this is logged as an error.
 			return errors.New("users collector not started (Start was not called): no user id cache")
 		}
-		if p := c.cache.lastErr.Load(); p != nil {
+		if err := c.ids.Err(); err != nil {
 			// Wraps both: an authentication or permission failure is
 			// reported as such, anything else as "not ready".
-			return fmt.Errorf("user id cache not built yet (refresh failed, retrying: %w): %w", *p, ErrNotReady)
+			return fmt.Errorf("user id cache not built yet (refresh failed, retrying: %w): %w", err, ErrNotReady)
 		}
 		return errCacheNotBuilt
 	}
-	res, err := c.sweep.counts(ctx, snap)
+	res, err := c.sweep.Counts(ctx, &snap.IDs)
 	if res != nil {
 		for i, s := range mmclient.KnownStatuses {
-			gauge(ch, usersDesc, float64(res.counts.byStatus[i]), s)
-			gauge(ch, usersManualDesc, float64(res.counts.manual[i]), s)
+			gauge(ch, usersDesc, float64(res.Counts.ByStatus[i]), s)
+			gauge(ch, usersManualDesc, float64(res.Counts.Manual[i]), s)
 		}
-		gauge(ch, usersUnknownDesc, float64(res.counts.unknown))
-		gauge(ch, usersSweepTimestampDesc, float64(res.taken.UnixNano())/1e9)
-		gauge(ch, usersSweepDurationDesc, res.duration.Seconds())
+		gauge(ch, usersUnknownDesc, float64(res.Counts.Unknown))
+		gauge(ch, usersSweepTimestampDesc, float64(res.Taken.UnixNano())/1e9)
+		gauge(ch, usersSweepDurationDesc, res.Duration.Seconds())
 	}
 	c.emitSelf(ch, snap)
 	return err
@@ -275,35 +304,48 @@ func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ..
 	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
+// counter sends a counter that began at since (its created timestamp).
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, since time.Time, labels ...string) {
+	ch <- prometheus.MustNewConstMetricWithCreatedTimestamp(d, prometheus.CounterValue, float64(v), since, labels...)
+}
+
 // emitSelf sends the exporter's own users metrics.
-func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *idSnapshot) {
+func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *userids.Snapshot) {
 	cached := 0
 	if snap != nil {
-		cached = snap.ids.Len()
-		gauge(ch, usersRefreshTimestampDesc, float64(snap.finished.UnixNano())/1e9)
-		gauge(ch, usersRefreshDurationDesc, snap.duration.Seconds())
+		cached = snap.IDs.Len()
+		gauge(ch, usersRefreshTimestampDesc, float64(snap.Finished.UnixNano())/1e9)
+		gauge(ch, usersRefreshDurationDesc, snap.Duration.Seconds())
 	}
+	st, sw := c.ids.Stats(), c.sweep.Stats()
 	gauge(ch, usersCachedDesc, float64(cached))
-	gauge(ch, usersRefreshRequestsDesc, float64(c.cache.pages.Load()))
-	gauge(ch, usersLastRefreshPagesDesc, float64(c.cache.lastFullPages.Load()), "full")
-	gauge(ch, usersLastRefreshPagesDesc, float64(c.cache.lastIncrPages.Load()), "incremental")
-	if d := c.cache.statsDiff.Load(); d != nil {
-		gauge(ch, usersStatsDifferenceDesc, float64(*d))
+	gauge(ch, usersRefreshRequestsDesc, float64(st.Pages))
+	gauge(ch, usersLastRefreshPagesDesc, float64(st.LastFullPages), "full")
+	gauge(ch, usersLastRefreshPagesDesc, float64(st.LastIncrementalPages), "incremental")
+	if st.StatsKnown {
+		gauge(ch, usersStatsDifferenceDesc, float64(st.StatsDifference))
 	}
-	gauge(ch, usersBatchSizeDesc, float64(c.sweep.batch.Load()))
-	for _, m := range []prometheus.Counter{c.cache.refreshes, c.cache.refreshErrors, c.cache.early, c.cache.throttled,
-		c.sweep.sweeps, c.sweep.errors, c.sweep.reused} {
-		ch <- m
+	gauge(ch, usersBatchSizeDesc, float64(sw.BatchSize))
+	counter(ch, usersRefreshesDesc, st.Refreshes, st.Since)
+	counter(ch, usersRefreshErrorsDesc, st.RefreshErrors, st.Since)
+	counter(ch, usersRefreshEarlyDesc, st.EarlyRefreshes, st.Since)
+	counter(ch, usersRefreshThrottledDesc, st.Throttled, st.Since)
+	counter(ch, usersSweepsDesc, sw.Sweeps, sw.Since)
+	counter(ch, usersSweepErrorsDesc, sw.Errors, sw.Since)
+	counter(ch, usersSweepsReusedDesc, sw.Reused, sw.Since)
+	for result, n := range st.Incremental {
+		counter(ch, usersIncrementalDesc, n, st.Since, result)
 	}
-	c.cache.incrementals.Collect(ch)
 	if c.cfg.CacheFile != "" {
 		fromFile := 0.0
-		if snap != nil && snap.fromFile {
+		if snap != nil && snap.FromFile {
 			fromFile = 1
 		}
 		gauge(ch, usersFromFileDesc, fromFile)
-		c.cache.cacheLoads.Collect(ch)
-		ch <- c.cache.cacheWrites
-		ch <- c.cache.cacheWriteErrors
+		for result, n := range st.CacheFileLoads {
+			counter(ch, usersCacheFileLoadsDesc, n, st.Since, result)
+		}
+		counter(ch, usersCacheFileWritesDesc, st.CacheFileWrites, st.Since)
+		counter(ch, usersCacheFileWriteErrorsDesc, st.CacheFileWriteErrors, st.Since)
 	}
 }

@@ -419,19 +419,19 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 		b.Errorf("N=%d: cold scrape: err = %v, want not-ready", n, err)
 	}
 	row.firstCountsS = benchFirstCounts(b, c, start)
-	for counterValue(c.cache.refreshes) == 0 || counterValue(c.cache.cacheWrites) == 0 {
-		if counterValue(c.cache.refreshErrors) > 0 || counterValue(c.cache.cacheWriteErrors) > 0 {
+	for float64(c.ids.Stats().Refreshes) == 0 || float64(c.ids.Stats().CacheFileWrites) == 0 {
+		if float64(c.ids.Stats().RefreshErrors) > 0 || float64(c.ids.Stats().CacheFileWriteErrors) > 0 {
 			b.Fatalf("N=%d: refresh or cache file write failed", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	snap := c.cache.snap.Load()
+	snap := c.ids.Snapshot()
 	row.refreshPeakMiB = float64(hs.finish()) / mib
-	row.refreshPages = snap.pages
-	row.refreshS = snap.duration.Seconds()
+	row.refreshPages = snap.Pages
+	row.refreshS = snap.Duration.Seconds()
 	firstCounts := fake.counts(b)
-	if got := firstCounts[mmtest.EndpointUsers]; got != int64(snap.pages) {
-		b.Errorf("N=%d: fake counted %d page requests, walk says %d", n, got, snap.pages)
+	if got := firstCounts[mmtest.EndpointUsers]; got != int64(snap.Pages) {
+		b.Errorf("N=%d: fake counted %d page requests, walk says %d", n, got, snap.Pages)
 	}
 	for ep, v := range firstCounts {
 		if ep != mmtest.EndpointStatusesByIDs {
@@ -460,11 +460,11 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 			row.restartOther += v
 		}
 	}
-	if row.restartPages != 0 || counterValue(restart.cache.cacheLoads.WithLabelValues(cacheLoaded)) != 1 {
+	if row.restartPages != 0 || float64(restart.ids.Stats().CacheFileLoads["loaded"]) != 1 {
 		b.Errorf("N=%d: restart walked %d pages; cache file not loaded", n, row.restartPages)
 	}
 	fake.reset(b)
-	cached := snap.ids.Len()
+	cached := snap.IDs.Len()
 	batches := (cached + cfg.BatchSize - 1) / cfg.BatchSize
 
 	// The floor: the same status POSTs with bare net/http, bodies encoded
@@ -483,7 +483,7 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 					buf.WriteByte(',')
 				}
 				buf.WriteByte('"')
-				buf.WriteString(snap.ids.At(k))
+				buf.WriteString(snap.IDs.At(k))
 				buf.WriteByte('"')
 			}
 			buf.WriteByte(']')
@@ -730,13 +730,13 @@ func benchScrapeAll(b *testing.B, row *benchRow, users *UsersCollector, fake *be
 // counts, and returns the seconds since start.
 func benchFirstCounts(b *testing.B, c *UsersCollector, start time.Time) float64 {
 	for {
-		if c.cache.snap.Load() != nil {
+		if c.ids.Snapshot() != nil {
 			if err := benchScrape(c); err == nil {
 				return time.Since(start).Seconds()
 			} else if !errors.Is(err, ErrNotReady) {
 				b.Fatalf("scrape: %v", err)
 			}
-		} else if counterValue(c.cache.refreshErrors) > 0 {
+		} else if float64(c.ids.Stats().RefreshErrors) > 0 {
 			b.Fatal("first refresh failed")
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -67,7 +67,7 @@ func TestUsersCacheFileWriteDyingMidwayKeepsTheLastGoodFile(t *testing.T) {
 	if pages := e.startAndCount(t, c, e.users); pages != 0 {
 		t.Errorf("restart walked %d GET /users pages, want 0", pages)
 	}
-	if got := loadResult(t, c, cacheLoaded); got != 1 {
+	if got := loadResult(t, c, "loaded"); got != 1 {
 		t.Errorf("loads{loaded} = %v, want 1", got)
 	}
 }
@@ -102,7 +102,7 @@ func dyingWriteChild(t *testing.T, url, path string) {
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := counterValue(c.cache.cacheWriteErrors); got != 1 || !strings.Contains(logs.String(), "file too large") {
+	if got := float64(c.ids.Stats().CacheFileWriteErrors); got != 1 || !strings.Contains(logs.String(), "file too large") {
 		t.Fatalf("cache file write errors = %v; log:\n%s", got, logs.String())
 	}
 	fmt.Println("write failed as wanted")

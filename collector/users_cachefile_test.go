@@ -2,6 +2,9 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +52,7 @@ func (e *cacheFileEnv) writeFile(t *testing.T) {
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := counterValue(c.cache.cacheWrites); got != 1 {
+	if got := float64(c.ids.Stats().CacheFileWrites); got != 1 {
 		t.Fatalf("cache file writes = %v, want 1", got)
 	}
 }
@@ -61,7 +64,7 @@ func (e *cacheFileEnv) startAndCount(t *testing.T, c *UsersCollector, users []mm
 	t.Helper()
 	e.srv.ResetCounters()
 	startUsers(t, c)
-	waitFor(t, "first id cache", func() bool { return c.cache.snap.Load() != nil })
+	waitFor(t, "first id cache", func() bool { return c.ids.Snapshot() != nil })
 	r := scrapeWithTimeout(t, c, 10*time.Second)
 	if r.err != nil {
 		t.Fatalf("Update: %v", r.err)
@@ -73,7 +76,7 @@ func (e *cacheFileEnv) startAndCount(t *testing.T, c *UsersCollector, users []mm
 
 func loadResult(t *testing.T, c *UsersCollector, result string) float64 {
 	t.Helper()
-	return counterValue(c.cache.cacheLoads.WithLabelValues(result))
+	return float64(c.ids.Stats().CacheFileLoads[result])
 }
 
 func TestUsersCacheFileRestartNeedsNoWalk(t *testing.T) {
@@ -83,8 +86,8 @@ func TestUsersCacheFileRestartNeedsNoWalk(t *testing.T) {
 	if pages := e.startAndCount(t, c, e.users); pages != 0 {
 		t.Fatalf("restart with a valid cache file walked %d pages, want 0", pages)
 	}
-	if loadResult(t, c, cacheLoaded) != 1 {
-		t.Fatalf("loads{loaded} = %v, want 1", loadResult(t, c, cacheLoaded))
+	if loadResult(t, c, "loaded") != 1 {
+		t.Fatalf("loads{loaded} = %v, want 1", loadResult(t, c, "loaded"))
 	}
 	r := scrapeWithTimeout(t, c, 10*time.Second)
 	if v, ok := r.value("mattermost_exporter_users_cache_from_file"); !ok || v != 1 {
@@ -108,18 +111,18 @@ func TestUsersCacheFileEarlyWalkKeepsItsGap(t *testing.T) {
 	c := e.collector(t, cfg)
 	start := time.Now()
 	startUsers(t, c)
-	waitFor(t, "the cache file's ids", func() bool { return c.cache.snap.Load() != nil })
-	if loadResult(t, c, cacheLoaded) != 1 {
-		t.Fatalf("loads{loaded} = %v, want 1", loadResult(t, c, cacheLoaded))
+	waitFor(t, "the cache file's ids", func() bool { return c.ids.Snapshot() != nil })
+	if loadResult(t, c, "loaded") != 1 {
+		t.Fatalf("loads{loaded} = %v, want 1", loadResult(t, c, "loaded"))
 	}
 	// One account fewer: no incremental refresh, the walk is brought forward.
 	deactivateOneHuman(e.srv, e.users)
-	waitFor(t, "the early walk", func() bool { return counterValue(c.cache.refreshes) == 1 })
-	snap := c.cache.snap.Load()
-	if started := snap.finished.Add(-snap.duration); started.Sub(start) < cfg.MinEarlyGap {
+	waitFor(t, "the early walk", func() bool { return float64(c.ids.Stats().Refreshes) == 1 })
+	snap := c.ids.Snapshot()
+	if started := snap.Finished.Add(-snap.Duration); started.Sub(start) < cfg.MinEarlyGap {
 		t.Fatalf("early walk started %s after the start, want at least %s", started.Sub(start), cfg.MinEarlyGap)
 	}
-	if got := counterValue(c.cache.early); got != 1 {
+	if got := float64(c.ids.Stats().EarlyRefreshes); got != 1 {
 		t.Fatalf("early refreshes = %v, want 1", got)
 	}
 }
@@ -132,70 +135,50 @@ func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {
 		result string
 		spoil  func(t *testing.T, e *cacheFileEnv)
 	}{
-		{"truncated", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
+		{"truncated", "corrupt", func(t *testing.T, e *cacheFileEnv) {
 			b := readFile(t, e.path)
 			writeBytes(t, e.path, b[:len(b)-1000])
 		}},
-		{"one id changed", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
+		{"one id changed", "corrupt", func(t *testing.T, e *cacheFileEnv) {
 			b := readFile(t, e.path)
 			i := strings.Index(string(b), "}\n") + 2 + 5
 			b[i] ^= 1
 			writeBytes(t, e.path, b)
 		}},
-		{"garbage", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
+		{"garbage", "corrupt", func(t *testing.T, e *cacheFileEnv) {
 			writeBytes(t, e.path, []byte("\x00\x01not a cache file at all\n"))
 		}},
-		{"empty", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) { writeBytes(t, e.path, nil) }},
-		{"older format", cacheOldFormat, func(t *testing.T, e *cacheFileEnv) {
+		{"empty", "corrupt", func(t *testing.T, e *cacheFileEnv) { writeBytes(t, e.path, nil) }},
+		{"older format", "other_format", func(t *testing.T, e *cacheFileEnv) {
 			b := readFile(t, e.path)
-			writeBytes(t, e.path, append([]byte(cacheFileMagic+"0\n"), b[strings.IndexByte(string(b), '\n')+1:]...))
+			writeBytes(t, e.path, append([]byte(idsFileMagic+"0\n"), b[strings.IndexByte(string(b), '\n')+1:]...))
 		}},
-		{"another server's URL", cacheForeign, func(t *testing.T, e *cacheFileEnv) {
+		{"another server's URL", "other_server", func(t *testing.T, e *cacheFileEnv) {
 			other := newCacheFileEnv(t, 500, 12)
 			other.path = e.path
 			other.writeFile(t)
 		}},
-		{"another server id at this URL", cacheForeign, func(t *testing.T, e *cacheFileEnv) {
-			h, ids, err := readCacheFile(e.path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		{"another server id at this URL", "other_server", func(t *testing.T, e *cacheFileEnv) {
+			h, ids := readIDsFile(t, e.path)
 			h.ServerID = "anotherinstallation0000000"
-			if err := writeCacheFile(e.path, h, &ids); err != nil {
-				t.Fatal(err)
-			}
+			writeIDsFile(t, e.path, h, ids)
 		}},
-		{"ids not sorted", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
-			h, ids, err := readCacheFile(e.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			swapped := userIDs{s: ids.At(1) + ids.At(0) + ids.s[2*mmclient.UserIDLen:]}
-			if err := writeCacheFile(e.path, h, &swapped); err != nil {
-				t.Fatal(err)
-			}
+		{"ids not sorted", "corrupt", func(t *testing.T, e *cacheFileEnv) {
+			h, ids := readIDsFile(t, e.path)
+			ids[0], ids[1] = ids[1], ids[0]
+			writeIDsFile(t, e.path, h, ids)
 		}},
-		{"more active accounts than a walk keeps", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
-			h, ids, err := readCacheFile(e.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.ActiveAll = maxCachedIDs + 1
-			if err := writeCacheFile(e.path, h, &ids); err != nil {
-				t.Fatal(err)
-			}
+		{"more active accounts than a walk keeps", "corrupt", func(t *testing.T, e *cacheFileEnv) {
+			h, ids := readIDsFile(t, e.path)
+			h.ActiveAll = 50_000_000 + 1 // the walk's bound in accounts
+			writeIDsFile(t, e.path, h, ids)
 		}},
-		{"written in the future", cacheCorrupt, func(t *testing.T, e *cacheFileEnv) {
-			h, ids, err := readCacheFile(e.path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		{"written in the future", "corrupt", func(t *testing.T, e *cacheFileEnv) {
+			h, ids := readIDsFile(t, e.path)
 			h.Finished = time.Now().Add(time.Hour).UnixMilli()
-			if err := writeCacheFile(e.path, h, &ids); err != nil {
-				t.Fatal(err)
-			}
+			writeIDsFile(t, e.path, h, ids)
 		}},
-		{"unreadable (a directory)", cacheUnreadable, func(t *testing.T, e *cacheFileEnv) {
+		{"unreadable (a directory)", "unreadable", func(t *testing.T, e *cacheFileEnv) {
 			if err := os.Remove(e.path); err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +186,7 @@ func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"absent", cacheAbsent, func(t *testing.T, e *cacheFileEnv) {
+		{"absent", "absent", func(t *testing.T, e *cacheFileEnv) {
 			if err := os.Remove(e.path); err != nil {
 				t.Fatal(err)
 			}
@@ -220,16 +203,16 @@ func TestUsersCacheFileIgnoredWhenWrong(t *testing.T) {
 			if got := loadResult(t, c, tc.result); got != 1 {
 				t.Fatalf("loads{%s} = %v, want 1", tc.result, got)
 			}
-			if got := loadResult(t, c, cacheLoaded); got != 0 {
+			if got := loadResult(t, c, "loaded"); got != 0 {
 				t.Fatalf("loads{loaded} = %v, want 0", got)
 			}
-			if tc.result == cacheUnreadable {
+			if tc.result == "unreadable" {
 				return
 			}
 			// The walk wrote a good file again.
-			waitFor(t, "cache file rewritten", func() bool { return counterValue(c.cache.cacheWrites) == 1 })
-			if _, _, err := readCacheFile(e.path); err != nil {
-				t.Fatalf("file after the walk: %v", err)
+			waitFor(t, "cache file rewritten", func() bool { return float64(c.ids.Stats().CacheFileWrites) == 1 })
+			if h, ids := readIDsFile(t, e.path); h.URL != e.srv.URL || len(ids) != activeHumans(e.users) {
+				t.Fatalf("file after the walk: url %q, %d ids; want %q, %d", h.URL, len(ids), e.srv.URL, activeHumans(e.users))
 			}
 		})
 	}
@@ -255,7 +238,7 @@ func TestUsersCacheFileUserCountChangedWhileDown(t *testing.T) {
 	if pages := e.startAndCount(t, c, users); pages < int64(walkPages(len(users))) {
 		t.Fatalf("walked %d pages, want a full walk", pages)
 	}
-	if got := loadResult(t, c, cacheChanged); got != 1 {
+	if got := loadResult(t, c, "user_count_changed"); got != 1 {
 		t.Fatalf("loads{user_count_changed} = %v, want 1", got)
 	}
 }
@@ -269,57 +252,76 @@ func TestUsersCacheFileOtherIncludeBots(t *testing.T) {
 	c := e.collector(t, cfg)
 	e.srv.ResetCounters()
 	startUsers(t, c)
-	waitFor(t, "first id cache", func() bool { return c.cache.snap.Load() != nil })
+	waitFor(t, "first id cache", func() bool { return c.ids.Snapshot() != nil })
 	want := mmtest.CountStatuses(e.users)
 	checkCounts(t, scrapeWithTimeout(t, c, 10*time.Second), want.All, want.AllManual)
-	if got := loadResult(t, c, cacheSettings); got != 1 {
+	if got := loadResult(t, c, "other_settings"); got != 1 {
 		t.Fatalf("loads{other_settings} = %v, want 1", got)
 	}
 }
 
-// Two targets of one process given the same file: the second one (another
-// server) keeps no file instead of overwriting the first one's.
-func TestUsersCacheFileOneServerPerFile(t *testing.T) {
-	a := newCacheFileEnv(t, 300, 16)
-	b := newCacheFileEnv(t, 300, 17)
-	b.path = a.path
-	ca, cb := a.collector(t, DefaultUsersConfig()), b.collector(t, DefaultUsersConfig())
-	startUsers(t, ca)
-	startUsers(t, cb)
-	if cb.cache.cacheFile != "" || ca.cache.cacheFile != a.path {
-		t.Fatalf("cache files: first %q, second %q; want the first only", ca.cache.cacheFile, cb.cache.cacheFile)
-	}
-	waitFor(t, "both caches", func() bool { return ca.cache.snap.Load() != nil && cb.cache.snap.Load() != nil })
-	waitFor(t, "file written", func() bool { return counterValue(ca.cache.cacheWrites) == 1 })
-	h, _, err := readCacheFile(a.path)
-	if err != nil || h.URL != a.srv.URL {
-		t.Fatalf("file: url %q, err %v; want %q", h.URL, err, a.srv.URL)
-	}
+// idsFileMagic starts the cache file, followed by the format version.
+const idsFileMagic = "mattermost_exporter user ids v"
+
+// idsFileHeader is the cache file's JSON header line (format 1, as
+// internal/userids/cachefile.go documents it), read here as another tool
+// would.
+type idsFileHeader struct {
+	URL            string `json:"url"`
+	ServerID       string `json:"server_id"`
+	IncludeBots    bool   `json:"include_bots"`
+	Finished       int64  `json:"finished_unix_ms"`
+	DurationMs     int64  `json:"duration_ms"`
+	ActiveAll      int64  `json:"active_accounts"`
+	Bots           int64  `json:"bots"`
+	StatsTotal     int64  `json:"stats_total"`
+	Count          int    `json:"count"`
+	Pages          int    `json:"pages,omitempty"`
+	NewestCreateAt int64  `json:"newest_create_at,omitempty"`
 }
 
-func TestUsersCacheFileWriteIsAtomic(t *testing.T) {
-	e := newCacheFileEnv(t, 700, 18)
-	e.writeFile(t)
-	e.writeFile(t)
-	entries, err := os.ReadDir(filepath.Dir(e.path))
+// readIDsFile reads a format 1 cache file: magic line, header line, the ids
+// (26 bytes each, no separator), then the SHA-256 of all that in hex.
+func readIDsFile(t *testing.T, p string) (idsFileHeader, []string) {
+	t.Helper()
+	b := readFile(t, p)
+	if len(b) < 65 {
+		t.Fatalf("%s: %d bytes, too short for a cache file", p, len(b))
+	}
+	body, sum := b[:len(b)-65], strings.TrimSuffix(string(b[len(b)-65:]), "\n")
+	if got := sha256.Sum256(body); hex.EncodeToString(got[:]) != sum {
+		t.Fatalf("%s: checksum mismatch", p)
+	}
+	magic, rest, _ := strings.Cut(string(body), "\n")
+	hdr, raw, _ := strings.Cut(rest, "\n")
+	if magic != idsFileMagic+"1" {
+		t.Fatalf("%s: first line %q", p, magic)
+	}
+	var h idsFileHeader
+	if err := json.Unmarshal([]byte(hdr), &h); err != nil {
+		t.Fatalf("%s: header: %v", p, err)
+	}
+	if len(raw) != h.Count*mmclient.UserIDLen {
+		t.Fatalf("%s: %d bytes of ids for a count of %d", p, len(raw), h.Count)
+	}
+	ids := make([]string, h.Count)
+	for i := range ids {
+		ids[i] = raw[i*mmclient.UserIDLen : (i+1)*mmclient.UserIDLen]
+	}
+	return h, ids
+}
+
+// writeIDsFile writes a format 1 cache file with a right checksum.
+func writeIDsFile(t *testing.T, p string, h idsFileHeader, ids []string) {
+	t.Helper()
+	h.Count = len(ids)
+	hdr, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 {
-		t.Fatalf("directory holds %d entries, want only the file (no temporary left)", len(entries))
-	}
-	// A write that cannot happen leaves the previous file as it was.
-	before := readFile(t, e.path)
-	h, ids, err := readCacheFile(e.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeCacheFile(filepath.Join(e.path, "nope"), h, &ids); err == nil {
-		t.Fatal("write under a regular file succeeded")
-	}
-	if string(readFile(t, e.path)) != string(before) {
-		t.Fatal("failed write changed the file")
-	}
+	body := idsFileMagic + "1\n" + string(hdr) + "\n" + strings.Join(ids, "")
+	sum := sha256.Sum256([]byte(body))
+	writeBytes(t, p, []byte(body+hex.EncodeToString(sum[:])+"\n"))
 }
 
 func readFile(t *testing.T, p string) []byte {

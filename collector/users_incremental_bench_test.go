@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -83,16 +84,19 @@ func benchIncremental(b *testing.B, fake *benchFake, c *UsersCollector, row *ben
 		// Below about 14,000 accounts (8 teams) a walk costs less than 4 times
 		// a page of teams, one per team and the accounts in no team: the
 		// refresh must fall back then (the walk is cheaper).
-		budget, _ := incrBudget(c.cache.snap.Load())
-		cheaper := 1+benchTeams+noTeamPageCost <= budget
-		before := c.cache.snap.Load().ids.Len()
+		// The budget is a quarter of a walk's pages; a page of accounts
+		// in no team costs 8 (internal/userids/incremental.go).
+		snap := c.ids.Snapshot()
+		budget := max(snap.Pages, int(snap.ActiveAll/mmclient.MaxPerPage)+1) / 4
+		cheaper := 1+benchTeams+8 <= budget
+		before := c.ids.Snapshot().IDs.Len()
 		fake.command(b, "add "+strconv.Itoa(k), "OK")
 		fake.reset(b)
 		t0 := time.Now()
-		applied := c.cache.refreshIncremental(context.Background())
-		r := benchIncr{k: k, applied: applied, duration: time.Since(t0), pages: c.cache.lastIncrPages.Load(),
+		applied := c.ids.RefreshIncremental(context.Background())
+		r := benchIncr{k: k, applied: applied, duration: time.Since(t0), pages: c.ids.Stats().LastIncrementalPages,
 			walkPages: row.refreshPages, walkReq: row.refreshRequests, walkDuration: row.refreshS,
-			cachedBefore: before, after: c.cache.snap.Load().ids.Len()}
+			cachedBefore: before, after: c.ids.Snapshot().IDs.Len()}
 		counts := fake.counts(b)
 		r.usersReq, r.teamsReq = counts[mmtest.EndpointUsers], counts[mmtest.EndpointTeams]
 		for _, v := range counts {

@@ -6,18 +6,19 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// Tests of the incremental refresh (users_incremental.go): new accounts
-// found between walks from GET /teams and the teams' newest members.
+// Tests of the incremental refresh (internal/userids/incremental.go): new
+// accounts found between walks from GET /teams and the teams' newest
+// members.
 
 // incrUsers is the population of these tests: 16,000 accounts (a walk of 81
 // pages, so an incremental refresh may cost 20, a no-team page counting 8),
@@ -34,7 +35,7 @@ type incrEnv struct {
 // the first walk has completed when it returns and the fake's counters are
 // zero. MinEarlyGap is an hour unless cfg says otherwise, so a full walk
 // brought forward by a stats change would not come during the test.
-func newIncrEnv(t *testing.T, teams int, token string, cfg UsersConfig) *incrEnv {
+func newIncrEnv(t *testing.T, teams int, token string, cfg UsersConfig, opts ...userids.Option) *incrEnv {
 	t.Helper()
 	ts := mmtest.GenerateTeams(teams)
 	users := mmtest.GenerateUsers(incrUsers, 7)
@@ -45,14 +46,14 @@ func newIncrEnv(t *testing.T, teams int, token string, cfg UsersConfig) *incrEnv
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	logs := &logBuffer{}
+	// A full walk brought forward waits only MinEarlyGap.
+	opts = append([]userids.Option{userids.WithEarlyWalks(0)}, opts...)
+	c, err := newUsersCollector(Deps{Client: client, Logger: logs.Logger()}, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
-	c.cache.logger = logs.Logger()
-	c.cache.earlyWalks = 0 // a full walk brought forward waits only MinEarlyGap
-	e := &incrEnv{usersEnv: &usersEnv{srv: srv, users: users, c: c}, teams: ts, logs: logs}
+	e := &incrEnv{usersEnv: &usersEnv{srv: srv, users: users, client: client, c: c}, teams: ts, logs: logs}
 	return e
 }
 
@@ -67,8 +68,8 @@ func incrConfig() UsersConfig {
 func (e *incrEnv) start(t *testing.T) {
 	t.Helper()
 	startUsers(t, e.c)
-	waitFor(t, "the first walk", func() bool { return counterValue(e.c.cache.refreshes) == 1 })
-	if e.c.cache.snap.Load().newestCreateAt == 0 {
+	waitFor(t, "the first walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 1 })
+	if e.c.ids.Snapshot().NewestCreateAt == 0 {
 		t.Fatal("the walk recorded no newest create_at")
 	}
 	e.srv.ResetCounters()
@@ -90,7 +91,7 @@ func newSpec(i int, team string, bot bool, status string) mmtest.UserSpec {
 }
 
 func (e *incrEnv) incr(result string) float64 {
-	return counterValue(e.c.cache.incrementals.WithLabelValues(result))
+	return float64(e.c.ids.Stats().Incremental[result])
 }
 
 // New accounts in two teams and in no team are found with one page per
@@ -99,22 +100,22 @@ func (e *incrEnv) incr(result string) float64 {
 func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
 	e := newIncrEnv(t, 3, mmtest.AdminToken, incrConfig())
 	e.start(t)
-	before := e.c.cache.snap.Load()
+	before := e.c.ids.Snapshot()
 	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusOnline),
 		newSpec(2, e.teams[1].ID, false, mmclient.StatusDND),
 		newSpec(3, "", false, ""),
 		newSpec(4, e.teams[0].ID, true, mmclient.StatusOnline)) // a bot: counted by the stats, not cached
-	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied) == 1 })
+	waitFor(t, "the incremental refresh", func() bool { return e.incr("applied") == 1 })
 
-	if got := counterValue(e.c.cache.refreshes); got != 1 {
+	if got := float64(e.c.ids.Stats().Refreshes); got != 1 {
 		t.Fatalf("%v full walks, want 1 (the first)", got)
 	}
 	// 3 teams, 1 page each; 80 accounts in no team, 1 page; 1 page of teams.
 	if u, tm := e.srv.Requests(mmtest.EndpointUsers), e.srv.Requests(mmtest.EndpointTeams); u != 4 || tm != 1 {
 		t.Fatalf("GET /users pages %d, GET /teams pages %d; want 4 and 1", u, tm)
 	}
-	snap := e.c.cache.snap.Load()
-	ids := idList(&snap.ids)
+	snap := e.c.ids.Snapshot()
+	ids := idList(&snap.IDs)
 	for i := 1; i <= 3; i++ {
 		if !slices.Contains(ids, newSpec(i, "", false, "").ID) {
 			t.Fatalf("new account %d not cached", i)
@@ -124,11 +125,11 @@ func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
 		t.Fatal("new bot cached without --collector.users.include-bots")
 	}
 	all := mmtest.CountStatuses(e.users)
-	if snap.ids.Len() != activeHumans(e.users) || snap.activeAll != int64(all.Active) || snap.bots != before.bots+1 {
-		t.Fatalf("after: %d ids, %d active, %d bots; want %d, %d, %d", snap.ids.Len(), snap.activeAll, snap.bots, activeHumans(e.users), all.Active, before.bots+1)
+	if snap.IDs.Len() != activeHumans(e.users) || snap.ActiveAll != int64(all.Active) || snap.Bots != before.Bots+1 {
+		t.Fatalf("after: %d ids, %d active, %d bots; want %d, %d, %d", snap.IDs.Len(), snap.ActiveAll, snap.Bots, activeHumans(e.users), all.Active, before.Bots+1)
 	}
-	if !slices.IsSorted(ids) || snap.newestCreateAt <= before.newestCreateAt || snap.finished != before.finished {
-		t.Fatalf("ids sorted %v, newest %d (was %d), finished changed %v", slices.IsSorted(ids), snap.newestCreateAt, before.newestCreateAt, snap.finished != before.finished)
+	if !slices.IsSorted(ids) || snap.NewestCreateAt <= before.NewestCreateAt || snap.Finished != before.Finished {
+		t.Fatalf("ids sorted %v, newest %d (was %d), finished changed %v", slices.IsSorted(ids), snap.NewestCreateAt, before.NewestCreateAt, snap.Finished != before.Finished)
 	}
 	if l := e.logs.LinesContaining("refreshed incrementally", "new_accounts=4", "pages=5"); len(l) != 1 {
 		t.Fatalf("no info line for the incremental refresh: %s", e.logs.String())
@@ -157,7 +158,7 @@ func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
 	// Agreement: nothing more happens.
 	n := e.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "more stats checks", func() bool { return e.srv.Requests(mmtest.EndpointUserStats) > n+5 })
-	if e.incr(incrApplied)+e.incr(incrFellBack) != 1 || counterValue(e.c.cache.refreshes) != 1 {
+	if e.incr("applied")+e.incr("fell_back") != 1 || float64(e.c.ids.Stats().Refreshes) != 1 {
 		t.Fatal("refreshed again without a change")
 	}
 }
@@ -175,9 +176,9 @@ func TestUsersIncrementalNeedsASystemAdmin(t *testing.T) {
 		t.Fatal("team04 is open")
 	}
 	e.add(newSpec(1, e.teams[3].ID, false, mmclient.StatusAway))
-	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
-	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
-		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
+	waitFor(t, "the full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 2 })
+	if e.incr("fell_back") != 1 || e.incr("applied") != 0 {
+		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr("applied"), e.incr("fell_back"))
 	}
 	// The open teams' first pages, the refused no-team page, then the walk.
 	if u := e.srv.Requests(mmtest.EndpointUsers); u != 4+int64(walkPages(len(e.users))) {
@@ -189,8 +190,8 @@ func TestUsersIncrementalNeedsASystemAdmin(t *testing.T) {
 	if l := e.logs.LinesContaining("needs a system admin token"); len(l) != 1 {
 		t.Fatalf("no line saying a system admin token is needed: %s", e.logs.String())
 	}
-	snap := e.c.cache.snap.Load()
-	if !slices.Contains(idList(&snap.ids), newSpec(1, "", false, "").ID) {
+	snap := e.c.ids.Snapshot()
+	if !slices.Contains(idList(&snap.IDs), newSpec(1, "", false, "").ID) {
 		t.Fatal("the walk did not cache the new account")
 	}
 	all := mmtest.CountStatuses(e.users)
@@ -199,9 +200,9 @@ func TestUsersIncrementalNeedsASystemAdmin(t *testing.T) {
 	// Another new account: straight to the walk, no GET /teams.
 	teams := e.srv.Requests(mmtest.EndpointTeams)
 	e.add(newSpec(2, e.teams[0].ID, false, mmclient.StatusAway))
-	waitFor(t, "the next full walk", func() bool { return counterValue(e.c.cache.refreshes) == 3 })
-	if n := e.srv.Requests(mmtest.EndpointTeams); n != teams || e.incr(incrFellBack) != 1 {
-		t.Fatalf("tried again: GET /teams %d -> %d, fell back %v", teams, n, e.incr(incrFellBack))
+	waitFor(t, "the next full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 3 })
+	if n := e.srv.Requests(mmtest.EndpointTeams); n != teams || e.incr("fell_back") != 1 {
+		t.Fatalf("tried again: GET /teams %d -> %d, fell back %v", teams, n, e.incr("fell_back"))
 	}
 }
 
@@ -214,20 +215,20 @@ func TestUsersIncrementalFallsBackWhenStatsDisagree(t *testing.T) {
 	cfg.MinEarlyGap = -1
 	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
 	e.start(t)
-	before := e.c.cache.snap.Load()
+	before := e.c.ids.Snapshot()
 	imported := newSpec(2, e.teams[1].ID, false, mmclient.StatusDND)
 	imported.CreateAt = 1
 	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusAway), imported)
-	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
-	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
-		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
+	waitFor(t, "the full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 2 })
+	if e.incr("fell_back") != 1 || e.incr("applied") != 0 {
+		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr("applied"), e.incr("fell_back"))
 	}
 	if l := e.logs.LinesContaining("not applied", "1 new active accounts found", "GET /users/stats says"); len(l) != 1 {
 		t.Fatalf("no fall-back line naming the disagreement: %s", e.logs.String())
 	}
-	snap := e.c.cache.snap.Load()
-	if snap == before || snap.ids.Len() != activeHumans(e.users) {
-		t.Fatalf("after the walk %d ids, want %d", snap.ids.Len(), activeHumans(e.users))
+	snap := e.c.ids.Snapshot()
+	if snap == before || snap.IDs.Len() != activeHumans(e.users) {
+		t.Fatalf("after the walk %d ids, want %d", snap.IDs.Len(), activeHumans(e.users))
 	}
 	all := mmtest.CountStatuses(e.users)
 	checkCounts(t, scrapeWithTimeout(t, e.c, 10*time.Second), all.Humans, all.HumansManual)
@@ -248,11 +249,11 @@ func TestUsersIncrementalNotTriedWhenTheCountGoesDown(t *testing.T) {
 		}
 	}
 	e.srv.SetActive(victim, false)
-	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
-	if e.srv.Requests(mmtest.EndpointTeams) != 0 || e.incr(incrApplied)+e.incr(incrFellBack) != 0 {
+	waitFor(t, "the full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 2 })
+	if e.srv.Requests(mmtest.EndpointTeams) != 0 || e.incr("applied")+e.incr("fell_back") != 0 {
 		t.Fatal("an incremental refresh was tried for a deactivation")
 	}
-	if slices.Contains(idList(&e.c.cache.snap.Load().ids), victim) {
+	if slices.Contains(idList(&e.c.ids.Snapshot().IDs), victim) {
 		t.Fatal("deactivated account still cached")
 	}
 }
@@ -269,18 +270,17 @@ func TestUsersIncrementalGivesUpBeyondItsBounds(t *testing.T) {
 		// 201 teams need 2 pages of teams; the bound is lowered to 1.
 		{name: "teams", teams: 201, maxTeamPgs: 1, teamPages: 1, reason: "more than 200 teams"},
 		// 12 teams: 1 + 12 + 1 pages, more than 10 (a quarter of 41).
-		{name: "quarter", teams: 12, maxTeamPgs: incrMaxTeamPages, teamPages: 1, reason: "a quarter of a full walk"},
+		{name: "quarter", teams: 12, maxTeamPgs: 50, teamPages: 1, reason: "a quarter of a full walk"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := incrConfig()
 			cfg.MinEarlyGap = -1
-			e := newIncrEnv(t, tc.teams, mmtest.AdminToken, cfg)
-			e.c.cache.incrMaxTeamPages = tc.maxTeamPgs
+			e := newIncrEnv(t, tc.teams, mmtest.AdminToken, cfg, userids.WithMaxTeamPages(tc.maxTeamPgs))
 			e.start(t)
 			e.add(newSpec(1, e.teams[0].ID, false, ""))
-			waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
-			if e.incr(incrFellBack) != 1 {
-				t.Fatalf("fell back %v times, want 1", e.incr(incrFellBack))
+			waitFor(t, "the full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 2 })
+			if e.incr("fell_back") != 1 {
+				t.Fatalf("fell back %v times, want 1", e.incr("fell_back"))
 			}
 			if got := e.srv.Requests(mmtest.EndpointTeams); got != tc.teamPages {
 				t.Fatalf("%d GET /teams pages, want %d", got, tc.teamPages)
@@ -292,7 +292,7 @@ func TestUsersIncrementalGivesUpBeyondItsBounds(t *testing.T) {
 			if l := e.logs.LinesContaining("not applied", tc.reason); len(l) != 1 {
 				t.Fatalf("no fall-back line with %q: %s", tc.reason, e.logs.String())
 			}
-			if !slices.Contains(idList(&e.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+			if !slices.Contains(idList(&e.c.ids.Snapshot().IDs), newSpec(1, "", false, "").ID) {
 				t.Fatal("the walk did not cache the new account")
 			}
 		})
@@ -319,18 +319,18 @@ func TestUsersIncrementalStopsAtItsPageBudget(t *testing.T) {
 			noTeam++
 		}
 	}
-	if noTeam <= 3*walkPerPage {
+	if noTeam <= 3*mmclient.MaxPerPage {
 		t.Fatalf("%d accounts in no team: fewer than 4 pages, the budget is not reached", noTeam)
 	}
 	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusOnline))
-	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied)+e.incr(incrFellBack) == 1 })
-	if e.incr(incrFellBack) != 1 {
+	waitFor(t, "the incremental refresh", func() bool { return e.incr("applied")+e.incr("fell_back") == 1 })
+	if e.incr("fell_back") != 1 {
 		t.Fatalf("incremental refresh applied after %d GET /users pages: it read past its budget", e.srv.Requests(mmtest.EndpointUsers))
 	}
 	if l := e.logs.LinesContaining("not applied", "more than 20 pages, a quarter of a full walk's 81"); len(l) != 1 {
 		t.Fatalf("no fall-back line naming the budget: %s", e.logs.String())
 	}
-	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+	waitFor(t, "the full walk", func() bool { return float64(e.c.ids.Stats().Refreshes) == 2 })
 	// GET /teams once, then 3 team pages and 2 no-team pages of GET
 	// /users (4 + 2*8 = 20 walk pages' worth), then the walk.
 	if u := e.srv.Requests(mmtest.EndpointUsers); u != 5+int64(walkPages(len(e.users))) {
@@ -350,10 +350,9 @@ func TestUsersIncrementalStopsAtItsPageBudget(t *testing.T) {
 // A 429 on a team page is waited out (Retry-After) through the walk's
 // pacer, and the refresh still applies.
 func TestUsersIncrementalPacesAfterA429(t *testing.T) {
-	e := newIncrEnv(t, 3, mmtest.AdminToken, incrConfig())
 	var mu sync.Mutex
 	var waits []time.Duration
-	e.c.cache.sleep = func(ctx context.Context, d time.Duration) error {
+	sleep := func(ctx context.Context, d time.Duration) error {
 		if d > 0 {
 			mu.Lock()
 			waits = append(waits, d)
@@ -361,14 +360,15 @@ func TestUsersIncrementalPacesAfterA429(t *testing.T) {
 		}
 		return ctx.Err()
 	}
+	e := newIncrEnv(t, 3, mmtest.AdminToken, incrConfig(), userids.WithWalkClock(time.Now, sleep))
 	e.start(t)
 	e.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 1})
 	e.add(newSpec(1, e.teams[2].ID, false, mmclient.StatusOnline))
-	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied)+e.incr(incrFellBack) == 1 })
-	if e.incr(incrApplied) != 1 {
+	waitFor(t, "the incremental refresh", func() bool { return e.incr("applied")+e.incr("fell_back") == 1 })
+	if e.incr("applied") != 1 {
 		t.Fatalf("not applied: %s", e.logs.String())
 	}
-	if got := counterValue(e.c.cache.throttled); got != 1 {
+	if got := float64(e.c.ids.Stats().Throttled); got != 1 {
 		t.Fatalf("throttled = %v, want 1", got)
 	}
 	mu.Lock()
@@ -380,7 +380,7 @@ func TestUsersIncrementalPacesAfterA429(t *testing.T) {
 	if u := e.srv.Requests(mmtest.EndpointUsers); u != 5 {
 		t.Fatalf("%d GET /users pages, want 5", u)
 	}
-	if !slices.Contains(idList(&e.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+	if !slices.Contains(idList(&e.c.ids.Snapshot().IDs), newSpec(1, "", false, "").ID) {
 		t.Fatal("new account not cached")
 	}
 }
@@ -393,8 +393,8 @@ func TestUsersIncrementalPublishesNothingPartial(t *testing.T) {
 	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids")
 	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
 	e.start(t)
-	before := e.c.cache.snap.Load()
-	writes := counterValue(e.c.cache.cacheWrites)
+	before := e.c.ids.Snapshot()
+	writes := float64(e.c.ids.Stats().CacheFileWrites)
 	var pages atomic.Int64
 	e.srv.SetLatency(func(endpoint string, _ int) time.Duration {
 		// The third team page fails the next request: the no-team page.
@@ -404,8 +404,8 @@ func TestUsersIncrementalPublishesNothingPartial(t *testing.T) {
 		return 0
 	})
 	e.add(newSpec(1, e.teams[0].ID, false, ""), newSpec(2, e.teams[1].ID, false, ""))
-	waitFor(t, "the incremental refresh to fail", func() bool { return e.incr(incrFellBack) == 1 })
-	if e.c.cache.snap.Load() != before || counterValue(e.c.cache.cacheWrites) != writes {
+	waitFor(t, "the incremental refresh to fail", func() bool { return e.incr("fell_back") == 1 })
+	if e.c.ids.Snapshot() != before || float64(e.c.ids.Stats().CacheFileWrites) != writes {
 		t.Fatal("a failed incremental refresh replaced the snapshot or the cache file")
 	}
 	if l := e.logs.LinesContaining("not applied", "without_team page 0", "500"); len(l) != 1 {
@@ -415,12 +415,12 @@ func TestUsersIncrementalPublishesNothingPartial(t *testing.T) {
 	// and no second incremental refresh is tried meanwhile.
 	n := e.srv.Requests(mmtest.EndpointTeams)
 	time.Sleep(100 * time.Millisecond)
-	if e.srv.Requests(mmtest.EndpointTeams) != n || e.incr(incrApplied) != 0 {
+	if e.srv.Requests(mmtest.EndpointTeams) != n || e.incr("applied") != 0 {
 		t.Fatal("incremental refresh tried again while the walk is due")
 	}
 	r := scrapeWithTimeout(t, e.c, 10*time.Second)
-	if v, ok := r.value("mattermost_exporter_users_cached"); !ok || v != float64(before.ids.Len()) {
-		t.Fatalf("cached = %v, want the old %d", v, before.ids.Len())
+	if v, ok := r.value("mattermost_exporter_users_cached"); !ok || v != float64(before.IDs.Len()) {
+		t.Fatalf("cached = %v, want the old %d", v, before.IDs.Len())
 	}
 }
 
@@ -434,66 +434,35 @@ func TestUsersIncrementalWithBotsAndCacheFile(t *testing.T) {
 	cfg.CacheFile = filepath.Join(t.TempDir(), "users.ids")
 	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
 	e.start(t)
-	waitFor(t, "the first cache file", func() bool { return counterValue(e.c.cache.cacheWrites) == 1 })
-	walked := e.c.cache.snap.Load()
+	waitFor(t, "the first cache file", func() bool { return float64(e.c.ids.Stats().CacheFileWrites) == 1 })
+	walked := e.c.ids.Snapshot()
 	e.add(newSpec(1, e.teams[1].ID, true, ""))
-	waitFor(t, "the cache file after the incremental refresh", func() bool { return counterValue(e.c.cache.cacheWrites) == 2 })
-	h, ids, err := readCacheFile(cfg.CacheFile)
-	if err != nil {
-		t.Fatal(err)
+	waitFor(t, "the cache file after the incremental refresh", func() bool { return float64(e.c.ids.Stats().CacheFileWrites) == 2 })
+	h, ids := readIDsFile(t, cfg.CacheFile)
+	snap := e.c.ids.Snapshot()
+	if !slices.Contains(ids, newSpec(1, "", true, "").ID) || len(ids) != walked.IDs.Len()+1 {
+		t.Fatalf("cache file: %d ids, want %d with the new bot", len(ids), walked.IDs.Len()+1)
 	}
-	snap := e.c.cache.snap.Load()
-	if !slices.Contains(idList(&ids), newSpec(1, "", true, "").ID) || ids.Len() != walked.ids.Len()+1 {
-		t.Fatalf("cache file: %d ids, want %d with the new bot", ids.Len(), walked.ids.Len()+1)
+	if h.NewestCreateAt != snap.NewestCreateAt || h.NewestCreateAt <= walked.NewestCreateAt || h.Finished != walked.Finished.UnixMilli() || h.Pages != walked.Pages {
+		t.Fatalf("cache file header %+v, snapshot newest %d, walk finished %d", h, snap.NewestCreateAt, walked.Finished.UnixMilli())
 	}
-	if h.NewestCreateAt != snap.newestCreateAt || h.NewestCreateAt <= walked.newestCreateAt || h.Finished != walked.finished.UnixMilli() || h.Pages != walked.pages {
-		t.Fatalf("cache file header %+v, snapshot newest %d, walk finished %d", h, snap.newestCreateAt, walked.finished.UnixMilli())
-	}
-	if h.StatsTotal != snap.activeAll || h.Bots != walked.bots+1 {
-		t.Fatalf("cache file stats_total %d, bots %d; want %d, %d", h.StatsTotal, h.Bots, snap.activeAll, walked.bots+1)
+	if h.StatsTotal != snap.ActiveAll || h.Bots != walked.Bots+1 {
+		t.Fatalf("cache file stats_total %d, bots %d; want %d, %d", h.StatsTotal, h.Bots, snap.ActiveAll, walked.Bots+1)
 	}
 }
 
-// mergeIDs keeps the ids sorted and unique, the shape the sweeper needs.
-func TestMergeIDs(t *testing.T) {
-	mk := func(ids ...string) userIDs {
-		var b strings.Builder
-		for _, id := range ids {
-			b.WriteString(strings.Repeat(id, mmclient.UserIDLen)[:mmclient.UserIDLen])
-		}
-		return userIDs{s: b.String()}
-	}
-	for _, tc := range []struct{ base, add, want []string }{
-		{nil, nil, nil},
-		{[]string{"b", "d"}, nil, []string{"b", "d"}},
-		{nil, []string{"a"}, []string{"a"}},
-		{[]string{"b", "d"}, []string{"a", "c", "e"}, []string{"a", "b", "c", "d", "e"}},
-		{[]string{"b", "d"}, []string{"b", "e"}, []string{"b", "d", "e"}},
-	} {
-		base, add := mk(tc.base...), mk(tc.add...)
-		got, known := mergeIDs(&base, &add)
-		want := mk(tc.want...)
-		if got.s != want.s || known != len(tc.base)+len(tc.add)-len(tc.want) {
-			t.Errorf("merge(%v, %v) = %d ids, %d known; want %v", tc.base, tc.add, got.Len(), known, tc.want)
-		}
-	}
-}
-
-// Below about 8,000 accounts a walk costs less than the smallest
-// incremental refresh: a new account brings the walk forward directly.
 func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
 	cfg := incrConfig()
 	cfg.MinEarlyGap = -1
-	env := newUsersEnv(t, 6000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)})
-	env.c.cache.earlyWalks = 0
+	env := newUsersEnv(t, 6000, cfg, mmtest.Config{Teams: mmtest.GenerateTeams(2)}, userids.WithEarlyWalks(0))
 	startUsers(t, env.c)
-	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	waitFor(t, "the first walk", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	env.srv.AddUsers([]mmtest.UserSpec{newSpec(1, "", false, "")})
-	waitFor(t, "the early walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
-	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || counterValue(env.c.cache.incrementals.WithLabelValues(incrFellBack)) != 0 {
+	waitFor(t, "the early walk", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
+	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || float64(env.c.ids.Stats().Incremental["fell_back"]) != 0 {
 		t.Fatalf("an incremental refresh was tried (%d GET /teams)", n)
 	}
-	if !slices.Contains(idList(&env.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
+	if !slices.Contains(idList(&env.c.ids.Snapshot().IDs), newSpec(1, "", false, "").ID) {
 		t.Fatal("the walk did not cache the new account")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -31,10 +32,7 @@ func newProbingEnv(t *testing.T, n int, probeEvery time.Duration) *usersEnv {
 	t.Helper()
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
-	env := newUsersEnv(t, n, cfg, mmtest.Config{})
-	env.c.cache.retryMin = time.Hour
-	env.c.cache.probeEvery = probeEvery
-	return env
+	return newUsersEnv(t, n, cfg, mmtest.Config{}, userids.WithRetry(time.Hour, probeEvery, time.Minute))
 }
 
 // When Mattermost answers again after an outage, the pending walk retry is
@@ -44,7 +42,7 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 	env := newProbingEnv(t, 1500, 20*time.Millisecond)
 	env.srv.SetDown(true)
 	startUsers(t, env.c)
-	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	waitFor(t, "the first walk to fail", func() bool { return float64(env.c.ids.Stats().RefreshErrors) == 1 })
 	// While down the loop probes but does not walk.
 	probes := env.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "probes while down", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > probes+3 })
@@ -56,7 +54,7 @@ func TestUsersRecoveryProbeWalksWhenServerReturns(t *testing.T) {
 	}
 
 	env.srv.SetDown(false)
-	waitFor(t, "the walk after the server's return", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	waitFor(t, "the walk after the server's return", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	r := scrapeWithTimeout(t, env.c, 10*time.Second)
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -77,9 +75,9 @@ func TestUsersRecoveryProbeAfterA502(t *testing.T) {
 	env := newProbingEnv(t, 700, 20*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
 	startUsers(t, env.c)
-	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	waitFor(t, "the first walk to fail", func() bool { return float64(env.c.ids.Stats().RefreshErrors) == 1 })
 	env.srv.ClearFaults()
-	waitFor(t, "the walk at the first probe", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	waitFor(t, "the walk at the first probe", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 }
 
 // A server failing only GET /users (502) while GET /users/stats answers is
@@ -88,7 +86,7 @@ func TestUsersRecoveryProbeBringsForwardOnce(t *testing.T) {
 	env := newProbingEnv(t, 700, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.BadGatewayFault())
 	startUsers(t, env.c)
-	waitFor(t, "the probe-started walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 2 })
+	waitFor(t, "the probe-started walk to fail", func() bool { return float64(env.c.ids.Stats().RefreshErrors) == 2 })
 	n := env.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
 	if got := env.srv.Requests(mmtest.EndpointUsers); got != 2 {
@@ -102,7 +100,7 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 	env := newProbingEnv(t, 500, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	startUsers(t, env.c)
-	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	waitFor(t, "the first walk to fail", func() bool { return float64(env.c.ids.Stats().RefreshErrors) == 1 })
 	n := env.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "probes", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+10 })
 	if got := env.srv.Requests(mmtest.EndpointUsers); got != 1 {
@@ -117,10 +115,8 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 func TestUsersFailingWalkBacksOff(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = 200 * time.Millisecond
-	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
-	env.c.cache.retryMin = 20 * time.Millisecond
 	var logs logBuffer
-	env.c.cache.logger = logs.Logger()
+	env := newLoggedUsersEnv(t, 300, cfg, mmtest.Config{}, logs.Logger(), userids.WithRetry(20*time.Millisecond, 10*time.Second, time.Minute))
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	var mu sync.Mutex
 	var asked []time.Time
@@ -163,13 +159,13 @@ func TestUsersRecoveryProbeWalksAfterAnOutageFollowingAFailure(t *testing.T) {
 	env := newProbingEnv(t, 500, 10*time.Millisecond)
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
 	startUsers(t, env.c)
-	waitFor(t, "the first walk to fail", func() bool { return counterValue(env.c.cache.refreshErrors) == 1 })
+	waitFor(t, "the first walk to fail", func() bool { return float64(env.c.ids.Stats().RefreshErrors) == 1 })
 	env.srv.SetDown(true)
 	n := env.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "probes while down", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+3 })
 	env.srv.ClearFaults()
 	env.srv.SetDown(false)
-	waitFor(t, "the walk once the server answers again", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	waitFor(t, "the walk once the server answers again", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 }
 
 // An account renamed across a page boundary during the walk is skipped by
@@ -180,10 +176,9 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	cfg.RefreshInterval = time.Hour
 	cfg.StatsInterval = -1
 	users := mmtest.GenerateUsers(1000, 11)
-	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
-	env.c.cache.rewalkMin = 300 * time.Millisecond
+	const firstRewalk = 300 * time.Millisecond
 	var logs logBuffer
-	env.c.cache.logger = logs.Logger()
+	env := newLoggedUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, logs.Logger(), userids.WithRetry(10*time.Second, 10*time.Second, firstRewalk))
 
 	// The account at position 700 (page 3), an active human, becomes the
 	// first by username while page 1 is being answered: pages 2.. shift by
@@ -207,19 +202,19 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	})
 
 	startUsers(t, env.c)
-	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
+	waitFor(t, "the first walk", func() bool { return float64(env.c.ids.Stats().Refreshes) >= 1 })
 	want := mmtest.CountStatuses(users)
 	walkActive, statsTotal := fmt.Sprintf("walk_active=%d", want.Active-1), fmt.Sprintf("stats_total=%d", want.Active)
 	if l := logs.LinesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
 		t.Fatalf("the first walk did not see the difference: %q", logs.String())
 	}
-	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {
-		t.Fatalf("stats difference after the first walk = %v, want -1", d)
+	if st := env.c.ids.Stats(); st.Refreshes == 1 && (!st.StatsKnown || st.StatsDifference != -1) {
+		t.Fatalf("stats difference after the first walk = %v (known %v), want -1", st.StatsDifference, st.StatsKnown)
 	}
-	waitFor(t, "the re-walk", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
-	snap := env.c.cache.snap.Load()
-	if !slices.Contains(idList(&snap.ids), users[victim].ID) || snap.ids.Len() != activeHumans(users) {
-		t.Fatalf("after the re-walk: %d ids, want %d with the renamed account", snap.ids.Len(), activeHumans(users))
+	waitFor(t, "the re-walk", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
+	snap := env.c.ids.Snapshot()
+	if !slices.Contains(idList(&snap.IDs), users[victim].ID) || snap.IDs.Len() != activeHumans(users) {
+		t.Fatalf("after the re-walk: %d ids, want %d with the renamed account", snap.IDs.Len(), activeHumans(users))
 	}
 	r := scrapeWithTimeout(t, env.c, 10*time.Second)
 	if v, ok := r.value("mattermost_exporter_users_stats_difference"); !ok || v != 0 {
@@ -227,8 +222,8 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	}
 	checkCounts(t, r, want.Humans, want.HumansManual)
 	// Agreement: no third walk soon.
-	time.Sleep(3 * env.c.cache.rewalkMin)
-	if got := counterValue(env.c.cache.refreshes); got != 2 {
+	time.Sleep(3 * firstRewalk)
+	if got := float64(env.c.ids.Stats().Refreshes); got != 2 {
 		t.Fatalf("%v walks, want 2", got)
 	}
 }
@@ -256,29 +251,30 @@ func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
 	cfg.StatsInterval = 5 * time.Millisecond
 	cfg.MinEarlyGap = -1 // no gap of its own: only the walk durations hold the walk back
 	const pageLatency = 40 * time.Millisecond
+	const earlyWalks = 10
 	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Latency: func(endpoint string, _ int) time.Duration {
 		if endpoint == mmtest.EndpointUsers {
 			return pageLatency
 		}
 		return 0
-	}})
+	}}, userids.WithEarlyWalks(earlyWalks))
 	startUsers(t, env.c)
-	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
-	first := env.c.cache.snap.Load()
-	if first.duration < 5*pageLatency {
-		t.Fatalf("first walk took %s, want at least %s (6 pages of %s)", first.duration, 5*pageLatency, pageLatency)
+	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
+	first := env.c.ids.Snapshot()
+	if first.Duration < 5*pageLatency {
+		t.Fatalf("first walk took %s, want at least %s (6 pages of %s)", first.Duration, 5*pageLatency, pageLatency)
 	}
 	env.deactivateOneHuman()
-	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
-	second := env.c.cache.snap.Load()
+	waitFor(t, "an early refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
+	second := env.c.ids.Snapshot()
 	// The loop's walk began before the snapshot's and ended after it, so
 	// its earliest early start is at least 9 snapshot durations after the
 	// first snapshot was finished.
-	gap, want := second.finished.Add(-second.duration).Sub(first.finished), time.Duration(env.c.cache.earlyWalks-1)*first.duration
+	gap, want := second.Finished.Add(-second.Duration).Sub(first.Finished), time.Duration(earlyWalks-1)*first.Duration
 	if gap < want {
-		t.Fatalf("early walk started %s after the previous one ended, want at least %s (%d walks of %s)", gap, want, env.c.cache.earlyWalks, first.duration)
+		t.Fatalf("early walk started %s after the previous one ended, want at least %s (%d walks of %s)", gap, want, earlyWalks, first.Duration)
 	}
-	if got := counterValue(env.c.cache.early); got != 1 {
+	if got := float64(env.c.ids.Stats().EarlyRefreshes); got != 1 {
 		t.Fatalf("early refreshes = %v, want 1", got)
 	}
 }
@@ -292,18 +288,18 @@ func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
 	cfg.MinEarlyGap = 700 * time.Millisecond
 	env := newUsersEnv(t, 1000, cfg, mmtest.Config{})
 	startUsers(t, env.c)
-	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
-	firstEnd := env.c.cache.snap.Load().finished
+	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
+	firstEnd := env.c.ids.Snapshot().Finished
 	env.deactivateOneHuman()
-	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
-	snap := env.c.cache.snap.Load()
-	if started := snap.finished.Add(-snap.duration); started.Sub(firstEnd) < cfg.MinEarlyGap {
+	waitFor(t, "an early refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
+	snap := env.c.ids.Snapshot()
+	if started := snap.Finished.Add(-snap.Duration); started.Sub(firstEnd) < cfg.MinEarlyGap {
 		t.Fatalf("early walk started %s after the previous one ended, want at least %s", started.Sub(firstEnd), cfg.MinEarlyGap)
 	}
-	if got := counterValue(env.c.cache.early); got != 1 {
+	if got := float64(env.c.ids.Stats().EarlyRefreshes); got != 1 {
 		t.Fatalf("early refreshes = %v, want 1", got)
 	}
-	if snap.ids.Len() != activeHumans(env.users)-1 {
-		t.Fatalf("after the early refresh: %d ids, want %d", snap.ids.Len(), activeHumans(env.users)-1)
+	if snap.IDs.Len() != activeHumans(env.users)-1 {
+		t.Fatalf("after the early refresh: %d ids, want %d", snap.IDs.Len(), activeHumans(env.users)-1)
 	}
 }

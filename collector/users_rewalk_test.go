@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -19,10 +20,8 @@ func TestUsersRewalkNoLaterThanRefreshInterval(t *testing.T) {
 	cfg.RefreshInterval = time.Second
 	cfg.StatsInterval = -1
 	users := mmtest.GenerateUsers(1000, 11)
-	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
-	if env.c.cache.rewalkMin < 30*time.Second {
-		t.Fatalf("rewalkMin %s: the test needs the default (1 min), longer than waitFor's 30 s", env.c.cache.rewalkMin)
-	}
+	// rewalkMin at its default (1 min), longer than waitFor's 30 s.
+	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, userids.WithRetry(10*time.Second, 10*time.Second, time.Minute))
 	victim := -1
 	for i := 700; i < len(users); i++ {
 		if !users[i].IsBot && !users[i].Deactivated {
@@ -39,12 +38,12 @@ func TestUsersRewalkNoLaterThanRefreshInterval(t *testing.T) {
 		return 0
 	})
 	startUsers(t, env.c)
-	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
-	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {
-		t.Fatalf("stats difference after the first walk = %v, want -1 (the renamed account skipped)", d)
+	waitFor(t, "the first walk", func() bool { return env.c.ids.Stats().Refreshes >= 1 })
+	if st := env.c.ids.Stats(); st.Refreshes == 1 && (!st.StatsKnown || st.StatsDifference != -1) {
+		t.Fatalf("stats difference after the first walk = %d (known %v), want -1 (the renamed account skipped)", st.StatsDifference, st.StatsKnown)
 	}
-	waitFor(t, "the re-walk within the refresh interval", func() bool { return counterValue(env.c.cache.refreshes) >= 2 })
-	if snap := env.c.cache.snap.Load(); !slices.Contains(idList(&snap.ids), users[victim].ID) {
+	waitFor(t, "the re-walk within the refresh interval", func() bool { return env.c.ids.Stats().Refreshes >= 2 })
+	if snap := env.c.ids.Snapshot(); !slices.Contains(idList(&snap.IDs), users[victim].ID) {
 		t.Fatal("the re-walk did not count the renamed account")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/sweep"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
@@ -52,7 +53,7 @@ func TestUsersStopCancelsSweepInFlight(t *testing.T) {
 	go func() { res <- scrapeWithTimeout(t, env.c, time.Hour) }()
 	waitFor(t, "the sweep's request to arrive", func() bool { return seen.Load() == 1 })
 	stop()
-	waitFor(t, "the sweep in flight to end with the collector", func() bool { return counterValue(env.c.sweep.errors) == 1 })
+	waitFor(t, "the sweep in flight to end with the collector", func() bool { return float64(env.c.sweep.Stats().Errors) == 1 })
 	select {
 	case r := <-res:
 		if !errors.Is(r.err, context.Canceled) {
@@ -66,7 +67,7 @@ func TestUsersStopCancelsSweepInFlight(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("background loop did not stop")
 	}
-	if env.c.sweep.last.Load() != nil {
+	if !env.c.sweep.Stats().LastTaken.IsZero() {
 		t.Fatal("a cancelled sweep was published")
 	}
 }
@@ -115,14 +116,14 @@ func TestUsersUpdateWithoutStart(t *testing.T) {
 // younger than staleServeLimit.
 func TestUsersStaleServeLimit(t *testing.T) {
 	client := statusServer(t, func([]string) string { return "[" }) // malformed: every sweep fails
-	c := collectorWithIDs(t, client, DefaultUsersConfig(), 30)
+	const staleServeLimit = 15 * time.Minute
 	for _, tc := range []struct {
 		age   time.Duration
 		serve bool
 	}{{staleServeLimit - time.Minute, true}, {staleServeLimit + time.Minute, false}} {
-		old := &sweepResult{taken: time.Now().Add(-tc.age)}
-		old.counts.byStatus[0] = 7
-		c.sweep.last.Store(old)
+		old := &sweep.Result{Taken: time.Now().Add(-tc.age)}
+		old.Counts.ByStatus[0] = 7
+		c := collectorWithIDs(t, client, DefaultUsersConfig(), 30, nil, sweep.WithLastResult(old))
 		r := scrapeWithTimeout(t, c, 10*time.Second)
 		if r.err == nil {
 			t.Fatal("a failed sweep reported success")
@@ -144,9 +145,8 @@ func TestUsersUnknownStatusLogThrottled(t *testing.T) {
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	})
-	c := collectorWithIDs(t, client, DefaultUsersConfig(), 20)
 	var logs logBuffer
-	c.sweep.logger = logs.Logger()
+	c := collectorWithIDs(t, client, DefaultUsersConfig(), 20, logs.Logger())
 	for i := 0; i < 3; i++ {
 		r := scrapeWithTimeout(t, c, 10*time.Second)
 		if r.err != nil {
@@ -196,12 +196,11 @@ func TestUsers413HalvesBatch(t *testing.T) {
 	fake := mmtest.New(mmtest.Config{Users: users})
 	client, refused := payloadLimited(t, fake, 300)
 	cfg := DefaultUsersConfig() // batch 1000
-	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	var logs logBuffer
+	c, err := NewUsersCollector(Deps{Client: client, Logger: logs.Logger()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
-	c.sweep.logger = logs.Logger()
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +305,7 @@ func TestUsersSweepRequestsInFlightAtMostConcurrency(t *testing.T) {
 	}
 	want := mmtest.CountStatuses(users)
 	checkCounts(t, r, want.Humans, want.HumansManual)
-	batches := (c.cache.snap.Load().ids.Len() + cfg.BatchSize - 1) / cfg.BatchSize
+	batches := (c.ids.Snapshot().IDs.Len() + cfg.BatchSize - 1) / cfg.BatchSize
 	if got := fake.Requests(mmtest.EndpointStatusesByIDs); got != int64(batches) {
 		t.Fatalf("%d status requests, want %d", got, batches)
 	}

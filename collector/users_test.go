@@ -17,22 +17,34 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/sweep"
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 // usersEnv is a fake Mattermost with generated users and a users collector.
 type usersEnv struct {
-	srv   *mmtest.Server
-	users []mmtest.UserSpec
-	c     *UsersCollector
+	srv    *mmtest.Server
+	users  []mmtest.UserSpec
+	client *mmclient.Client
+	c      *UsersCollector
 }
 
-func newUsersEnv(t *testing.T, n int, cfg UsersConfig, scfg mmtest.Config) *usersEnv {
+// newUsersEnv starts a fake with n generated users (unless scfg has some)
+// and builds a users collector for it with the id cache's options.
+func newUsersEnv(t *testing.T, n int, cfg UsersConfig, scfg mmtest.Config, opts ...userids.Option) *usersEnv {
+	t.Helper()
+	return newLoggedUsersEnv(t, n, cfg, scfg, nil, opts...)
+}
+
+// newLoggedUsersEnv is newUsersEnv with the collector's logger.
+func newLoggedUsersEnv(t *testing.T, n int, cfg UsersConfig, scfg mmtest.Config, logger log.Logger, opts ...userids.Option) *usersEnv {
 	t.Helper()
 	if scfg.Users == nil {
 		scfg.Users = mmtest.GenerateUsers(n, 42)
@@ -43,11 +55,11 @@ func newUsersEnv(t *testing.T, n int, cfg UsersConfig, scfg mmtest.Config) *user
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	c, err := newUsersCollector(Deps{Client: client, Logger: logger}, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &usersEnv{srv: srv, users: scfg.Users, c: c}
+	return &usersEnv{srv: srv, users: scfg.Users, client: client, c: c}
 }
 
 // scrapeResult is one Update, gathered.
@@ -155,9 +167,6 @@ func walkPages(n int) int { return n/200 + 1 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// counterValue reads a counter of the collector.
-func counterValue(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
-
 func TestUsersCountsMatchGeneratedUsers(t *testing.T) {
 	for _, includeBots := range []bool{false, true} {
 		t.Run(fmt.Sprintf("include-bots=%v", includeBots), func(t *testing.T) {
@@ -212,13 +221,13 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	snap := env.c.cache.snap.Load()
+	snap := env.c.ids.Snapshot()
 	want := mmtest.CountStatuses(env.users)
-	if snap.ids.Len() != activeHumans(env.users) {
-		t.Fatalf("cached %d ids, want %d active humans", snap.ids.Len(), activeHumans(env.users))
+	if snap.IDs.Len() != activeHumans(env.users) {
+		t.Fatalf("cached %d ids, want %d active humans", snap.IDs.Len(), activeHumans(env.users))
 	}
-	if snap.activeAll != int64(want.Active) || snap.bots != int64(want.ActiveBots) {
-		t.Fatalf("activeAll=%d bots=%d, want %d, %d", snap.activeAll, snap.bots, want.Active, want.ActiveBots)
+	if snap.ActiveAll != int64(want.Active) || snap.Bots != int64(want.ActiveBots) {
+		t.Fatalf("activeAll=%d bots=%d, want %d, %d", snap.ActiveAll, snap.Bots, want.Active, want.ActiveBots)
 	}
 	deact := map[string]bool{}
 	for _, u := range env.users {
@@ -226,14 +235,14 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 			deact[u.ID] = true
 		}
 	}
-	for i := 0; i < snap.ids.Len(); i++ {
-		if deact[snap.ids.At(i)] {
-			t.Fatalf("cached id %s is a bot or deactivated", snap.ids.At(i))
+	for i := 0; i < snap.IDs.Len(); i++ {
+		if deact[snap.IDs.At(i)] {
+			t.Fatalf("cached id %s is a bot or deactivated", snap.IDs.At(i))
 		}
 	}
 	// 1234 accounts: pages 0..6 (the last one short).
-	if got, wantPages := env.srv.Requests(mmtest.EndpointUsers), int64(walkPages(1234)); got != wantPages || snap.pages != int(wantPages) {
-		t.Fatalf("walk made %d page requests (snapshot says %d), want %d", got, snap.pages, wantPages)
+	if got, wantPages := env.srv.Requests(mmtest.EndpointUsers), int64(walkPages(1234)); got != wantPages || snap.Pages != int(wantPages) {
+		t.Fatalf("walk made %d page requests (snapshot says %d), want %d", got, snap.Pages, wantPages)
 	}
 	// The first refresh asks /users/stats before the walk (to size it) and
 	// after (to compare); later ones only after.
@@ -247,8 +256,8 @@ func TestUsersWalkSkipsDeactivatedAndBotsAndCountsPages(t *testing.T) {
 	if got := env.srv.Requests(mmtest.EndpointUserStats); got != 1 {
 		t.Fatalf("second refresh: users_stats requests = %d, want 1", got)
 	}
-	if d := env.c.cache.statsDiff.Load(); d == nil || *d != 0 {
-		t.Fatalf("stats difference = %v, want 0", d)
+	if st := env.c.ids.Stats(); !st.StatsKnown || st.StatsDifference != 0 {
+		t.Fatalf("stats difference = %v (known %v), want 0", st.StatsDifference, st.StatsKnown)
 	}
 }
 
@@ -262,7 +271,7 @@ func TestUsersRequestsPerWarmScrapeThroughExporter(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	client := env.c.client
+	client := env.client
 
 	gather := func(e *Exporter) {
 		reg := prometheus.NewPedanticRegistry()
@@ -340,7 +349,7 @@ func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 		}(i)
 	}
 	// Every scrape has joined the sweep in flight before it may finish.
-	waitFor(t, "20 scrapes waiting on one sweep", func() bool { return env.c.sweep.waiting.Load() == scrapes })
+	waitFor(t, "20 scrapes waiting on one sweep", func() bool { return env.c.sweep.Stats().Waiting == scrapes })
 	close(g.release)
 	wg.Wait()
 
@@ -444,14 +453,14 @@ func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
 	}
 	// The abandoned sweep is cancelled at the scrape's deadline and never
 	// becomes the last sweep.
-	waitFor(t, "the abandoned sweep to end", func() bool { return counterValue(env.c.sweep.errors) == 1 })
-	if last := env.c.sweep.last.Load(); float64(last.taken.UnixNano())/1e9 != ts1 {
+	waitFor(t, "the abandoned sweep to end", func() bool { return float64(env.c.sweep.Stats().Errors) == 1 })
+	if last := env.c.sweep.Stats().LastTaken; float64(last.UnixNano())/1e9 != ts1 {
 		t.Fatalf("a partial sweep was published")
 	}
 
 	// Through the exporter: success 0 for users while counts are served.
 	hang = hangOneStatusRequest(env.srv)
-	e := NewExporter(Deps{Client: env.c.client}, map[string]Collector{"users": env.c})
+	e := NewExporter(Deps{Client: env.client}, map[string]Collector{"users": env.c})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(scrapeAdapter{e: e, timeout: 300 * time.Millisecond})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(expo(`mattermost_exporter_collector_success{collector="users"} 0`)), "mattermost_exporter_collector_success"); err != nil {
@@ -462,7 +471,7 @@ func TestUsersDeadlineServesLastCompleteSweep(t *testing.T) {
 	if hang.Load() == 0 {
 		t.Fatal("no status request hung")
 	}
-	waitFor(t, "the second abandoned sweep to end", func() bool { return counterValue(env.c.sweep.errors) == 2 })
+	waitFor(t, "the second abandoned sweep to end", func() bool { return float64(env.c.sweep.Stats().Errors) == 2 })
 	r3 := scrapeWithTimeout(t, env.c, 30*time.Second)
 	if r3.err != nil {
 		t.Fatal(r3.err)
@@ -510,7 +519,7 @@ func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
 
 	// Through the exporter: success 0, logged at info level.
 	var logs logBuffer
-	e := NewExporter(Deps{Client: env.c.client, Logger: logs.Logger()}, map[string]Collector{"users": env.c})
+	e := NewExporter(Deps{Client: env.client, Logger: logs.Logger()}, map[string]Collector{"users": env.c})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(scrapeAdapter{e: e})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(expo(`mattermost_exporter_collector_success{collector="users"} 0`)), "mattermost_exporter_collector_success"); err != nil {
@@ -530,7 +539,7 @@ func TestUsersStartBuildsCacheAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	env.c.Start(ctx)
 	env.c.Start(ctx) // second call: no second loop
-	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
+	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	r := scrapeWithTimeout(t, env.c, 10*time.Second)
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -560,8 +569,8 @@ func TestUsersStatsChangeTriggersEarlyRefresh(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env.c.Start(ctx)
-	waitFor(t, "the first refresh", func() bool { return counterValue(env.c.cache.refreshes) == 1 })
-	before := env.c.cache.snap.Load().ids.Len()
+	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
+	before := env.c.ids.Snapshot().IDs.Len()
 	// Deactivate one active human: /users/stats changes.
 	var victim string
 	for _, u := range env.users {
@@ -573,19 +582,19 @@ func TestUsersStatsChangeTriggersEarlyRefresh(t *testing.T) {
 	if !env.srv.SetActive(victim, false) {
 		t.Fatal("SetActive failed")
 	}
-	waitFor(t, "an early refresh", func() bool { return counterValue(env.c.cache.refreshes) == 2 })
-	if counterValue(env.c.cache.early) != 1 {
-		t.Fatalf("early refreshes = %v, want 1", counterValue(env.c.cache.early))
+	waitFor(t, "an early refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
+	if float64(env.c.ids.Stats().EarlyRefreshes) != 1 {
+		t.Fatalf("early refreshes = %v, want 1", float64(env.c.ids.Stats().EarlyRefreshes))
 	}
-	snap := env.c.cache.snap.Load()
-	if snap.ids.Len() != before-1 || slices.Contains(idList(&snap.ids), victim) {
-		t.Fatalf("after the early refresh: %d ids (was %d), victim present: %v", snap.ids.Len(), before, slices.Contains(idList(&snap.ids), victim))
+	snap := env.c.ids.Snapshot()
+	if snap.IDs.Len() != before-1 || slices.Contains(idList(&snap.IDs), victim) {
+		t.Fatalf("after the early refresh: %d ids (was %d), victim present: %v", snap.IDs.Len(), before, slices.Contains(idList(&snap.IDs), victim))
 	}
 	// No change: no further refresh, though stats keep being checked.
 	n := env.srv.Requests(mmtest.EndpointUserStats)
 	waitFor(t, "more stats checks", func() bool { return env.srv.Requests(mmtest.EndpointUserStats) > n+5 })
-	if counterValue(env.c.cache.refreshes) != 2 {
-		t.Fatalf("refreshed without a change: %v", counterValue(env.c.cache.refreshes))
+	if float64(env.c.ids.Stats().Refreshes) != 2 {
+		t.Fatalf("refreshed without a change: %v", float64(env.c.ids.Stats().Refreshes))
 	}
 }
 
@@ -618,19 +627,22 @@ func st(id, status string, manual bool) string {
 	return fmt.Sprintf(`{"user_id":%q,"status":%q,"manual":%v,"last_activity_at":0,"dnd_end_time":0}`, id, status, manual)
 }
 
-func collectorWithIDs(t *testing.T, client *mmclient.Client, cfg UsersConfig, n int) *UsersCollector {
+// collectorWithIDs is a started users collector whose id cache holds n
+// test ids (logger may be nil).
+func collectorWithIDs(t *testing.T, client *mmclient.Client, cfg UsersConfig, n int, logger log.Logger, sweepOpts ...sweep.Option) *UsersCollector {
 	t.Helper()
-	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = testID(i)
+	}
+	snap, err := userids.NewSnapshot(ids, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newIDBuilder(n)
-	for i := 0; i < n; i++ {
-		b.add(testID(i), false)
+	c, err := newUsersCollector(Deps{Client: client, Logger: logger}, cfg, []userids.Option{userids.WithSnapshot(snap)}, sweepOpts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	snap := b.build(false)
-	snap.finished = time.Now()
-	c.cache.snap.Store(snap)
 	c.started.Store(true)
 	return c
 }
@@ -661,7 +673,7 @@ func TestUsersSweepMatchesByIDInAnyOrder(t *testing.T) {
 	cfg.BatchSize = 7
 	cfg.Concurrency = 3
 	const n = 100
-	c := collectorWithIDs(t, client, cfg, n)
+	c := collectorWithIDs(t, client, cfg, n, nil)
 	r := scrapeWithTimeout(t, c, 10*time.Second)
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -720,7 +732,7 @@ func TestUsersSweepRejectsIncompleteOrForeignAnswers(t *testing.T) {
 			client := statusServer(t, tc.body)
 			cfg := serialWalkConfig()
 			cfg.BatchSize = 10
-			c := collectorWithIDs(t, client, cfg, 25)
+			c := collectorWithIDs(t, client, cfg, 25, nil)
 			r := scrapeWithTimeout(t, c, 10*time.Second)
 			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", r.err, tc.want)
@@ -830,7 +842,7 @@ func TestUsersFailedFirstRefreshIsReported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c.Start(ctx)
-	waitFor(t, "the first refresh to fail", func() bool { return counterValue(c.cache.refreshErrors) > 0 })
+	waitFor(t, "the first refresh to fail", func() bool { return float64(c.ids.Stats().RefreshErrors) > 0 })
 	r := scrapeWithTimeout(t, c, 10*time.Second)
 	if !mmclient.IsUnauthorized(r.err) || !errors.Is(r.err, ErrNotReady) || !strings.Contains(r.err.Error(), "refresh failed") {
 		t.Fatalf("Update error = %v, want a not-ready error wrapping the 401", r.err)
@@ -873,7 +885,7 @@ func TestUsersSweepRunsUnderStartContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxMarkKey{}, true))
 	c.Start(ctx)
 	defer func() { cancel(); <-c.Stopped() }()
-	waitFor(t, "the id cache", func() bool { return c.cache.snap.Load() != nil })
+	waitFor(t, "the id cache", func() bool { return c.ids.Snapshot() != nil })
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	if err := c.Update(sctx, make(chan prometheus.Metric, 1000)); err != nil {
@@ -915,9 +927,9 @@ func TestUsersWalkSkipsMalformedIDs(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	snap := env.c.cache.snap.Load()
-	if snap.invalid != 1 || snap.ids.Len() != activeHumans(users)-1 {
-		t.Fatalf("invalid = %d, cached = %d; want 1 and %d", snap.invalid, snap.ids.Len(), activeHumans(users)-1)
+	snap := env.c.ids.Snapshot()
+	if snap.Invalid != 1 || snap.IDs.Len() != activeHumans(users)-1 {
+		t.Fatalf("invalid = %d, cached = %d; want 1 and %d", snap.Invalid, snap.IDs.Len(), activeHumans(users)-1)
 	}
 	r := scrapeWithTimeout(t, env.c, 10*time.Second)
 	if r.err != nil {
@@ -931,4 +943,48 @@ func TestUsersWalkSkipsMalformedIDs(t *testing.T) {
 	if total != float64(activeHumans(users)-1) {
 		t.Fatalf("mattermost_users sums to %v, want %d", total, activeHumans(users)-1)
 	}
+}
+
+func TestUsersConfigValidate(t *testing.T) {
+	base := DefaultUsersConfig()
+	if err := base.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	cases := []struct {
+		name string
+		mod  func(*UsersConfig)
+		want string
+	}{
+		{"batch 0", func(c *UsersConfig) { c.BatchSize = 0 }, "--collector.users.batch-size must be between 1 and 10000, got 0"},
+		{"batch too big", func(c *UsersConfig) { c.BatchSize = 10001 }, "--collector.users.batch-size must be between 1 and 10000, got 10001"},
+		{"concurrency", func(c *UsersConfig) { c.Concurrency = 0 }, "--collector.users.concurrency must be at least 1"},
+		{"refresh", func(c *UsersConfig) { c.RefreshInterval = 0 }, "--collector.users.refresh-interval must be positive"},
+		{"max-age", func(c *UsersConfig) { c.MaxAge = -time.Second }, "--collector.users.max-age must not be negative"},
+	}
+	for _, tc := range cases {
+		cfg := base
+		tc.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	cfg := base
+	cfg.BatchSize = 10000
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("batch 10000 rejected: %v", err)
+	}
+}
+
+// testID returns a valid 26-character id derived from i.
+func testID(i int) string {
+	return fmt.Sprintf("id%024d", i)
+}
+
+func idList(u *userids.IDs) []string {
+	out := make([]string, u.Len())
+	for i := range out {
+		out[i] = u.At(i)
+	}
+	return out
 }

@@ -2,18 +2,17 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
@@ -28,12 +27,10 @@ type walkClock struct {
 	slept []time.Duration
 }
 
-func installWalkClock(c *UsersCollector) *walkClock {
-	f := &walkClock{t: time.Unix(1e9, 0)}
-	c.cache.now = f.now
-	c.cache.sleep = f.sleep
-	return f
-}
+func newWalkClock() *walkClock { return &walkClock{t: time.Unix(1e9, 0)} }
+
+// option gives the clock to an id cache.
+func (f *walkClock) option() userids.Option { return userids.WithWalkClock(f.now, f.sleep) }
 
 func (f *walkClock) now() time.Time {
 	f.mu.Lock()
@@ -101,24 +98,24 @@ func TestUsersWalkSeesEvery429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
+	clock := newWalkClock()
+	c, err := newUsersCollector(Deps{Client: client}, serialWalkConfig(), []userids.Option{clock.option()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installWalkClock(c)
 
 	// More 429s in a row than the client's retries would absorb (3).
 	fake.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 3, Times: 4})
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.cache.snap.Load().ids.Len(); got != activeHumans(users) {
+	if got := c.ids.Snapshot().IDs.Len(); got != activeHumans(users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(users))
 	}
 	if got := users429.Load(); got != 4 {
 		t.Fatalf("server answered %d 429s, want 4", got)
 	}
-	if got := counterValue(c.cache.throttled); got != float64(users429.Load()) {
+	if got := float64(c.ids.Stats().Throttled); got != float64(users429.Load()) {
 		t.Fatalf("walk saw %v throttled pages, server answered %d 429s (hidden client retries?)", got, users429.Load())
 	}
 	if got, want := usersReqs.Load(), int64(walkPages(n)+4); got != want {
@@ -164,17 +161,17 @@ func pageTimes(srv *mmtest.Server, clock *walkClock) func() []time.Time {
 // speed once the pressure is gone.
 func TestUsersWalkRateLimitedSlowsDownAndRecovers(t *testing.T) {
 	cfg := serialWalkConfig()
-	env := newUsersEnv(t, 8000, cfg, mmtest.Config{})
-	clock := installWalkClock(env.c)
+	clock := newWalkClock()
+	env := newUsersEnv(t, 8000, cfg, mmtest.Config{}, clock.option())
 	times := pageTimes(env.srv, clock) // answered pages only: a 429 answers before the latency model
 	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 2, Times: 3})
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+	if got := env.c.ids.Snapshot().IDs.Len(); got != activeHumans(env.users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
 	}
-	if got := counterValue(env.c.cache.throttled); got != 3 {
+	if got := float64(env.c.ids.Stats().Throttled); got != 3 {
 		t.Fatalf("throttles = %v, want 3", got)
 	}
 	ts := times()
@@ -224,25 +221,26 @@ func TestUsersWalkCapsRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewUsersCollector(Deps{Client: client}, serialWalkConfig())
+	clock := newWalkClock()
+	c, err := newUsersCollector(Deps{Client: client}, serialWalkConfig(), []userids.Option{clock.option()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := installWalkClock(c)
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	const walkMaxWait = 30 * time.Second
 	if s := clock.sleeps(); len(s) == 0 || s[0] != walkMaxWait {
 		t.Fatalf("sleeps = %v, want a first wait of %s (the cap)", s, walkMaxWait)
 	}
 }
 
-// After walkMaxThrottles 429s in a row the walk gives up; one fewer and it
-// completes.
+// After walkMaxThrottles (20) 429s in a row the walk gives up; one fewer
+// and it completes.
 func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
+	const walkMaxThrottles = 20
 	for _, times := range []int{walkMaxThrottles, walkMaxThrottles + 1} {
-		env := newUsersEnv(t, 500, serialWalkConfig(), mmtest.Config{})
-		installWalkClock(env.c)
+		env := newUsersEnv(t, 500, serialWalkConfig(), mmtest.Config{}, newWalkClock().option())
 		env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusTooManyRequests, RetryAfter: 1, Times: times})
 		err := env.c.Refresh(context.Background())
 		if times == walkMaxThrottles {
@@ -254,7 +252,7 @@ func TestUsersWalkGivesUpAfterConsecutive429s(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "rate limited 21 times in a row") {
 			t.Fatalf("%d 429s in a row: err = %v, want the walk to give up", times, err)
 		}
-		if env.c.cache.snap.Load() != nil {
+		if env.c.ids.Snapshot() != nil {
 			t.Fatal("a failed walk published a snapshot")
 		}
 	}
@@ -320,98 +318,12 @@ func TestUsersWalkFitsRealLimiter(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+	if got := env.c.ids.Snapshot().IDs.Len(); got != activeHumans(env.users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
 	}
-	th := counterValue(env.c.cache.throttled)
+	th := float64(env.c.ids.Stats().Throttled)
 	if th < 1 || th > 4 {
 		t.Fatalf("walk was throttled %v times; want at least one 429 (6 tokens < 21 pages) and at most 4 (then it paces itself)", th)
-	}
-}
-
-// A server whose GET /users never ends (every page full of new accounts)
-// fails the walk at the page bound instead of growing the cache without
-// limit.
-//
-// With 4 workers the pages asked depend on scheduling: the walk fails at
-// the first full page at or past the bound (page 4 here) that a worker
-// adds, and a worker may have been handed page 1 and not sent it yet when
-// that happens (then it never does). What holds whatever the scheduling:
-// a page past the bound was answered, no page beyond the 4 workers'
-// reach was asked, and nothing was published.
-func TestUsersWalkBoundedInAccounts(t *testing.T) {
-	const boundPages = 5 // maxWalkPages: 1000 accounts
-	for _, conc := range []int{1, 4} {
-		var mu sync.Mutex
-		asked := map[int]int{} // page number -> requests
-		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/api/v4/users" {
-				http.NotFound(w, r)
-				return
-			}
-			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-			mu.Lock()
-			asked[page]++
-			n := len(asked)
-			mu.Unlock()
-			if n > 50 { // the bound is broken: end the walk anyway
-				http.Error(w, "too many pages", http.StatusInternalServerError)
-				return
-			}
-			var b strings.Builder
-			b.WriteByte('[')
-			for i := range walkPerPage {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, `{"id":"%026d","username":"u%d","delete_at":0}`, page*walkPerPage+i, page*walkPerPage+i)
-			}
-			b.WriteByte(']')
-			_, _ = io.WriteString(w, b.String())
-		}))
-		client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := DefaultUsersConfig()
-		cfg.WalkConcurrency = conc
-		c, err := NewUsersCollector(Deps{Client: client}, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.cache.maxWalkPages = boundPages
-		err = c.Refresh(context.Background())
-		// Close waits for the requests still being answered: the counts
-		// below are final.
-		ts.Close()
-		if err == nil || !strings.Contains(err.Error(), "more than 1000 accounts") {
-			t.Fatalf("concurrency %d: err = %v, want the account bound", conc, err)
-		}
-		if c.cache.snap.Load() != nil {
-			t.Errorf("concurrency %d: a partial cache was published", conc)
-		}
-		mu.Lock()
-		total, past, beyond := 0, 0, 0
-		for page, n := range asked {
-			total += n
-			if page >= boundPages-1 {
-				past += n
-			}
-			if page >= boundPages-1+conc {
-				beyond += n
-			}
-		}
-		mu.Unlock()
-		// Each worker holds one page at a time and every full page at or
-		// past the bound fails the walk: once the pages before it are
-		// handed out, the workers can have asked at most conc more.
-		if past == 0 || beyond != 0 || total > boundPages-1+conc {
-			t.Errorf("concurrency %d: pages asked %v; want one at page %d or later, none at %d or later, at most %d in all",
-				conc, asked, boundPages-1, boundPages-1+conc, boundPages-1+conc)
-		}
-		if conc == 1 && total != boundPages {
-			t.Errorf("one worker: %d pages asked, want %d", total, boundPages)
-		}
 	}
 }
 
@@ -451,7 +363,7 @@ func TestUsersWalkSizedFromStatsBounded(t *testing.T) {
 				t.Errorf("the walk allocated %d MB, want at most %d", got>>20, limit>>20)
 			}
 			// 10 accounts, some of them deactivated.
-			if n := c.cache.snap.Load().activeAll; n < 1 || n > 10 {
+			if n := c.ids.Snapshot().ActiveAll; n < 1 || n > 10 {
 				t.Errorf("the walk saw %d active accounts, want 1 to 10", n)
 			}
 		})

@@ -24,16 +24,16 @@ func TestUsersConcurrentWalkReadsEveryPageOnce(t *testing.T) {
 			if err := env.c.Refresh(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			snap := env.c.cache.snap.Load()
-			if snap.ids.Len() != activeHumans(env.users) || snap.duplicates != 0 {
-				t.Fatalf("cached %d ids (%d duplicates), want %d, none", snap.ids.Len(), snap.duplicates, activeHumans(env.users))
+			snap := env.c.ids.Snapshot()
+			if snap.IDs.Len() != activeHumans(env.users) || snap.Duplicates != 0 {
+				t.Fatalf("cached %d ids (%d duplicates), want %d, none", snap.IDs.Len(), snap.Duplicates, activeHumans(env.users))
 			}
 			// Pages past the end may be asked by workers that took a
 			// page number before the short page came back: at most one
 			// per other worker.
 			pages, least := env.srv.Requests(mmtest.EndpointUsers), int64(walkPages(len(env.users)))
-			if pages < least || pages > least+int64(conc-1) || int64(snap.pages) != pages {
-				t.Fatalf("pages asked %d (snapshot %d), want %d to %d", pages, snap.pages, least, least+int64(conc-1))
+			if pages < least || pages > least+int64(conc-1) || int64(snap.Pages) != pages {
+				t.Fatalf("pages asked %d (snapshot %d), want %d to %d", pages, snap.Pages, least, least+int64(conc-1))
 			}
 			want := mmtest.CountStatuses(env.users)
 			checkCounts(t, scrapeWithTimeout(t, env.c, 10*time.Second), want.Humans, want.HumansManual)
@@ -59,7 +59,7 @@ func TestUsersConcurrentWalkPublishesNothingPartial(t *testing.T) {
 	if p := env.srv.Requests(mmtest.EndpointUsers); p < 8 {
 		t.Fatalf("walk failed after %d pages, want the eighth to fail", p)
 	}
-	if env.c.cache.snap.Load() != nil {
+	if env.c.ids.Snapshot() != nil {
 		t.Fatal("a failed walk published ids")
 	}
 	if r := scrapeWithTimeout(t, env.c, 5*time.Second); r.err == nil {
@@ -89,14 +89,14 @@ func TestUsersConcurrentWalkFitsRealLimiter(t *testing.T) {
 	if err := env.c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.c.cache.snap.Load().ids.Len(); got != activeHumans(env.users) {
+	if got := env.c.ids.Snapshot().IDs.Len(); got != activeHumans(env.users) {
 		t.Fatalf("cached %d, want %d", got, activeHumans(env.users))
 	}
 	// Each slowdown episode can see up to 4 429s (the pages already in
 	// flight); the pace fits the server's 4/s after two or three episodes
 	// (5/s, then 2.5/s). A walk that did not slow down would get a 429 on
 	// most of its 21 pages.
-	if th := counterValue(env.c.cache.throttled); th < 1 || th > 12 {
+	if th := float64(env.c.ids.Stats().Throttled); th < 1 || th > 12 {
 		t.Fatalf("walk was throttled %v times; want at least one 429 and then self-pacing (at most 12 of 21 pages)", th)
 	}
 }

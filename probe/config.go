@@ -86,6 +86,9 @@ type Target struct {
 	token     string
 	tokenSum  [sha256.Size]byte
 	tokenWhat string // names the token file in errors: a flag or a key
+	// cacheFileTaken is --collector.users.cache-file when another
+	// server's target uses it: this target keeps no cache file.
+	cacheFileTaken string
 }
 
 // NewTarget returns the target of the single-target mode: tc comes from
@@ -263,7 +266,57 @@ func checkTargets(cfg Config, readToken TokenReader) ([]*Target, error) {
 		}
 		out = append(out, t)
 	}
+	if err := assignCacheFiles(out, collector.UsersCacheFileFlag()); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// assignCacheFiles gives each users cache file to the targets of one
+// server, so that no two servers overwrite each other's file: two targets
+// of different servers naming the same users: cache_file are refused. The
+// file of --collector.users.cache-file (flagFile), the cache file of every
+// target naming none, serves the targets of the first server running the
+// users collector; the targets of other servers keep none.
+func assignCacheFiles(targets []*Target, flagFile string) error {
+	owners := map[string]*Target{} // file -> first target using it
+	for _, t := range targets {
+		names := t.Options.Collectors
+		if names == nil {
+			names = collector.EnabledCollectors()
+		}
+		if !slices.Contains(names, "users") {
+			continue
+		}
+		own := t.Options.Users.CacheFile
+		file := flagFile
+		if own != nil {
+			file = *own
+		}
+		if file == "" {
+			continue
+		}
+		first, used := owners[file]
+		switch {
+		case !used:
+			owners[file] = t
+		case sameServer(first.URL, t.URL):
+		case own != nil:
+			return fmt.Errorf("target %q: users: cache_file: %q is already the cache file of target %q, another Mattermost server; give each server its own file", t.Name, file, first.Name)
+		default:
+			none := ""
+			t.Options.Users.CacheFile = &none
+			t.cacheFileTaken = file
+		}
+	}
+	return nil
+}
+
+// sameServer reports whether two validated target URLs name one server.
+func sameServer(a, b string) bool {
+	na, errA := mmclient.ParseBaseURL(a)
+	nb, errB := mmclient.ParseBaseURL(b)
+	return errA == nil && errB == nil && na == nb
 }
 
 func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader) (*Target, error) {

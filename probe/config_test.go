@@ -56,6 +56,9 @@ func TestParseErrors(t *testing.T) {
 		{"zero batch size", "targets:\n" + target("prod", "users: {batch_size: 0}"), []string{`target "prod"`, "users: batch_size: must be between 1 and 10000, got 0"}},
 		{"zero concurrency", "targets:\n" + target("prod", "users: {concurrency: 0}"), []string{`target "prod"`, "users: concurrency: must be at least 1"}},
 		{"relative cache file", "targets:\n" + target("prod", "users: {cache_file: prod.ids}"), []string{`target "prod"`, "cache_file", "absolute"}},
+		{"cache file of another server", "targets:\n" + target("prod", "users: {cache_file: /var/lib/x.ids}") +
+			"  - name: other\n    url: https://other.example.com\n    token_file: " + tok + "\n    users: {cache_file: /var/lib/x.ids}\n",
+			[]string{`target "other"`, "cache_file", `"/var/lib/x.ids"`, `target "prod"`, "another Mattermost server"}},
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
 		{"label of a metric", "targets:\n" + target("prod", "labels: {collector: x}"), []string{`target "prod"`, "labels", "collector"}},
@@ -173,5 +176,52 @@ func TestLoadFileErrorsNameTheFile(t *testing.T) {
 	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yml") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A users cache file serves one server: targets of the same server may
+// share it; the --collector.users.cache-file file, the default of targets
+// naming none, goes to the first server running the users collector and
+// the targets of other servers keep none.
+func TestAssignCacheFiles(t *testing.T) {
+	named := func(f string) *string { return &f }
+	tg := func(name, url string, file *string, collectors ...string) *Target {
+		t := &Target{TargetConfig: TargetConfig{Name: name, URL: url}}
+		t.Options.Users.CacheFile = file
+		if collectors != nil {
+			t.Options.Collectors = collectors
+		}
+		return t
+	}
+	const flagFile = "/var/lib/flag.ids"
+	noUsers := tg("no-users", "https://a.example.com", nil, "cluster")
+	first := tg("first", "https://b.example.com", nil)
+	sameServer := tg("same-server", "https://b.example.com/", nil)
+	other := tg("other", "https://c.example.com", nil)
+	own := tg("own", "https://d.example.com", named("/var/lib/d.ids"))
+	ownAgain := tg("own-again", "https://d.example.com", named("/var/lib/d.ids"))
+	targets := []*Target{noUsers, first, sameServer, other, own, ownAgain}
+	if err := assignCacheFiles(targets, flagFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		t     *Target
+		file  *string // the option after assignment
+		taken string
+	}{
+		{noUsers, nil, ""}, {first, nil, ""}, {sameServer, nil, ""},
+		{other, named(""), flagFile}, {own, named("/var/lib/d.ids"), ""}, {ownAgain, named("/var/lib/d.ids"), ""},
+	} {
+		got := tc.t.Options.Users.CacheFile
+		if (got == nil) != (tc.file == nil) || (got != nil && *got != *tc.file) || tc.t.cacheFileTaken != tc.taken {
+			t.Errorf("%s: cache file option %v, taken %q; want %v, %q", tc.t.Name, got, tc.t.cacheFileTaken, tc.file, tc.taken)
+		}
+	}
+	// A file named by a target of another server is refused, also when
+	// it is the flag's file held by the first server.
+	clash := tg("clash", "https://e.example.com", named(flagFile))
+	err := assignCacheFiles([]*Target{tg("first", "https://b.example.com", nil), clash}, flagFile)
+	if err == nil || !strings.Contains(err.Error(), `target "clash"`) || !strings.Contains(err.Error(), `target "first"`) {
+		t.Fatalf("err = %v, want the clash refused", err)
 	}
 }

@@ -339,6 +339,9 @@ func (t *target) running() (*running, error) {
 // start builds the target's client and collectors and starts their
 // background work. Nothing here waits on the network.
 func (t *target) start() (*running, error) {
+	if f := t.cfg.cacheFileTaken; f != "" {
+		level.Warn(t.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
+	}
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            t.cfg.URL,
 		Token:              t.cfg.token,

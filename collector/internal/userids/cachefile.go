@@ -1,4 +1,4 @@
-package collector
+package userids
 
 import (
 	"bufio"
@@ -12,8 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -33,7 +33,7 @@ import (
 // refresh, to a temporary file in the same directory, fsynced, then renamed
 // over the old one (and the directory fsynced), so a crash leaves either the
 // old file or the new one. At start it is read once and trusted only if
-// every check passes (checkCacheFile); any failure is logged and the
+// every check passes (checkFile); any failure is logged and the
 // exporter walks as if there were no file.
 
 const (
@@ -82,7 +82,7 @@ const (
 	cacheUnchecked  = "server_unavailable"
 )
 
-var cacheFileResults = []string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
+var cacheFileResults = [...]string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
 
 // cacheFileError is why a file was not used: a reason (a label value) and
 // the detail for the log.
@@ -138,7 +138,7 @@ func removeCacheTemps(path string) int {
 }
 
 // writeCacheFile stores header h and ids atomically at path.
-func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
+func writeCacheFile(path string, h cacheFileHeader, ids *IDs) (err error) {
 	h.Count = ids.Len()
 	hdr, err := json.Marshal(h)
 	if err != nil {
@@ -198,130 +198,92 @@ func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 // readCacheFile reads and checks the file's own consistency (format,
 // checksum, ids); whether it belongs to this server is checked by the
 // caller.
-func readCacheFile(path string) (cacheFileHeader, userIDs, error) {
+func readCacheFile(path string) (cacheFileHeader, IDs, error) {
 	var h cacheFileHeader
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return h, userIDs{}, cacheErr(cacheAbsent, "%w", err)
+		return h, IDs{}, cacheErr(cacheAbsent, "%w", err)
 	}
 	if err != nil {
-		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+		return h, IDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
 	defer func() { _ = f.Close() }() // read-only
 	st, err := f.Stat()
 	if err != nil {
-		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+		return h, IDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
 	maxSize := int64(len(cacheFileMagic)+12+cacheFileMaxHeader) + int64(maxCachedIDs)*mmclient.UserIDLen + 65
 	if !st.Mode().IsRegular() {
-		return h, userIDs{}, cacheErr(cacheUnreadable, "not a regular file")
+		return h, IDs{}, cacheErr(cacheUnreadable, "not a regular file")
 	}
 	if st.Size() > maxSize {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes, more than any valid file", st.Size())
+		return h, IDs{}, cacheErr(cacheCorrupt, "%d bytes, more than any valid file", st.Size())
 	}
 	b := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, b); err != nil {
-		return h, userIDs{}, cacheErr(cacheUnreadable, "%w", err)
+		return h, IDs{}, cacheErr(cacheUnreadable, "%w", err)
 	}
 	// Magic and version.
 	nl := bytes.IndexByte(b[:min(len(b), len(cacheFileMagic)+12)], '\n')
 	if nl < 0 || !bytes.HasPrefix(b, []byte(cacheFileMagic)) {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "not a user id cache file")
+		return h, IDs{}, cacheErr(cacheCorrupt, "not a user id cache file")
 	}
 	v, err := strconv.Atoi(string(b[len(cacheFileMagic):nl]))
 	if err != nil {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "bad format version")
+		return h, IDs{}, cacheErr(cacheCorrupt, "bad format version")
 	}
 	if v != cacheFileVersion {
-		return h, userIDs{}, cacheErr(cacheOldFormat, "format version %d, this exporter reads %d", v, cacheFileVersion)
+		return h, IDs{}, cacheErr(cacheOldFormat, "format version %d, this exporter reads %d", v, cacheFileVersion)
 	}
 	// Checksum of everything before the last line.
 	if len(b) < 65 || b[len(b)-1] != '\n' {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "truncated (no checksum line)")
+		return h, IDs{}, cacheErr(cacheCorrupt, "truncated (no checksum line)")
 	}
 	body, want := b[:len(b)-65], b[len(b)-65:len(b)-1]
 	got := sha256.Sum256(body)
 	if hex.EncodeToString(got[:]) != string(want) {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "checksum mismatch (truncated or damaged)")
+		return h, IDs{}, cacheErr(cacheCorrupt, "checksum mismatch (truncated or damaged)")
 	}
 	// Header.
 	rest := body[nl+1:]
 	hl := bytes.IndexByte(rest[:min(len(rest), cacheFileMaxHeader)], '\n')
 	if hl < 0 {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "no header line")
+		return h, IDs{}, cacheErr(cacheCorrupt, "no header line")
 	}
 	if err := json.Unmarshal(rest[:hl], &h); err != nil {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "header: %v", err)
+		return h, IDs{}, cacheErr(cacheCorrupt, "header: %v", err)
 	}
 	raw := rest[hl+1:]
 	if h.Count < 0 || h.Count > maxCachedIDs || len(raw) != h.Count*mmclient.UserIDLen {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
+		return h, IDs{}, cacheErr(cacheCorrupt, "%d bytes of ids for a count of %d", len(raw), h.Count)
 	}
 	if h.ActiveAll < int64(h.Count) || h.ActiveAll > maxCachedIDs || h.Bots < 0 || h.Bots > h.ActiveAll {
-		return h, userIDs{}, cacheErr(cacheCorrupt, "inconsistent counts (%d ids, %d active accounts, %d bots)", h.Count, h.ActiveAll, h.Bots)
+		return h, IDs{}, cacheErr(cacheCorrupt, "inconsistent counts (%d ids, %d active accounts, %d bots)", h.Count, h.ActiveAll, h.Bots)
 	}
-	ids := userIDs{s: string(raw)}
+	ids := IDs{s: string(raw)}
 	// Ids must be what a walk keeps: 26 lowercase letters or digits,
 	// strictly ascending (sorted, no repeats).
 	for i := range ids.Len() {
 		id := ids.At(i)
 		if !mmclient.IsUserID(id) {
-			return h, userIDs{}, cacheErr(cacheCorrupt, "id %d is not a Mattermost id", i)
+			return h, IDs{}, cacheErr(cacheCorrupt, "id %d is not a Mattermost id", i)
 		}
 		if i > 0 && ids.At(i-1) >= id {
-			return h, userIDs{}, cacheErr(cacheCorrupt, "ids not sorted at %d", i)
+			return h, IDs{}, cacheErr(cacheCorrupt, "ids not sorted at %d", i)
 		}
 	}
 	return h, ids, nil
 }
 
-// cacheFileClaims maps a cache file path to the server URL of the collectors
-// using it, so that two targets of a multi-target exporter given the same
-// --collector.users.cache-file never overwrite each other's file.
-var cacheFileClaims = struct {
-	sync.Mutex
-	m map[string]cacheFileClaim
-}{m: map[string]cacheFileClaim{}}
-
-type cacheFileClaim struct {
-	url   string
-	users int
-}
-
-// claimCacheFile reserves path for url; false if another server's
-// collector holds it.
-func claimCacheFile(path, url string) bool {
-	cacheFileClaims.Lock()
-	defer cacheFileClaims.Unlock()
-	c, ok := cacheFileClaims.m[path]
-	if ok && c.url != url {
-		return false
-	}
-	cacheFileClaims.m[path] = cacheFileClaim{url: url, users: c.users + 1}
-	return true
-}
-
-func releaseCacheFile(path string) {
-	cacheFileClaims.Lock()
-	defer cacheFileClaims.Unlock()
-	c := cacheFileClaims.m[path]
-	if c.users <= 1 {
-		delete(cacheFileClaims.m, path)
-		return
-	}
-	c.users--
-	cacheFileClaims.m[path] = c
-}
-
 // serverID asks GET /config/client?format=old for DiagnosticId, the
 // server's installation id (answered without a token on 5.37 and 11.x);
 // "" when it is not available.
-func (ic *idCache) serverID(ctx context.Context) string {
+func (c *Cache) serverID(ctx context.Context) string {
 	sctx, cancel := context.WithTimeout(mmclient.WithoutRetries(ctx), statsTimeout)
 	defer cancel()
-	cfg, err := ic.client.GetClientConfig(sctx)
+	cfg, err := c.client.GetClientConfig(sctx)
 	if err != nil {
-		level.Debug(ic.logger).Log("msg", "GET /config/client failed; the cache file is matched by URL alone", "err", err)
+		level.Debug(c.logger).Log("msg", "GET /config/client failed; the cache file is matched by URL alone", "err", err)
 		return ""
 	}
 	id := cfg["DiagnosticId"]
@@ -331,82 +293,82 @@ func (ic *idCache) serverID(ctx context.Context) string {
 	return id
 }
 
-// saveCacheFile writes snap to the cache file (no-op without one); stats is
+// saveFile writes snap to the cache file (no-op without one); stats is
 // GET /users/stats after the walk, or -1.
-func (ic *idCache) saveCacheFile(ctx context.Context, snap *idSnapshot, stats int64) {
-	if ic.cacheFile == "" || ctx.Err() != nil {
+func (c *Cache) saveFile(ctx context.Context, snap *Snapshot, stats int64) {
+	if c.cfg.CacheFile == "" || ctx.Err() != nil {
 		return
 	}
 	h := cacheFileHeader{
-		URL: ic.client.BaseURL(), ServerID: ic.serverID(ctx), IncludeBots: ic.cfg.IncludeBots,
-		Finished: snap.finished.UnixMilli(), DurationMs: snap.duration.Milliseconds(),
-		ActiveAll: snap.activeAll, Bots: snap.bots, StatsTotal: stats,
-		Pages: snap.pages, NewestCreateAt: snap.newestCreateAt,
+		URL: c.client.BaseURL(), ServerID: c.serverID(ctx), IncludeBots: c.cfg.IncludeBots,
+		Finished: snap.Finished.UnixMilli(), DurationMs: snap.Duration.Milliseconds(),
+		ActiveAll: snap.ActiveAll, Bots: snap.Bots, StatsTotal: stats,
+		Pages: snap.Pages, NewestCreateAt: snap.NewestCreateAt,
 	}
-	if err := writeCacheFile(ic.cacheFile, h, &snap.ids); err != nil {
-		ic.cacheWriteErrors.Inc()
-		level.Warn(ic.logger).Log("msg", "could not write the user id cache file; a restart will walk GET /users again", "file", ic.cacheFile, "err", err)
+	if err := writeCacheFile(c.cfg.CacheFile, h, &snap.IDs); err != nil {
+		c.n.fileWriteErrors.Add(1)
+		level.Warn(c.logger).Log("msg", "could not write the user id cache file; a restart will walk GET /users again", "file", c.cfg.CacheFile, "err", err)
 		return
 	}
-	ic.cacheWrites.Inc()
-	level.Debug(ic.logger).Log("msg", "user id cache file written", "file", ic.cacheFile, "ids", snap.ids.Len())
+	c.n.fileWrites.Add(1)
+	level.Debug(c.logger).Log("msg", "user id cache file written", "file", c.cfg.CacheFile, "ids", snap.IDs.Len())
 }
 
-// loadCacheFile reads the cache file and checks that it belongs to this
+// loadFile reads the cache file and checks that it belongs to this
 // server and still matches it: same URL, same server id (when the server
 // tells it), same --collector.users.include-bots, and GET /users/stats
 // equal to what it was after the walk that wrote the file. It returns the
 // snapshot to serve and GET /users/stats' answer, or nil; every outcome is
 // logged and counted, none is fatal.
-func (ic *idCache) loadCacheFile(ctx context.Context) (*idSnapshot, int64) {
-	if ic.cacheFile == "" {
+func (c *Cache) loadFile(ctx context.Context) (*Snapshot, int64) {
+	if c.cfg.CacheFile == "" {
 		return nil, 0
 	}
-	if n := removeCacheTemps(ic.cacheFile); n > 0 {
-		level.Info(ic.logger).Log("msg", "removed temporary user id cache files left by an interrupted write", "file", ic.cacheFile, "removed", n)
+	if n := removeCacheTemps(c.cfg.CacheFile); n > 0 {
+		level.Info(c.logger).Log("msg", "removed temporary user id cache files left by an interrupted write", "file", c.cfg.CacheFile, "removed", n)
 	}
-	snap, total, err := ic.checkCacheFile(ctx)
+	snap, total, err := c.checkFile(ctx)
 	reason := cacheLoaded
 	if ce, ok := errors.AsType[*cacheFileError](err); ok {
 		reason = ce.reason
 	} else if err != nil {
 		reason = cacheUnreadable
 	}
-	ic.cacheLoads.WithLabelValues(reason).Inc()
+	c.n.fileLoads[slices.Index(cacheFileResults[:], reason)].Add(1)
 	switch reason {
 	case cacheLoaded:
-		level.Info(ic.logger).Log("msg", "user id cache loaded from file; serving it now, next walk as scheduled", "file", ic.cacheFile, "ids", snap.ids.Len(), "written", snap.finished.UTC().Format(time.RFC3339))
+		level.Info(c.logger).Log("msg", "user id cache loaded from file; serving it now, next walk as scheduled", "file", c.cfg.CacheFile, "ids", snap.IDs.Len(), "written", snap.Finished.UTC().Format(time.RFC3339))
 		return snap, total
 	case cacheAbsent:
-		level.Info(ic.logger).Log("msg", "no user id cache file yet; walking GET /users", "file", ic.cacheFile)
+		level.Info(c.logger).Log("msg", "no user id cache file yet; walking GET /users", "file", c.cfg.CacheFile)
 	default:
-		level.Warn(ic.logger).Log("msg", "user id cache file ignored; walking GET /users", "file", ic.cacheFile, "reason", reason, "err", err)
+		level.Warn(c.logger).Log("msg", "user id cache file ignored; walking GET /users", "file", c.cfg.CacheFile, "reason", reason, "err", err)
 	}
 	return nil, 0
 }
 
-func (ic *idCache) checkCacheFile(ctx context.Context) (*idSnapshot, int64, error) {
-	h, ids, err := readCacheFile(ic.cacheFile)
+func (c *Cache) checkFile(ctx context.Context) (*Snapshot, int64, error) {
+	h, ids, err := readCacheFile(c.cfg.CacheFile)
 	if err != nil {
 		return nil, 0, err
 	}
-	if url := ic.client.BaseURL(); h.URL != url {
+	if url := c.client.BaseURL(); h.URL != url {
 		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", truncate(h.URL, 200), url)
 	}
-	if h.IncludeBots != ic.cfg.IncludeBots {
+	if h.IncludeBots != c.cfg.IncludeBots {
 		return nil, 0, cacheErr(cacheSettings, "written with include-bots %t", h.IncludeBots)
 	}
 	finished := time.UnixMilli(h.Finished)
 	if finished.After(time.Now().Add(cacheFileFutureSkew)) {
 		return nil, 0, cacheErr(cacheCorrupt, "written in the future (%s)", finished.UTC().Format(time.RFC3339))
 	}
-	if id := ic.serverID(ctx); id != h.ServerID {
+	if id := c.serverID(ctx); id != h.ServerID {
 		if id == "" {
 			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", truncate(h.ServerID, 64))
 		}
 		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", truncate(h.ServerID, 64), id)
 	}
-	total, err := ic.statsTotal(ctx)
+	total, err := c.statsTotal(ctx)
 	if err != nil {
 		return nil, 0, cacheErr(cacheUnchecked, "GET /users/stats: %w", err)
 	}
@@ -420,7 +382,7 @@ func (ic *idCache) checkCacheFile(ctx context.Context) (*idSnapshot, int64, erro
 	if h.Pages < 0 || h.NewestCreateAt < 0 {
 		return nil, 0, cacheErr(cacheCorrupt, "negative pages or newest create_at")
 	}
-	return &idSnapshot{ids: ids, activeAll: h.ActiveAll, bots: h.Bots, finished: finished,
-		duration: time.Duration(h.DurationMs) * time.Millisecond, fromFile: true,
-		pages: h.Pages, newestCreateAt: h.NewestCreateAt}, total, nil
+	return &Snapshot{IDs: ids, ActiveAll: h.ActiveAll, Bots: h.Bots, Finished: finished,
+		Duration: time.Duration(h.DurationMs) * time.Millisecond, FromFile: true,
+		Pages: h.Pages, NewestCreateAt: h.NewestCreateAt}, total, nil
 }

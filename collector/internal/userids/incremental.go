@@ -1,10 +1,8 @@
-package collector
+package userids
 
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -64,8 +62,6 @@ const (
 	incrFellBack = "fell_back"
 )
 
-var incrResults = []string{incrApplied, incrFellBack}
-
 // incrGiveUp is why an incremental refresh stopped before its end without
 // an error from the server.
 type incrGiveUp struct{ reason string }
@@ -79,10 +75,10 @@ func giveUp(format string, a ...any) error { return &incrGiveUp{reason: fmt.Spri
 // with GET /users/stats, and its walk is long enough for the smallest
 // incremental refresh (a page of teams, a team, the accounts in no team)
 // to be cheaper (below about 8,000 accounts the walk is as cheap).
-func (ic *idCache) incrementalPossible() bool {
-	snap := ic.snap.Load()
-	d := ic.statsDiff.Load()
-	if ic.incrForbidden.Load() || snap == nil || snap.newestCreateAt <= 0 || d == nil || *d != 0 {
+func (c *Cache) incrementalPossible() bool {
+	snap := c.snap.Load()
+	d := c.statsDiff.Load()
+	if c.incrForbidden.Load() || snap == nil || snap.NewestCreateAt <= 0 || d == nil || *d != 0 {
 		return false
 	}
 	budget, _ := incrBudget(snap)
@@ -92,63 +88,64 @@ func (ic *idCache) incrementalPossible() bool {
 // incrBudget returns the most pages an incremental refresh of snap may
 // cost, and the pages of a full walk it is a share of (a walk reads every
 // account once, deactivated ones too).
-func incrBudget(snap *idSnapshot) (budget, walkPages int) {
-	walkPages = max(snap.pages, int(snap.activeAll/walkPerPage)+1)
+func incrBudget(snap *Snapshot) (budget, walkPages int) {
+	walkPages = max(snap.Pages, int(snap.ActiveAll/walkPerPage)+1)
 	return walkPages / incrCostShare, walkPages
 }
 
-// refreshIncremental tries an incremental refresh; it reports whether it
-// was applied (false: the caller walks).
-func (ic *idCache) refreshIncremental(ctx context.Context) bool {
-	ic.walkMu.Lock()
-	defer ic.walkMu.Unlock()
+// RefreshIncremental tries an incremental refresh once, synchronously; it
+// reports whether it was applied (false: the caller walks). The loop calls
+// it when GET /users/stats went up; benchmarks may too.
+func (c *Cache) RefreshIncremental(ctx context.Context) bool {
+	c.walkMu.Lock()
+	defer c.walkMu.Unlock()
 	begin := time.Now()
-	old := ic.snap.Load()
-	if old == nil || old.newestCreateAt <= 0 {
+	old := c.snap.Load()
+	if old == nil || old.NewestCreateAt <= 0 {
 		return false
 	}
-	snap, found, err := ic.incremental(ctx, old)
-	pages := ic.pages.Load()
-	ic.lastIncrPages.Store(pages)
+	snap, found, err := c.incremental(ctx, old)
+	pages := c.n.pages.Load()
+	c.n.lastIncrPages.Store(pages)
 	var total int64
 	if err == nil {
-		if total, err = ic.statsTotal(ctx); err != nil {
+		if total, err = c.statsTotal(ctx); err != nil {
 			err = fmt.Errorf("GET /users/stats: %w", err)
-		} else if snap.activeAll != total {
-			err = giveUp("%d new active accounts found, but GET /users/stats says %d active accounts, not %d", found, total, snap.activeAll)
+		} else if snap.ActiveAll != total {
+			err = giveUp("%d new active accounts found, but GET /users/stats says %d active accounts, not %d", found, total, snap.ActiveAll)
 		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
-		ic.incrementals.WithLabelValues(incrFellBack).Inc()
-		level.Info(ic.logger).Log("msg", "incremental user id refresh not applied; the next walk of GET /users is brought forward (at most one walk every 10 walk durations)", "reason", err, "pages", pages, "duration", time.Since(begin))
-		if mmclient.IsForbidden(err) && ic.incrForbidden.CompareAndSwap(false, true) {
+		c.n.incrFellBack.Add(1)
+		level.Info(c.logger).Log("msg", "incremental user id refresh not applied; the next walk of GET /users is brought forward (at most one walk every 10 walk durations)", "reason", err, "pages", pages, "duration", time.Since(begin))
+		if mmclient.IsForbidden(err) && c.incrForbidden.CompareAndSwap(false, true) {
 			// GET /users?without_team=true needs list_users_without_team
 			// and GET /teams shows other tokens only the teams open to
 			// anyone: on real 5.37 and 11 servers only a system admin's
 			// token can do this at all.
-			level.Info(ic.logger).Log("msg", "the incremental user id refresh needs a system admin token (GET /users?without_team=true and every team); not trying it again: new accounts are counted from the next walk")
+			level.Info(c.logger).Log("msg", "the incremental user id refresh needs a system admin token (GET /users?without_team=true and every team); not trying it again: new accounts are counted from the next walk")
 		}
 		return false
 	}
-	ic.snap.Store(snap)
-	ic.recordStats(snap, total) // equal: checked above
-	ic.incrementals.WithLabelValues(incrApplied).Inc()
-	level.Info(ic.logger).Log("msg", "user id cache refreshed incrementally", "new_accounts", found, "cached", snap.ids.Len(), "active_accounts", snap.activeAll, "pages", pages, "duration", time.Since(begin))
-	ic.saveCacheFile(ctx, snap, total)
+	c.snap.Store(snap)
+	c.recordStats(snap, total) // equal: checked above
+	c.n.incrApplied.Add(1)
+	level.Info(c.logger).Log("msg", "user id cache refreshed incrementally", "new_accounts", found, "cached", snap.IDs.Len(), "active_accounts", snap.ActiveAll, "pages", pages, "duration", time.Since(begin))
+	c.saveFile(ctx, snap, total)
 	return true
 }
 
 // incremental reads the accounts created since old's walk and returns old
 // with them merged in, and how many new active accounts it found.
-func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapshot, int64, error) {
+func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int64, error) {
 	budget, walkPages := incrBudget(old)
-	w := ic.newWalk(0, old.newestCreateAt)
+	w := c.newWalk(0, old.NewestCreateAt)
 	extra := 0 // cost of the no-team pages beyond one page each
 	spend := func() error {
-		if int(ic.pages.Load())+extra >= budget {
+		if int(c.n.pages.Load())+extra >= budget {
 			return giveUp("more than %d pages, a quarter of a full walk's %d", budget, walkPages)
 		}
 		return nil
@@ -156,14 +153,14 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 
 	var teams []mmclient.Team
 	for page := 0; ; page++ {
-		if page >= ic.incrMaxTeamPages {
-			return nil, 0, giveUp("more than %d teams", ic.incrMaxTeamPages*walkPerPage)
+		if page >= c.lim.maxTeamPages {
+			return nil, 0, giveUp("more than %d teams", c.lim.maxTeamPages*walkPerPage)
 		}
 		if err := spend(); err != nil {
 			return nil, 0, err
 		}
 		ts, err := fetchPaced(ctx, w, fmt.Sprintf("GET /teams page %d", page), func(ctx context.Context) ([]mmclient.Team, error) {
-			return ic.client.GetTeams(ctx, page, walkPerPage)
+			return c.client.GetTeams(ctx, page, walkPerPage)
 		})
 		if err != nil {
 			return nil, 0, err
@@ -175,7 +172,7 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 	}
 	// Every team costs a page, and the accounts in no team at least one
 	// page of noTeamPageCost.
-	if need := int(ic.pages.Load()) + len(teams) + noTeamPageCost; need > budget {
+	if need := int(c.n.pages.Load()) + len(teams) + noTeamPageCost; need > budget {
 		return nil, 0, giveUp("%d teams: at least %d pages, more than %d, a quarter of a full walk's %d", len(teams), need, budget, walkPages)
 	}
 
@@ -183,55 +180,55 @@ func (ic *idCache) incremental(ctx context.Context, old *idSnapshot) (*idSnapsho
 	// and an account whose only team was archived is still active.
 	for _, t := range teams {
 		for page := 0; ; page++ {
-			if page >= ic.incrMaxPagesPerTeam {
-				return nil, 0, giveUp("more than %d new accounts in team %q", ic.incrMaxPagesPerTeam*walkPerPage, truncate(t.Name, 64))
+			if page >= incrMaxPagesPerTeam {
+				return nil, 0, giveUp("more than %d new accounts in team %q", incrMaxPagesPerTeam*walkPerPage, truncate(t.Name, 64))
 			}
 			if err := spend(); err != nil {
 				return nil, 0, err
 			}
 			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", truncate(t.ID, mmclient.UserIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
-				return ic.client.GetTeamUsersNewestFirst(ctx, t.ID, page, walkPerPage)
+				return c.client.GetTeamUsersNewestFirst(ctx, t.ID, page, walkPerPage)
 			})
 			if err != nil {
 				return nil, 0, err
 			}
-			if reachedKnown := w.addNew(users, old.newestCreateAt); reachedKnown || len(users) < walkPerPage {
+			if reachedKnown := w.addNew(users, old.NewestCreateAt); reachedKnown || len(users) < walkPerPage {
 				break
 			}
 		}
 	}
 
 	for page := 0; ; page++ {
-		if page >= ic.incrMaxNoTeamPages {
-			return nil, 0, giveUp("more than %d accounts in no team", ic.incrMaxNoTeamPages*walkPerPage)
+		if page >= incrMaxNoTeamPages {
+			return nil, 0, giveUp("more than %d accounts in no team", incrMaxNoTeamPages*walkPerPage)
 		}
 		extra += noTeamPageCost - 1 // counted as what it costs the server
 		if err := spend(); err != nil {
 			return nil, 0, err
 		}
 		users, err := fetchPaced(ctx, w, fmt.Sprintf("without_team page %d", page), func(ctx context.Context) ([]mmclient.User, error) {
-			return ic.client.GetUsersWithoutTeam(ctx, page, walkPerPage)
+			return c.client.GetUsersWithoutTeam(ctx, page, walkPerPage)
 		})
 		if err != nil {
 			return nil, 0, err
 		}
-		w.addNew(users, old.newestCreateAt)
+		w.addNew(users, old.NewestCreateAt)
 		if len(users) < walkPerPage {
 			break
 		}
 	}
 
-	add := w.b.build(ic.cfg.IncludeBots)
-	if add.invalid > 0 {
-		level.Warn(ic.logger).Log("msg", "incremental user id refresh skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", add.invalid)
+	add := w.b.build(c.cfg.IncludeBots)
+	if add.Invalid > 0 {
+		level.Warn(c.logger).Log("msg", "incremental user id refresh skipped ids that are not Mattermost user ids (26 characters a-z0-9)", "count", add.Invalid)
 	}
-	merged, known := mergeIDs(&old.ids, &add.ids)
-	found := add.activeAll - int64(known)
+	merged, known := mergeIDs(&old.IDs, &add.IDs)
+	found := add.ActiveAll - int64(known)
 	snap := *old
-	snap.ids = merged
-	snap.activeAll = old.activeAll + found
-	snap.bots = old.bots + add.bots
-	snap.newestCreateAt = w.newest
+	snap.IDs = merged
+	snap.ActiveAll = old.ActiveAll + found
+	snap.Bots = old.Bots + add.Bots
+	snap.NewestCreateAt = w.newest
 	return &snap, found, nil
 }
 
@@ -251,29 +248,4 @@ func (w *walkState) addNew(users []mmclient.User, since int64) (reachedKnown boo
 		}
 	}
 	return reachedKnown
-}
-
-// mergeIDs returns the sorted union of two sorted id sets, and how many
-// ids of add were already in base. Runs of base between two added ids are
-// copied whole (an added id's place is found by binary search).
-func mergeIDs(base, add *userIDs) (userIDs, int) {
-	if add.Len() == 0 {
-		return *base, 0
-	}
-	var out strings.Builder
-	out.Grow(base.SizeBytes() + add.SizeBytes())
-	known, done := 0, 0 // done: ids of base written
-	for j := range add.Len() {
-		id := add.At(j)
-		k := done + sort.Search(base.Len()-done, func(x int) bool { return base.At(done+x) >= id })
-		out.WriteString(base.s[done*mmclient.UserIDLen : k*mmclient.UserIDLen])
-		done = k
-		if k < base.Len() && base.At(k) == id {
-			known++
-			continue
-		}
-		out.WriteString(id)
-	}
-	out.WriteString(base.s[done*mmclient.UserIDLen:])
-	return userIDs{s: out.String()}, known
 }

@@ -1,4 +1,4 @@
-package collector
+package userids
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
@@ -19,7 +17,7 @@ func testID(i int) string {
 }
 
 func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
-	b := newIDBuilder(0)
+	b := newBuilder(0)
 	// Page order is by username, not id; a repeated account (shifted page)
 	// and a bot, repeated too.
 	b.add(testID(5), false)
@@ -31,10 +29,10 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 	b.add("short", false)   // invalid length
 	b.add(testID(7), false)
 	s := b.build(false)
-	if s.invalid != 1 {
-		t.Fatalf("invalid = %d, want 1", s.invalid)
+	if s.Invalid != 1 {
+		t.Fatalf("invalid = %d, want 1", s.Invalid)
 	}
-	ids, all, bots, dups := s.ids, s.activeAll, s.bots, s.duplicates
+	ids, all, bots, dups := s.IDs, s.ActiveAll, s.Bots, s.Duplicates
 	want := []string{testID(1), testID(3), testID(5), testID(7)}
 	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ids = %v, want %v", got, want)
@@ -43,12 +41,12 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 		t.Fatalf("activeAll=%d bots=%d dups=%d, want 5, 1, 2", all, bots, dups)
 	}
 
-	b = newIDBuilder(0)
+	b = newBuilder(0)
 	for _, i := range []int{9, 2, 9, 4} {
 		b.add(testID(i), i == 9)
 	}
 	s = b.build(true)
-	ids, all, bots, dups = s.ids, s.activeAll, s.bots, s.duplicates
+	ids, all, bots, dups = s.IDs, s.ActiveAll, s.Bots, s.Duplicates
 	want = []string{testID(2), testID(4), testID(9)}
 	if got := idList(&ids); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("with bots: ids = %v, want %v", got, want)
@@ -60,7 +58,7 @@ func TestIDBuilderSortsDeduplicatesAndFiltersBots(t *testing.T) {
 
 func TestIDBuilderManyDuplicates(t *testing.T) {
 	// Every id three times, bots interleaved.
-	b := newIDBuilder(10)
+	b := newBuilder(10)
 	const n = 2000
 	for rep := 0; rep < 3; rep++ {
 		for i := n - 1; i >= 0; i-- {
@@ -68,7 +66,7 @@ func TestIDBuilderManyDuplicates(t *testing.T) {
 		}
 	}
 	s := b.build(false)
-	ids, all, bots, dups := s.ids, s.activeAll, s.bots, s.duplicates
+	ids, all, bots, dups := s.IDs, s.ActiveAll, s.Bots, s.Duplicates
 	var want []string
 	wantBots := 0
 	for i := 0; i < n; i++ {
@@ -93,7 +91,7 @@ func TestIDBuilderManyDuplicates(t *testing.T) {
 	}
 }
 
-func idList(u *userIDs) []string {
+func idList(u *IDs) []string {
 	out := make([]string, u.Len())
 	for i := range out {
 		out[i] = u.At(i)
@@ -114,19 +112,19 @@ func TestIDCacheMemoryPerUser(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	b := newIDBuilder(n)
+	b := newBuilder(n)
 	for i := n - 1; i >= 0; i-- {
 		b.add(src[i], false)
 	}
 	snap := b.build(false)
-	snap.finished = time.Now()
+	snap.Finished = time.Now()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if got := snap.ids.SizeBytes(); got != n*mmclient.UserIDLen {
+	if got := snap.IDs.SizeBytes(); got != n*mmclient.UserIDLen {
 		t.Fatalf("cache storage = %d bytes, want %d (26 per id)", got, n*mmclient.UserIDLen)
 	}
-	if snap.ids.Len() != n {
-		t.Fatalf("Len = %d, want %d", snap.ids.Len(), n)
+	if snap.IDs.Len() != n {
+		t.Fatalf("Len = %d, want %d", snap.IDs.Len(), n)
 	}
 	delta := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	perUser := float64(delta) / n
@@ -138,79 +136,30 @@ func TestIDCacheMemoryPerUser(t *testing.T) {
 	runtime.KeepAlive(src)
 }
 
-func TestPacerSlowsDownOn429AndRecovers(t *testing.T) {
-	now := time.Unix(1e9, 0)
-	p := &pacer{lim: rate.NewLimiter(rate.Inf, 1), now: func() time.Time { return now }}
-	for i := 0; i < 5; i++ {
-		if d := p.wait(); d != 0 {
-			t.Fatalf("unthrottled pacer waits %s", d)
+// mergeIDs keeps the ids sorted and unique, the shape the sweeper needs.
+func TestMergeIDs(t *testing.T) {
+	mk := func(ids ...string) IDs {
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(strings.Repeat(id, mmclient.UserIDLen)[:mmclient.UserIDLen])
 		}
+		return IDs{s: b.String()}
 	}
-	p.throttled()
-	if l := p.lim.Limit(); l != walkThrottleRate {
-		t.Fatalf("rate after a 429 = %v, want %v", l, walkThrottleRate)
-	}
-	p.throttled()
-	if l := p.lim.Limit(); l != walkThrottleRate/2 {
-		t.Fatalf("rate after two 429s = %v, want %v", l, walkThrottleRate/2)
-	}
-	for i := 0; i < 20; i++ {
-		p.throttled()
-	}
-	if l := p.lim.Limit(); l != walkMinRate {
-		t.Fatalf("rate after many 429s = %v, want the floor %v", l, walkMinRate)
-	}
-	// At the floor, consecutive pages are 1/walkMinRate apart.
-	p.wait()
-	if d := p.wait(); d != 5*time.Second {
-		t.Fatalf("wait at the floor = %s, want 5s", d)
-	}
-	// Recovery: the rate doubles every walkDecayPages clean pages until it
-	// passes walkFullRate, then the walk is at full speed.
-	pages := 0
-	for p.lim.Limit() != rate.Inf && pages < 100 {
-		p.ok()
-		pages++
-	}
-	// 0.2 -> 0.4 -> ... -> 51.2 (> 50): 8 doublings.
-	if pages != 8*walkDecayPages {
-		t.Fatalf("recovery took %d clean pages, want %d", pages, 8*walkDecayPages)
-	}
-	now = now.Add(time.Hour)
-	for i := 0; i < 5; i++ {
-		if d := p.wait(); d != 0 {
-			t.Fatalf("recovered pacer waits %s", d)
+	for _, tc := range []struct{ base, add, want []string }{
+		{nil, nil, nil},
+		{[]string{"b", "d"}, nil, []string{"b", "d"}},
+		{nil, []string{"a"}, []string{"a"}},
+		{[]string{"b", "d"}, []string{"a", "c", "e"}, []string{"a", "b", "c", "d", "e"}},
+		{[]string{"b", "d"}, []string{"b", "e"}, []string{"b", "d", "e"}},
+	} {
+		base, add := mk(tc.base...), mk(tc.add...)
+		got, known := mergeIDs(&base, &add)
+		want := mk(tc.want...)
+		if got.s != want.s || known != len(tc.base)+len(tc.add)-len(tc.want) {
+			t.Errorf("merge(%v, %v) = %d ids, %d known; want %v", tc.base, tc.add, got.Len(), known, tc.want)
 		}
 	}
 }
 
-func TestUsersConfigValidate(t *testing.T) {
-	base := DefaultUsersConfig()
-	if err := base.Validate(); err != nil {
-		t.Fatalf("defaults invalid: %v", err)
-	}
-	cases := []struct {
-		name string
-		mod  func(*UsersConfig)
-		want string
-	}{
-		{"batch 0", func(c *UsersConfig) { c.BatchSize = 0 }, "--collector.users.batch-size must be between 1 and 10000, got 0"},
-		{"batch too big", func(c *UsersConfig) { c.BatchSize = 10001 }, "--collector.users.batch-size must be between 1 and 10000, got 10001"},
-		{"concurrency", func(c *UsersConfig) { c.Concurrency = 0 }, "--collector.users.concurrency must be at least 1"},
-		{"refresh", func(c *UsersConfig) { c.RefreshInterval = 0 }, "--collector.users.refresh-interval must be positive"},
-		{"max-age", func(c *UsersConfig) { c.MaxAge = -time.Second }, "--collector.users.max-age must not be negative"},
-	}
-	for _, tc := range cases {
-		cfg := base
-		tc.mod(&cfg)
-		err := cfg.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
-		}
-	}
-	cfg := base
-	cfg.BatchSize = 10000
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("batch 10000 rejected: %v", err)
-	}
-}
+// Below about 8,000 accounts a walk costs less than the smallest
+// incremental refresh: a new account brings the walk forward directly.
