@@ -64,6 +64,10 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
+// Unwrap returns the wrapped transport (mmclient reads its TLS settings to
+// check a chain accepted with insecure_skip_verify against the same roots).
+func (t *limitedTransport) Unwrap() http.RoundTripper { return t.next }
+
 // releasingBody frees the request's slot when the body is closed.
 type releasingBody struct {
 	io.ReadCloser
