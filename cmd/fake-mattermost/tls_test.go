@@ -29,7 +29,9 @@ func TestRunServesTLS(t *testing.T) {
 	go func() { done <- run(ctx, o, log.NewNopLogger(), pw) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
