@@ -71,8 +71,7 @@ func TestPrometheusTLSCertificateAlert(t *testing.T) {
 	}
 
 	promAddr := freeAddr(t)
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	promWriteFile(t, cfgPath, fmt.Sprintf(`global:
+	promStartPrometheusConfig(t, prometheusBin, dir, promAddr, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -83,12 +82,6 @@ scrape_configs:
     static_configs:
       - targets: [%s]
 `, promShortenedRules(t, dir), promE2EJob, strings.Join(targets, ", ")))
-	promStart(t, filepath.Join(dir, "prometheus.log"), nil, prometheusBin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+promAddr,
-	)
-	promWaitHTTP(t, "http://"+promAddr+"/-/ready", 30*time.Second)
 	api := &promAPI{t: t, base: "http://" + promAddr}
 	start := time.Now()
 

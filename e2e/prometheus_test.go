@@ -739,6 +739,13 @@ rule_files:
     static_configs:
       - targets: [%q]
 `, rules, alerting, promE2EJob, exporterAddr)
+	promStartPrometheusConfig(t, bin, dir, addr, cfg)
+}
+
+// promStartPrometheusConfig starts Prometheus on addr with the configuration cfg (written to
+// dir, which also holds its data and log) and waits until it is ready.
+func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
+	t.Helper()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	promWriteFile(t, cfgPath, cfg)
 	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
