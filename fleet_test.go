@@ -43,6 +43,8 @@ func TestFleetStartupErrors(t *testing.T) {
 		{"check a bad config", nil, []string{"--config.file=" + bad, "--config.check"},
 			`target "prod": token_file`, 1},
 		{"check a good config", nil, []string{"--config.file=" + good, "--config.check"}, "", 0},
+		{"invalid collector flag", nil, []string{"--config.file=" + good, "--collector.users.batch-size=0"},
+			`mattermost_exporter: error: config file "` + good + `": target "prod": collector users: --collector.users.batch-size must be between 1 and 10000, got 0`, 1},
 		{"zero background limit", nil, []string{"--config.file=" + good, "--probe.max-background-requests=0"},
 			"--probe.max-background-requests must be at least 1", 1},
 	}
@@ -79,7 +81,7 @@ func TestReloadHandler(t *testing.T) {
 	}
 	write(tok, "tok")
 	write(cfg, "targets:\n  - name: a\n    url: https://chat.example.com\n    token_file: "+tok+"\n")
-	fleet, err := probe.New(probe.Options{ConfigFile: cfg, ReadToken: readTokenFileAs})
+	fleet, err := probe.New(probe.Options{ConfigFile: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

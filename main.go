@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -28,7 +26,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -36,10 +33,13 @@ import (
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
+	"github.com/mmexporter/mattermost_exporter/probe"
 )
 
 const (
 	programName = "mattermost_exporter"
+	// tokenFileFlag names the token file flag in errors.
+	tokenFileFlag = "--mattermost.token-file"
 	// tokenEnv names the environment variable holding the API token when
 	// --mattermost.token-file is not given.
 	tokenEnv = "MATTERMOST_TOKEN"
@@ -104,64 +104,69 @@ func main() {
 		kingpin.Fatalf("--web.idle-timeout must be positive, got %s", *webIdleTimeout)
 	}
 	idleTimeout = *webIdleTimeout
-	// SIGHUP reloads the token file; caught before anything else so that
-	// it never kills the exporter (its default action).
+	// SIGHUP reloads the token file or the config file; caught before
+	// anything else so that it never kills the exporter (its default
+	// action).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	opts := singleTargetOptions
 	if *configFile != "" {
-		mainFleet(hup)
-		return
+		opts = fleetOptions
 	}
-
-	token, tokenSource, tokenSum, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv)
+	fleetOpts, ok := opts()
+	if !ok {
+		return // --config.check
+	}
+	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
+	fleetOpts.Logger = logger
+	fleet, err := probe.New(fleetOpts)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
 	}
-	validateWebFlags()
-
-	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
-	apiMetrics := collector.NewAPIMetrics()
-	observer := apiMetrics.Observe
-	var reloader *tokenReloader
-	if *tokenFile != "" {
-		reloader = newTokenReloader(*tokenFile, tokenSum, log.With(logger, "component", "token"))
-		observer = func(info mmclient.RequestInfo) {
-			apiMetrics.Observe(info)
-			if info.Code == http.StatusUnauthorized {
-				reloader.onUnauthorized()
-			}
-		}
+	defer fleet.Close()
+	if *configFile != "" {
+		level.Info(logger).Log("msg", "starting "+programName+" (multi-target)", "version", version.Info(), "targets", strings.Join(fleet.Names(), ","))
+	} else {
+		level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
 	}
-	client, err := mmclient.New(mmclient.Options{
-		BaseURL:            *mattermostURL,
-		Token:              token,
-		CAFile:             *caFile,
-		InsecureSkipVerify: *insecureSkipVerify,
-		Logger:             log.With(logger, "component", "mmclient"),
-		Observer:           observer,
-	})
-	if err != nil {
-		kingpin.Fatalf("Mattermost client: %v", err)
-	}
-	if reloader != nil {
-		reloader.client = client
-	}
-	exporter, err := collector.New(collector.Deps{Client: client, Logger: logger})
-	if err != nil {
-		kingpin.Fatalf("%v", err)
-	}
-	if !tokenSentSafely(*mattermostURL) {
-		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", *mattermostURL)
-	}
-	level.Info(logger).Log("msg", "starting "+programName, "version", version.Info())
 	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
-	level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource,
-		"collectors", strings.Join(exporter.Collectors(), ","))
-
-	if err := run(logger, slogger, exporter, apiMetrics, hup, reloader); err != nil {
+	if *configFile == "" {
+		level.Info(logger).Log("msg", "Mattermost target", "url", *mattermostURL, "token_source", tokenSource(*tokenFile),
+			"collectors", strings.Join(collector.EnabledCollectors(), ","))
+	}
+	if err := run(logger, slogger, fleet, hup); err != nil {
 		level.Error(logger).Log("msg", "exporter stopped", "err", err)
+		fleet.Close()
 		os.Exit(1)
 	}
+}
+
+// singleTargetOptions checks the single-target flags: they make a fleet of
+// one target, started at once and never stopped for idleness.
+func singleTargetOptions() (probe.Options, bool) {
+	if _, _, _, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv); err != nil {
+		kingpin.Fatalf("%s", err)
+	}
+	validateWebFlags()
+	if *caFile != "" {
+		if _, err := mmclient.LoadCAPool(*caFile); err != nil {
+			kingpin.Fatalf("Mattermost client: %v", err)
+		}
+	}
+	load := func() ([]*probe.Target, error) { return flagsTarget(os.Getenv) }
+	return probe.Options{Load: load, OneTarget: true}, true
+}
+
+// flagsTarget is the one target of the single-target flags, with its
+// token read anew.
+func flagsTarget(getenv func(string) string) ([]*probe.Target, error) {
+	token, _, sum, err := validateConfig(*mattermostURL, *tokenFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	tc := probe.TargetConfig{Name: "mattermost", URL: *mattermostURL, TokenFile: *tokenFile}
+	tc.TLS.CAFile, tc.TLS.InsecureSkipVerify = *caFile, *insecureSkipVerify
+	return []*probe.Target{probe.NewTarget(tc, token, sum, tokenFileFlag)}, nil
 }
 
 // validateWebFlags exits on an invalid flag shared by both modes.
@@ -172,8 +177,10 @@ func validateWebFlags() {
 	if *mattermostTimeout <= 0 {
 		kingpin.Fatalf("--mattermost.timeout must be positive")
 	}
-	if err := validateTelemetryPath(*telemetryPath); err != nil {
-		kingpin.Fatalf("%s", err)
+	// A path that http.ServeMux takes as a plain pattern (anything else
+	// would make it panic at start).
+	if p := *telemetryPath; !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n{}") {
+		kingpin.Fatalf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
 	}
 }
 
@@ -189,46 +196,30 @@ func validateConfig(rawURL, tokenPath string, getenv func(string) string) (token
 		return "", "", sum, fmt.Errorf("--mattermost.url: %w", err)
 	}
 	if tokenPath != "" {
-		token, sum, err = readTokenFile(tokenPath)
+		token, sum, err = probe.ReadTokenFile(tokenFileFlag, tokenPath)
 		if err != nil {
 			return "", "", sum, err
 		}
-		return token, "file " + tokenPath, sum, nil
+		return token, tokenSource(tokenPath), sum, nil
 	}
 	token = strings.TrimSpace(getenv(tokenEnv))
 	if token == "" {
 		return "", "", sum, errors.New("a Mattermost API token is required: set --mattermost.token-file or the MATTERMOST_TOKEN environment variable")
 	}
-	source = "environment variable " + tokenEnv
+	source = tokenSource("")
 	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
 		return "", "", sum, fmt.Errorf("the Mattermost API token from %s contains whitespace; it must be a single token", source)
 	}
 	return token, source, sum, nil
 }
 
-// tokenSentSafely reports whether the token sent to the (valid) Mattermost
-// URL rawURL is protected: over https, or over http to a loopback host
-// (localhost, 127.0.0.0/8, ::1) where it never crosses a network.
-func tokenSentSafely(rawURL string) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil || !strings.EqualFold(u.Scheme, "http") {
-		return true
+// tokenSource says where the token comes from: the token file at path, or
+// without one the environment.
+func tokenSource(path string) string {
+	if path != "" {
+		return "file " + path
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host == "localhost" {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
-}
-
-// validateTelemetryPath accepts a path that http.ServeMux takes as a plain
-// pattern (anything else would make it panic at start).
-func validateTelemetryPath(p string) error {
-	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t\r\n{}") {
-		return fmt.Errorf("--web.telemetry-path %q must be a URL path starting with / (no spaces or braces), e.g. /metrics", p)
-	}
-	return nil
+	return "environment variable " + tokenEnv
 }
 
 // newLoggers returns the go-kit logger used everywhere and a *slog.Logger
@@ -252,49 +243,82 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 }
 
 // run serves the exporter until SIGTERM/SIGINT (nil) or a web server
-// error. Every signal on hup reloads the token file (reloader, nil when the
-// token came from the environment).
-func run(logger log.Logger, slogger *slog.Logger, exporter *collector.Exporter, apiMetrics *collector.APIMetrics, hup <-chan os.Signal, reloader *tokenReloader) error {
+// error: /metrics, /-/reload and, in multi-target mode, /probe. SIGHUP and
+// /-/reload reload the targets (the token file of the single-target mode).
+func run(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan os.Signal) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {
 		for {
 			select {
 			case <-hup:
-				if reloader == nil {
-					level.Info(logger).Log("msg", "SIGHUP received: nothing to reload (the token comes from "+tokenEnv+"; restart the exporter to change it)")
-					continue
-				}
-				reloader.reload("SIGHUP")
+				reloadOnSIGHUP(fleet, logger)
 			case <-ctx.Done():
 				// Later SIGHUPs are still caught (and ignored).
 				return
 			}
 		}
 	}()
-	// Background work (the users id cache and status sweeps) stops only
-	// after the web server has drained: scrapes in flight at SIGTERM may
-	// still be waiting for a sweep.
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
-	exporter.Start(bgCtx)
-
-	persistent := prometheus.NewRegistry()
-	persistent.MustRegister(apiMetrics, versioncollector.NewCollector(programName))
+	opts := probe.HandlerOpts{
+		Timeout:     scrapeDeadline(*mattermostTimeout, *timeoutOffset),
+		MaxRequests: *maxRequests,
+		Logger:      logger,
+		Extra:       []prometheus.Collector{versioncollector.NewCollector(programName)},
+	}
+	metricsOpts := opts
+	metricsOpts.Self = newSelfRegistry()
 	mux := http.NewServeMux()
-	mux.Handle(*telemetryPath, newMetricsHandler(metricsHandlerConfig{
-		exporter:      exporter,
-		persistent:    persistent,
-		self:          newSelfRegistry(),
-		maxRequests:   *maxRequests,
-		timeout:       *mattermostTimeout,
-		timeoutOffset: *timeoutOffset,
-		logger:        logger,
-	}))
-	if err := addLandingPage(mux, "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"); err != nil {
+	mux.Handle(*telemetryPath, fleet.MetricsHandler(metricsOpts))
+	if *telemetryPath != "/-/reload" {
+		mux.Handle("/-/reload", reloadHandler(fleet, logger))
+	}
+	description := "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"
+	var links []web.LandingLinks
+	if *configFile != "" {
+		mux.Handle("/probe", fleet.Handler(opts))
+		description = "Prometheus exporter for Mattermost, multi-target: /probe?target=<name of a target of the config file>"
+		if names := fleet.Names(); len(names) > 0 {
+			links = append(links, web.LandingLinks{Address: "/probe?target=" + names[0], Text: "Probe " + names[0]})
+		}
+	}
+	if err := addLandingPage(mux, description, links...); err != nil {
 		return err
 	}
 	return serve(ctx, stop, logger, slogger, mux)
+}
+
+// reloadOnSIGHUP is what SIGHUP does.
+func reloadOnSIGHUP(fleet *probe.Fleet, logger log.Logger) {
+	switch {
+	case *configFile != "":
+		level.Info(logger).Log("msg", "SIGHUP received: reloading the config file")
+	case *tokenFile == "":
+		level.Info(logger).Log("msg", "SIGHUP received: nothing to reload (the token comes from "+tokenEnv+"; restart the exporter to change it)")
+		return
+	}
+	_ = fleet.Reload("SIGHUP") // logged by Reload
+}
+
+// reloadHandler serves POST /-/reload when --web.enable-lifecycle is set.
+func reloadHandler(fleet *probe.Fleet, logger log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !*enableLifecycle {
+			http.Error(w, "Lifecycle API is not enabled (start with --web.enable-lifecycle).", http.StatusForbidden)
+			return
+		}
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Use POST to reload the config.", http.StatusMethodNotAllowed)
+			return
+		}
+		level.Info(logger).Log("msg", "reload requested over HTTP")
+		if err := fleet.Reload("/-/reload"); err != nil {
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			http.Error(w, "config not reloaded; the previous one stays in use: "+first, http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "config reloaded\n")
+	})
 }
 
 // newSelfRegistry returns the registry of go_ and process_ metrics, nil
@@ -396,60 +420,12 @@ func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger, longestScrape 
 	}
 }
 
-type metricsHandlerConfig struct {
-	exporter      *collector.Exporter  // nil: only the long-lived registries (multi-target mode)
-	persistent    *prometheus.Registry // api metrics, build info
-	self          *prometheus.Registry // go_, process_, promhttp_; nil when disabled
-	maxRequests   int
-	timeout       time.Duration
-	timeoutOffset time.Duration
-	logger        log.Logger
-}
-
-// newMetricsHandler serves one scrape per request: a fresh registry holding
-// the exporter's ScrapeCollector bound to the request's deadline, gathered
-// together with the long-lived registries.
-func newMetricsHandler(cfg metricsHandlerConfig) http.Handler {
-	var sem chan struct{}
-	if cfg.maxRequests > 0 {
-		sem = make(chan struct{}, cfg.maxRequests)
+// scrapeDeadline returns the deadline of a request's scrape (scrapeTimeout
+// of its header).
+func scrapeDeadline(fallback, offset time.Duration) func(*http.Request) time.Duration {
+	return func(r *http.Request) time.Duration {
+		return scrapeTimeout(r.Header.Get(scrapeTimeoutHeader), fallback, offset)
 	}
-	errorLog := stdlog.New(log.NewStdlibAdapter(level.Error(log.With(cfg.logger, "component", "promhttp"))), "", 0)
-	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sem != nil {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			default:
-				http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", cfg.maxRequests), http.StatusServiceUnavailable)
-				return
-			}
-		}
-		timeout := scrapeTimeout(r.Header.Get(scrapeTimeoutHeader), cfg.timeout, cfg.timeoutOffset)
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-
-		// The scrape is gathered first (Gatherers go in order), so that
-		// the API request counters include its requests.
-		var gatherers prometheus.Gatherers
-		if cfg.exporter != nil {
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(cfg.exporter.ScrapeCollector(ctx))
-			gatherers = append(gatherers, reg)
-		}
-		gatherers = append(gatherers, cfg.persistent)
-		if cfg.self != nil {
-			gatherers = append(gatherers, cfg.self)
-		}
-		promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
-			ErrorLog:      errorLog,
-			ErrorHandling: promhttp.ContinueOnError,
-		}).ServeHTTP(w, r)
-	})
-	if cfg.self != nil {
-		handler = promhttp.InstrumentMetricHandler(cfg.self, handler)
-	}
-	return handler
 }
 
 // scrapeTimeout returns the deadline for one scrape's API calls: Prometheus'

@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+	"github.com/mmexporter/mattermost_exporter/probe"
 )
 
 // When set, the test binary runs main() with the arguments that follow
@@ -330,18 +330,14 @@ func (b *blockingCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 }
 
 func TestMetricsHandlerMaxRequests(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	client, err := mmclient.New(mmclient.Options{BaseURL: fake.URL, Token: mmtest.AdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bc := &blockingCollector{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	exp := collector.NewExporter(collector.Deps{Client: client}, map[string]collector.Collector{"block": bc})
-	h := newMetricsHandler(metricsHandlerConfig{
-		exporter: exp, persistent: prometheus.NewRegistry(), maxRequests: 1,
-		timeout: time.Minute, timeoutOffset: 0, logger: nopLogger(),
-	})
+	h := probe.ScrapeHandler(probe.HandlerOpts{MaxRequests: 1, Timeout: func(*http.Request) time.Duration { return time.Minute }}, exporterScrape(exp))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -379,14 +375,13 @@ func TestMetricsHandlerMaxRequests(t *testing.T) {
 
 // The scrape deadline comes from Prometheus' header minus the offset.
 func TestMetricsHandlerDeadlineFromHeader(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	client, err := mmclient.New(mmclient.Options{BaseURL: fake.URL, Token: mmtest.AdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got time.Duration
-	probe := funcCollector(func(ctx context.Context, _ chan<- prometheus.Metric) error {
+	deadline := funcCollector(func(ctx context.Context, _ chan<- prometheus.Metric) error {
 		d, ok := ctx.Deadline()
 		if !ok {
 			return errors.New("no deadline")
@@ -394,11 +389,8 @@ func TestMetricsHandlerDeadlineFromHeader(t *testing.T) {
 		got = time.Until(d)
 		return nil
 	})
-	exp := collector.NewExporter(collector.Deps{Client: client}, map[string]collector.Collector{"probe": probe})
-	h := newMetricsHandler(metricsHandlerConfig{
-		exporter: exp, persistent: prometheus.NewRegistry(), maxRequests: 0,
-		timeout: 10 * time.Second, timeoutOffset: 500 * time.Millisecond, logger: nopLogger(),
-	})
+	exp := collector.NewExporter(collector.Deps{Client: client}, map[string]collector.Collector{"probe": deadline})
+	h := probe.ScrapeHandler(probe.HandlerOpts{Timeout: scrapeDeadline(10*time.Second, 500*time.Millisecond)}, exporterScrape(exp))
 	for _, tc := range []struct {
 		header   string
 		min, max time.Duration
@@ -437,7 +429,15 @@ func (f funcCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 	return f(ctx, ch)
 }
 
-func nopLogger() log.Logger { return log.NewNopLogger() }
+// exporterScrape scrapes exp on every request.
+func exporterScrape(exp *collector.Exporter) func(*http.Request) (probe.Scrape, string) {
+	return func(*http.Request) (probe.Scrape, string) {
+		return func(ctx context.Context) (prometheus.Gatherer, error) {
+			reg := prometheus.NewRegistry()
+			return reg, reg.Register(exp.ScrapeCollector(ctx))
+		}, ""
+	}
+}
 
 // The web server closes idle keep-alive connections after idleTimeout, so
 // that clients leaving connections open cannot pile them up.

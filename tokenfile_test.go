@@ -1,24 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -29,193 +22,10 @@ func writeFile(t *testing.T, path string, content []byte) {
 	}
 }
 
-func TestReadTokenFile(t *testing.T) {
-	dir := t.TempDir()
-	file := func(name string, content []byte) string {
-		p := filepath.Join(dir, name)
-		writeFile(t, p, content)
-		return p
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A Kubernetes Secret volume: token -> ..data/token, a regular file.
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(file("target", []byte("abc123\n")), link); err != nil {
-		t.Fatal(err)
-	}
-	atLimit := strings.Repeat("t", maxTokenFileSize-1) + "\n"
-	tests := []struct {
-		name, path, want, wantErr string
-	}{
-		{name: "plain", path: file("plain", []byte("abc123")), want: "abc123"},
-		{name: "surrounding whitespace", path: file("ws", []byte(" \t abc123\r\n\n")), want: "abc123"},
-		{name: "symlink", path: link, want: "abc123"},
-		{name: "UTF-8 BOM", path: file("bom", []byte("\uFEFFabc123\n")), want: "abc123"},
-		{name: "4 KiB exactly", path: file("limit", []byte(atLimit)), want: strings.TrimSpace(atLimit)},
-		{name: "one byte too big", path: file("big", []byte(atLimit+"x")), wantErr: "4097 bytes, larger than 4096"},
-		{name: "empty", path: file("empty", nil), wantErr: "is empty"},
-		{name: "only a BOM and blanks", path: file("bomonly", []byte("\uFEFF \n")), wantErr: "is empty"},
-		{name: "inner whitespace", path: file("inner", []byte("abc 123\n")), wantErr: "contains whitespace"},
-		{name: "two lines", path: file("lines", []byte("abc\n123\n")), wantErr: "contains whitespace"},
-		{name: "missing", path: filepath.Join(dir, "missing"), wantErr: "no such file or directory"},
-		{name: "directory", path: dir, wantErr: "not a regular file (a directory)"},
-		{name: "FIFO", path: fifo, wantErr: "not a regular file (a FIFO)"},
-		{name: "/dev/zero", path: "/dev/zero", wantErr: "not a regular file (a device)"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			done := make(chan struct{})
-			var (
-				token string
-				sum   [sha256.Size]byte
-				err   error
-			)
-			go func() {
-				defer close(done)
-				token, sum, err = readTokenFile(tc.path)
-			}()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("readTokenFile blocked")
-			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
-				if want := fmt.Sprintf("--mattermost.token-file %q: ", tc.path); !strings.HasPrefix(err.Error(), want) {
-					t.Errorf("err = %q, want it to start with %q", err, want)
-				}
-				if strings.Contains(err.Error(), "abc") {
-					t.Errorf("the token is in the error: %q", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if token != tc.want {
-				t.Errorf("token = %q, want %q", token, tc.want)
-			}
-			if sum == ([sha256.Size]byte{}) {
-				t.Error("no content hash")
-			}
-		})
-	}
-}
-
-// fakeTokenSetter records SetToken calls.
-type fakeTokenSetter struct {
-	mu     sync.Mutex
-	tokens []string
-}
-
-func (f *fakeTokenSetter) SetToken(token string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if strings.ContainsAny(token, "\x00\x1b") {
-		return errors.New("mmclient: token contains control characters")
-	}
-	f.tokens = append(f.tokens, token)
-	return nil
-}
-
-func (f *fakeTokenSetter) got() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.tokens...)
-}
-
-func TestTokenReloader(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "token")
-	writeFile(t, path, []byte("first\n"))
-	_, sum, err := readTokenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	r := newTokenReloader(path, sum, newTestLogger(&logs))
-	setter := &fakeTokenSetter{}
-	r.client = setter
-
-	r.reload("SIGHUP") // unchanged: nothing installed, one line
-	writeFile(t, path, []byte("second\n"))
-	r.reload("SIGHUP")
-	writeFile(t, path, []byte("bad token\n")) // invalid: the current one stays
-	r.reload("SIGHUP")
-	writeFile(t, path, []byte("ctrl\x1b\n")) // rejected by SetToken
-	r.reload("SIGHUP")
-	if got := setter.got(); len(got) != 1 || got[0] != "second" {
-		t.Errorf("SetToken calls = %q, want [second]", got)
-	}
-	for _, want := range []string{"the token is unchanged", "token file reloaded", "contains whitespace", "control characters"} {
-		if n := strings.Count(logs.String(), want); n != 1 {
-			t.Errorf("%d log lines with %q, want 1:\n%s", n, want, logs.String())
-		}
-	}
-	for _, secret := range []string{"first", "second", "bad token", "ctrl"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("a token (%q) is in the logs:\n%s", secret, logs.String())
-		}
-	}
-
-	// 401s: the first one checks the file, later ones within
-	// unauthorizedRecheck do not read it at all.
-	writeFile(t, path, []byte("third\n"))
-	r.onUnauthorized()
-	writeFile(t, path, []byte("fourth\n"))
-	for i := 0; i < 100; i++ {
-		r.onUnauthorized()
-	}
-	if got := setter.got(); len(got) != 2 || got[1] != "third" {
-		t.Errorf("SetToken calls = %q, want [second third]", got)
-	}
-	r.mu.Lock()
-	r.lastCheck = time.Now().Add(-unauthorizedRecheck) // as if 5 s had passed
-	r.mu.Unlock()
-	r.onUnauthorized()
-	r.onUnauthorized() // file unchanged since: nothing
-	if got := setter.got(); len(got) != 3 || got[2] != "fourth" {
-		t.Errorf("SetToken calls = %q, want [second third fourth]", got)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// freeAddr returns a free 127.0.0.1 address.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // daemon is main() running in a child process.
 type daemon struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testhelp.LogBuffer
 	addr   string
 	done   chan struct{}
 	err    error // of cmd.Wait, once done is closed
@@ -226,7 +36,7 @@ type daemon struct {
 // test.
 func startDaemon(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{stderr: &syncBuffer{}, addr: freeAddr(t), done: make(chan struct{})}
+	d := &daemon{stderr: &testhelp.LogBuffer{}, addr: testhelp.FreeAddr(t), done: make(chan struct{})}
 	args = append([]string{"--web.listen-address=" + d.addr}, args...)
 	d.cmd = exec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
 	d.cmd.Env = append(cleanEnv(), append([]string{runMainEnv + "=1"}, env...)...)
@@ -301,8 +111,7 @@ const clusterOK = `mattermost_exporter_collector_success{collector="cluster"} 1`
 // exporter; a token fixed in the file without SIGHUP is picked up after the
 // next 401.
 func TestTokenRotation(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	path := filepath.Join(t.TempDir(), "token")
 	writeFile(t, path, []byte(mmtest.AdminToken+"\n"))
 	d := startDaemon(t, nil, "--mattermost.url="+fake.URL, "--mattermost.token-file="+path, "--no-collector.users")
@@ -355,8 +164,7 @@ func TestTokenRotation(t *testing.T) {
 
 // Without a token file, SIGHUP is logged and ignored.
 func TestSIGHUPWithoutTokenFile(t *testing.T) {
-	fake := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, mmtest.Config{})
 	d := startDaemon(t, []string{"MATTERMOST_TOKEN=" + mmtest.AdminToken}, "--mattermost.url="+fake.URL, "--no-collector.users")
 	d.signal(t, syscall.SIGHUP)
 	d.waitLog(t, "nothing to reload")
@@ -364,5 +172,3 @@ func TestSIGHUPWithoutTokenFile(t *testing.T) {
 		t.Errorf("scrape after SIGHUP:\n%s", out)
 	}
 }
-
-func newTestLogger(w io.Writer) log.Logger { return log.NewLogfmtLogger(w) }

@@ -20,7 +20,7 @@ func init() {
 	// Off by default: the standard analytics count posts and users in
 	// the database.
 	registerCollector("analytics", false, func(d Deps) (Collector, error) {
-		return NewAnalyticsCollector(d, AnalyticsConfig{Interval: *analyticsInterval})
+		return NewAnalyticsCollector(d, d.Options.analytics())
 	})
 }
 

@@ -93,7 +93,7 @@ func TestAnalyticsCollectorNonAdmin(t *testing.T) {
 
 // At most one read per interval; a skipped count (-1) is not exported.
 func TestAnalyticsCollectorInterval(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Users: []mmtest.UserSpec{
+	s := mmtest.Start(t, mmtest.Config{Users: []mmtest.UserSpec{
 		{ID: "aaaaaaaaaaaaaaaaaaaaaaaaaa", Username: "a"},
 		{ID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", Username: "b"},
 		{ID: "cccccccccccccccccccccccccc", Username: "c", Deactivated: true},
@@ -125,7 +125,7 @@ func TestAnalyticsCollectorInterval(t *testing.T) {
 
 // An answer with no known row fails rather than exporting nothing silently.
 func TestAnalyticsCollectorUnknownRows(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetFault(mmtest.EndpointAnalytics, mmtest.Fault{Code: 200, Body: `[{"name":"something_else","value":1},{"name":"","value":-1}]`, ContentType: "application/json"})
 	a := &updateAdapter{c: newTestAnalyticsCollector(t, s.URL, mmtest.AdminToken, 0, newFakeClock())}
 	if n := testutil.CollectAndCount(a, analyticsMetricNames...); n != 0 {

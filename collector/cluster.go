@@ -32,10 +32,7 @@ const overLimitLogInterval = time.Hour
 
 func init() {
 	registerCollector("cluster", true, func(d Deps) (Collector, error) {
-		cfg := ClusterConfig{ExpectedNodes: *clusterExpectedNodes, MaxNodes: *clusterMaxNodes}
-		override(&cfg.ExpectedNodes, d.Options.ClusterExpectedNodes)
-		override(&cfg.MaxNodes, d.Options.ClusterMaxNodes)
-		return NewClusterCollector(d, cfg)
+		return NewClusterCollector(d, d.Options.cluster())
 	})
 }
 

@@ -142,7 +142,7 @@ func TestClusterCollector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{Nodes: tc.nodes})
+			s := mmtest.Start(t, mmtest.Config{Nodes: tc.nodes})
 			c, err := NewClusterCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, ClusterConfig{ExpectedNodes: tc.expected})
 			if err != nil {
 				t.Fatal(err)
@@ -165,7 +165,7 @@ func TestClusterCollector(t *testing.T) {
 // whole scrape) is reported once.
 func TestClusterCollectorDuplicateNode(t *testing.T) {
 	n := node("aaaaaaaaaaaaaaaaaaaaaaaaaa", "mm-1", "10.0.0.1:8074", "9.11.1", "140", "0123456789abcdef0123456789abcdef")
-	s := startFakeMattermost(t, mmtest.Config{Nodes: []mmtest.Node{n, n}})
+	s := mmtest.Start(t, mmtest.Config{Nodes: []mmtest.Node{n, n}})
 	c, err := NewClusterCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, ClusterConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestClusterCollectorErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{Nodes: []mmtest.Node{node("aaaaaaaaaaaaaaaaaaaaaaaaaa", "mm-1", "10.0.0.1:8074", "9.11.1", "140", "h")}})
+			s := mmtest.Start(t, mmtest.Config{Nodes: []mmtest.Node{node("aaaaaaaaaaaaaaaaaaaaaaaaaa", "mm-1", "10.0.0.1:8074", "9.11.1", "140", "h")}})
 			if tc.fault != nil {
 				s.SetFault(mmclient.EndpointClusterStatus, *tc.fault)
 			}
@@ -225,7 +225,7 @@ func hasCode(err error, code int) bool {
 func ptr[T any](v T) *T { return &v }
 
 func TestNewClusterCollectorRejectsNegativeExpectation(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	if _, err := NewClusterCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, ClusterConfig{ExpectedNodes: -1}); err == nil {
 		t.Error("NewClusterCollector accepted ExpectedNodes -1")
 	}
@@ -269,9 +269,9 @@ func TestClusterCollectorTooManyNodes(t *testing.T) {
 	for i := range nodes {
 		nodes[i] = node(fmt.Sprintf("%026d", i), fmt.Sprintf("mm-%d", i), "10.0.0.1:8074", "9.11.1", "140", "h")
 	}
-	s := startFakeMattermost(t, mmtest.Config{Nodes: nodes})
+	s := mmtest.Start(t, mmtest.Config{Nodes: nodes})
 	var logs logBuffer
-	deps := Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()}
+	deps := Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.Logger()}
 	c, err := NewClusterCollector(deps, ClusterConfig{}) // default limit
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestClusterCollectorTooManyNodes(t *testing.T) {
 			t.Errorf("scrape %d: %d cluster series, want none", i, n)
 		}
 	}
-	lines := logs.linesContaining("level=error")
+	lines := logs.LinesContaining("level=error")
 	if len(lines) != 1 || !strings.Contains(lines[0], "--collector.cluster.max-nodes") || !strings.Contains(lines[0], "max_nodes=100") {
 		t.Errorf("want one error line naming the flag over 6 scrapes, got:\n%s", logs.String())
 	}
@@ -319,7 +319,7 @@ func TestClusterCollectorHugeLabels(t *testing.T) {
 		kb := strings.Repeat("k", 1<<10)
 		nodes[i] = node(id, fmt.Sprintf("%02d", i)+long, kb, kb, kb, kb)
 	}
-	s := startFakeMattermost(t, mmtest.Config{Nodes: nodes})
+	s := mmtest.Start(t, mmtest.Config{Nodes: nodes})
 	c, err := NewClusterCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, ClusterConfig{})
 	if err != nil {
 		t.Fatal(err)

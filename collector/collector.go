@@ -71,28 +71,6 @@ type Deps struct {
 	Options TargetOptions
 }
 
-// TargetOptions are the per-target settings of a multi-target exporter
-// (--config.file). A nil field keeps the value of the matching flag.
-type TargetOptions struct {
-	// Collectors, when not nil, replaces the --collector.<name> flags: the
-	// names of the collectors to run (the ping always runs).
-	Collectors []string
-
-	ClusterExpectedNodes *int           // --collector.cluster.expected-nodes
-	ClusterMaxNodes      *int           // --collector.cluster.max-nodes
-	UsersIncludeBots     *bool          // --collector.users.include-bots
-	UsersRefreshInterval *time.Duration // --collector.users.refresh-interval
-	UsersCacheFile       *string        // --collector.users.cache-file
-}
-
-// override sets *dst to *src when src is not nil (a factory applying a
-// TargetOptions field over its flag's value).
-func override[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
 type factoryFunc func(Deps) (Collector, error)
 
 type registration struct {
@@ -161,6 +139,9 @@ func New(deps Deps) (*Exporter, error) {
 	}
 	if deps.Logger == nil {
 		deps.Logger = log.NewNopLogger()
+	}
+	if err := deps.Options.Validate(); err != nil {
+		return nil, err
 	}
 	names := EnabledCollectors()
 	if deps.Options.Collectors != nil {

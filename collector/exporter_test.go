@@ -26,7 +26,7 @@ import (
 func newTestExporter(t *testing.T, url, token string, logs *logBuffer, extra map[string]Collector) (*Exporter, *mmclient.Client) {
 	t.Helper()
 	client := fakeClient(t, url, token, nil)
-	deps := Deps{Client: client, Logger: logs.logger()}
+	deps := Deps{Client: client, Logger: logs.Logger()}
 	cluster, err := NewClusterCollector(deps, ClusterConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func threeNodes() []mmtest.Node {
 const defaultServerInfo = `mattermost_server_info{build_number="dev",licensed="false",version="5.37.0"} 1`
 
 func TestExporterAdmin(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes(), SAMLIDP: true, SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes(), SAMLIDP: true, SAMLEnabled: true})
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
 	sc := scrapeAdapter{e: e}
@@ -82,7 +82,7 @@ func TestExporterAdmin(t *testing.T) {
 	if n := testutil.CollectAndCount(sc, "mattermost_cluster_node_up"); n != 3 {
 		t.Errorf("cluster_node_up series = %d, want 3", n)
 	}
-	if l := logs.linesContaining("level=error"); len(l) != 0 {
+	if l := logs.LinesContaining("level=error"); len(l) != 0 {
 		t.Errorf("unexpected error logs: %q", l)
 	}
 	// One scrape = ping + cluster + SAML certificate + client config.
@@ -107,10 +107,10 @@ func TestExporterAdmin(t *testing.T) {
 // the users counts still appear.
 func TestExporterNonAdmin(t *testing.T) {
 	users := mmtest.GenerateUsers(300, 7)
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes(), SAMLEnabled: true, Users: users})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes(), SAMLEnabled: true, Users: users})
 	var logs logBuffer
 	client := fakeClient(t, s.URL, mmtest.UserToken, nil)
-	uc, err := NewUsersCollector(Deps{Client: client, Logger: logs.logger()}, DefaultUsersConfig())
+	uc, err := NewUsersCollector(Deps{Client: client, Logger: logs.Logger()}, DefaultUsersConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +135,12 @@ func TestExporterNonAdmin(t *testing.T) {
 		{"cluster", "system_admin role (or system_read_only_admin/system_manager) for /cluster/status"},
 		{"saml", "system_admin role for /saml/certificate/status"},
 	} {
-		lines := logs.linesContaining("level=error", "collector="+c.collector, "permission denied", c.role)
+		lines := logs.LinesContaining("level=error", "collector="+c.collector, "permission denied", c.role)
 		// CollectAndCompare scraped once: exactly one line per collector.
 		if len(lines) != 1 {
 			t.Errorf("%s: %d permission log lines, want 1; logs:\n%s", c.collector, len(lines), logs.String())
 		}
-		if all := logs.linesContaining("collector=" + c.collector); len(all) != 1 {
+		if all := logs.LinesContaining("collector=" + c.collector); len(all) != 1 {
 			t.Errorf("%s: %d log lines in one scrape, want 1: %q", c.collector, len(all), all)
 		}
 	}
@@ -153,7 +153,7 @@ func TestExporterNonAdmin(t *testing.T) {
 }
 
 func TestExporterBadToken(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 	var logs logBuffer
 	const badToken = "zzzzzzzzzzzzzzzzzzzzzzzzzz"
 	e, _ := newTestExporter(t, s.URL, badToken, &logs, nil)
@@ -169,7 +169,7 @@ func TestExporterBadToken(t *testing.T) {
 		t.Error(err)
 	}
 	for _, c := range []string{"cluster", "saml"} {
-		if l := logs.linesContaining("level=error", "collector="+c, "authentication failed"); len(l) != 1 {
+		if l := logs.LinesContaining("level=error", "collector="+c, "authentication failed"); len(l) != 1 {
 			t.Errorf("%s: %d authentication log lines, want 1; logs:\n%s", c, len(l), logs.String())
 		}
 	}
@@ -180,7 +180,7 @@ func TestExporterBadToken(t *testing.T) {
 
 func TestExporterServerDown(t *testing.T) {
 	t.Run("proxy answers 502", func(t *testing.T) {
-		s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+		s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 		var logs logBuffer
 		e, client := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
 		// Seen once healthy: the version must not linger once it is down.
@@ -197,7 +197,7 @@ func TestExporterServerDown(t *testing.T) {
 			"mattermost_up", "mattermost_server_info", "mattermost_cluster_nodes", "mattermost_exporter_collector_success"); err != nil {
 			t.Error(err)
 		}
-		if l := logs.linesContaining("level=error", "ping failed", "502"); len(l) != 1 {
+		if l := logs.LinesContaining("level=error", "ping failed", "502"); len(l) != 1 {
 			t.Errorf("%d ping failure lines, want 1; logs:\n%s", len(l), logs.String())
 		}
 	})
@@ -220,7 +220,7 @@ func TestExporterServerDown(t *testing.T) {
 }
 
 func TestExporterUnhealthy(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetUnhealthy(true)
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
@@ -228,7 +228,7 @@ func TestExporterUnhealthy(t *testing.T) {
 	if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want), "mattermost_up", "mattermost_server_info"); err != nil {
 		t.Error(err)
 	}
-	if l := logs.linesContaining("level=error", "unhealthy"); len(l) != 1 {
+	if l := logs.LinesContaining("level=error", "unhealthy"); len(l) != 1 {
 		t.Errorf("%d unhealthy lines, want 1; logs:\n%s", len(l), logs.String())
 	}
 }
@@ -244,12 +244,12 @@ func TestExporterPingNotOK(t *testing.T) {
 	t.Cleanup(ts.Close)
 	var logs logBuffer
 	client := fakeClient(t, ts.URL, mmtest.AdminToken, nil)
-	e := NewExporter(Deps{Client: client, Logger: logs.logger()}, nil)
+	e := NewExporter(Deps{Client: client, Logger: logs.Logger()}, nil)
 	want := expo(`mattermost_up 0`, defaultServerInfo)
 	if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want), "mattermost_up", "mattermost_server_info"); err != nil {
 		t.Error(err)
 	}
-	l := logs.linesContaining("level=error", "unhealthy", "status=DEGRADED")
+	l := logs.LinesContaining("level=error", "unhealthy", "status=DEGRADED")
 	if len(l) != 1 || strings.Contains(l[0], "err=null") || !strings.Contains(l[0], `err="ping answered status \"DEGRADED\""`) {
 		t.Errorf("want one error line naming the status; logs:\n%s", logs.String())
 	}
@@ -258,27 +258,27 @@ func TestExporterPingNotOK(t *testing.T) {
 // Mattermost's rate limiter refusing the ping means the server is there: up
 // 1, one warn line, and no retry of the ping (one request, not four).
 func TestExporterPingRateLimited(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetFault(mmclient.EndpointPing, mmtest.Fault{Code: 429, RetryAfter: 1})
 	var logs logBuffer
 	client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
-	e := NewExporter(Deps{Client: client, Logger: logs.logger()}, nil)
+	e := NewExporter(Deps{Client: client, Logger: logs.Logger()}, nil)
 	if err := testutil.CollectAndCompare(scrapeAdapter{e: e, timeout: 20 * time.Second}, strings.NewReader(expo(`mattermost_up 1`)), "mattermost_up"); err != nil {
 		t.Error(err)
 	}
 	if got := s.Requests(mmclient.EndpointPing); got != 1 {
 		t.Errorf("ping requests = %d, want 1 (a rate-limited ping is not retried)", got)
 	}
-	if l := logs.linesContaining("level=warn", "rate limited the ping"); len(l) != 1 {
+	if l := logs.LinesContaining("level=warn", "rate limited the ping"); len(l) != 1 {
 		t.Errorf("%d rate-limit lines, want 1; logs:\n%s", len(l), logs.String())
 	}
-	if l := logs.linesContaining("level=error"); len(l) != 0 {
+	if l := logs.LinesContaining("level=error"); len(l) != 0 {
 		t.Errorf("error lines for a rate-limited ping:\n%s", strings.Join(l, "\n"))
 	}
 }
 
 func TestExporterServerInfoLabels(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Version: "10.5.1.12345.0123456789abcdef0123456789abcdef.true"})
+	s := mmtest.Start(t, mmtest.Config{Version: "10.5.1.12345.0123456789abcdef0123456789abcdef.true"})
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
 	want := expo(`mattermost_server_info{build_number="12345",licensed="true",version="10.5.1"} 1`)
@@ -288,7 +288,7 @@ func TestExporterServerInfoLabels(t *testing.T) {
 }
 
 func TestExporterServerErrorHidesOnlyItsArea(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Code: 500})
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
@@ -304,7 +304,7 @@ func TestExporterServerErrorHidesOnlyItsArea(t *testing.T) {
 		"mattermost_exporter_collector_success"); err != nil {
 		t.Error(err)
 	}
-	if l := logs.linesContaining("level=error", "collector=saml", "collection failed", "HTTP 500"); len(l) != 1 {
+	if l := logs.LinesContaining("level=error", "collector=saml", "collection failed", "HTTP 500"); len(l) != 1 {
 		t.Errorf("%d saml error lines, want 1; logs:\n%s", len(l), logs.String())
 	}
 }
@@ -313,7 +313,7 @@ func TestExporterServerErrorHidesOnlyItsArea(t *testing.T) {
 // reported at once (success 0, a warning) when it does not.
 func TestExporterRateLimited(t *testing.T) {
 	t.Run("retry fits the deadline", func(t *testing.T) {
-		s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+		s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 		s.SetFault(mmclient.EndpointClusterStatus, mmtest.Fault{Code: 429, RetryAfter: 1, Times: 1})
 		var logs logBuffer
 		e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
@@ -331,7 +331,7 @@ func TestExporterRateLimited(t *testing.T) {
 		}
 	})
 	t.Run("retry would pass the deadline", func(t *testing.T) {
-		s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+		s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 		s.SetFault(mmclient.EndpointClusterStatus, mmtest.Fault{Code: 429, RetryAfter: 30})
 		var logs logBuffer
 		e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
@@ -347,7 +347,7 @@ func TestExporterRateLimited(t *testing.T) {
 		if got := s.Requests(mmclient.EndpointClusterStatus); got != 1 {
 			t.Errorf("cluster status requests = %d, want 1 (no retry past the deadline)", got)
 		}
-		if l := logs.linesContaining("level=warn", "collector=cluster", "rate limited"); len(l) != 1 {
+		if l := logs.LinesContaining("level=warn", "collector=cluster", "rate limited"); len(l) != 1 {
 			t.Errorf("%d rate-limit lines, want 1; logs:\n%s", len(l), logs.String())
 		}
 	})
@@ -356,7 +356,7 @@ func TestExporterRateLimited(t *testing.T) {
 // A slow answer is abandoned at the scrape deadline; the other areas are
 // still reported.
 func TestExporterSlowAnswerVsDeadline(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Delay: time.Minute})
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, nil)
@@ -381,7 +381,7 @@ func TestExporterSlowAnswerVsDeadline(t *testing.T) {
 	if d := metricValue(mfs, "mattermost_exporter_collector_duration_seconds", "saml"); d <= 0 || d > 30 {
 		t.Errorf("saml duration = %v s, want it cut by the 0.5 s deadline", d)
 	}
-	if l := logs.linesContaining("level=warn", "collector=saml", "deadline"); len(l) != 1 {
+	if l := logs.LinesContaining("level=warn", "collector=saml", "deadline"); len(l) != 1 {
 		t.Errorf("%d deadline lines, want 1; logs:\n%s", len(l), logs.String())
 	}
 }
@@ -413,7 +413,7 @@ func (f funcCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 }
 
 func TestExporterPanicIsIsolated(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes()})
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes()})
 	var logs logBuffer
 	e, _ := newTestExporter(t, s.URL, mmtest.AdminToken, &logs, map[string]Collector{
 		"broken": funcCollector(func(context.Context, chan<- prometheus.Metric) error { panic("boom") }),
@@ -427,7 +427,7 @@ func TestExporterPanicIsIsolated(t *testing.T) {
 	if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want), "mattermost_up", "mattermost_exporter_collector_success"); err != nil {
 		t.Error(err)
 	}
-	if l := logs.linesContaining("level=error", "collector=broken", "panicked: boom"); len(l) != 1 {
+	if l := logs.LinesContaining("level=error", "collector=broken", "panicked: boom"); len(l) != 1 {
 		t.Errorf("%d panic lines, want 1; logs:\n%s", len(l), logs.String())
 	}
 }
@@ -435,7 +435,7 @@ func TestExporterPanicIsIsolated(t *testing.T) {
 // Collectors run in parallel: two collectors that each wait for the other
 // can only both succeed if they run at the same time.
 func TestExporterRunsCollectorsInParallel(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	aStarted, bStarted := make(chan struct{}), make(chan struct{})
 	rendezvous := func(mine, other chan struct{}) Collector {
 		return funcCollector(func(ctx context.Context, ch chan<- prometheus.Metric) error {
@@ -449,7 +449,7 @@ func TestExporterRunsCollectorsInParallel(t *testing.T) {
 		})
 	}
 	var logs logBuffer
-	e := NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()},
+	e := NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.Logger()},
 		map[string]Collector{"a": rendezvous(aStarted, bStarted), "b": rendezvous(bStarted, aStarted)})
 	want := expo(
 		`mattermost_exporter_collector_success{collector="a"} 1`,
@@ -475,7 +475,7 @@ func (s *startCounter) Start(ctx context.Context) {
 }
 
 func TestExporterStart(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	sc := &startCounter{funcCollector: func(context.Context, chan<- prometheus.Metric) error { return nil }}
 	e := NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, map[string]Collector{
 		"bg":    sc,
@@ -494,9 +494,9 @@ func TestExporterStart(t *testing.T) {
 }
 
 func TestExporterNotReadyLoggedAtInfo(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	var logs logBuffer
-	e := NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()}, map[string]Collector{
+	e := NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.Logger()}, map[string]Collector{
 		"late": funcCollector(func(context.Context, chan<- prometheus.Metric) error {
 			return errors.Join(errors.New("cache not built"), ErrNotReady)
 		}),
@@ -505,10 +505,10 @@ func TestExporterNotReadyLoggedAtInfo(t *testing.T) {
 		"mattermost_exporter_collector_success"); err != nil {
 		t.Error(err)
 	}
-	if l := logs.linesContaining("level=info", "collector=late"); len(l) != 1 {
+	if l := logs.LinesContaining("level=info", "collector=late"); len(l) != 1 {
 		t.Errorf("%d info lines, want 1; logs:\n%s", len(l), logs.String())
 	}
-	if l := logs.linesContaining("level=error"); len(l) != 0 {
+	if l := logs.LinesContaining("level=error"); len(l) != 0 {
 		t.Errorf("not-ready logged as error: %q", l)
 	}
 }

@@ -1,27 +1,17 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
-	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
-
-// startFakeMattermost starts a fake Mattermost server that stops with the test.
-func startFakeMattermost(t testing.TB, cfg mmtest.Config) *mmtest.Server {
-	t.Helper()
-	s := mmtest.NewServer(cfg)
-	t.Cleanup(s.Close)
-	return s
-}
 
 // fakeClient returns a client of url with token; observer may be nil.
 func fakeClient(t testing.TB, url, token string, observer func(mmclient.RequestInfo)) *mmclient.Client {
@@ -33,40 +23,14 @@ func fakeClient(t testing.TB, url, token string, observer func(mmclient.RequestI
 	return c
 }
 
-// logBuffer is a concurrency-safe buffer behind a go-kit logfmt logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// waitFor polls cond for up to 30 s (testhelp.WaitFor).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	testhelp.WaitFor(t, 30*time.Second, what, cond)
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() log.Logger { return log.NewLogfmtLogger(b) }
-
-// linesContaining returns the log lines containing every substring.
-func (b *logBuffer) linesContaining(subs ...string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		ok := l != ""
-		for _, s := range subs {
-			ok = ok && strings.Contains(l, s)
-		}
-		if ok {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+// logBuffer is the shared log buffer (testhelp.LogBuffer).
+type logBuffer = testhelp.LogBuffer
 
 // updateAdapter turns one Collector into a prometheus.Collector for
 // testutil; the error of the last Update is kept.

@@ -43,7 +43,7 @@ func TestNewHonoursFlags(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	e, err := New(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestAPIMetrics(t *testing.T) {
 
 // APIMetrics wired as the client's observer sees the fake's rate limiter.
 func TestAPIMetricsFromClient(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 0.001, Burst: 9}})
+	s := mmtest.Start(t, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 0.001, Burst: 9}})
 	m := NewAPIMetrics()
 	client := fakeClient(t, s.URL, mmtest.AdminToken, m.Observe)
 	e := NewExporter(Deps{Client: client}, nil)
@@ -108,12 +108,12 @@ func TestAPIMetricsFromClient(t *testing.T) {
 // The full exposition (every collector, admin token, users cached) passes
 // promlint, and every metric family has HELP text.
 func TestExpositionLint(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Nodes: threeNodes(), SAMLIDP: true, Users: mmtest.GenerateUsers(100, 1),
+	s := mmtest.Start(t, mmtest.Config{Nodes: threeNodes(), SAMLIDP: true, Users: mmtest.GenerateUsers(100, 1),
 		RateLimit: &mmtest.RateLimit{PerSec: 1000, Burst: 1000}})
 	api := NewAPIMetrics()
 	client := fakeClient(t, s.URL, mmtest.AdminToken, api.Observe)
 	var logs logBuffer
-	deps := Deps{Client: client, Logger: logs.logger()}
+	deps := Deps{Client: client, Logger: logs.Logger()}
 	cluster, err := NewClusterCollector(deps, ClusterConfig{ExpectedNodes: 3})
 	if err != nil {
 		t.Fatal(err)

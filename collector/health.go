@@ -19,7 +19,7 @@ var healthInterval = kingpin.Flag("collector.health.interval",
 
 func init() {
 	registerCollector("health", true, func(d Deps) (Collector, error) {
-		return NewHealthCollector(d, HealthConfig{Interval: *healthInterval})
+		return NewHealthCollector(d, d.Options.health())
 	})
 }
 

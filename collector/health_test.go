@@ -70,7 +70,7 @@ func TestHealthCollectorFixtures(t *testing.T) {
 func TestHealthCollectorUnhealthy(t *testing.T) {
 	for _, version := range []string{fakeVersion537, fakeVersion112} {
 		t.Run(version[:4], func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{Era: eraOf(version), Version: version})
+			s := mmtest.Start(t, mmtest.Config{Era: eraOf(version), Version: version})
 			clock := newFakeClock()
 			a := &updateAdapter{c: newTestHealthCollector(t, s.URL, mmtest.UserToken, 0, clock)}
 			backend := ""
@@ -109,7 +109,7 @@ func TestHealthCollectorUnhealthy(t *testing.T) {
 // Scrapes within the interval reuse the answer (and its timestamp); the
 // next one after it asks again.
 func TestHealthCollectorInterval(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetSearchBackend("elasticsearch")
 	clock := newFakeClock()
 	a := &updateAdapter{c: newTestHealthCollector(t, s.URL, mmtest.AdminToken, time.Minute, clock)}
@@ -143,7 +143,7 @@ func TestHealthCollectorInterval(t *testing.T) {
 
 // A long backend name is cut to 64 bytes; invalid UTF-8 is repaired.
 func TestHealthCollectorBoundsBackend(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetSearchBackend(strings.Repeat("é", 40))
 	a := &updateAdapter{c: newTestHealthCollector(t, s.URL, mmtest.AdminToken, 0, newFakeClock())}
 	want := sigExpo(`mattermost_search_backend_info{backend="` + strings.Repeat("é", 32) + `"} 1`)
@@ -169,7 +169,7 @@ func TestHealthCollectorErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{})
+			s := mmtest.Start(t, mmtest.Config{})
 			s.SetFault(mmtest.EndpointServerHealth, tc.fault)
 			a := &updateAdapter{c: newTestHealthCollector(t, s.URL, mmtest.AdminToken, time.Minute, newFakeClock())}
 			if n := testutil.CollectAndCount(a, healthMetricNames...); n != 0 {
@@ -208,7 +208,7 @@ func TestNewHealthCollectorRejectsNegativeInterval(t *testing.T) {
 
 // Concurrent scrapes with a stale answer share one health check.
 func TestHealthCollectorConcurrentScrapesShareOneCheck(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetLatency(func(endpoint string, _ int) time.Duration {
 		if endpoint == mmtest.EndpointServerHealth {
 			return 200 * time.Millisecond

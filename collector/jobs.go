@@ -20,7 +20,7 @@ var jobsInterval = kingpin.Flag("collector.jobs.interval",
 
 func init() {
 	registerCollector("jobs", true, func(d Deps) (Collector, error) {
-		return NewJobsCollector(d, JobsConfig{Interval: *jobsInterval})
+		return NewJobsCollector(d, d.Options.jobs())
 	})
 }
 

@@ -101,12 +101,12 @@ func TestJobsCollectorNonAdmin(t *testing.T) {
 		}
 		// The exporter's log line names the role.
 		var logs logBuffer
-		e := NewExporter(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil), Logger: logs.logger()}, map[string]Collector{"jobs": c})
+		e := NewExporter(Deps{Client: fakeClient(t, s.URL, "fixturetoken0000000000000a", nil), Logger: logs.Logger()}, map[string]Collector{"jobs": c})
 		want := sigExpo(`mattermost_exporter_collector_success{collector="jobs"} 0`)
 		if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want), "mattermost_exporter_collector_success"); err != nil {
 			t.Error(err)
 		}
-		if len(logs.linesContaining("permission denied", "system_admin", "/jobs")) != 1 {
+		if len(logs.LinesContaining("permission denied", "system_admin", "/jobs")) != 1 {
 			t.Errorf("%s: log:\n%s", era, logs.String())
 		}
 	}
@@ -115,7 +115,7 @@ func TestJobsCollectorNonAdmin(t *testing.T) {
 // Every status, pending ages, newest-by-create-time, and the success
 // timestamp remembered after the successful job left the recent page.
 func TestJobsCollectorStatuses(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	now := time.Unix(1_800_000_000, 0)
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	s.SetJobs([]mmtest.Job{
@@ -189,7 +189,7 @@ func TestJobsCollectorStatuses(t *testing.T) {
 // Unknown job types: at most maxOtherJobTypes, the first ones kept across
 // scrapes; names cut to 64 bytes; the rest counted as dropped.
 func TestJobsCollectorBoundsTypes(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	base := time.Now()
 	var jobs []mmtest.Job
 	for i := 0; i < maxOtherJobTypes+5; i++ {
@@ -223,7 +223,7 @@ func TestJobsCollectorBoundsTypes(t *testing.T) {
 // age of a pending job still grows with the clock); the next scrape after
 // it reads again.
 func TestJobsCollectorInterval(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	clock := newFakeClock()
 	s.SetJobs([]mmtest.Job{{Type: "ldap_sync", Status: "pending", CreateAt: clock.now().Add(-10 * time.Minute)}})
 	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{Interval: time.Minute})

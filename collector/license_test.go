@@ -41,7 +41,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 	expiry := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, version := range []string{fakeVersion537, fakeVersion112} {
 		t.Run(version[:4], func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{Era: eraOf(version), Version: version})
+			s := mmtest.Start(t, mmtest.Config{Era: eraOf(version), Version: version})
 			s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 5000, StartsAt: start, ExpiresAt: expiry, IsTrial: false})
 
 			// Admin: everything.
@@ -67,7 +67,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 			// Plain user: the sanitized license, no dates (and no SKU on
 			// 5.37), logged once, not a failure.
 			var logs logBuffer
-			cu, err := NewLicenseCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil), Logger: logs.logger()})
+			cu, err := NewLicenseCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil), Logger: logs.Logger()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 					t.Errorf("Update: %v", err)
 				}
 			}
-			if n := len(logs.linesContaining("dates are hidden", "system_admin")); n != 1 {
+			if n := len(logs.LinesContaining("dates are hidden", "system_admin")); n != 1 {
 				t.Errorf("%d log lines about hidden dates, want 1:\n%s", n, logs.String())
 			}
 		})
@@ -97,7 +97,7 @@ func TestLicenseCollectorLicensed(t *testing.T) {
 }
 
 func TestLicenseCollectorTrial(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 50, ExpiresAt: time.Unix(1_800_000_000, 0), IsTrial: true})
 	c, err := NewLicenseCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
 	if err != nil {
@@ -116,7 +116,7 @@ func TestLicenseCollectorTrial(t *testing.T) {
 }
 
 func TestLicenseCollectorErrors(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetFault(mmtest.EndpointLicense, mmtest.Fault{Code: 503})
 	c, err := NewLicenseCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
@@ -22,15 +23,14 @@ func TestNewTargetOptionsOverrideFlags(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
-	seven, bots, refresh := 7, true, time.Minute
-	e, err := New(Deps{Client: client, Options: TargetOptions{
-		Collectors:           []string{"cluster", "users"},
-		ClusterExpectedNodes: &seven,
-		UsersIncludeBots:     &bots,
-		UsersRefreshInterval: &refresh,
-	}})
+	seven, bots, refresh := 7, true, model.Duration(time.Minute)
+	opts := TargetOptions{Collectors: []string{"cluster", "users"}}
+	opts.Cluster.ExpectedNodes = &seven
+	opts.Users.IncludeBots = &bots
+	opts.Users.RefreshInterval = &refresh
+	e, err := New(Deps{Client: client, Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}

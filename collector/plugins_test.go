@@ -48,7 +48,7 @@ func TestPluginsCollectorDisabledFixtures(t *testing.T) {
 }
 
 func TestPluginsCollector(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetPlugins(true, []mmtest.PluginStatus{
 		{PluginID: "com.mattermost.calls", ClusterID: "n1", Name: "Calls", Version: "1.2.0", State: mmclient.PluginStateRunning},
 		{PluginID: "com.mattermost.calls", ClusterID: "n2", Name: "Calls", Version: "1.2.0", State: mmclient.PluginStateRunning},
@@ -83,7 +83,7 @@ func TestPluginsCollector(t *testing.T) {
 
 // With plugins enabled a plain user gets 403: the collector fails.
 func TestPluginsCollectorNonAdmin(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	s.SetPlugins(true, nil)
 	c, err := NewPluginsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.UserToken, nil)})
 	if err != nil {
@@ -110,7 +110,7 @@ func TestPluginsCollectorNonAdmin(t *testing.T) {
 // More plugins than maxPlugins: the rest are counted, not exported; long
 // ids are cut to 128 bytes.
 func TestPluginsCollectorBounds(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	var ps []mmtest.PluginStatus
 	for i := 0; i < maxPlugins+7; i++ {
 		ps = append(ps, mmtest.PluginStatus{PluginID: fmt.Sprintf("p%03d", i), Name: "P", Version: "1", State: mmclient.PluginStateRunning})

@@ -38,11 +38,7 @@ var (
 
 func init() {
 	registerCollector("saml", true, func(d Deps) (Collector, error) {
-		return NewSAMLCollectorWithConfig(d, SAMLConfig{
-			IDPMetadataURL:      *samlIDPMetadataURL,
-			IDPMetadataInterval: *samlIDPMetadataInterval,
-			IDPMetadataCAFile:   *samlIDPMetadataCAFile,
-		})
+		return NewSAMLCollectorWithConfig(d, d.Options.saml())
 	})
 }
 

@@ -33,7 +33,7 @@ func TestSAMLCollector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFakeMattermost(t, mmtest.Config{SAMLIDP: tc.idp, SAMLPublic: tc.public, SAMLPrivateKey: tc.key, SAMLEnabled: tc.on})
+			s := mmtest.Start(t, mmtest.Config{SAMLIDP: tc.idp, SAMLPublic: tc.public, SAMLPrivateKey: tc.key, SAMLEnabled: tc.on})
 			c, err := NewSAMLCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)})
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +64,7 @@ func TestSAMLCollector(t *testing.T) {
 // A non-admin token cannot read the certificates, but the anonymous client
 // config still tells whether SAML is enabled; the collector fails (403).
 func TestSAMLCollectorNonAdmin(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
 	if err := collectSAML(t, c, `mattermost_saml_enabled 1`); !mmclient.IsForbidden(err) {
 		t.Errorf("Update error = %v, want a 403", err)
@@ -74,7 +74,7 @@ func TestSAMLCollectorNonAdmin(t *testing.T) {
 // With SAML off (as on the real 5.37 with a plain user's token), the 403 of
 // the certificate status is no failure: nothing is missed.
 func TestSAMLCollectorNonAdminSAMLOff(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLIDP: true})
 	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
 	if err := collectSAML(t, c, `mattermost_saml_enabled 0`); err != nil {
 		t.Errorf("Update error = %v, want none", err)
@@ -88,7 +88,7 @@ func TestSAMLCollectorNonAdminSAMLOff(t *testing.T) {
 
 // A failing client config call hides only mattermost_saml_enabled.
 func TestSAMLCollectorClientConfigFails(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointClientConfig, mmtest.Fault{Code: 503})
 	c := newFakeSAMLCollector(t, s.URL, mmtest.AdminToken)
 	err := collectSAML(t, c,
@@ -102,7 +102,7 @@ func TestSAMLCollectorClientConfigFails(t *testing.T) {
 }
 
 func TestSAMLCollectorMalformed(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointSAMLCertificate, mmtest.Fault{Malformed: true})
 	c := newFakeSAMLCollector(t, s.URL, mmtest.AdminToken)
 	if err := collectSAML(t, c, `mattermost_saml_enabled 1`); err == nil || !strings.Contains(err.Error(), "saml certificate status") {
@@ -113,7 +113,7 @@ func TestSAMLCollectorMalformed(t *testing.T) {
 // Both calls failing: one error (errors.Join) naming both, that still
 // matches each cause.
 func TestSAMLCollectorBothFail(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLIDP: true, SAMLEnabled: true})
 	s.SetFault(mmclient.EndpointClientConfig, mmtest.Fault{Code: 503})
 	c := newFakeSAMLCollector(t, s.URL, mmtest.UserToken)
 	err := collectSAML(t, c)
@@ -234,7 +234,7 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 			spNotAfter := time.Now().Add(40 * 24 * time.Hour).Truncate(time.Second)
 			idpA := time.Now().Add(90 * 24 * time.Hour).Truncate(time.Second)
 			idpB := time.Now().Add(20 * 24 * time.Hour).Truncate(time.Second)
-			s := startFakeMattermost(t, mmtest.Config{Era: era, SAMLIDP: true, SAMLPublic: true, SAMLPrivateKey: true, SAMLEnabled: true})
+			s := mmtest.Start(t, mmtest.Config{Era: era, SAMLIDP: true, SAMLPublic: true, SAMLPrivateKey: true, SAMLEnabled: true})
 			if err := s.SetSAMLCertificate(spNotAfter); err != nil {
 				t.Fatal(err)
 			}
@@ -286,7 +286,7 @@ func TestSAMLCertificateExpiry(t *testing.T) {
 // A URL given by flag is used as is: GET /config is never called.
 func TestSAMLIDPMetadataURLFlag(t *testing.T) {
 	notAfter := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Second)
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true})
 	idp := startIDP(t, notAfter)
 	s.SetSAMLIDPMetadataURL("http://127.0.0.1:1/never-used")
 	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{IDPMetadataURL: idp.URL, IDPMetadataInterval: time.Hour})
@@ -313,7 +313,7 @@ func TestSAMLIDPMetadataURLFlag(t *testing.T) {
 // without the Mattermost token even though it is on the Mattermost host.
 func TestSAMLIDPOnMattermostHostGetsNoToken(t *testing.T) {
 	notAfter := time.Now().Add(3 * 24 * time.Hour).Truncate(time.Second)
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, SAMLEnabled: true})
 	if err := s.SetSAMLIDPCertificate(notAfter); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestSAMLIDPOnMattermostHostGetsNoToken(t *testing.T) {
 
 // SAML off: no metadata call at all (and no audit record from /config).
 func TestSAMLDisabledNoMetadataCalls(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLIDP: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLIDP: true})
 	if err := s.SetSAMLCertificate(time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestSAMLDisabledNoMetadataCalls(t *testing.T) {
 // SAML enabled but not configured (501) and no IdP URL: not a failure, and
 // no expiry series.
 func TestSAMLNotConfiguredIsNotAFailure(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true, SAMLPublic: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true, SAMLPublic: true})
 	_, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{})
 	got := samlSamples(t, a)
 	if err := a.lastErr(); err != nil {
@@ -374,7 +374,7 @@ func TestSAMLNotConfiguredIsNotAFailure(t *testing.T) {
 // A non-admin token cannot read /config: the collector fails, and does not
 // ask again before the hour is up.
 func TestSAMLConfigForbiddenReadHourly(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true, SAMLIDP: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true, SAMLIDP: true})
 	c, a := samlCollector(t, s, mmtest.UserToken, SAMLConfig{})
 	clock := newFakeClock()
 	c.idp.now = clock.now
@@ -397,10 +397,10 @@ func TestSAMLConfigForbiddenReadHourly(t *testing.T) {
 // a 1h interval.
 func TestSAMLIDPFetchFailure(t *testing.T) {
 	notAfter := time.Now().Add(100 * 24 * time.Hour).Truncate(time.Second)
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true})
 	idp := startIDP(t, notAfter)
 	var logs logBuffer
-	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()},
+	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.Logger()},
 		SAMLConfig{IDPMetadataURL: idp.URL + "/md?secret=hunter2", IDPMetadataInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +420,7 @@ func TestSAMLIDPFetchFailure(t *testing.T) {
 	if got[keyFetchOK] != 0 || got[keyIDP] != float64(notAfter.Unix()) {
 		t.Errorf("after a failure: success %v, idp expiry %v (want 0 and the last good %d)", got[keyFetchOK], got[keyIDP], notAfter.Unix())
 	}
-	if l := logs.linesContaining("SAML IdP metadata fetch failed", "HTTP 500"); len(l) != 1 {
+	if l := logs.LinesContaining("SAML IdP metadata fetch failed", "HTTP 500"); len(l) != 1 {
 		t.Errorf("want one warning, log:\n%s", logs.String())
 	}
 	if strings.Contains(logs.String(), "hunter2") {
@@ -440,11 +440,11 @@ func TestSAMLIDPFetchFailure(t *testing.T) {
 
 // An IdP answer larger than 1 MiB is refused.
 func TestSAMLIDPMetadataTooLarge(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true})
 	idp := startIDP(t, time.Now().Add(time.Hour))
 	idp.set(http.StatusOK, []byte("<md:EntityDescriptor>"+strings.Repeat(" ", maxIDPMetadataBytes)+"</md:EntityDescriptor>"))
 	var logs logBuffer
-	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.logger()},
+	c, err := NewSAMLCollectorWithConfig(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil), Logger: logs.Logger()},
 		SAMLConfig{IDPMetadataURL: idp.URL})
 	if err != nil {
 		t.Fatal(err)

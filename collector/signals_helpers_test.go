@@ -2,10 +2,8 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -73,39 +72,9 @@ type fixtureRoute struct{ era, name string }
 
 func newFixtureReplay(t *testing.T, routes map[string]fixtureRoute) *fixtureReplay {
 	t.Helper()
-	type answer struct {
-		status int
-		header http.Header
-		body   []byte
-	}
-	answers := map[string]answer{}
+	answers := map[string]testhelp.Fixture{}
 	for path, r := range routes {
-		dir := filepath.Join("..", "testdata", r.era)
-		raw, err := os.ReadFile(filepath.Join(dir, r.name+".meta"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var meta struct {
-			StatusCode      int               `json:"status_code"`
-			ResponseHeaders map[string]string `json:"response_headers"`
-			BodyFile        string            `json:"body_file"`
-		}
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			t.Fatal(err)
-		}
-		body, err := os.ReadFile(filepath.Join(dir, meta.BodyFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := answer{status: meta.StatusCode, header: http.Header{}, body: body}
-		for k, v := range meta.ResponseHeaders {
-			switch k {
-			case "Content-Length", "Date", "Connection", "Transfer-Encoding", "Content-Encoding":
-				continue
-			}
-			a.header.Set(k, v)
-		}
-		answers[path] = a
+		answers[path] = testhelp.LoadFixture(t, filepath.Join("..", "testdata", r.era), r.name)
 	}
 	s := &fixtureReplay{calls: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,11 +86,7 @@ func newFixtureReplay(t *testing.T, routes map[string]fixtureRoute) *fixtureRepl
 			http.Error(w, "no fixture", http.StatusTeapot)
 			return
 		}
-		for k, v := range a.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(a.status)
-		_, _ = w.Write(a.body)
+		a.Serve(w)
 	}))
 	t.Cleanup(s.Close)
 	return s
@@ -162,7 +127,7 @@ func ctx10s(t *testing.T) context.Context {
 // Every metric of the five collectors, with every optional series present,
 // passes promlint and has the HELP text of sigHelp.
 func TestSignalMetricsLint(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
 	s.SetLicense(&mmtest.License{SkuShortName: "enterprise", Users: 10, StartsAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_900_000_000, 0)})
 	s.SetJobs([]mmtest.Job{
 		{Type: "ldap_sync", Status: "success", CreateAt: time.Now().Add(-time.Hour), LastActivityAt: time.Now()},

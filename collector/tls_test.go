@@ -136,7 +136,7 @@ func TestTLSMetricsVerification(t *testing.T) {
 
 // Plain http: no TLS family at all.
 func TestTLSMetricsAbsentForHTTP(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{})
+	s := mmtest.Start(t, mmtest.Config{})
 	sc := scrapeAdapter{e: NewExporter(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, nil)}
 	if n := testutil.CollectAndCount(sc, tlsFamilies...); n != 0 {
 		t.Errorf("%d TLS series over http, want none", n)
@@ -217,7 +217,7 @@ func TestTLSMetricsIDPMetadata(t *testing.T) {
 	idp.StartTLS()
 	t.Cleanup(idp.Close)
 
-	s := startFakeMattermost(t, mmtest.Config{SAMLEnabled: true})
+	s := mmtest.Start(t, mmtest.Config{SAMLEnabled: true})
 	c, a := samlCollector(t, s, mmtest.AdminToken, SAMLConfig{
 		IDPMetadataURL: idp.URL + "/metadata", IDPMetadataInterval: time.Hour, IDPMetadataCAFile: writeCAFile(t, chain.RootPEM()),
 	})

@@ -92,40 +92,30 @@ const (
 	maxWalkConcurrency     = 16
 )
 
-// Validate reports the first invalid setting, naming its flag.
+// Validate reports the first invalid setting, naming its flag (a
+// *SettingError).
 func (cfg UsersConfig) Validate() error {
-	if cfg.BatchSize < minUsersBatchSize || cfg.BatchSize > maxUsersBatchSize {
-		return fmt.Errorf("--collector.users.batch-size must be between %d and %d, got %d", minUsersBatchSize, maxUsersBatchSize, cfg.BatchSize)
+	bad := func(setting, format string, args ...any) error {
+		return &SettingError{Setting: setting, Problem: fmt.Sprintf(format, args...)}
 	}
-	if cfg.Concurrency < 1 {
-		return fmt.Errorf("--collector.users.concurrency must be at least 1, got %d", cfg.Concurrency)
-	}
-	if cfg.RefreshInterval <= 0 {
-		return fmt.Errorf("--collector.users.refresh-interval must be positive, got %s", cfg.RefreshInterval)
-	}
-	if cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency {
-		return fmt.Errorf("--collector.users.walk-concurrency must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
-	}
-	if cfg.MaxAge < 0 {
-		return fmt.Errorf("--collector.users.max-age must not be negative, got %s", cfg.MaxAge)
+	switch {
+	case cfg.BatchSize < minUsersBatchSize || cfg.BatchSize > maxUsersBatchSize:
+		return bad("users.batch-size", "must be between %d and %d, got %d", minUsersBatchSize, maxUsersBatchSize, cfg.BatchSize)
+	case cfg.Concurrency < 1:
+		return bad("users.concurrency", "must be at least 1, got %d", cfg.Concurrency)
+	case cfg.RefreshInterval <= 0:
+		return bad("users.refresh-interval", "must be positive, got %s", cfg.RefreshInterval)
+	case cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency:
+		return bad("users.walk-concurrency", "must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
+	case cfg.MaxAge < 0:
+		return bad("users.max-age", "must not be negative, got %s", cfg.MaxAge)
 	}
 	return nil
 }
 
 func init() {
 	registerCollector("users", true, func(deps Deps) (Collector, error) {
-		cfg := DefaultUsersConfig()
-		cfg.IncludeBots = *usersIncludeBots
-		cfg.BatchSize = *usersBatchSize
-		cfg.Concurrency = *usersConcurrency
-		cfg.RefreshInterval = *usersRefreshInterval
-		cfg.MaxAge = *usersMaxAge
-		cfg.WalkConcurrency = *usersWalkConcurrency
-		cfg.CacheFile = *usersCacheFile
-		override(&cfg.IncludeBots, deps.Options.UsersIncludeBots)
-		override(&cfg.RefreshInterval, deps.Options.UsersRefreshInterval)
-		override(&cfg.CacheFile, deps.Options.UsersCacheFile)
-		return NewUsersCollector(deps, cfg)
+		return NewUsersCollector(deps, deps.Options.users())
 	})
 }
 

@@ -50,7 +50,7 @@ func newIncrEnv(t *testing.T, teams int, token string, cfg UsersConfig) *incrEnv
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	c.cache.logger = logs.logger()
+	c.cache.logger = logs.Logger()
 	c.cache.earlyWalks = 0 // a full walk brought forward waits only MinEarlyGap
 	e := &incrEnv{usersEnv: &usersEnv{srv: srv, users: users, c: c}, teams: ts, logs: logs}
 	return e
@@ -130,7 +130,7 @@ func TestUsersIncrementalFindsNewAccountsWithoutAWalk(t *testing.T) {
 	if !slices.IsSorted(ids) || snap.newestCreateAt <= before.newestCreateAt || snap.finished != before.finished {
 		t.Fatalf("ids sorted %v, newest %d (was %d), finished changed %v", slices.IsSorted(ids), snap.newestCreateAt, before.newestCreateAt, snap.finished != before.finished)
 	}
-	if l := e.logs.linesContaining("refreshed incrementally", "new_accounts=4", "pages=5"); len(l) != 1 {
+	if l := e.logs.LinesContaining("refreshed incrementally", "new_accounts=4", "pages=5"); len(l) != 1 {
 		t.Fatalf("no info line for the incremental refresh: %s", e.logs.String())
 	}
 	r := scrapeWithTimeout(t, e.c, 10*time.Second)
@@ -183,10 +183,10 @@ func TestUsersIncrementalNeedsASystemAdmin(t *testing.T) {
 	if u := e.srv.Requests(mmtest.EndpointUsers); u != 4+int64(walkPages(len(e.users))) {
 		t.Fatalf("%d GET /users pages, want 4 + a walk of %d", u, walkPages(len(e.users)))
 	}
-	if l := e.logs.linesContaining("not applied", "403"); len(l) != 1 {
+	if l := e.logs.LinesContaining("not applied", "403"); len(l) != 1 {
 		t.Fatalf("no fall-back line with the 403: %s", e.logs.String())
 	}
-	if l := e.logs.linesContaining("needs a system admin token"); len(l) != 1 {
+	if l := e.logs.LinesContaining("needs a system admin token"); len(l) != 1 {
 		t.Fatalf("no line saying a system admin token is needed: %s", e.logs.String())
 	}
 	snap := e.c.cache.snap.Load()
@@ -222,7 +222,7 @@ func TestUsersIncrementalFallsBackWhenStatsDisagree(t *testing.T) {
 	if e.incr(incrFellBack) != 1 || e.incr(incrApplied) != 0 {
 		t.Fatalf("incremental: applied %v, fell back %v; want 0, 1", e.incr(incrApplied), e.incr(incrFellBack))
 	}
-	if l := e.logs.linesContaining("not applied", "1 new active accounts found", "GET /users/stats says"); len(l) != 1 {
+	if l := e.logs.LinesContaining("not applied", "1 new active accounts found", "GET /users/stats says"); len(l) != 1 {
 		t.Fatalf("no fall-back line naming the disagreement: %s", e.logs.String())
 	}
 	snap := e.c.cache.snap.Load()
@@ -289,7 +289,7 @@ func TestUsersIncrementalGivesUpBeyondItsBounds(t *testing.T) {
 			if u := e.srv.Requests(mmtest.EndpointUsers); u != int64(walkPages(len(e.users))) {
 				t.Fatalf("%d GET /users pages, want the walk's %d", u, walkPages(len(e.users)))
 			}
-			if l := e.logs.linesContaining("not applied", tc.reason); len(l) != 1 {
+			if l := e.logs.LinesContaining("not applied", tc.reason); len(l) != 1 {
 				t.Fatalf("no fall-back line with %q: %s", tc.reason, e.logs.String())
 			}
 			if !slices.Contains(idList(&e.c.cache.snap.Load().ids), newSpec(1, "", false, "").ID) {
@@ -360,7 +360,7 @@ func TestUsersIncrementalPublishesNothingPartial(t *testing.T) {
 	if e.c.cache.snap.Load() != before || counterValue(e.c.cache.cacheWrites) != writes {
 		t.Fatal("a failed incremental refresh replaced the snapshot or the cache file")
 	}
-	if l := e.logs.linesContaining("not applied", "without_team page 0", "500"); len(l) != 1 {
+	if l := e.logs.LinesContaining("not applied", "without_team page 0", "500"); len(l) != 1 {
 		t.Fatalf("no fall-back line naming the failed page: %s", e.logs.String())
 	}
 	// The full walk is brought forward as before (here MinEarlyGap away),

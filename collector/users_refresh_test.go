@@ -137,7 +137,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
 	env.c.cache.rewalkMin = 300 * time.Millisecond
 	var logs logBuffer
-	env.c.cache.logger = logs.logger()
+	env.c.cache.logger = logs.Logger()
 
 	// The account at position 700 (page 3), an active human, becomes the
 	// first by username while page 1 is being answered: pages 2.. shift by
@@ -164,7 +164,7 @@ func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
 	want := mmtest.CountStatuses(users)
 	walkActive, statsTotal := fmt.Sprintf("walk_active=%d", want.Active-1), fmt.Sprintf("stats_total=%d", want.Active)
-	if l := logs.linesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
+	if l := logs.LinesContaining("disagree", walkActive, statsTotal); len(l) != 1 {
 		t.Fatalf("the first walk did not see the difference: %q", logs.String())
 	}
 	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {

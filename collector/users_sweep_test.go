@@ -146,7 +146,7 @@ func TestUsersUnknownStatusLogThrottled(t *testing.T) {
 	})
 	c := collectorWithIDs(t, client, DefaultUsersConfig(), 20)
 	var logs logBuffer
-	c.sweep.logger = logs.logger()
+	c.sweep.logger = logs.Logger()
 	for i := 0; i < 3; i++ {
 		r := scrapeWithTimeout(t, c, 10*time.Second)
 		if r.err != nil {
@@ -156,7 +156,7 @@ func TestUsersUnknownStatusLogThrottled(t *testing.T) {
 			t.Fatalf("scrape %d: unknown_status = %v, want 20", i, v)
 		}
 	}
-	if l := logs.linesContaining("level=warn", "unknown status value", "in_a_meeting"); len(l) != 1 {
+	if l := logs.LinesContaining("level=warn", "unknown status value", "in_a_meeting"); len(l) != 1 {
 		t.Fatalf("want one warning for three sweeps, got %q", logs.String())
 	}
 }
@@ -201,7 +201,7 @@ func TestUsers413HalvesBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logBuffer
-	c.sweep.logger = logs.logger()
+	c.sweep.logger = logs.Logger()
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestUsers413HalvesBatch(t *testing.T) {
 			t.Fatal("no batch was refused: the test does not test")
 		}
 	}
-	if l := logs.linesContaining("level=warn", "413", "batch_size=250"); len(l) != 1 {
+	if l := logs.LinesContaining("level=warn", "413", "batch_size=250"); len(l) != 1 {
 		t.Fatalf("want one warning about the batch size, got %q", logs.String())
 	}
 }
@@ -239,7 +239,7 @@ func TestUsers413HalvesBatch(t *testing.T) {
 // batches to 250 ids and the counts are right.
 func TestUsersLoweredPayloadLimitEra11(t *testing.T) {
 	users := mmtest.GenerateUsers(2600, 5)
-	fake := startFakeMattermost(t, mmtest.Config{Era: mmtest.Era11, MaximumPayloadSizeBytes: 10000, Users: users})
+	fake := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, MaximumPayloadSizeBytes: 10000, Users: users})
 	c, err := NewUsersCollector(Deps{Client: fakeClient(t, fake.URL, mmtest.UserToken, nil)}, DefaultUsersConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -317,17 +317,6 @@ func (g *gate) latency(endpoint string, _ int) time.Duration {
 	return 0
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestUsersConcurrentScrapesShareOneSweep(t *testing.T) {
 	const n = 3500
 	cfg := serialWalkConfig()
@@ -521,16 +510,16 @@ func TestUsersFirstScrapeDoesNotWaitForWalk(t *testing.T) {
 
 	// Through the exporter: success 0, logged at info level.
 	var logs logBuffer
-	e := NewExporter(Deps{Client: env.c.client, Logger: logs.logger()}, map[string]Collector{"users": env.c})
+	e := NewExporter(Deps{Client: env.c.client, Logger: logs.Logger()}, map[string]Collector{"users": env.c})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(scrapeAdapter{e: e})
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(expo(`mattermost_exporter_collector_success{collector="users"} 0`)), "mattermost_exporter_collector_success"); err != nil {
 		t.Fatal(err)
 	}
-	if l := logs.linesContaining("level=info", "user id cache not built yet"); len(l) != 1 {
+	if l := logs.LinesContaining("level=info", "user id cache not built yet"); len(l) != 1 {
 		t.Fatalf("want one info line about the cache, got %q", logs.String())
 	}
-	if l := logs.linesContaining("level=error"); len(l) != 0 {
+	if l := logs.LinesContaining("level=error"); len(l) != 0 {
 		t.Fatalf("error lines logged: %q", l)
 	}
 }
@@ -861,7 +850,7 @@ type ctxMarkKey struct{}
 // values reach the transport: the fleet mode's limit on background requests
 // relies on it), and stop with it.
 func TestUsersSweepRunsUnderStartContext(t *testing.T) {
-	s := startFakeMattermost(t, mmtest.Config{Users: mmtest.GenerateUsers(50, 1)})
+	s := mmtest.Start(t, mmtest.Config{Users: mmtest.GenerateUsers(50, 1)})
 	var marked, unmarked atomic.Int64
 	client, err := mmclient.New(mmclient.Options{BaseURL: s.URL, Token: mmtest.UserToken,
 		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {

@@ -5,12 +5,13 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 )
 
 var exporterBuild struct {
@@ -55,12 +56,4 @@ func exporterBinary(t *testing.T) string {
 }
 
 // freeAddr returns a 127.0.0.1 address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testhelp.FreeAddr(t) }

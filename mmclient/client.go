@@ -110,7 +110,10 @@ type Options struct {
 	MaxBodyBytes       int64             // ceiling on every endpoint's own response body cap (decoded bytes); 0 = DefaultMaxBodyBytes
 	MaxRetries         int               // 429 retries per call; 0 = default 3; negative = none
 	Transport          http.RoundTripper // optional (tests); default a tuned *http.Transport clone
-	Observer           func(RequestInfo) // optional; called once per HTTP response or transport error (possibly concurrently)
+	// WrapTransport, when set, wraps the transport built from Transport
+	// and the TLS options (the fleet's background request limiter).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	Observer      func(RequestInfo) // optional; called once per HTTP response or transport error (possibly concurrently)
 }
 
 // RequestInfo describes one finished HTTP exchange (for metrics).
@@ -211,7 +214,12 @@ func New(opts Options) (*Client, error) {
 		}
 		rt = tr
 	}
+	// The recorder reads the TLS settings of the transport before it is
+	// wrapped (the fleet's limiter).
 	c.tls = NewTLSRecorder(base, rt)
+	if opts.WrapTransport != nil {
+		rt = opts.WrapTransport(rt)
+	}
 	c.hc = &http.Client{
 		Transport: rt,
 		// Redirects would resend the request with our Authorization header

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 )
 
 const (
@@ -30,43 +32,16 @@ const (
 	testVersion = "5.37.0.dev.69eecffd97ac52aa7ded7e85cca56e52.false"
 )
 
-// fixture is one captured response: status, headers and raw body bytes.
-type fixture struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+// fixture is one captured response of the 5.37 server.
+type fixture = testhelp.Fixture
 
 func loadFixture(t testing.TB, name string) fixture {
 	t.Helper()
-	var meta struct {
-		StatusCode      int               `json:"status_code"`
-		ResponseHeaders map[string]string `json:"response_headers"`
-		BodyFile        *string           `json:"body_file"`
-	}
-	if err := json.Unmarshal(readFixture(t, name+".meta"), &meta); err != nil {
-		t.Fatalf("%s.meta: %v", name, err)
-	}
-	if meta.BodyFile == nil {
+	f := testhelp.LoadFixture(t, filepath.Join("..", "testdata", "real-mattermost"), name)
+	if f.Body == nil {
 		t.Fatalf("%s has no body file", name)
 	}
-	f := fixture{Status: meta.StatusCode, Header: http.Header{}, Body: readFixture(t, filepath.Join(filepath.Dir(name), *meta.BodyFile))}
-	for k, v := range meta.ResponseHeaders {
-		switch k {
-		case "Content-Length", "Date", "Transfer-Encoding", "Content-Encoding":
-			continue // recomputed by net/http for the raw body
-		}
-		f.Header.Set(k, v)
-	}
 	return f
-}
-
-func (f fixture) serve(w http.ResponseWriter) {
-	for k, v := range f.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(f.Status)
-	_, _ = w.Write(f.Body)
 }
 
 // seenRequest is what the test server received.
@@ -134,7 +109,7 @@ func (s *replayServer) on(t *testing.T, key string, responders ...any) {
 		switch v := r.(type) {
 		case string:
 			f := loadFixture(t, v)
-			hs = append(hs, func(w http.ResponseWriter, _ *http.Request) { f.serve(w) })
+			hs = append(hs, func(w http.ResponseWriter, _ *http.Request) { f.Serve(w) })
 		case http.HandlerFunc:
 			hs = append(hs, v)
 		case func(http.ResponseWriter, *http.Request):

@@ -2,16 +2,16 @@ package mmclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 )
 
 // Fixture directories: real answers of 5.37 and 11.2 servers.
@@ -19,52 +19,6 @@ const (
 	era537 = "real-mattermost"
 	era11  = "current-mattermost"
 )
-
-// opsFixture is one captured answer (status, headers, body) of era's
-// fixture directory.
-type opsFixture struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func loadOpsFixture(t testing.TB, era, name string) opsFixture {
-	t.Helper()
-	dir := filepath.Join("..", "testdata", era)
-	metaBytes, err := os.ReadFile(filepath.Join(dir, name+".meta"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct {
-		StatusCode      int               `json:"status_code"`
-		ResponseHeaders map[string]string `json:"response_headers"`
-		BodyFile        string            `json:"body_file"`
-	}
-	if err := json.Unmarshal(metaBytes, &meta); err != nil {
-		t.Fatalf("%s/%s.meta: %v", era, name, err)
-	}
-	body, err := os.ReadFile(filepath.Join(dir, meta.BodyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := opsFixture{status: meta.StatusCode, header: http.Header{}, body: body}
-	for k, v := range meta.ResponseHeaders {
-		switch k {
-		case "Content-Length", "Date", "Transfer-Encoding", "Content-Encoding", "Connection":
-			continue
-		}
-		f.header.Set(k, v)
-	}
-	return f
-}
-
-func (f opsFixture) serve(w http.ResponseWriter) {
-	for k, v := range f.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(f.status)
-	_, _ = w.Write(f.body)
-}
 
 // opsReplay serves one handler per path and records the raw queries seen.
 type opsReplay struct {
@@ -98,8 +52,8 @@ func (s *opsReplay) seen(path string) []string {
 }
 
 func fixtureHandler(t testing.TB, era, name string) http.HandlerFunc {
-	f := loadOpsFixture(t, era, name)
-	return func(w http.ResponseWriter, _ *http.Request) { f.serve(w) }
+	f := testhelp.LoadFixture(t, filepath.Join("..", "testdata", era), name)
+	return func(w http.ResponseWriter, _ *http.Request) { f.Serve(w) }
 }
 
 func bodyHandler(status int, body string) http.HandlerFunc {

@@ -50,12 +50,11 @@ func BenchmarkProbe100Targets(b *testing.B) {
 	var cfg strings.Builder
 	cfg.WriteString("targets:\n")
 	for i := 0; i < benchTargets; i++ {
-		s := mmtest.NewServer(mmtest.Config{Users: mmtest.GenerateUsers(benchUsers, int64(i+1))})
-		b.Cleanup(s.Close)
+		s := mmtest.Start(b, mmtest.Config{Users: mmtest.GenerateUsers(benchUsers, int64(i+1))})
 		fakes = append(fakes, s)
 		cfg.WriteString(e.targetYAML(fmt.Sprintf("t%03d", i), s.URL))
 	}
-	opts := Options{ConfigFile: e.config(cfg.String()), ReadToken: testReadToken, IdleTimeout: time.Hour}
+	opts := Options{ConfigFile: e.config(cfg.String()), IdleTimeout: time.Hour}
 	f, err := New(opts)
 	if err != nil {
 		b.Fatal(err)

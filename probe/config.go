@@ -1,9 +1,11 @@
-// Package probe serves many Mattermost deployments from one exporter, in
-// the Prometheus multi-target style: a config file (--config.file) names the
-// targets, and /probe?target=<name> scrapes one of them. Only names from the
-// config are accepted; the URL and token of a target never come from the
-// request, so a scrape URL cannot make the exporter call anything else or
-// send a token anywhere else.
+// Package probe runs the exporter's Mattermost targets in both modes: the
+// config file (--config.file, LoadFile) names targets served on
+// /probe?target=<name>; the single-target flags make a fleet of one
+// (NewTarget, Options.OneTarget) served on /metrics. Fleet (fleet.go) holds
+// the targets, reloads them (SIGHUP, /-/reload) and starts each one's
+// mmclient.Client and collector.Exporter; ScrapeHandler (handler.go) serves
+// /probe and /metrics alike. Only names from the config are accepted: the
+// URL and token of a target never come from the request.
 package probe
 
 import (
@@ -12,12 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -66,15 +66,9 @@ type TargetConfig struct {
 	// neither: the --collector.<name> flags.
 	Module     string   `yaml:"module"`
 	Collectors []string `yaml:"collectors"`
-	Cluster    struct {
-		ExpectedNodes *int `yaml:"expected_nodes"`
-		MaxNodes      *int `yaml:"max_nodes"`
-	} `yaml:"cluster"`
-	Users struct {
-		IncludeBots     *bool           `yaml:"include_bots"`
-		RefreshInterval *model.Duration `yaml:"refresh_interval"`
-		CacheFile       *string         `yaml:"cache_file"`
-	} `yaml:"users"`
+	// Settings are the collector settings (cluster: {max_nodes: 10});
+	// those not given keep their --collector.* flag's value.
+	collector.Settings `yaml:",inline"`
 	// Labels are added to every metric of this target's probes.
 	Labels map[string]string `yaml:"labels"`
 }
@@ -82,45 +76,34 @@ type TargetConfig struct {
 // Target is a validated target with its token.
 type Target struct {
 	TargetConfig
-	Options  collector.TargetOptions
-	token    string
-	tokenSum [sha256.Size]byte
+	Options   collector.TargetOptions
+	token     string
+	tokenSum  [sha256.Size]byte
+	tokenWhat string // names the token file in errors: a flag or a key
 }
 
-// TokenReader reads a token file; what names the file in errors. main
-// passes its reader, so that the token file rules are the same in both
-// modes.
+// NewTarget returns the target of the single-target mode: tc comes from
+// the flags, the token from tc.TokenFile (sum is the file's SHA-256, and
+// tokenFlag names it in errors) or, without one, from the environment.
+func NewTarget(tc TargetConfig, token string, sum [sha256.Size]byte, tokenFlag string) *Target {
+	return &Target{TargetConfig: tc, token: token, tokenSum: sum, tokenWhat: tokenFlag}
+}
+
+// TokenReader reads a token file; what names the file in errors.
 type TokenReader func(what, path string) (string, [sha256.Size]byte, error)
 
 // LoadFile reads, parses and validates the config file, and reads every
 // token file. Errors are one line naming the target and the key.
-func LoadFile(path string, readToken TokenReader) ([]*Target, error) {
-	b, err := readBoundedSize(path, maxConfigSize)
+func LoadFile(path string) ([]*Target, error) {
+	b, err := readSmall(path, maxConfigSize, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
-	targets, err := Parse(b, readToken)
+	targets, err := Parse(b, ReadTokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
 	return targets, nil
-}
-
-// readBoundedSize reads a file of at most max bytes.
-func readBoundedSize(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }() // read-only: nothing to lose
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
 }
 
 // Parse parses and validates a config and reads its token files.
@@ -306,11 +289,11 @@ func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{TargetConfig: tc, Options: opts, token: token, tokenSum: sum}, nil
+	return &Target{TargetConfig: tc, Options: opts, token: token, tokenSum: sum, tokenWhat: "token_file"}, nil
 }
 
 func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOptions, error) {
-	var o collector.TargetOptions
+	o := collector.TargetOptions{Settings: tc.Settings}
 	switch {
 	case tc.Module != "" && tc.Collectors != nil:
 		return o, errors.New("module and collectors: give one, not both")
@@ -326,29 +309,17 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 		}
 		o.Collectors = slices.Clone(tc.Collectors)
 	}
-	if n := tc.Cluster.ExpectedNodes; n != nil && *n < 0 {
-		return o, fmt.Errorf("cluster: expected_nodes: must be >= 0, got %d", *n)
+	if f := tc.Users.CacheFile; f != nil && *f != "" && !filepath.IsAbs(*f) {
+		return o, fmt.Errorf("users: cache_file: must be an absolute path, got %q", *f)
 	}
-	if n := tc.Cluster.MaxNodes; n != nil && *n < 1 {
-		return o, fmt.Errorf("cluster: max_nodes: must be >= 1, got %d", *n)
+	err := o.Validate()
+	var se *collector.SettingError
+	if errors.As(err, &se) && !se.FromFlag {
+		// users.batch-size -> users: batch_size
+		key := strings.Replace(strings.ReplaceAll(se.Setting, "-", "_"), ".", ": ", 1)
+		return o, fmt.Errorf("%s: %s", key, se.Problem)
 	}
-	o.ClusterExpectedNodes = tc.Cluster.ExpectedNodes
-	o.ClusterMaxNodes = tc.Cluster.MaxNodes
-	o.UsersIncludeBots = tc.Users.IncludeBots
-	if f := tc.Users.CacheFile; f != nil {
-		if *f != "" && !filepath.IsAbs(*f) {
-			return o, fmt.Errorf("users: cache_file: must be an absolute path, got %q", *f)
-		}
-		o.UsersCacheFile = f
-	}
-	if d := tc.Users.RefreshInterval; d != nil {
-		if *d <= 0 {
-			return o, errors.New("users: refresh_interval: must be positive")
-		}
-		v := time.Duration(*d)
-		o.UsersRefreshInterval = &v
-	}
-	return o, nil
+	return o, err
 }
 
 // reservedLabels are set by Prometheus from the scrape config, or are

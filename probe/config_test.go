@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/mmexporter/mattermost_exporter/collector"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -49,6 +53,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: soon}"), []string{`target "prod"`, "soon"}},
 		{"zero refresh interval", "targets:\n" + target("prod", "users: {refresh_interval: 0s}"), []string{`target "prod"`, "refresh_interval"}},
 		{"mistyped bool", "targets:\n" + target("prod", "users: {include_bots: maybe}"), []string{`target "prod"`, "maybe"}},
+		{"zero batch size", "targets:\n" + target("prod", "users: {batch_size: 0}"), []string{`target "prod"`, "users: batch_size: must be between 1 and 10000, got 0"}},
+		{"zero concurrency", "targets:\n" + target("prod", "users: {concurrency: 0}"), []string{`target "prod"`, "users: concurrency: must be at least 1"}},
 		{"relative cache file", "targets:\n" + target("prod", "users: {cache_file: prod.ids}"), []string{`target "prod"`, "cache_file", "absolute"}},
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
@@ -57,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.body), testReadToken)
+			_, err := Parse([]byte(tc.body), ReadTokenFile)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -97,7 +103,9 @@ targets:
       ca_file: ` + ca + `
     module: light
     cluster: {expected_nodes: 3, max_nodes: 10}
-    users: {include_bots: true, refresh_interval: 5m, cache_file: /var/lib/mattermost_exporter/prod.ids}
+    users: {include_bots: true, refresh_interval: 5m, cache_file: /var/lib/mattermost_exporter/prod.ids, batch_size: 500, walk_concurrency: 2}
+    analytics: {interval: 1h}
+    saml: {idp_metadata_url: "https://idp.example.com/metadata"}
     labels: {customer: acme}
   - name: staging.eu-1
     url: http://127.0.0.1:8065
@@ -107,7 +115,7 @@ targets:
     url: https://chat2.example.com
     token_file: ` + tok + `
 `
-	ts, err := Parse([]byte(body), testReadToken)
+	ts, err := Parse([]byte(body), ReadTokenFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +126,10 @@ targets:
 	if got := strings.Join(p.Options.Collectors, ","); got != "cluster,saml" {
 		t.Errorf("prod collectors %q", got)
 	}
-	if *p.Options.ClusterExpectedNodes != 3 || *p.Options.ClusterMaxNodes != 10 || !*p.Options.UsersIncludeBots || *p.Options.UsersRefreshInterval != 5*time.Minute || *p.Options.UsersCacheFile != "/var/lib/mattermost_exporter/prod.ids" {
+	o := p.Options
+	if *o.Cluster.ExpectedNodes != 3 || *o.Cluster.MaxNodes != 10 || !*o.Users.IncludeBots || *o.Users.RefreshInterval != model.Duration(5*time.Minute) ||
+		*o.Users.CacheFile != "/var/lib/mattermost_exporter/prod.ids" || *o.Users.BatchSize != 500 || *o.Users.WalkConcurrency != 2 ||
+		*o.Analytics.Interval != model.Duration(time.Hour) || *o.SAML.IDPMetadataURL != "https://idp.example.com/metadata" {
 		t.Errorf("prod options %+v", p.Options)
 	}
 	if p.token != "tok" || p.Labels["customer"] != "acme" {
@@ -128,7 +139,7 @@ targets:
 		t.Errorf("staging collectors %q", got)
 	}
 	m := ts[2].Options
-	if m.Collectors != nil || m.ClusterExpectedNodes != nil || m.UsersIncludeBots != nil || m.UsersRefreshInterval != nil {
+	if m.Collectors != nil || m.Settings != (collector.Settings{}) {
 		t.Errorf("minimal target overrides flags: %+v", m)
 	}
 }
@@ -140,14 +151,16 @@ func TestLoadFileShippedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	tok := e.token("x", "tok")
+	for _, name := range []string{"prod", "eu-staging", "lab"} {
+		e.token(name, "tok")
+	}
 	ca := filepath.Join(e.dir, "ca.pem")
 	if err := os.WriteFile(ca, newTLSCert(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b = []byte(strings.ReplaceAll(string(b), "/etc/mattermost_exporter/internal-ca.pem", ca))
-	read := func(what, path string) (string, [32]byte, error) { return testReadToken(what, tok) }
-	ts, err := Parse(b, read)
+	b = []byte(strings.ReplaceAll(string(b), "/etc/mattermost_exporter/tokens/", e.dir+"/"))
+	ts, err := Parse(b, ReadTokenFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +170,7 @@ func TestLoadFileShippedExample(t *testing.T) {
 }
 
 func TestLoadFileErrorsNameTheFile(t *testing.T) {
-	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"), testReadToken)
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yml") {
 		t.Fatalf("got %v", err)
 	}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -28,18 +28,26 @@ const (
 	// cannot hold the fleet's slots for long. Sweeps end at their scrape's
 	// deadline anyway.
 	defaultMaxHold = 30 * time.Second
-	// unauthorizedRecheck spaces the token file checks triggered by 401s.
+	// unauthorizedRecheck spaces the token file checks triggered by HTTP
+	// 401 answers.
 	unauthorizedRecheck = 5 * time.Second
 )
 
 // Options configure a Fleet.
 type Options struct {
 	ConfigFile string
-	ReadToken  TokenReader
-	Logger     log.Logger
+	// Load returns the targets at New and at each Reload; nil = LoadFile
+	// of ConfigFile.
+	Load   func() ([]*Target, error)
+	Logger log.Logger
 	// EagerStart starts every target's background work at load instead of
 	// at its first probe.
 	EagerStart bool
+	// OneTarget is the single-target mode (--mattermost.url): New starts
+	// the targets and returns their start error, nothing is stopped for
+	// idleness or limited in background requests, log lines carry no
+	// target key, and Reload logs what became of the token.
+	OneTarget bool
 	// IdleTimeout stops the background work of a target not probed for
 	// this long (it starts again at the next probe); 0 = DefaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -49,10 +57,6 @@ type Options struct {
 	// MaxHold bounds how long one background request holds its slot; 0 =
 	// 30 s.
 	MaxHold time.Duration
-	// PlainTextToken, when set, reports whether a target URL sends the
-	// token where anyone on the path can read it (plain http:// to
-	// another host); such targets get a warning when loaded.
-	PlainTextToken func(url string) bool
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -72,11 +76,14 @@ type Fleet struct {
 	gcDone  chan struct{}
 }
 
-// New loads the config file (an error is returned and nothing runs) and
+// New loads the targets (an error is returned and nothing runs) and
 // starts the idle janitor. Close stops everything.
 func New(opts Options) (*Fleet, error) {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
+	}
+	if opts.Load == nil {
+		opts.Load = func() ([]*Target, error) { return LoadFile(opts.ConfigFile) }
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
@@ -87,27 +94,29 @@ func New(opts Options) (*Fleet, error) {
 	if opts.MaxHold <= 0 {
 		opts.MaxHold = defaultMaxHold
 	}
-	f := &Fleet{
-		opts:    opts,
-		slots:   make(chan struct{}, opts.MaxBackgroundRequests),
-		targets: map[string]*target{},
-		gcDone:  make(chan struct{}),
+	f := &Fleet{opts: opts, targets: map[string]*target{}, gcDone: make(chan struct{})}
+	if !opts.OneTarget {
+		f.slots = make(chan struct{}, opts.MaxBackgroundRequests)
 	}
 	f.metrics = newFleetMetrics(f)
-	loaded, err := LoadFile(opts.ConfigFile, opts.ReadToken)
+	loaded, err := opts.Load()
 	if err != nil {
 		return nil, err // the caller exits with it; nothing to log twice
 	}
-	f.apply(loaded)
-	f.metrics.reloaded(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stopGC = cancel
-	go f.janitor(ctx)
+	if opts.OneTarget {
+		close(f.gcDone)
+	} else {
+		go f.janitor(ctx)
+	}
+	if _, err := f.apply(loaded); err != nil {
+		f.Close()
+		return nil, err
+	}
+	f.metrics.reloaded(true)
 	return f, nil
 }
-
-// Collector returns the fleet's own metrics (for /metrics).
-func (f *Fleet) Collector() prometheus.Collector { return f.metrics }
 
 // Names returns the sorted target names.
 func (f *Fleet) Names() []string {
@@ -121,30 +130,45 @@ func (f *Fleet) Names() []string {
 	return names
 }
 
-// Reload re-reads the config file and the token files. A bad config is
-// rejected (the error is returned and logged, the reload gauge set to 0)
-// and the targets in use stay. Otherwise added targets are created,
-// removed ones stopped and dropped, changed ones restarted; a target whose
-// only change is its token keeps running with the new token.
-func (f *Fleet) Reload() error {
+// Reload re-reads the targets and their token files (reason, e.g. SIGHUP,
+// is logged). A bad config is rejected (the error is returned and logged,
+// the reload gauge set to 0) and the targets in use stay. Otherwise added
+// targets are created, removed ones stopped and dropped, changed ones
+// restarted; a target whose only change is its token keeps running with the
+// new token.
+func (f *Fleet) Reload(reason string) error {
 	f.reloadMu.Lock()
 	defer f.reloadMu.Unlock()
-	loaded, err := LoadFile(f.opts.ConfigFile, f.opts.ReadToken)
-	if err != nil {
-		f.metrics.reloaded(false)
-		level.Error(f.opts.Logger).Log("msg", "config not loaded; the targets in use stay", "err", err)
-		return err
+	loaded, err := f.opts.Load()
+	var n reloadCounts
+	if err == nil {
+		n, err = f.apply(loaded)
 	}
-	added, changed, removed, tokens := f.apply(loaded)
-	f.metrics.reloaded(true)
-	level.Info(f.opts.Logger).Log("msg", "config loaded", "file", f.opts.ConfigFile, "targets", len(loaded),
-		"added", added, "changed", changed, "removed", removed, "token_changed", tokens)
-	return nil
+	f.metrics.reloaded(err == nil)
+	logger := log.With(f.opts.Logger, "reason", reason)
+	switch {
+	case f.opts.OneTarget && err != nil:
+		level.Error(logger).Log("msg", "token file not reloaded; the current token stays in use", "err", err)
+	case err != nil:
+		level.Error(logger).Log("msg", "config not loaded; the targets in use stay", "err", err)
+	case f.opts.OneTarget && n.tokens > 0:
+		level.Info(logger).Log("msg", "token file reloaded; later requests use the new token")
+	case f.opts.OneTarget:
+		level.Info(logger).Log("msg", "token file re-read; the token is unchanged")
+	default:
+		level.Info(logger).Log("msg", "config loaded", "file", f.opts.ConfigFile, "targets", len(loaded),
+			"added", n.added, "changed", n.changed, "removed", n.removed, "token_changed", n.tokens)
+	}
+	return err
 }
 
-// apply swaps in the loaded targets; it returns how many were added,
-// changed (restarted), removed and given a new token.
-func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
+// reloadCounts say how many targets a load added, changed (restarted),
+// removed and gave a new token.
+type reloadCounts struct{ added, changed, removed, tokens int }
+
+// apply swaps in the loaded targets. Its error is, with OneTarget, a target
+// that did not start.
+func (f *Fleet) apply(loaded []*Target) (n reloadCounts, err error) {
 	next := make(map[string]*target, len(loaded))
 	var stop []*target
 	f.mu.Lock()
@@ -152,24 +176,22 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 		old := f.targets[t.Name]
 		switch {
 		case old == nil:
-			added++
+			n.added++
 			next[t.Name] = f.newTarget(t)
-			f.warnPlainText(t)
 		case reflect.DeepEqual(old.config(), t.TargetConfig):
 			if old.setToken(t) {
-				tokens++
+				n.tokens++
 			}
 			next[t.Name] = old
 		default:
-			changed++
+			n.changed++
 			stop = append(stop, old)
 			next[t.Name] = f.newTarget(t)
-			f.warnPlainText(t)
 		}
 	}
 	for name, old := range f.targets {
 		if _, keep := next[name]; !keep {
-			removed++
+			n.removed++
 			stop = append(stop, old)
 		}
 	}
@@ -178,20 +200,26 @@ func (f *Fleet) apply(loaded []*Target) (added, changed, removed, tokens int) {
 	for _, t := range stop {
 		t.close()
 	}
-	if f.opts.EagerStart {
-		for _, t := range next {
-			if _, err := t.running(); err != nil {
-				level.Error(t.logger).Log("msg", "target not started", "err", err)
-			}
-		}
-	}
-	return added, changed, removed, tokens
+	return n, f.startEager(next)
 }
 
-func (f *Fleet) warnPlainText(t *Target) {
-	if f.opts.PlainTextToken != nil && f.opts.PlainTextToken(t.URL) {
-		level.Warn(f.opts.Logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "target", t.Name, "url", t.URL)
+// startEager starts every target with EagerStart or OneTarget; with
+// OneTarget a start error is returned, else logged.
+func (f *Fleet) startEager(targets map[string]*target) error {
+	if !f.opts.EagerStart && !f.opts.OneTarget {
+		return nil
 	}
+	var errs error
+	for _, t := range targets {
+		if _, err := t.running(); err != nil {
+			if f.opts.OneTarget {
+				errs = errors.Join(errs, err)
+				continue
+			}
+			level.Error(t.logger).Log("msg", "target not started", "err", err)
+		}
+	}
+	return errs
 }
 
 // lookup returns the target named name, or nil.
@@ -253,13 +281,15 @@ func (f *Fleet) StartedTargets() int {
 }
 
 func (f *Fleet) newTarget(t *Target) *target {
-	tg := &target{
-		f:      f,
-		cfg:    t,
-		logger: log.With(f.opts.Logger, "target", t.Name),
-		api:    collector.NewAPIMetrics(),
+	logger := f.opts.Logger
+	if !f.opts.OneTarget {
+		logger = log.With(logger, "target", t.Name)
 	}
+	tg := &target{f: f, cfg: t, logger: logger, api: collector.NewAPIMetrics()}
 	tg.lastProbe.Store(time.Now().UnixNano())
+	if !tokenSentSafely(t.URL) {
+		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", t.URL)
+	}
 	return tg
 }
 
@@ -308,19 +338,14 @@ func (t *target) running() (*running, error) {
 // start builds the target's client and collectors and starts their
 // background work. Nothing here waits on the network.
 func (t *target) start() (*running, error) {
-	rt, err := baseTransport(t.cfg.TargetConfig)
-	if err != nil {
-		return nil, err
-	}
-	if t.cfg.TLS.InsecureSkipVerify {
-		level.Warn(t.logger).Log("msg", "TLS certificate verification of this target is disabled (insecure_skip_verify); use tls: ca_file instead")
-	}
 	client, err := mmclient.New(mmclient.Options{
-		BaseURL:   t.cfg.URL,
-		Token:     t.cfg.token,
-		Logger:    log.With(t.logger, "component", "mmclient"),
-		Transport: &limitedTransport{next: rt, slots: t.f.slots, maxHold: t.f.opts.MaxHold},
-		Observer:  t.observe,
+		BaseURL:            t.cfg.URL,
+		Token:              t.cfg.token,
+		CAFile:             t.cfg.TLS.CAFile,
+		InsecureSkipVerify: t.cfg.TLS.InsecureSkipVerify,
+		Logger:             log.With(t.logger, "component", "mmclient"),
+		WrapTransport:      t.f.limit,
+		Observer:           t.observe,
 	})
 	if err != nil {
 		return nil, err
@@ -347,15 +372,19 @@ func (t *target) observe(info mmclient.RequestInfo) {
 		return
 	}
 	t.mu.Lock()
-	path := t.cfg.TokenFile
+	path, what := t.cfg.TokenFile, t.cfg.tokenWhat
 	t.mu.Unlock()
-	token, sum, err := t.f.opts.ReadToken("token_file", path)
-	if err != nil {
-		level.Warn(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file could not be re-read", "err", err)
-		return
+	if path == "" {
+		return // the token came from the environment
 	}
-	if t.setToken(&Target{token: token, tokenSum: sum}) {
-		level.Info(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file changed: reloaded")
+	token, sum, err := ReadTokenFile(what, path)
+	switch {
+	case err != nil:
+		level.Warn(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file could not be re-read", "err", err)
+	case t.setToken(&Target{token: token, tokenSum: sum}):
+		level.Info(t.logger).Log("msg", "Mattermost refused the token (HTTP 401) and the token file changed: reloaded; later requests use the new token")
+	default:
+		level.Debug(t.logger).Log("msg", "Mattermost refused the token (HTTP 401); the token file is unchanged")
 	}
 }
 
@@ -399,12 +428,7 @@ func (t *target) stopIfIdle(now time.Time, idle time.Duration) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.run == nil {
-		return false
-	}
-	t.run.cancel()
-	t.run = nil
-	return true
+	return t.stopLocked()
 }
 
 // close stops the target for good (removed or replaced by a reload).
@@ -412,10 +436,17 @@ func (t *target) close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.closed = true
-	if t.run != nil {
-		t.run.cancel()
-		t.run = nil
+	t.stopLocked()
+}
+
+// stopLocked stops the background work, if running; t.mu is held.
+func (t *target) stopLocked() bool {
+	if t.run == nil {
+		return false
 	}
+	t.run.cancel()
+	t.run = nil
+	return true
 }
 
 // closedForGood reports whether a reload removed or replaced t.

@@ -12,13 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
 func gauge(t *testing.T, f *Fleet, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(f.Collector())
+	reg.MustRegister(f.metrics)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +48,13 @@ func TestLazyStartAndIdleStop(t *testing.T) {
 		t.Fatalf("started %v after probing a, want 1", got)
 	}
 	// a's background work (the users id-cache walk) runs; b does nothing.
-	waitFor(t, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's id-cache walk", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 	if b.TotalRequests() != 0 {
 		t.Errorf("b got %d requests without a probe", b.TotalRequests())
 	}
 	// Not probed for the idle timeout: stopped, and its background work
 	// with it.
-	waitFor(t, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
+	testhelp.WaitFor(t, 10*time.Second, "a's idle stop", func() bool { return f.StartedTargets() == 0 })
 	time.Sleep(50 * time.Millisecond) // a walk in flight at the stop ends
 	before := a.TotalRequests()
 	time.Sleep(200 * time.Millisecond)
@@ -76,7 +77,7 @@ func TestEagerStart(t *testing.T) {
 	if f.StartedTargets() != 1 {
 		t.Fatalf("started %d, want 1", f.StartedTargets())
 	}
-	waitFor(t, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "the walk started at load", func() bool { return a.Requests(mmtest.EndpointUsers) > 0 })
 }
 
 func TestReload(t *testing.T) {
@@ -95,7 +96,7 @@ func TestReload(t *testing.T) {
 
 	// A bad config is rejected: old targets stay, gauge 0.
 	e.config("targets:\n" + ta + "    bogus: 1\n")
-	if err := f.Reload(); err == nil {
+	if err := f.Reload("test"); err == nil {
 		t.Fatal("bad config accepted")
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 0 {
@@ -110,7 +111,7 @@ func TestReload(t *testing.T) {
 
 	// a unchanged, b removed, c added, and a changed in a second step.
 	e.config("targets:\n" + ta + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 1 {
@@ -134,7 +135,7 @@ func TestReload(t *testing.T) {
 	}
 
 	e.config("targets:\n" + e.targetYAML("a", a.URL, "collectors: [cluster]", "cluster: {expected_nodes: 5}") + e.targetYAML("c", c.URL, "collectors: [cluster]"))
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") == oldA || !oldA.closedForGood() {
@@ -155,7 +156,7 @@ func TestReloadTokenOnly(t *testing.T) {
 	probeReq(f, "target=a")
 	old := f.lookup("a")
 	e.token("a", mmtest.UserToken) // a plain user: /cluster/status is 403
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	if f.lookup("a") != old {
@@ -196,7 +197,7 @@ func TestBackgroundLimit(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
+	testhelp.WaitFor(t, 10*time.Second, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
 	// A foreground (probe) request is never limited.
 	fg := make(chan struct{})
 	go func() {
@@ -206,7 +207,7 @@ func TestBackgroundLimit(t *testing.T) {
 		}
 		close(fg)
 	}()
-	waitFor(t, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
+	testhelp.WaitFor(t, 10*time.Second, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
 	close(release)
 	<-fg
 	for i := 0; i < 5; i++ {
@@ -257,9 +258,65 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 func TestPlainTextTokenWarning(t *testing.T) {
 	e := newEnv(t)
 	body := "targets:\n" + e.targetYAML("remote", "http://chat.example.com") + e.targetYAML("tls", "https://chat.example.com")
-	e.fleet(body, Options{PlainTextToken: func(u string) bool { return strings.HasPrefix(u, "http://") }})
+	e.fleet(body, Options{})
 	logs := e.logs.String()
 	if !strings.Contains(logs, "target=remote") || strings.Contains(logs, "target=tls") {
 		t.Errorf("want one warning, for remote:\n%s", logs)
+	}
+}
+
+// The single-target mode: its one target starts at New, a start error is
+// New's error, and a reload re-reads the token file with one log line
+// saying what became of the token; a bad file keeps the token in use.
+func TestOneTarget(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	path := e.token("a", mmtest.AdminToken)
+	tc := TargetConfig{Name: "mattermost", URL: a.URL, TokenFile: path}
+	load := func() ([]*Target, error) {
+		token, sum, err := ReadTokenFile("--mattermost.token-file", path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Target{NewTarget(tc, token, sum, "--mattermost.token-file")}, nil
+	}
+	f, err := New(Options{Load: load, OneTarget: true, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	if f.StartedTargets() != 1 {
+		t.Fatal("the target did not start at New")
+	}
+	metrics := func() string {
+		w := httptest.NewRecorder()
+		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return w.Body.String()
+	}
+	if out := metrics(); !strings.Contains(out, "mattermost_up 1") || strings.Contains(out, "mattermost_probe_success") {
+		t.Errorf("/metrics of the one target:\n%s", out)
+	}
+	for _, step := range []struct{ content, want string }{
+		{mmtest.AdminToken, "token file re-read; the token is unchanged"},
+		{mmtest.UserToken, "token file reloaded; later requests use the new token"},
+		{"bad token", "token file not reloaded; the current token stays in use"},
+		{"ctrl\x1btoken", "contains control characters"},
+	} {
+		e.token("a", step.content)
+		_ = f.Reload("SIGHUP")
+		if n := strings.Count(e.logs.String(), step.want); n != 1 {
+			t.Errorf("%d log lines with %q, want 1:\n%s", n, step.want, e.logs.String())
+		}
+	}
+	if out := metrics(); !strings.Contains(out, `mattermost_exporter_collector_success{collector="cluster"} 0`) {
+		t.Errorf("the user token (403 on /cluster/status) is not in use:\n%s", out)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, mmtest.UserToken) || strings.Contains(logs, "target=") {
+		t.Errorf("a token or a target key in the logs:\n%s", logs)
+	}
+	if _, err := New(Options{Load: func() ([]*Target, error) {
+		return []*Target{NewTarget(TargetConfig{Name: "x", URL: "ftp://x"}, "t", [32]byte{}, "")}, nil
+	}, OneTarget: true}); err == nil {
+		t.Error("a target that cannot start: no error from New")
 	}
 }

@@ -15,20 +15,25 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// HandlerOpts configure the /probe handler.
+// HandlerOpts configure the scrape handlers (/probe and /metrics).
 type HandlerOpts struct {
-	// Timeout returns the deadline of one probe's API calls (main applies
-	// the same scrape-timeout header rules as /metrics).
+	// Timeout returns the deadline of one scrape's API calls (main applies
+	// the scrape-timeout header rules).
 	Timeout func(*http.Request) time.Duration
-	// MaxRequests bounds the probes served at once (503 beyond); 0 = no
+	// MaxRequests bounds the scrapes served at once (503 beyond); 0 = no
 	// limit.
 	MaxRequests int
 	Logger      log.Logger
-	// Extra collectors are served with every probe (main passes the
-	// build info, which a single-target scrape holds too, so that the
-	// dashboard finds it per instance).
+	// Extra collectors are served with every scrape (main passes the
+	// build info, so that the dashboard finds it per instance).
 	Extra []prometheus.Collector
+	// Self, when set, is gathered last and counts the handler's requests
+	// (promhttp_*): the exporter's own go_ and process_ metrics.
+	Self *prometheus.Registry
 }
+
+// A Scrape gathers one scrape; its API calls end at ctx's deadline.
+type Scrape func(ctx context.Context) (prometheus.Gatherer, error)
 
 var (
 	probeSuccessDesc = prometheus.NewDesc("mattermost_probe_success",
@@ -41,11 +46,46 @@ var (
 
 // Handler serves /probe?target=<name>: the metrics of one scrape of the
 // named target, exactly those of a single-target /metrics scrape of it
-// without the exporter's go_, process_ and promhttp_ metrics (with the
-// build info when passed in Extra), plus mattermost_probe_success
-// and mattermost_probe_duration_seconds. Anything but the name of a
-// configured target is answered 400 before any request leaves.
+// without the exporter's go_, process_ and promhttp_ metrics, plus
+// mattermost_probe_success and mattermost_probe_duration_seconds. Anything
+// but the name of a configured target is answered 400 before any request
+// leaves.
 func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
+	return ScrapeHandler(opts, func(r *http.Request) (Scrape, string) {
+		t, reason := f.target(r)
+		if t == nil {
+			f.metrics.rejected.Inc()
+			return nil, reason
+		}
+		return func(ctx context.Context) (prometheus.Gatherer, error) {
+			return f.scrape(ctx, t, true, opts.Extra)
+		}, ""
+	})
+}
+
+// MetricsHandler serves /metrics: with OneTarget the one target's scrape
+// (what /probe serves of it, without the probe's own two metrics), else
+// the fleet's own metrics; with opts.Extra and opts.Self.
+func (f *Fleet) MetricsHandler(opts HandlerOpts) http.Handler {
+	return ScrapeHandler(opts, func(*http.Request) (Scrape, string) {
+		return func(ctx context.Context) (prometheus.Gatherer, error) {
+			if names := f.Names(); f.opts.OneTarget && len(names) == 1 {
+				return f.scrape(ctx, f.lookup(names[0]), false, opts.Extra)
+			}
+			reg := prometheus.NewRegistry()
+			if err := reg.Register(f.metrics); err != nil {
+				return nil, err
+			}
+			return reg, registerAll(reg, opts.Extra)
+		}, ""
+	})
+}
+
+// ScrapeHandler serves one scrape per request, the one scrape handler of
+// both modes: pick says what the request scrapes (nil and a one-line
+// reason: 400, before any limit), at most opts.MaxRequests run at once
+// (503 beyond), each with opts.Timeout's deadline.
+func ScrapeHandler(opts HandlerOpts, pick func(*http.Request) (Scrape, string)) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
@@ -57,10 +97,9 @@ func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
 		sem = make(chan struct{}, opts.MaxRequests)
 	}
 	errorLog := stdlog.New(log.NewStdlibAdapter(level.Error(log.With(opts.Logger, "component", "promhttp"))), "", 0)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, reason := f.target(r)
-		if t == nil {
-			f.metrics.rejected.Inc()
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scrape, reason := pick(r)
+		if scrape == nil {
 			http.Error(w, reason, http.StatusBadRequest)
 			return
 		}
@@ -75,17 +114,25 @@ func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), opts.Timeout(r))
 		defer cancel()
-		g, err := f.probe(ctx, t, opts.Extra)
+		g, err := scrape(ctx)
 		if err != nil {
-			level.Error(t.logger).Log("msg", "probe failed", "err", err)
+			level.Error(opts.Logger).Log("msg", "probe failed", "err", err)
 			http.Error(w, "probe failed: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		gatherers := prometheus.Gatherers{g}
+		if opts.Self != nil {
+			gatherers = append(gatherers, opts.Self)
+		}
+		promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 			ErrorLog:      errorLog,
 			ErrorHandling: promhttp.ContinueOnError,
 		}).ServeHTTP(w, r)
 	})
+	if opts.Self != nil {
+		handler = promhttp.InstrumentMetricHandler(opts.Self, handler)
+	}
+	return handler
 }
 
 // target returns the target named by the request's only target parameter,
@@ -115,8 +162,10 @@ func (f *Fleet) target(r *http.Request) (*target, string) {
 	return t, ""
 }
 
-// probe scrapes t once and returns what to serve.
-func (f *Fleet) probe(ctx context.Context, t *target, extra []prometheus.Collector) (prometheus.Gatherer, error) {
+// scrape scrapes t once and returns what to serve: the scrape, then the
+// API metrics and extra, and for a probe its success and duration, all
+// with t's labels.
+func (f *Fleet) scrape(ctx context.Context, t *target, probe bool, extra []prometheus.Collector) (prometheus.Gatherer, error) {
 	begin := time.Now()
 	run, err := t.running()
 	if err != nil {
@@ -131,23 +180,32 @@ func (f *Fleet) probe(ctx context.Context, t *target, extra []prometheus.Collect
 	if gatherErr != nil {
 		level.Error(t.logger).Log("msg", "some metrics of the probe could not be gathered", "err", gatherErr)
 	}
-	success := 0.0
-	if probeSucceeded(mfs) {
-		success = 1
-	}
-	probeReg := prometheus.NewRegistry()
-	wrapped := prometheus.WrapRegistererWith(labels, probeReg)
-	wrapped.MustRegister(t.api, constCollector{
-		prometheus.MustNewConstMetric(probeSuccessDesc, prometheus.GaugeValue, success),
-		prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(begin).Seconds()),
-	})
-	for _, c := range extra {
-		if err := wrapped.Register(c); err != nil {
-			return nil, fmt.Errorf("extra collector: %w", err)
+	cs := append([]prometheus.Collector{t.api}, extra...)
+	if probe {
+		success := 0.0
+		if probeSucceeded(mfs) {
+			success = 1
 		}
+		cs = append(cs, constCollector{
+			prometheus.MustNewConstMetric(probeSuccessDesc, prometheus.GaugeValue, success),
+			prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(begin).Seconds()),
+		})
+	}
+	after := prometheus.NewRegistry()
+	if err := registerAll(prometheus.WrapRegistererWith(labels, after), cs); err != nil {
+		return nil, err
 	}
 	gathered := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
-	return prometheus.Gatherers{gathered, probeReg}, nil
+	return prometheus.Gatherers{gathered, after}, nil
+}
+
+func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering a collector: %w", err)
+		}
+	}
+	return nil
 }
 
 // probeSucceeded reports mattermost_up 1 and every collector's success 1.

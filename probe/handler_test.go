@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -152,7 +153,7 @@ func TestStalledTargetDoesNotDelayOthers(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/probe?target=stalled", nil).WithContext(ctx)
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}()
-	waitFor(t, "the stalled probe's requests to arrive", func() bool { return stalled.TotalRequests() > 0 })
+	testhelp.WaitFor(t, 10*time.Second, "the stalled probe's requests to arrive", func() bool { return stalled.TotalRequests() > 0 })
 
 	for i := 0; i < 3; i++ {
 		w := httptest.NewRecorder()
@@ -187,10 +188,10 @@ func TestTokenNeverInResponsesOrLogs(t *testing.T) {
 	}
 	// A bad reload, a token-only change and the 401 re-read all log.
 	e.config(body + "  - name: prod\n")
-	_ = f.Reload()
+	_ = f.Reload("test")
 	e.token("bad", secret+"2")
 	e.config(body)
-	if err := f.Reload(); err != nil {
+	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	responses = append(responses, probeReq(f, "target=prod").Body.String())

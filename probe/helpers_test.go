@@ -1,21 +1,18 @@
 package probe
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
@@ -27,50 +24,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testReadToken is a TokenReader with main's essential rules (trimmed,
-// non-empty); main's own reader is tested in package main.
-func testReadToken(what, path string) (string, [sha256.Size]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", [sha256.Size]byte{}, fmt.Errorf("%s %q: %w", what, path, err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", [sha256.Size]byte{}, fmt.Errorf("%s %q: is empty", what, path)
-	}
-	return tok, sha256.Sum256(b), nil
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a config directory with token files and fake servers.
 type env struct {
 	t    testing.TB
 	dir  string
-	logs *syncBuffer
+	logs *testhelp.LogBuffer
 }
 
 func newEnv(t testing.TB) *env {
-	return &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
+	return &env{t: t, dir: t.TempDir(), logs: &testhelp.LogBuffer{}}
 }
 
-func (e *env) logger() log.Logger { return log.NewLogfmtLogger(e.logs) }
+func (e *env) logger() log.Logger { return e.logs.Logger() }
 
 // token writes a token file and returns its path.
 func (e *env) token(name, token string) string {
@@ -94,9 +59,7 @@ func (e *env) config(body string) string {
 
 // server starts a fake Mattermost.
 func (e *env) server(cfg mmtest.Config) *mmtest.Server {
-	s := mmtest.NewServer(cfg)
-	e.t.Cleanup(s.Close)
-	return s
+	return mmtest.Start(e.t, cfg)
 }
 
 // targetYAML is one targets: entry with the admin token.
@@ -113,7 +76,6 @@ func (e *env) targetYAML(name, url string, extra ...string) string {
 func (e *env) fleet(body string, opts Options) *Fleet {
 	e.t.Helper()
 	opts.ConfigFile = e.config(body)
-	opts.ReadToken = testReadToken
 	opts.Logger = e.logger()
 	f, err := New(opts)
 	if err != nil {
@@ -131,18 +93,6 @@ func probeReq(f *Fleet, rawQuery string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
-}
-
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // newTLSCert returns the PEM certificate of a throwaway TLS fake.

@@ -2,14 +2,11 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
 // backgroundKey marks the context given to a target's Exporter.Start: the
@@ -64,10 +61,6 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
-// Unwrap returns the wrapped transport (mmclient reads its TLS settings to
-// check a chain accepted with insecure_skip_verify against the same roots).
-func (t *limitedTransport) Unwrap() http.RoundTripper { return t.next }
-
 // releasingBody frees the request's slot when the body is closed.
 type releasingBody struct {
 	io.ReadCloser
@@ -80,23 +73,8 @@ func (b *releasingBody) Close() error {
 	return err
 }
 
-// baseTransport returns the transport of one target: Go's default (proxy
-// from the environment, HTTP/2) with room for a sweep's parallel batches
-// and the target's TLS options. (mmclient builds the same for the
-// single-target mode; it takes TLS options only with its own transport,
-// and here the fleet's limiter wraps the transport.)
-func baseTransport(tc TargetConfig) (*http.Transport, error) {
-	tr := mmclient.NewTransport()
-	if tc.TLS.CAFile != "" || tc.TLS.InsecureSkipVerify {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tc.TLS.InsecureSkipVerify}
-		if tc.TLS.CAFile != "" {
-			pool, err := mmclient.LoadCAPool(tc.TLS.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("tls: ca_file: %w", err)
-			}
-			cfg.RootCAs = pool
-		}
-		tr.TLSClientConfig = cfg
-	}
-	return tr, nil
+// limit wraps a target's transport in the fleet's background request
+// limiter.
+func (f *Fleet) limit(rt http.RoundTripper) http.RoundTripper {
+	return &limitedTransport{next: rt, slots: f.slots, maxHold: f.opts.MaxHold}
 }

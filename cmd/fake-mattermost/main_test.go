@@ -227,8 +227,7 @@ func TestSignalFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := mmtest.NewServer(cfg)
-	t.Cleanup(fake.Close)
+	fake := mmtest.Start(t, cfg)
 	now := time.Now().Truncate(time.Second)
 	if err := applySignals(fake, o, fake.URL, now); err != nil {
 		t.Fatal(err)
@@ -279,8 +278,7 @@ func TestSignalFlags(t *testing.T) {
 	}
 
 	// The defaults change nothing: no license, no jobs, plugins disabled, SAML not configured.
-	fake2 := mmtest.NewServer(cfg)
-	t.Cleanup(fake2.Close)
+	fake2 := mmtest.Start(t, cfg)
 	if err := applySignals(fake2, defaults(), fake2.URL, now); err != nil {
 		t.Fatal(err)
 	}

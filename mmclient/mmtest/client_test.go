@@ -76,13 +76,6 @@ func pair(t *testing.T, fixture string, fake *mmtest.Server, token string) (real
 	return client(t, replay(t, fixture).URL, "replayed"), client(t, fake.URL, token)
 }
 
-func newFake(t *testing.T, cfg mmtest.Config) *mmtest.Server {
-	t.Helper()
-	s := mmtest.NewServer(cfg)
-	t.Cleanup(s.Close)
-	return s
-}
-
 // sameAPIError checks both errors are *APIError with the same code, id,
 // message, endpoint and Retry-After, and that the fake's has a request id
 // when the real one has.
@@ -130,7 +123,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("ping", func(t *testing.T) {
-		r, f := pair(t, "system_ping", newFake(t, mmtest.Config{}), "")
+		r, f := pair(t, "system_ping", mmtest.Start(t, mmtest.Config{}), "")
 		rp, err1 := r.Ping(ctx)
 		fp, err2 := f.Ping(ctx)
 		if err1 != nil || err2 != nil {
@@ -145,7 +138,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("client config", func(t *testing.T) {
-		r, f := pair(t, "config_client_old_format_no_token", newFake(t, mmtest.Config{}), "")
+		r, f := pair(t, "config_client_old_format_no_token", mmtest.Start(t, mmtest.Config{}), "")
 		rc, err1 := r.GetClientConfig(ctx)
 		fc, err2 := f.GetClientConfig(ctx)
 		if err1 != nil || err2 != nil {
@@ -162,7 +155,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("cluster admin and non-admin", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "cluster_status_admin", fake, mmtest.AdminToken)
 		rn, err1 := r.GetClusterStatus(ctx)
 		fn, err2 := f.GetClusterStatus(ctx)
@@ -179,7 +172,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("saml admin and non-admin", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "saml_certificate_status_admin", fake, mmtest.AdminToken)
 		rs, err1 := r.GetSAMLCertificateStatus(ctx)
 		fs, err2 := f.GetSAMLCertificateStatus(ctx)
@@ -195,7 +188,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	for _, name := range []string{"status_ids_mixed", "status_ids_duplicates", "status_ids_order", "status_ids_deactivated", "status_ids_n1000"} {
 		t.Run(name, func(t *testing.T) {
 			st := readStatuses(t, name)
-			fake := newFake(t, mmtest.Config{})
+			fake := mmtest.Start(t, mmtest.Config{})
 			seed(fake, st)
 			ids := make([]string, len(st))
 			for i, e := range st {
@@ -220,7 +213,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	}
 
 	t.Run("status ids without token", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "status_ids_no_token", fake, "")
 		ids := []string{"5t9ttqdq5bbmif3xuzhznk9k7a", "oh6nwkutzpyzjgqd4rzdgww66w"}
 		_, err1 := r.GetStatusesByIDs(ctx, ids)
@@ -236,7 +229,7 @@ func TestClientDecodesAlike(t *testing.T) {
 		{"get_user_status_unknown_id", "8btxqegf5nbfpqbc4qhtyk5itj"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := newFake(t, mmtest.Config{})
+			fake := mmtest.Start(t, mmtest.Config{})
 			fake.SetStatus("xf4eosjakjymzps789y6tfukge", "dnd", true)
 			r, f := pair(t, tc.name, fake, mmtest.AdminToken)
 			rs, err1 := r.GetUserStatus(ctx, tc.id)
@@ -248,7 +241,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	}
 
 	t.Run("put status of another user as non-admin", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "put_user_status_nonadmin_other", fake, mmtest.UserToken)
 		_, err1 := r.UpdateUserStatus(ctx, "eznasqym83b1inm1j649y9h3ky", "online", 0)
 		_, err2 := f.UpdateUserStatus(ctx, "eznasqym83b1inm1j649y9h3ky", "online", 0)
@@ -256,7 +249,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("put status admin", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "put_user_status_admin_other", fake, mmtest.AdminToken)
 		rs, err1 := r.UpdateUserStatus(ctx, "6kd98hk7sifo3qjpho591uwkkh", "away", 0)
 		fs, err2 := f.UpdateUserStatus(ctx, "6kd98hk7sifo3qjpho591uwkkh", "away", 0)
@@ -266,7 +259,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("put active non-admin self", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{})
+		fake := mmtest.Start(t, mmtest.Config{})
 		r, f := pair(t, "put_active_nonadmin_self", fake, mmtest.UserToken)
 		err1 := r.UpdateUserActive(ctx, "c119k88ns7dhiqoe1rzskd9mfo", false)
 		err2 := f.UpdateUserActive(ctx, mmtest.UserUserID, false)
@@ -274,7 +267,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("users page and stats", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{Users: fixtureAccounts(t)})
+		fake := mmtest.Start(t, mmtest.Config{Users: fixtureAccounts(t)})
 		r, f := pair(t, "users_page0_per_page200", fake, mmtest.AdminToken)
 		ru, err1 := r.GetUsers(ctx, 0, 200)
 		fu, err2 := f.GetUsers(ctx, 0, 200)
@@ -296,7 +289,7 @@ func TestClientDecodesAlike(t *testing.T) {
 	})
 
 	t.Run("rate limited", func(t *testing.T) {
-		fake := newFake(t, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 10, Burst: 100}})
+		fake := mmtest.Start(t, mmtest.Config{RateLimit: &mmtest.RateLimit{PerSec: 10, Burst: 100}})
 		r, f := pair(t, "ratelimit_429", fake, mmtest.AdminToken)
 		var fakeErr error
 		for i := 0; i < 1000 && fakeErr == nil; i++ {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
@@ -31,34 +31,13 @@ var clientFixtureSets = []struct{ name, dir string }{
 	{"11.2", "../../testdata/current-mattermost"},
 }
 
-type recordedRequest struct {
-	Method string          `json:"method"`
-	Path   string          `json:"path"`
-	Body   json.RawMessage `json:"body"`
-}
-
-type recorded struct {
-	Request         recordedRequest   `json:"request"`
-	StatusCode      int               `json:"status_code"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	BodyFile        *string           `json:"body_file"`
-	body            []byte
-}
+// recorded is one captured answer.
+type recorded = testhelp.Fixture
 
 // serveRecorded starts a server answering every request with rec.
 func serveRecorded(t *testing.T, rec recorded) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		for k, v := range rec.ResponseHeaders {
-			switch k {
-			case "Content-Length", "Date", "Transfer-Encoding", "Connection":
-				continue
-			}
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(rec.StatusCode)
-		_, _ = w.Write(rec.body)
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { rec.Serve(w) }))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -80,13 +59,13 @@ const validUserID = "abcdefghijklmnopqrstuvwxyz"
 // the decoded result against the recorded answer. ok is false when no
 // client method matches the endpoint.
 func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool, err error) {
-	u, perr := url.Parse(rec.Request.Path)
+	u, perr := url.Parse(rec.Meta.Request.Path)
 	if perr != nil {
 		return true, perr
 	}
 	q := u.Query()
 	path := strings.TrimPrefix(u.Path, "/api/v4")
-	method := rec.Request.Method
+	method := rec.Meta.Request.Method
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case method == "GET" && path == "/system/ping":
@@ -96,7 +75,7 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		m, err := c.GetClientConfig(ctx)
 		return true, checkResult(rec, err, func() error {
 			var want map[string]string
-			if err := json.Unmarshal(rec.body, &want); err != nil {
+			if err := json.Unmarshal(rec.Body, &want); err != nil {
 				return err
 			}
 			if !reflect.DeepEqual(m, want) {
@@ -108,7 +87,7 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		nodes, err := c.GetClusterStatus(ctx)
 		return true, checkResult(rec, err, func() error {
 			var want []mmclient.ClusterInfo
-			if err := json.Unmarshal(rec.body, &want); err != nil {
+			if err := json.Unmarshal(rec.Body, &want); err != nil {
 				return err
 			}
 			if len(nodes) != len(want) {
@@ -120,7 +99,7 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		st, err := c.GetSAMLCertificateStatus(ctx)
 		return true, checkResult(rec, err, func() error {
 			var want mmclient.SAMLCertificateStatus
-			if err := json.Unmarshal(rec.body, &want); err != nil {
+			if err := json.Unmarshal(rec.Body, &want); err != nil {
 				return err
 			}
 			if *st != want {
@@ -139,24 +118,24 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		})
 	case len(segs) == 3 && segs[0] == "users" && segs[2] == "status" && method == "GET":
 		st, err := c.GetUserStatus(ctx, clientUserID(segs[1]))
-		return true, checkResult(rec, err, func() error { return sameStatus(rec.body, st) })
+		return true, checkResult(rec, err, func() error { return sameStatus(rec.Body, st) })
 	case len(segs) == 3 && segs[0] == "users" && segs[2] == "status" && method == "PUT":
 		var body struct {
 			Status string `json:"status"`
 		}
-		_ = json.Unmarshal(rec.Request.Body, &body)
+		_ = json.Unmarshal(rec.Meta.Request.Body, &body)
 		switch body.Status {
 		case mmclient.StatusOnline, mmclient.StatusAway, mmclient.StatusDND, mmclient.StatusOffline:
 		default:
 			body.Status = mmclient.StatusAway // refused client-side; the replay answers the recorded error
 		}
 		st, err := c.UpdateUserStatus(ctx, clientUserID(segs[1]), body.Status, 0)
-		return true, checkResult(rec, err, func() error { return sameStatus(rec.body, st) })
+		return true, checkResult(rec, err, func() error { return sameStatus(rec.Body, st) })
 	case len(segs) == 3 && segs[0] == "users" && segs[2] == "active" && method == "PUT":
 		var body struct {
 			Active bool `json:"active"`
 		}
-		_ = json.Unmarshal(rec.Request.Body, &body)
+		_ = json.Unmarshal(rec.Meta.Request.Body, &body)
 		err := c.UpdateUserActive(ctx, clientUserID(segs[1]), body.Active)
 		return true, checkResult(rec, err, func() error { return nil })
 	case method == "GET" && path == "/users":
@@ -168,7 +147,7 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		users, err := c.GetUsers(ctx, page, perPage)
 		return true, checkResult(rec, err, func() error {
 			var want []mmclient.User
-			if err := json.Unmarshal(rec.body, &want); err != nil {
+			if err := json.Unmarshal(rec.Body, &want); err != nil {
 				return err
 			}
 			if !reflect.DeepEqual(users, want) {
@@ -180,7 +159,7 @@ func clientCheck(ctx context.Context, c *mmclient.Client, rec recorded) (ok bool
 		st, err := c.GetUserStats(ctx)
 		return true, checkResult(rec, err, func() error {
 			var want mmclient.UserStats
-			if err := json.Unmarshal(rec.body, &want); err != nil {
+			if err := json.Unmarshal(rec.Body, &want); err != nil {
 				return err
 			}
 			if *st != want {
@@ -203,7 +182,7 @@ func clientUserID(pathID string) string {
 // of duplicates wins, as in GetStatusesByIDs) and the ids to ask for.
 func recordedStatuses(rec recorded) (map[string]mmclient.Status, []string) {
 	var entries []mmclient.Status
-	if rec.StatusCode != http.StatusOK || json.Unmarshal(rec.body, &entries) != nil {
+	if rec.Meta.StatusCode != http.StatusOK || json.Unmarshal(rec.Body, &entries) != nil {
 		return nil, []string{validUserID}
 	}
 	want := make(map[string]mmclient.Status, len(entries))
@@ -230,29 +209,29 @@ func sameStatus(body []byte, got *mmclient.Status) error {
 // against the client's *APIError: status code, AppError id and message,
 // request id and Retry-After.
 func checkResult(rec recorded, err error, ok func() error) error {
-	if rec.StatusCode >= 200 && rec.StatusCode < 300 {
+	if rec.Meta.StatusCode >= 200 && rec.Meta.StatusCode < 300 {
 		if err != nil {
-			return fmt.Errorf("recorded HTTP %d, client error: %w", rec.StatusCode, err)
+			return fmt.Errorf("recorded HTTP %d, client error: %w", rec.Meta.StatusCode, err)
 		}
 		return ok()
 	}
 	var ae *mmclient.APIError
 	if !errors.As(err, &ae) {
-		return fmt.Errorf("recorded HTTP %d, client returned %v, want an *APIError", rec.StatusCode, err)
+		return fmt.Errorf("recorded HTTP %d, client returned %v, want an *APIError", rec.Meta.StatusCode, err)
 	}
 	var want struct {
 		ID        string `json:"id"`
 		Message   string `json:"message"`
 		RequestID string `json:"request_id"`
 	}
-	_ = json.Unmarshal(rec.body, &want)
+	_ = json.Unmarshal(rec.Body, &want)
 	if want.RequestID == "" {
-		want.RequestID = rec.ResponseHeaders["X-Request-Id"]
+		want.RequestID = rec.Meta.ResponseHeaders["X-Request-Id"]
 	}
-	if ae.StatusCode != rec.StatusCode || ae.ID != want.ID || (want.ID != "" && ae.Message != want.Message) || ae.RequestID != want.RequestID {
-		return fmt.Errorf("client error %+v, recorded HTTP %d id %q message %q request id %q", ae, rec.StatusCode, want.ID, want.Message, want.RequestID)
+	if ae.StatusCode != rec.Meta.StatusCode || ae.ID != want.ID || (want.ID != "" && ae.Message != want.Message) || ae.RequestID != want.RequestID {
+		return fmt.Errorf("client error %+v, recorded HTTP %d id %q message %q request id %q", ae, rec.Meta.StatusCode, want.ID, want.Message, want.RequestID)
 	}
-	if ra := rec.ResponseHeaders["Retry-After"]; ra != "" {
+	if ra := rec.Meta.ResponseHeaders["Retry-After"]; ra != "" {
 		sec, _ := strconv.Atoi(ra)
 		if ae.RetryAfter != time.Duration(sec)*time.Second {
 			return fmt.Errorf("Retry-After %v, recorded %q", ae.RetryAfter, ra)
@@ -262,7 +241,7 @@ func checkResult(rec recorded, err error, ok func() error) error {
 }
 
 func checkPing(rec recorded, p *mmclient.Ping, err error) error {
-	if rec.StatusCode != http.StatusOK {
+	if rec.Meta.StatusCode != http.StatusOK {
 		return checkResult(rec, err, nil)
 	}
 	if err != nil {
@@ -271,13 +250,13 @@ func checkPing(rec recorded, p *mmclient.Ping, err error) error {
 	var body struct {
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(rec.body, &body); err != nil {
+	if err := json.Unmarshal(rec.Body, &body); err != nil {
 		return err
 	}
 	if p.Status != body.Status {
 		return fmt.Errorf("status %q, recorded %q", p.Status, body.Status)
 	}
-	header := rec.ResponseHeaders["X-Version-Id"]
+	header := rec.Meta.ResponseHeaders["X-Version-Id"]
 	f := strings.Split(header, ".")
 	if len(f) < 6 {
 		return fmt.Errorf("recorded X-Version-Id %q is malformed", header)
@@ -305,20 +284,10 @@ func TestClientDecodesEveryFixture(t *testing.T) {
 		decoded, noMethod, noBody := 0, []string{}, []string{}
 		for _, m := range metas {
 			name := strings.TrimSuffix(filepath.Base(m), ".meta")
-			raw, err := os.ReadFile(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rec recorded
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				t.Fatalf("%s/%s: %v", set.name, name, err)
-			}
-			if rec.BodyFile == nil {
+			rec := testhelp.LoadFixture(t, set.dir, name)
+			if rec.Body == nil {
 				noBody = append(noBody, name)
 				continue
-			}
-			if rec.body, err = os.ReadFile(filepath.Join(set.dir, *rec.BodyFile)); err != nil {
-				t.Fatal(err)
 			}
 			var matched bool
 			t.Run(set.name+"/"+name, func(t *testing.T) {
@@ -330,7 +299,7 @@ func TestClientDecodesEveryFixture(t *testing.T) {
 				var cerr error
 				matched, cerr = clientCheck(ctx, c, rec)
 				if !matched {
-					t.Skipf("no client method for %s %s", rec.Request.Method, rec.Request.Path)
+					t.Skipf("no client method for %s %s", rec.Meta.Request.Method, rec.Meta.Request.Path)
 				}
 				var fix errNeedsClientFix
 				if errors.As(cerr, &fix) {

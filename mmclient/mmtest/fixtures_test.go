@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 )
 
 // A fixtureSet is one folder of answers captured from a real server, and
@@ -36,28 +38,8 @@ const (
 	fixtureBadToken = "thisisnotavalidtoken000000"
 )
 
-type fixtureMeta struct {
-	Case    string `json:"case"`
-	Request struct {
-		Method          string          `json:"method"`
-		Path            string          `json:"path"`
-		Auth            string          `json:"auth"`
-		Body            json.RawMessage `json:"body"`
-		BodyDescription string          `json:"body_description"`
-	} `json:"request"`
-	StatusCode      int               `json:"status_code"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	BodyFile        *string           `json:"body_file"`
-	BodyExcerpt     string            `json:"body_excerpt"`
-	BodySummary     *struct {
-		Length int `json:"length"`
-	} `json:"body_summary"`
-}
-
-type fixture struct {
-	meta fixtureMeta
-	body []byte // nil for meta-only cases
-}
+// fixture is one captured answer.
+type fixture = testhelp.Fixture
 
 func loadFixture(t *testing.T, name string) fixture {
 	t.Helper()
@@ -66,20 +48,7 @@ func loadFixture(t *testing.T, name string) fixture {
 
 func loadSetFixture(t *testing.T, set fixtureSet, name string) fixture {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(set.dir, name+".meta"))
-	if err != nil {
-		t.Fatalf("read fixture meta: %v", err)
-	}
-	var f fixture
-	if err := json.Unmarshal(raw, &f.meta); err != nil {
-		t.Fatalf("decode %s.meta: %v", name, err)
-	}
-	if f.meta.BodyFile != nil {
-		if f.body, err = os.ReadFile(filepath.Join(set.dir, *f.meta.BodyFile)); err != nil {
-			t.Fatalf("read fixture body: %v", err)
-		}
-	}
-	return f
+	return testhelp.LoadFixture(t, set.dir, name)
 }
 
 type stateIndex struct {
@@ -308,7 +277,7 @@ type fixtureCase struct {
 }
 
 func statusBodySetup(t *testing.T, s *Server, f fixture) {
-	seedStatuses(t, s, decodeGenericStd(t, []byte(mapIDs(string(f.body)))).([]any))
+	seedStatuses(t, s, decodeGenericStd(t, []byte(mapIDs(string(f.Body)))).([]any))
 }
 
 // decodeGenericStd decodes with float64 numbers (for seeding).
@@ -476,7 +445,7 @@ var skippedFixtures11 = map[string]string{
 // fixtureVersion makes the fake send the fixture server's X-Version-Id.
 func fixtureVersion(t *testing.T, s *Server, f fixture) {
 	t.Helper()
-	if v := f.meta.ResponseHeaders["X-Version-Id"]; v != "" {
+	if v := f.Meta.ResponseHeaders["X-Version-Id"]; v != "" {
 		s.SetVersion(v)
 	}
 }
@@ -508,14 +477,14 @@ func seedFixtureServerStatuses(t *testing.T, s *Server, _ fixture) {
 }
 
 func statusBodySetupSingle(t *testing.T, s *Server, f fixture) {
-	seedStatuses(t, s, []any{decodeGenericStd(t, []byte(mapIDs(string(f.body))))})
+	seedStatuses(t, s, []any{decodeGenericStd(t, []byte(mapIDs(string(f.Body))))})
 }
 
 // compareUserPage checks a users page generically and also that ids,
 // usernames, is_bot and deactivation match element by element.
 func compareUserPage(t *testing.T, f fixture, got fakeResponse) {
 	var want, have []map[string]any
-	if err := json.Unmarshal(f.body, &want); err != nil {
+	if err := json.Unmarshal(f.Body, &want); err != nil {
 		t.Fatalf("decode fixture page: %v", err)
 	}
 	if err := json.Unmarshal(got.body, &have); err != nil {
@@ -542,7 +511,7 @@ func compareUserPage(t *testing.T, f fixture, got fakeResponse) {
 // requestBody rebuilds the request body of a fixture case.
 func requestBody(t *testing.T, f fixture, users []UserSpec) []byte {
 	t.Helper()
-	m := f.meta.Request
+	m := f.Meta.Request
 	if len(m.Body) > 0 && string(m.Body) != "null" {
 		var s string
 		if json.Unmarshal(m.Body, &s) == nil {
@@ -554,8 +523,8 @@ func requestBody(t *testing.T, f fixture, users []UserSpec) []byte {
 		return nil
 	}
 	n := 0
-	if f.meta.BodySummary != nil {
-		n = f.meta.BodySummary.Length
+	if f.Meta.BodySummary != nil {
+		n = f.Meta.BodySummary.Length
 	} else if m.BodyDescription != "" {
 		// 500 answers have no summary: read the count from the description.
 		if _, err := fmt.Sscanf(m.BodyDescription, "JSON array of %d", &n); err != nil {
@@ -563,10 +532,10 @@ func requestBody(t *testing.T, f fixture, users []UserSpec) []byte {
 		}
 	}
 	switch {
-	case f.body != nil:
+	case f.Body != nil:
 		// The ids are those of the answer (the request order is unknown).
 		var entries []map[string]any
-		if err := json.Unmarshal(f.body, &entries); err != nil {
+		if err := json.Unmarshal(f.Body, &entries); err != nil {
 			t.Fatalf("decode fixture: %v", err)
 		}
 		ids := make([]string, len(entries))
@@ -584,7 +553,7 @@ func requestBody(t *testing.T, f fixture, users []UserSpec) []byte {
 		ids = append(ids, randomIDs(n-len(ids), 2)...)
 		return mustJSON(t, ids)
 	}
-	t.Fatalf("case %s: cannot rebuild the request body", f.meta.Case)
+	t.Fatalf("case %s: cannot rebuild the request body", f.Meta.Case)
 	return nil
 }
 
@@ -667,18 +636,18 @@ func replayFixture(t *testing.T, set fixtureSet, tc fixtureCase, users []UserSpe
 	if tc.setup != nil {
 		tc.setup(t, s, f)
 	}
-	req := f.meta.Request
+	req := f.Meta.Request
 	got := doRequest(t, s, req.Method, mapIDs(req.Path), tokenFor(req.Auth), requestBody(t, f, users))
 	checkAgainstFixture(t, tc, f, got)
 }
 
 func checkAgainstFixture(t *testing.T, tc fixtureCase, f fixture, got fakeResponse) {
 	t.Helper()
-	if got.code != f.meta.StatusCode {
-		t.Fatalf("status: fixture %d, fake %d (body %s)", f.meta.StatusCode, got.code, excerpt(got.body))
+	if got.code != f.Meta.StatusCode {
+		t.Fatalf("status: fixture %d, fake %d (body %s)", f.Meta.StatusCode, got.code, excerpt(got.body))
 	}
 	for _, h := range importantHeaders {
-		want, inFixture := f.meta.ResponseHeaders[h]
+		want, inFixture := f.Meta.ResponseHeaders[h]
 		have := got.header.Get(h)
 		_, present := got.header[h] // Permissions-Policy is sent empty
 		if inFixture != present {
@@ -693,21 +662,21 @@ func checkAgainstFixture(t *testing.T, tc fixtureCase, f fixture, got fakeRespon
 		t.Errorf("X-Request-Id %q is not 26 characters", rid)
 	}
 
-	wantBody := f.body
-	if wantBody == nil && f.meta.BodyExcerpt != "" && json.Valid([]byte(f.meta.BodyExcerpt)) {
-		wantBody = []byte(f.meta.BodyExcerpt) // a complete small body
+	wantBody := f.Body
+	if wantBody == nil && f.Meta.BodyExcerpt != "" && json.Valid([]byte(f.Meta.BodyExcerpt)) {
+		wantBody = []byte(f.Meta.BodyExcerpt) // a complete small body
 	}
 	if wantBody == nil {
 		// Meta-only case: compare the array length and the first element.
-		if f.meta.BodySummary == nil {
+		if f.Meta.BodySummary == nil {
 			t.Fatalf("fixture has neither body nor summary")
 		}
 		var have []map[string]any
 		if err := json.Unmarshal(got.body, &have); err != nil {
 			t.Fatalf("decode fake body: %v", err)
 		}
-		if len(have) != f.meta.BodySummary.Length {
-			t.Fatalf("array length: fixture %d, fake %d", f.meta.BodySummary.Length, len(have))
+		if len(have) != f.Meta.BodySummary.Length {
+			t.Fatalf("array length: fixture %d, fake %d", f.Meta.BodySummary.Length, len(have))
 		}
 		return
 	}
@@ -789,7 +758,7 @@ func fixtureUsers11(t *testing.T) []UserSpec {
 		IsBot          bool   `json:"is_bot"`
 		BotDescription string `json:"bot_description"`
 	}
-	if err := json.Unmarshal(f.body, &page); err != nil {
+	if err := json.Unmarshal(f.Body, &page); err != nil {
 		t.Fatalf("decode users page: %v", err)
 	}
 	users := make([]UserSpec, 0, 1004)

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
@@ -20,33 +20,6 @@ const (
 	version537 = "5.37.0.5.37.0.299fc129c526e441ebe88af9ea6955c0.false"
 	version112 = "11.2.0.11.2.0.cc2418492a0e65e2ee76e38279ee463874ff842fe741fe22f790b86fa9cb48f8.false"
 )
-
-type opsFixtureMeta struct {
-	Request struct {
-		Path string  `json:"path"`
-		Auth *string `json:"auth"`
-	} `json:"request"`
-	StatusCode      int               `json:"status_code"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	BodyFile        string            `json:"body_file"`
-}
-
-func loadOpsFixture(t *testing.T, dir, name string) (opsFixtureMeta, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("../../testdata", dir, name+".meta"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m opsFixtureMeta
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s/%s.meta: %v", dir, name, err)
-	}
-	body, err := os.ReadFile(filepath.Join("../../testdata", dir, m.BodyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, body
-}
 
 // jsonShape reduces a JSON document to what must match between the real
 // server and the fake: the sorted keys of an object (with the id of an
@@ -115,7 +88,8 @@ func TestOpsMatchesFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir+"/"+tc.name, func(t *testing.T) {
-			meta, want := loadOpsFixture(t, tc.dir, tc.name)
+			f := testhelp.LoadFixture(t, filepath.Join("../../testdata", tc.dir), tc.name)
+			meta, want := f.Meta, f.Body
 			version := tc.version
 			if v := meta.ResponseHeaders["X-Version-Id"]; v != "" {
 				version = v // the same build as the recorded server
@@ -134,8 +108,8 @@ func TestOpsMatchesFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			switch auth := meta.Request.Auth; {
-			case auth == nil || *auth == "(no Authorization header)":
-			case contains(*auth, "non-admin"):
+			case auth == "" || auth == "(no Authorization header)":
+			case contains(auth, "non-admin"):
 				req.Header.Set("Authorization", "Bearer "+UserToken)
 			default:
 				req.Header.Set("Authorization", "Bearer "+AdminToken)

@@ -283,6 +283,20 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
+// TB is the part of testing.TB that Start uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+// Start is NewServer for a test: the server closes when tb's test ends.
+func Start(tb TB, cfg Config) *Server {
+	tb.Helper()
+	s := NewServer(cfg)
+	tb.Cleanup(s.Close)
+	return s
+}
+
 // NewTLSServer is NewServer over HTTPS (HTTP/1.1), with httptest's
 // self-signed certificate or Config.CertChain; see CertificatePEM.
 func NewTLSServer(cfg Config) *Server {
