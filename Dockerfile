@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
-# mattermost_exporter container image: a static binary on distroless, running as non-root.
-#   make docker        (or: docker build -t mattermost_exporter .)
+# mattermost_exporter container image: a static binary, CA certificates and passwd/group on an
+# empty base, running as nobody (65534). `make release` assembles the same image without a
+# container engine (tools/release/image.go: dist/mattermost_exporter-<version>.oci.tar, amd64 and
+# arm64); TestDockerfileMatchesImage (tools/release) checks that the two agree on files, user,
+# port, entrypoint and labels.
+#   make docker        (passes the build arguments from scripts/buildinfo.sh)
 #   docker run -p 10065:10065 -e MATTERMOST_URL=https://chat.example.com \
 #     -v /path/to/token:/etc/mattermost-exporter/token:ro mattermost_exporter \
 #     --mattermost.token-file=/etc/mattermost-exporter/token
@@ -12,35 +16,38 @@ COPY go.mod go.sum ./
 # the go command fetches that one from the module proxy.
 RUN export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"; go mod download && go version
 COPY . .
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG BRANCH=unknown
-ARG BUILD_USER=docker
-ARG BUILD_DATE
+# Version information, as scripts/buildinfo.sh prints it outside (the build context has no .git);
+# unset ones fall back to the VERSION file, "unknown" and the epoch 0.
+ARG VERSION
+ARG REVISION
+ARG BRANCH
+ARG SOURCE_DATE_EPOCH
+ARG BUILD_USER
 RUN set -eu; \
     export GOTOOLCHAIN="$(sed -n 's/^toolchain //p' go.mod)"; \
-    build_date="${BUILD_DATE:-$(date -u +%Y%m%d-%H:%M:%S)}"; \
-    pkg=github.com/prometheus/common/version; \
-    CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w \
-        -X ${pkg}.Version=${VERSION} \
-        -X ${pkg}.Revision=${REVISION} \
-        -X ${pkg}.Branch=${BRANCH} \
-        -X ${pkg}.BuildUser=${BUILD_USER} \
-        -X ${pkg}.BuildDate=${build_date}" \
+    CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$(sh scripts/buildinfo.sh ldflags)" \
       -o /out/mattermost_exporter . ; \
     /out/mattermost_exporter --version
+# The CA bundle as tools/release makes it: Debian's ca-certificates (in the golang image), one
+# file per Mozilla CA, concatenated in byte order of the names, no local additions.
+RUN cat $(LC_ALL=C ls /usr/share/ca-certificates/mozilla/*.crt) > /out/ca-certificates.crt
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM scratch
 # Build arguments are per stage: declared again to label the image with what the binary says.
-ARG VERSION=dev
-ARG REVISION=unknown
+ARG VERSION
+ARG REVISION
+ARG CREATED
 LABEL org.opencontainers.image.title="mattermost_exporter" \
       org.opencontainers.image.description="Prometheus exporter for Mattermost" \
       org.opencontainers.image.source="https://github.com/mmexporter/mattermost_exporter" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
+COPY deploy/image/passwd /etc/passwd
+COPY deploy/image/group /etc/group
+COPY --from=build /out/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/mattermost_exporter /bin/mattermost_exporter
-USER 65532:65532
+USER 65534:65534
 EXPOSE 10065
 ENTRYPOINT ["/bin/mattermost_exporter"]

@@ -5,21 +5,17 @@ GOTOOLCHAIN ?= $(shell sed -n 's/^toolchain //p' go.mod)
 export GOTOOLCHAIN
 GO        ?= go
 BIN       ?= mattermost_exporter
-PKG       := github.com/prometheus/common/version
-VERSION   ?= $(shell cat VERSION)
-REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -s -w \
-	-X $(PKG).Version=$(VERSION) \
-	-X $(PKG).Revision=$(REVISION) \
-	-X $(PKG).Branch=$(BRANCH) \
-	-X $(PKG).BuildUser=$(shell whoami)@$(shell hostname) \
-	-X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
-IMAGE     ?= mattermost_exporter:$(VERSION)
+# Version, revision, branch and build date (the commit time, SOURCE_DATE_EPOCH) come from
+# scripts/buildinfo.sh, for build, release, docker and the Dockerfile alike; VERSION=...,
+# REVISION=..., BRANCH=... or SOURCE_DATE_EPOCH=... in the environment or on make's command line
+# override them.
+export VERSION REVISION BRANCH SOURCE_DATE_EPOCH BUILD_USER
+LDFLAGS    = $(shell ./scripts/buildinfo.sh ldflags)
+IMAGE     ?= mattermost_exporter:$(shell ./scripts/buildinfo.sh version)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint vuln bench hostile docker deps rules prometheusrule clean
+.PHONY: all build test demo lint vuln bench hostile docker deps rules mixin kube helm clean release release-check
 
 all: lint test build
 
@@ -45,12 +41,15 @@ test: deps
 demo:
 	./scripts/demo.sh
 
-## lint: gofmt, then golangci-lint (pinned, see .golangci.yml; its govet covers go vet).
+## lint: gofmt, then golangci-lint (pinned, see .golangci.yml; its govet covers go vet) on the
+## exporter's module and on the tools modules (tools/release, tools/kube).
 ## promlint/promtool checks of the exporter's output run inside the tests.
 lint:
 	@./scripts/install-golangci-lint.sh
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
+	cd tools/release && $(CURDIR)/$(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...
+	cd tools/kube && $(CURDIR)/$(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...
 
 ## vuln: govulncheck (pinned) with a database built offline from the pinned golang.org/x/vulndb;
 ## fails on any vulnerability the code reaches (scripts/vuln.sh says how to bump the database)
@@ -76,20 +75,53 @@ bench:
 hostile:
 	$(GO) test -run TestHostile -v -count=1 -parallel 4 -timeout 15m ./e2e/
 
-## docker: container image (needs a Docker engine)
+## docker: container image (needs a Docker engine); `make release` builds the same image without one
 docker:
-	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) \
-	  --build-arg BUILD_USER=$(shell whoami)@$(shell hostname) --build-arg BUILD_DATE=$(shell date -u +%Y%m%d-%H:%M:%S) \
-	  -t $(IMAGE) .
+	docker build $$(./scripts/buildinfo.sh docker-args) -t $(IMAGE) .
+
+## release: everything in dist/ (docs/install.md): static binaries for RELEASE_TARGETS (all 9 by
+## default), promu-named archives, .deb and .rpm (linux), the OCI image tarball (linux amd64 and
+## arm64), sha256sums.txt; reproducible from the commit (tools/release, its own Go module)
+RELEASE_TARGETS ?= all
+RELEASE_TOOL    := .build/bin/release
+release:
+	$(GO) -C tools/release build -o $(CURDIR)/$(RELEASE_TOOL) .
+	$(RELEASE_TOOL) -repo . -dist dist -targets $(RELEASE_TARGETS)
+	cd dist && sha256sum -c --quiet sha256sums.txt
+
+## release-check: the release tool's tests (CI): builds linux amd64 and arm64 twice (the second
+## time with an empty build cache) and checks archives, reproducibility, the .deb installed into
+## a scratch root (dpkg, systemd-analyze), the .rpm's header, and the OCI image (skopeo)
+release-check: deps
+	cd tools/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
 
 ## rules: check the alert rules and run their unit tests with promtool
 rules: deps
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
-## prometheusrule: regenerate the Kubernetes PrometheusRule from alerts.yml
-prometheusrule:
-	./scripts/gen-prometheusrule.sh
+## mixin: render the monitoring mixin (mixin/) into deploy/prometheus/alerts.yml, the
+## PrometheusRule deploy/kubernetes/prometheusrule.yaml, dashboards/mattermost.json and the Helm
+## chart's files/ (go-jsonnet, pinned in tools/kube); `make kube` fails when they differ
+mixin:
+	cd tools/kube && $(GO) run ./cmd/mixin -root ../..
+
+## helm: build the pinned Helm (tools/kube/go.mod) into .build/bin/helm-<version>, once per
+## version (a cached .build/ skips the minutes the build takes)
+HELM_VERSION := $(shell sed -n 's/^\thelm.sh\/helm\/v4 //p' tools/kube/go.mod)
+HELM := .build/bin/helm-$(HELM_VERSION)
+helm: $(HELM)
+$(HELM):
+	@mkdir -p .build/bin
+	cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath \
+	  -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o ../../$(HELM) helm.sh/helm/v4/cmd/helm
+
+## kube: the Kubernetes kit (tools/kube): the mixin renders byte for byte what is committed and
+## follows the alert and dashboard conventions; helm lint --strict and helm template of the
+## chart for every values file in deploy/helm/ci; every rendered object and every kustomize
+## manifest decodes strictly into the Kubernetes and prometheus-operator Go types
+kube: deps $(HELM)
+	cd tools/kube && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
 
 clean:
-	rm -rf $(BIN) .build
+	rm -rf $(BIN) .build dist

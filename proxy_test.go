@@ -69,7 +69,7 @@ func TestProxyFromEnvironment(t *testing.T) {
 		t.Cleanup(proxy.Close)
 		d := startDaemon(t, proxyEnv(tokenEnvVar, "HTTP_PROXY="+proxy.URL),
 			"--mattermost.url=http://mattermost.invalid:8065", "--no-collector.users")
-		if out := d.scrape(t); !strings.Contains(out, "mattermost_up 1") || !strings.Contains(out, clusterOK) {
+		if out := d.scrape(t); !strings.Contains(out, "\nmattermost_up 1\n") || !strings.Contains(out, clusterOK) {
 			t.Errorf("scrape through the proxy failed:\n%s\n%s", out, d.stderr)
 		}
 		if got := p.requests(); !slices.Contains(got, "GET http://mattermost.invalid:8065/api/v4/system/ping") {
@@ -99,7 +99,7 @@ func TestProxyFromEnvironment(t *testing.T) {
 		t.Cleanup(proxy.Close)
 		d := startDaemon(t, proxyEnv(tokenEnvVar, "HTTPS_PROXY="+proxy.URL, "NO_PROXY=.invalid"),
 			"--mattermost.url=https://mattermost.invalid", "--no-collector.users")
-		if out := d.scrape(t); !strings.Contains(out, "mattermost_up 0") {
+		if out := d.scrape(t); !strings.Contains(out, "\nmattermost_up 0\n") {
 			t.Errorf("mattermost.invalid answered?\n%s", out)
 		}
 		if got := p.requests(); len(got) != 0 {
@@ -113,7 +113,7 @@ func TestProxyFromEnvironment(t *testing.T) {
 		proxy := httptest.NewServer(p.handler(fake))
 		t.Cleanup(proxy.Close)
 		d := startDaemon(t, proxyEnv(tokenEnvVar, "HTTP_PROXY="+proxy.URL), "--mattermost.url="+fake.URL, "--no-collector.users")
-		if out := d.scrape(t); !strings.Contains(out, "mattermost_up 1") {
+		if out := d.scrape(t); !strings.Contains(out, "\nmattermost_up 1\n") {
 			t.Errorf("scrape failed:\n%s", out)
 		}
 		if got := p.requests(); len(got) != 0 {

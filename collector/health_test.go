@@ -200,6 +200,45 @@ func TestHealthCollectorMissingComponents(t *testing.T) {
 	}
 }
 
+// An answer with only one of the two component fields (a proxy or plugin
+// that rewrites the ping, a server that skipped one check) fails the
+// collector: the missing component's series would otherwise vanish and an
+// alert on mattermost_health_status == 0 would never fire for it. The
+// component that is reported keeps its series.
+func TestHealthCollectorOneComponentMissing(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, kept, missing string
+	}{
+		{"no filestore_status", `{"status":"OK","database_status":"OK"}`, "database", "filestore"},
+		{"no database_status", `{"status":"OK","filestore_status":"OK"}`, "filestore", "database"},
+		{"filestore_status empty", `{"status":"OK","database_status":"OK","filestore_status":""}`, "database", "filestore"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mmtest.Start(t, mmtest.Config{})
+			s.SetFault(mmtest.EndpointServerHealth, mmtest.Fault{Code: 200, Body: tc.body, ContentType: "application/json"})
+			client := fakeClient(t, s.URL, mmtest.AdminToken, nil)
+			c, err := NewHealthCollector(Deps{Client: client}, HealthConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := NewExporter(Deps{Client: client}, map[string]Collector{"health": c})
+			want := sigExpo(
+				`mattermost_health_status{component="`+tc.kept+`"} 1`,
+				`mattermost_exporter_collector_success{collector="health"} 0`,
+			)
+			if err := testutil.CollectAndCompare(scrapeAdapter{e: e}, strings.NewReader(want),
+				"mattermost_health_status", "mattermost_exporter_collector_success"); err != nil {
+				t.Error(err)
+			}
+			a := &updateAdapter{c: c}
+			testutil.CollectAndCount(a)
+			if err := a.lastErr(); err == nil || !strings.Contains(err.Error(), "no status for "+tc.missing) {
+				t.Errorf("Update error = %v, want one naming %s", err, tc.missing)
+			}
+		})
+	}
+}
+
 func TestNewHealthCollectorRejectsNegativeInterval(t *testing.T) {
 	if _, err := NewHealthCollector(Deps{Client: fakeClient(t, "http://127.0.0.1:1", "", nil)}, HealthConfig{Interval: -time.Second}); err == nil {
 		t.Error("negative interval accepted")

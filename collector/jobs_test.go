@@ -186,6 +186,30 @@ func TestJobsCollectorStatuses(t *testing.T) {
 	}
 }
 
+// A job type that ran twice (a daily data retention, yesterday and today)
+// reports the newest success, whatever the order of the page: an older one
+// would make a freshness alert on mattermost_job_last_success_timestamp_seconds
+// fire although the job ran today. The exporter's first scrape sees both
+// on one page.
+func TestJobsCollectorLastSuccessIsTheNewest(t *testing.T) {
+	s := mmtest.Start(t, mmtest.Config{Era: mmtest.Era11, Version: fakeVersion112})
+	now := time.Unix(1_800_000_000, 0)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	s.SetJobs([]mmtest.Job{
+		{Type: "data_retention", Status: "success", CreateAt: ago(24 * time.Hour), StartAt: ago(24 * time.Hour), LastActivityAt: ago(23 * time.Hour)},
+		{Type: "data_retention", Status: "success", CreateAt: ago(2 * time.Hour), StartAt: ago(2 * time.Hour), LastActivityAt: ago(time.Hour)},
+		{Type: "data_retention", Status: "success", CreateAt: ago(48 * time.Hour), StartAt: ago(48 * time.Hour), LastActivityAt: ago(47 * time.Hour)},
+	})
+	c, err := NewJobsCollector(Deps{Client: fakeClient(t, s.URL, mmtest.AdminToken, nil)}, JobsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sigExpo(`mattermost_job_last_success_timestamp_seconds{type="data_retention"} 1.7999964e+09`) // an hour ago
+	if err := testutil.CollectAndCompare(&updateAdapter{c: c}, strings.NewReader(want), "mattermost_job_last_success_timestamp_seconds"); err != nil {
+		t.Error(err)
+	}
+}
+
 // Unknown job types: at most maxOtherJobTypes, the first ones kept across
 // scrapes; names cut to 64 bytes; the rest counted as dropped.
 func TestJobsCollectorBoundsTypes(t *testing.T) {

@@ -299,6 +299,54 @@ func TestUsersIncrementalGivesUpBeyondItsBounds(t *testing.T) {
 	}
 }
 
+// An incremental refresh costs Mattermost at most a quarter of a full
+// walk's pages, counting a page of accounts in no team as the 8 walk pages
+// it costs the server. With few teams but many accounts in no team (here
+// 1,619 of 16,000: 9 pages, 72 walk pages' worth, against a budget of 20
+// of the walk's 81) it stops after the second no-team page and the full walk
+// is brought forward instead: reading them all would cost the server more
+// than the walk it saves.
+func TestUsersIncrementalStopsAtItsPageBudget(t *testing.T) {
+	cfg := incrConfig()
+	cfg.MinEarlyGap = -1
+	e := newIncrEnv(t, 3, mmtest.AdminToken, cfg)
+	mmtest.AssignTeams(e.users, e.teams, 10)
+	e.srv.SetUsers(e.users)
+	e.start(t)
+	noTeam := 0
+	for _, u := range e.users {
+		if u.Team == "" {
+			noTeam++
+		}
+	}
+	if noTeam <= 3*walkPerPage {
+		t.Fatalf("%d accounts in no team: fewer than 4 pages, the budget is not reached", noTeam)
+	}
+	e.add(newSpec(1, e.teams[0].ID, false, mmclient.StatusOnline))
+	waitFor(t, "the incremental refresh", func() bool { return e.incr(incrApplied)+e.incr(incrFellBack) == 1 })
+	if e.incr(incrFellBack) != 1 {
+		t.Fatalf("incremental refresh applied after %d GET /users pages: it read past its budget", e.srv.Requests(mmtest.EndpointUsers))
+	}
+	if l := e.logs.LinesContaining("not applied", "more than 20 pages, a quarter of a full walk's 81"); len(l) != 1 {
+		t.Fatalf("no fall-back line naming the budget: %s", e.logs.String())
+	}
+	waitFor(t, "the full walk", func() bool { return counterValue(e.c.cache.refreshes) == 2 })
+	// GET /teams once, then 3 team pages and 2 no-team pages of GET
+	// /users (4 + 2*8 = 20 walk pages' worth), then the walk.
+	if u := e.srv.Requests(mmtest.EndpointUsers); u != 5+int64(walkPages(len(e.users))) {
+		t.Fatalf("%d GET /users pages, want 5 + a walk of %d", u, walkPages(len(e.users)))
+	}
+	r := scrapeWithTimeout(t, e.c, 10*time.Second)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if v, ok := r.value("mattermost_exporter_users_last_refresh_pages", "kind", "incremental"); !ok || v != 6 {
+		t.Errorf("last incremental refresh pages = %v (present %v), want 6", v, ok)
+	}
+	all := mmtest.CountStatuses(e.users)
+	checkCounts(t, r, all.Humans, all.HumansManual)
+}
+
 // A 429 on a team page is waited out (Retry-After) through the walk's
 // pacer, and the refresh still applies.
 func TestUsersIncrementalPacesAfterA429(t *testing.T) {

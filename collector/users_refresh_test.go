@@ -110,6 +110,52 @@ func TestUsersRecoveryProbeIgnoresFailuresOfAnAnsweringServer(t *testing.T) {
 	}
 }
 
+// A walk that keeps failing while Mattermost answers (here GET /users is
+// forbidden: a token without the permission) is retried after retryMin,
+// then twice as long after each failure, up to the refresh interval: the
+// exporter does not hammer a server that refuses it, nor fill its log.
+func TestUsersFailingWalkBacksOff(t *testing.T) {
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = 200 * time.Millisecond
+	env := newUsersEnv(t, 300, cfg, mmtest.Config{})
+	env.c.cache.retryMin = 20 * time.Millisecond
+	var logs logBuffer
+	env.c.cache.logger = logs.Logger()
+	env.srv.SetFault(mmtest.EndpointUsers, mmtest.Fault{Code: http.StatusForbidden})
+	var mu sync.Mutex
+	var asked []time.Time
+	env.srv.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointUsers {
+			mu.Lock()
+			asked = append(asked, time.Now())
+			mu.Unlock()
+		}
+		return 0
+	})
+	startUsers(t, env.c)
+	want := []string{"20ms", "40ms", "80ms", "160ms", "200ms", "200ms"}
+	// The loop logs each failure after the walk has counted it.
+	waitFor(t, "6 failed walks logged", func() bool {
+		return len(logs.LinesContaining("user id cache refresh failed")) >= len(want)
+	})
+	var got []string
+	for _, l := range logs.LinesContaining("user id cache refresh failed") {
+		_, after, _ := strings.Cut(l, "retry_in=")
+		got = append(got, strings.Fields(after + " ")[0])
+	}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("retries after the failed walks %v, want %v then the refresh interval", got, want)
+	}
+	// And the loop waited that long between the walks' requests.
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(asked) && i < len(want); i++ {
+		if d, _ := time.ParseDuration(want[i-1]); asked[i].Sub(asked[i-1]) < d {
+			t.Errorf("walk %d came %s after walk %d, want at least %s", i+1, asked[i].Sub(asked[i-1]), i, d)
+		}
+	}
+}
+
 // A probe that fails marks the server as down even after a walk that
 // failed for another reason (GET /users forbidden): once the server answers
 // again the walk is retried at once, not after retryMin.

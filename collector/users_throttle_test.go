@@ -332,54 +332,85 @@ func TestUsersWalkFitsRealLimiter(t *testing.T) {
 // A server whose GET /users never ends (every page full of new accounts)
 // fails the walk at the page bound instead of growing the cache without
 // limit.
+//
+// With 4 workers the pages asked depend on scheduling: the walk fails at
+// the first full page at or past the bound (page 4 here) that a worker
+// adds, and a worker may have been handed page 1 and not sent it yet when
+// that happens (then it never does). What holds whatever the scheduling:
+// a page past the bound was answered, no page beyond the 4 workers'
+// reach was asked, and nothing was published.
 func TestUsersWalkBoundedInAccounts(t *testing.T) {
-	var pages atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v4/users" {
-			http.NotFound(w, r)
-			return
-		}
-		if pages.Add(1) > 50 {
-			http.Error(w, "too many pages", http.StatusInternalServerError)
-			return
-		}
-		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-		var b strings.Builder
-		b.WriteByte('[')
-		for i := range walkPerPage {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"id":"%026d","username":"u%d","delete_at":0}`, page*walkPerPage+i, page*walkPerPage+i)
-		}
-		b.WriteByte(']')
-		_, _ = io.WriteString(w, b.String())
-	}))
-	t.Cleanup(ts.Close)
-	client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	const boundPages = 5 // maxWalkPages: 1000 accounts
 	for _, conc := range []int{1, 4} {
-		pages.Store(0)
+		var mu sync.Mutex
+		asked := map[int]int{} // page number -> requests
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/v4/users" {
+				http.NotFound(w, r)
+				return
+			}
+			page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+			mu.Lock()
+			asked[page]++
+			n := len(asked)
+			mu.Unlock()
+			if n > 50 { // the bound is broken: end the walk anyway
+				http.Error(w, "too many pages", http.StatusInternalServerError)
+				return
+			}
+			var b strings.Builder
+			b.WriteByte('[')
+			for i := range walkPerPage {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `{"id":"%026d","username":"u%d","delete_at":0}`, page*walkPerPage+i, page*walkPerPage+i)
+			}
+			b.WriteByte(']')
+			_, _ = io.WriteString(w, b.String())
+		}))
+		client, err := mmclient.New(mmclient.Options{BaseURL: ts.URL, Token: mmtest.UserToken, MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
 		cfg := DefaultUsersConfig()
 		cfg.WalkConcurrency = conc
 		c, err := NewUsersCollector(Deps{Client: client}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.cache.maxWalkPages = 5
+		c.cache.maxWalkPages = boundPages
 		err = c.Refresh(context.Background())
+		// Close waits for the requests still being answered: the counts
+		// below are final.
+		ts.Close()
 		if err == nil || !strings.Contains(err.Error(), "more than 1000 accounts") {
 			t.Fatalf("concurrency %d: err = %v, want the account bound", conc, err)
 		}
-		// Pages in flight when the last one failed the walk may have
-		// been asked too.
-		if p := pages.Load(); p < 5 || p > int64(4+conc) {
-			t.Errorf("concurrency %d: %d pages asked, want 5 to %d", conc, p, 4+conc)
-		}
 		if c.cache.snap.Load() != nil {
 			t.Errorf("concurrency %d: a partial cache was published", conc)
+		}
+		mu.Lock()
+		total, past, beyond := 0, 0, 0
+		for page, n := range asked {
+			total += n
+			if page >= boundPages-1 {
+				past += n
+			}
+			if page >= boundPages-1+conc {
+				beyond += n
+			}
+		}
+		mu.Unlock()
+		// Each worker holds one page at a time and every full page at or
+		// past the bound fails the walk: once the pages before it are
+		// handed out, the workers can have asked at most conc more.
+		if past == 0 || beyond != 0 || total > boundPages-1+conc {
+			t.Errorf("concurrency %d: pages asked %v; want one at page %d or later, none at %d or later, at most %d in all",
+				conc, asked, boundPages-1, boundPages-1+conc, boundPages-1+conc)
+		}
+		if conc == 1 && total != boundPages {
+			t.Errorf("one worker: %d pages asked, want %d", total, boundPages)
 		}
 	}
 }

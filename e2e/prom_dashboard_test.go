@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+// promMixinSelector is the mixin's default mattermostSelector (mixin/config.libsonnet), which
+// the rendered dashboard's variables carry.
+const promMixinSelector = `job=~".*mattermost.*"`
+
 // TestDashboardStructure checks what makes the dashboard provisionable as a file and usable with
 // any Prometheus: no __inputs, a datasource variable, job/instance variables drawn from
 // mattermost_up, every panel and target on ${datasource}, and every query filtered by the
@@ -36,8 +40,8 @@ func TestDashboardStructure(t *testing.T) {
 		t.Errorf("datasource variable query = %q, want prometheus", q)
 	}
 	for name, want := range map[string]string{
-		"job":      `label_values(mattermost_up, job)`,
-		"instance": `label_values(mattermost_up{job=~"$job"}, instance)`,
+		"job":      `label_values(mattermost_up{` + promMixinSelector + `}, job)`,
+		"instance": `label_values(mattermost_up{` + promMixinSelector + `,job=~"$job"}, instance)`,
 	} {
 		v, ok := vars[name]
 		if !ok {

@@ -103,15 +103,7 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, rules, exporterAddr, exporterAddr)
-	promCfgPath := filepath.Join(dir, "prometheus.yml")
-	promWriteFile(t, promCfgPath, promCfg)
-	promStart(t, filepath.Join(dir, "prometheus.log"), nil, prometheusBin,
-		"--config.file="+promCfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+promAddr,
-	)
-	promWaitHTTP(t, "http://"+promAddr+"/-/ready", 30*time.Second)
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promRun(t, prometheusBin, dir, promAddr, promCfg)
 
 	byInstance := func(q string) map[string]string {
 		out := map[string]string{}

@@ -3,6 +3,7 @@ package mmclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -456,6 +457,82 @@ func TestOpsBodyCaps(t *testing.T) {
 	}
 	if _, err := c.GetClientLicense(opsCtx(t)); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("license: err = %v, want ErrBodyTooLarge", err)
+	}
+}
+
+// The jobs, plugins, analytics and config answers are bounded in bytes, so
+// that a broken or hostile server (or a proxy's error page streamed
+// without end) cannot make the exporter buffer and decode more than a
+// known amount per scrape: 16 KiB per job asked (real jobs are 0.3-0.7 KB,
+// their data strings can be longer), 8 KiB per plugin status allowed
+// (0.4 KB plus the error text), 256 bytes per analytics row (about 40) for
+// at most 1,000 rows, 4 MiB for the whole config (30-60 KB), each plus 4
+// KiB. The sizes are written out here: a large real answer well within
+// its bound is read, an answer twice the bound is refused.
+func TestOpsBodyCapsInBytes(t *testing.T) {
+	pad := func(n int) string { return strings.Repeat("x", n) }
+	list := func(n, size int, elem func(i int, pad string) string) string {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(elem(i, pad(size)))
+		}
+		b.WriteByte(']')
+		return b.String()
+	}
+	job := func(i int, p string) string {
+		return fmt.Sprintf(`{"id":"job%023d","type":"message_export","status":"success","create_at":1,"data":{"note":"%s"}}`, i, p)
+	}
+	plugin := func(i int, p string) string {
+		return fmt.Sprintf(`{"plugin_id":"plugin%d","cluster_id":"","state":3,"name":"P","version":"1.0.0","error":"%s"}`, i, p)
+	}
+	row := func(i int, p string) string { return fmt.Sprintf(`{"name":"row%d%s","value":1}`, i, p) }
+	config := func(size int) string {
+		return `{"SamlSettings":{"IdpMetadataURL":""},"PluginSettings":{"Plugins":{"big":"` + pad(size) + `"}}}`
+	}
+	for _, tc := range []struct {
+		name      string
+		path      string
+		body      string
+		wantBytes int // the bound, for the message
+		call      func(*Client) error
+		refused   bool
+	}{
+		// 10 jobs asked: 4 KiB + 10 * 16 KiB = 167,936 bytes.
+		{"jobs, 10 of 14 KB", "/api/v4/jobs", list(10, 14000, job), 167936,
+			func(c *Client) error { _, err := c.GetJobs(opsCtx(t), 10); return err }, false},
+		{"jobs, 10 of 34 KB", "/api/v4/jobs", list(10, 34000, job), 167936,
+			func(c *Client) error { _, err := c.GetJobs(opsCtx(t), 10); return err }, true},
+		// 10 plugin statuses allowed: 4 KiB + 10 * 8 KiB = 86,016 bytes.
+		{"plugins, 10 of 7 KB", "/api/v4/plugins/statuses", list(10, 7000, plugin), 86016,
+			func(c *Client) error { _, err := c.GetPluginStatuses(opsCtx(t), MaxItems(10)); return err }, false},
+		{"plugins, 10 of 18 KB", "/api/v4/plugins/statuses", list(10, 18000, plugin), 86016,
+			func(c *Client) error { _, err := c.GetPluginStatuses(opsCtx(t), MaxItems(10)); return err }, true},
+		// 4 KiB + 1,000 rows * 256 bytes = 260,096 bytes.
+		{"analytics, 1000 rows of 220 bytes", "/api/v4/analytics/old", list(1000, 200, row), 260096,
+			func(c *Client) error { _, err := c.GetAnalytics(opsCtx(t), "standard"); return err }, false},
+		{"analytics, 1000 rows of 540 bytes", "/api/v4/analytics/old", list(1000, 520, row), 260096,
+			func(c *Client) error { _, err := c.GetAnalytics(opsCtx(t), "standard"); return err }, true},
+		// 4 MiB = 4,194,304 bytes.
+		{"config of 3.5 MB", "/api/v4/config", config(3_500_000), 4194304,
+			func(c *Client) error { _, err := c.GetSAMLIDPMetadataURL(opsCtx(t)); return err }, false},
+		{"config of 8.4 MB", "/api/v4/config", config(8_400_000), 4194304,
+			func(c *Client) error { _, err := c.GetSAMLIDPMetadataURL(opsCtx(t)); return err }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newOpsReplay(t, map[string]http.HandlerFunc{tc.path: bodyHandler(200, tc.body)})
+			c, _ := newOpsClient(t, s)
+			err := tc.call(c)
+			switch {
+			case tc.refused && !errors.Is(err, ErrBodyTooLarge):
+				t.Errorf("%d bytes, more than twice the bound of %d: err = %v, want ErrBodyTooLarge", len(tc.body), tc.wantBytes, err)
+			case !tc.refused && err != nil:
+				t.Errorf("%d bytes, within the bound of %d: %v", len(tc.body), tc.wantBytes, err)
+			}
+		})
 	}
 }
 

@@ -92,7 +92,7 @@ func BenchmarkProbe100Targets(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			out := probe(context.Background(), first+i%(benchTargets-first))
-			if !strings.Contains(out, "mattermost_probe_success 1") {
+			if !strings.Contains(out, "\nmattermost_probe_success 1\n") {
 				b.Fatalf("probe failed:\n%s", out)
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,9 +170,16 @@ func TestReloadTokenOnly(t *testing.T) {
 	}
 }
 
+// At most 2 background requests (walks, sweeps) are in flight across the
+// fleet; probe requests are never held back. A broken limit fails the test
+// within seconds with what it saw, never hangs it: the server's handlers
+// are released and the background requests cancelled before the server is
+// closed, and every wait has a deadline.
 func TestBackgroundLimit(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inFlight.Add(1)
 		for {
@@ -182,11 +191,15 @@ func TestBackgroundLimit(t *testing.T) {
 		<-release
 		inFlight.Add(-1)
 	}))
-	defer srv.Close()
+	bg, cancel := context.WithCancel(backgroundContext(context.Background()))
+	// Cleanups run last first: release the handlers and cancel the
+	// requests waiting for a slot, then close the server.
+	t.Cleanup(srv.Close)
+	t.Cleanup(cancel)
+	t.Cleanup(unblock)
 	slots := make(chan struct{}, 2)
 	lt := &limitedTransport{next: http.DefaultTransport, slots: slots, maxHold: time.Minute}
-	bg := backgroundContext(context.Background())
-	done := make(chan struct{})
+	done := make(chan struct{}, 5)
 	for i := 0; i < 5; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -197,21 +210,32 @@ func TestBackgroundLimit(t *testing.T) {
 			}
 		}()
 	}
-	testhelp.WaitFor(t, 10*time.Second, "two background requests in flight", func() bool { return inFlight.Load() == 2 })
+	testhelp.WaitFor(t, 10*time.Second, "two background requests in flight", func() bool { return inFlight.Load() >= 2 })
 	// A foreground (probe) request is never limited.
 	fg := make(chan struct{})
 	go func() {
+		defer close(fg)
 		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
 		if resp, err := lt.RoundTrip(req); err == nil {
 			resp.Body.Close()
 		}
-		close(fg)
 	}()
-	testhelp.WaitFor(t, 10*time.Second, "the foreground request in flight", func() bool { return inFlight.Load() == 3 })
-	close(release)
-	<-fg
-	for i := 0; i < 5; i++ {
-		<-done
+	testhelp.WaitFor(t, 10*time.Second, "the foreground request in flight", func() bool { return inFlight.Load() >= 3 })
+	// Give the 3 held-back requests time to get through a broken limit.
+	time.Sleep(100 * time.Millisecond)
+	if n := inFlight.Load(); n != 3 {
+		t.Fatalf("%d requests in flight, want 2 background (the limit) + 1 foreground", n)
+	}
+	unblock()
+	deadline := time.After(10 * time.Second)
+	for i := 0; i < 6; i++ {
+		select {
+		case <-done:
+		case <-fg:
+			fg = nil
+		case <-deadline:
+			t.Fatalf("requests still waiting 10 s after the server answered: %d slots held (a slot is not given back)", len(slots))
+		}
 	}
 	if p := peak.Load(); p > 3 {
 		t.Errorf("peak %d requests in flight, want at most 2 background + 1 foreground", p)
@@ -247,10 +271,55 @@ func TestUnauthorizedRereadsTokenFile(t *testing.T) {
 		t.Fatalf("first probe did not meet a 401:\n%s", out)
 	}
 	out = probeReq(f, "target=a").Body.String()
-	if !strings.Contains(out, "mattermost_probe_success 1") {
+	if !strings.Contains(out, "\nmattermost_probe_success 1\n") {
 		t.Errorf("the rotated token is not used:\n%s", out)
 	}
 	if !strings.Contains(e.logs.String(), "token file changed: reloaded") {
+		t.Errorf("rotation not logged:\n%s", e.logs.String())
+	}
+}
+
+// A token the server refuses makes every request of every probe and of
+// the background work answer 401; the token file is re-read on the first
+// one, then at most every 5 s (unauthorizedRecheck), not on each: a
+// Secret's file is not read dozens of times a scrape while the token stays
+// revoked. A token rotated in the file meanwhile is taken at the first 401
+// once the 5 s have passed, without a reload. Each re-read logs a line
+// (at debug level when the file is unchanged).
+func TestUnauthorizedRereadsSpacedBy5s(t *testing.T) {
+	t.Parallel() // waits 5 s
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	tok := e.token("a", "revoked-token")
+	f := e.fleet("targets:\n  - name: a\n    url: "+a.URL+"\n    token_file: "+tok+"\n    collectors: [cluster]\n", Options{})
+	rereads := func() int { return len(e.logs.LinesContaining("Mattermost refused the token (HTTP 401)")) }
+
+	// 10 probes with the revoked token: 10 GET /cluster/status refused.
+	start := time.Now() // before the first re-read
+	for i := 0; i < 10; i++ {
+		if out := probeReq(f, "target=a").Body.String(); !strings.Contains(out, `code="401",endpoint="cluster_status"} `+strconv.Itoa(i+1)) {
+			t.Fatalf("probe %d with a revoked token:\n%s", i, out)
+		}
+	}
+	if n := rereads(); n != 1 {
+		t.Fatalf("token file re-read %d times for 10 refused requests, want 1 (the first):\n%s", n, e.logs.String())
+	}
+
+	// Rotated in the file: taken at the first 401 after the 5 s.
+	e.token("a", mmtest.AdminToken)
+	for !strings.Contains(probeReq(f, "target=a").Body.String(), "\nmattermost_probe_success 1\n") {
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("the rotated token was not taken within 15 s of the first re-read:\n%s", e.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if took := time.Since(start); took < 5*time.Second {
+		t.Errorf("the rotated token was taken %s after the first re-read, want 5 s or more", took)
+	}
+	if n := rereads(); n != 2 {
+		t.Errorf("token file re-read %d times, want 2 (first 401, rotation)", n)
+	}
+	if len(e.logs.LinesContaining("token file changed: reloaded")) != 1 {
 		t.Errorf("rotation not logged:\n%s", e.logs.String())
 	}
 }
@@ -293,7 +362,7 @@ func TestOneTarget(t *testing.T) {
 		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		return w.Body.String()
 	}
-	if out := metrics(); !strings.Contains(out, "mattermost_up 1") || strings.Contains(out, "mattermost_probe_success") {
+	if out := metrics(); !strings.Contains(out, "\nmattermost_up 1\n") || strings.Contains(out, "mattermost_probe_success") {
 		t.Errorf("/metrics of the one target:\n%s", out)
 	}
 	for _, step := range []struct{ content, want string }{

@@ -2,10 +2,12 @@ package probe
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,7 +124,7 @@ func TestProbeServesTheTargetsMetrics(t *testing.T) {
 		`mattermost_exporter_collector_success{collector="cluster"} 0`,
 		"mattermost_probe_success 0",
 	} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(out, "\n"+want+"\n") {
 			t.Errorf("forbidden probe lacks %s:\n%s", want, out)
 		}
 	}
@@ -132,6 +134,70 @@ func TestProbeServesTheTargetsMetrics(t *testing.T) {
 	}
 	if got := healthy.Requests(mmtest.EndpointClusterStatus); got != 1 {
 		t.Errorf("healthy got %d cluster requests", got)
+	}
+}
+
+// --web.max-requests bounds the probes served at once, across targets: one
+// beyond the limit is answered 503 at once, without a request to its
+// target, so that a Prometheus with many targets (or a retrying client)
+// cannot pile up probes against slow Mattermost servers. A slot is free
+// again when its probe ends.
+func TestProbeMaxRequests(t *testing.T) {
+	e := newEnv(t)
+	slow := e.server(mmtest.Config{})
+	other := e.server(mmtest.Config{})
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the fakes close (cleanups run last first)
+	slow.SetLatency(func(endpoint string, _ int) time.Duration {
+		if endpoint == mmtest.EndpointClusterStatus {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		return 0
+	})
+	f := e.fleet("targets:\n"+e.targetYAML("slow", slow.URL, "collectors: [cluster]")+e.targetYAML("other", other.URL, "collectors: [cluster]"), Options{})
+	srv := httptest.NewServer(f.Handler(HandlerOpts{MaxRequests: 1, Timeout: func(*http.Request) time.Duration { return 10 * time.Second }}))
+	t.Cleanup(srv.Close)
+	get := func(target string) (int, string) {
+		resp, err := http.Get(srv.URL + "/probe?target=" + target)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	first := make(chan int, 1)
+	go func() {
+		code, _ := get("slow")
+		first <- code
+	}()
+	select {
+	case <-entered: // the first probe holds the only slot
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first probe did not reach its target")
+	}
+	code, body := get("other")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "Limit of concurrent requests reached (1)") {
+		t.Errorf("second probe while the first runs: HTTP %d %.100q, want 503 naming the limit", code, body)
+	}
+	if n := other.TotalRequests(); n != 0 {
+		t.Errorf("the refused probe sent %d requests to its target", n)
+	}
+	unblock()
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first probe: HTTP %d", code)
+	}
+	if code, body := get("other"); code != http.StatusOK || !strings.Contains(body, "\nmattermost_probe_success 1\n") {
+		t.Errorf("probe after the first ended: HTTP %d\n%s", code, body)
 	}
 }
 
@@ -158,7 +224,7 @@ func TestStalledTargetDoesNotDelayOthers(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/probe?target=healthy", nil))
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "mattermost_up 1") {
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "\nmattermost_up 1\n") {
 			t.Fatalf("healthy probe: code %d\n%s", w.Code, w.Body)
 		}
 	}

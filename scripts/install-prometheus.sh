@@ -6,6 +6,9 @@
 #   amtool                                                        prom_deploy_test.go (check-config)
 #   systemd-analyze               package systemd                 prom_deploy_test.go (verify the unit)
 #   curl                          package curl                    demo_test.go (scripts/demo.sh)
+#   dpkg, dpkg-deb                package dpkg                    tools/release (make release-check: the .deb)
+#   rpm                           package rpm                     tools/release (the .rpm's header)
+#   skopeo                        package skopeo                  tools/release (reads the OCI image tarball)
 #
 # Idempotent: installs only the packages whose tools are missing from PATH, with a single
 # apt-get update; does nothing when every tool is there. Runs apt-get as root, or through sudo
@@ -18,6 +21,10 @@ set -euo pipefail
 
 # tool:package, one per tool the tests look up.
 tools="prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager systemd-analyze:systemd curl:curl"
+# make release-check (tools/release)
+# (The image's CA bundle comes from package ca-certificates, /usr/share/ca-certificates/mozilla:
+# there wherever the go command fetched modules over HTTPS, so not listed; its tool is in sbin.)
+tools="$tools dpkg:dpkg dpkg-deb:dpkg rpm:rpm skopeo:skopeo"
 
 # missing_packages prints the packages (deduplicated, space-separated) of the tools not on PATH.
 missing_packages() {
