@@ -21,6 +21,7 @@ package mmclient
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -32,8 +33,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -109,7 +112,7 @@ type Options struct {
 	Logger             log.Logger        // go-kit; nil = log.NewNopLogger()
 	MaxBodyBytes       int64             // ceiling on every endpoint's own response body cap (decoded bytes); 0 = DefaultMaxBodyBytes
 	MaxRetries         int               // 429 retries per call; 0 = default 3; negative = none
-	Transport          http.RoundTripper // optional (tests); default a tuned *http.Transport clone
+	Transport          http.RoundTripper // optional (tests, the fleet's smaller buffers); default NewTransport()
 	// WrapTransport, when set, wraps the transport built from Transport
 	// and the TLS options (the fleet's background request limiter).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -331,6 +334,10 @@ const maxCAFileSize = 1 << 20
 // LoadCAPool returns the system pool plus the certificates of the PEM file
 // at path (at most 1 MiB). The project's one reader of CA files: the
 // Mattermost client, the fleet targets and the SAML IdP client use it.
+//
+// Files of the same content share one pool while any caller holds it (a
+// copy of the system pool is about 30 KB, once per fleet target before):
+// callers must not add certificates to it.
 func LoadCAPool(path string) (*x509.CertPool, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -344,6 +351,12 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 	if len(pem) > maxCAFileSize {
 		return nil, fmt.Errorf("mmclient: CA file %q is larger than %d bytes", path, maxCAFileSize)
 	}
+	key := sha256.Sum256(pem)
+	caPools.Lock()
+	defer caPools.Unlock()
+	if pool := caPools.m[key].Value(); pool != nil {
+		return pool, nil
+	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -351,8 +364,25 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("mmclient: CA file %q contains no PEM certificates", path)
 	}
+	for k, p := range caPools.m {
+		if p.Value() == nil {
+			delete(caPools.m, k)
+		}
+	}
+	caPools.m[key] = weak.Make(pool)
 	return pool, nil
 }
+
+// caPools are the pools LoadCAPool made, by the SHA-256 of their file's
+// content, for as long as they are in use.
+var caPools = struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]weak.Pointer[x509.CertPool]
+}{m: map[[sha256.Size]byte]weak.Pointer[x509.CertPool]{}}
+
+// CloseIdleConnections closes the connections kept for reuse (a stopped
+// target's); requests in flight keep theirs.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // BaseURL returns the server root the client talks to, as normalised by
 // ParseBaseURL (never credentials: New refuses a URL with userinfo).

@@ -6,6 +6,12 @@
 // mmclient.Client and collector.Exporter; ScrapeHandler (handler.go) serves
 // /probe and /metrics alike. Only names from the config are accepted: the
 // URL and token of a target never come from the request.
+//
+// A started target's memory (docs/fleet-memory.md, BenchmarkProbe1000Targets)
+// is mostly its kept-alive connections: fleet targets get smaller HTTP/1.1
+// buffers and HTTP/2 frames than mmclient's default transport
+// (transport.go), and the fleet closes a target's connections when it stops
+// it for idleness.
 package probe
 
 import (

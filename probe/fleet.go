@@ -72,6 +72,7 @@ type Fleet struct {
 	targets  map[string]*target
 
 	metrics *fleetMetrics
+	dials   atomic.Int64 // connections the targets' transports opened
 	stopGC  context.CancelFunc
 	gcDone  chan struct{}
 }
@@ -344,6 +345,7 @@ func (t *target) start() (*running, error) {
 		CAFile:             t.cfg.TLS.CAFile,
 		InsecureSkipVerify: t.cfg.TLS.InsecureSkipVerify,
 		Logger:             log.With(t.logger, "component", "mmclient"),
+		Transport:          t.f.newTransport(),
 		WrapTransport:      t.f.limit,
 		Observer:           t.observe,
 	})
@@ -445,6 +447,8 @@ func (t *target) stopLocked() bool {
 		return false
 	}
 	t.run.cancel()
+	// Its connections go now, not after the transport's idle timeout.
+	t.run.client.CloseIdleConnections()
 	t.run = nil
 	return true
 }

@@ -17,6 +17,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(fakeFleetEnv); spec != "" {
+		serveFakeFleet(spec) // the benchmark's child process; never returns
+	}
 	// The collectors read their flags' defaults; kingpin sets them at Parse.
 	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
 		panic(err)

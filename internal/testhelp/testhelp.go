@@ -1,6 +1,6 @@
 // Package testhelp holds the helpers the tests of every package share: a
-// log buffer, a poll-until helper and a free port. (The fake Mattermost
-// for tests is mmtest.Start.)
+// log buffer, a poll-until helper, a free port and a self-signed CA
+// certificate. (The fake Mattermost for tests is mmtest.Start.)
 package testhelp
 
 import (
