@@ -15,7 +15,7 @@ IMAGE     ?= mattermost_exporter:$(shell ./scripts/buildinfo.sh version)
 # installed by scripts/install-golangci-lint.sh (pinned version)
 GOLANGCI_LINT := .build/bin/golangci-lint
 
-.PHONY: all build test demo lint vuln bench hostile docker deps rules mixin kube helm clean release release-check
+.PHONY: all build test docs-check demo lint vuln bench hostile docker deps rules mixin kube helm clean release release-check
 
 all: lint test build
 
@@ -32,10 +32,17 @@ deps:
 	  if [ -n "$$CI" ]; then echo "error: test tools not installed and CI is set" >&2; exit 1; fi; \
 	  echo "warning: test tools not installed; the tests that need them will skip (CI=1 makes them fail)"; }
 
-## test: every test: unit, fake-server, end-to-end with the real binary and a real Prometheus
+## test: every test: unit, fake-server, end-to-end with the real binary and a real Prometheus,
+## and the docs checks (docs-check runs them alone)
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## docs-check: the docs against the code: flags, config keys, metrics, dashboard table, links,
+## README size, and the code blocks of README.md, CONTRIBUTING.md and docs/ (run, or marked why
+## not); the example PromQL is evaluated by TestPrometheusEndToEnd (make test)
+docs-check: deps
+	$(GO) test -count=1 -run '^TestDocs' . ./internal/docscheck/ ./e2e/
 
 ## demo: the exporter against the built-in simulated Mattermost
 demo:

@@ -1,5 +1,9 @@
-// Command mattermost_exporter exposes Mattermost cluster, SAML and user
-// status metrics to Prometheus.
+// Command mattermost_exporter exposes Mattermost metrics to Prometheus: API
+// health, cluster nodes, SAML certificates, the deep health check, license,
+// jobs, plugins, system console analytics and user statuses, one collector
+// each (package collector). One code path serves both modes (package
+// probe): the --mattermost.* flags make a fleet of one target served on
+// /metrics, --config.file names many served on /probe (fleet.go).
 package main
 
 import (
@@ -272,7 +276,7 @@ func run(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan
 	if *telemetryPath != "/-/reload" {
 		mux.Handle("/-/reload", reloadHandler(fleet, logger))
 	}
-	description := "Prometheus exporter for Mattermost: cluster nodes, SAML certificates and user statuses"
+	description := "Prometheus exporter for Mattermost; collectors: " + strings.Join(collector.EnabledCollectors(), ", ")
 	var links []web.LandingLinks
 	if *configFile != "" {
 		mux.Handle("/probe", fleet.Handler(opts))

@@ -155,25 +155,6 @@ func TestVersionFlag(t *testing.T) {
 	}
 }
 
-func TestHelpListsFlags(t *testing.T) {
-	stdout, _, code := runMain(t, nil, "--help")
-	if code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	for _, f := range []string{
-		"--mattermost.url", "--mattermost.token-file", "--mattermost.timeout=10s", "--mattermost.tls.ca-file",
-		"--[no-]mattermost.tls.insecure-skip-verify", "--[no-]collector.cluster", "--[no-]collector.saml", "--[no-]collector.users",
-		"--collector.cluster.expected-nodes", "--collector.cluster.max-nodes=100", "--web.telemetry-path=\"/metrics\"", "--web.listen-address=:10065",
-		"--web.config.file", "--web.max-requests=40", "--[no-]web.disable-exporter-metrics", "--scrape.timeout-offset=0.5s",
-		"--log.level=info", "--log.format=logfmt", "--[no-]version", "--config.file", "--[no-]config.check", "--[no-]web.enable-lifecycle",
-		"--[no-]probe.eager-start", "--probe.idle-timeout=10m0s", "--probe.max-background-requests=8", "($MATTERMOST_URL)", "(default: enabled)",
-	} {
-		if !strings.Contains(stdout, f) {
-			t.Errorf("--help lacks %q", f)
-		}
-	}
-}
-
 func TestValidateConfig(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")

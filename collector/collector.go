@@ -1,8 +1,9 @@
 // Package collector turns Mattermost API answers into Prometheus metrics.
 //
-// It follows node_exporter's layout: every area (cluster, saml, users) lives
-// in its own file and registers itself from init() with registerCollector,
-// which creates the --collector.<name> / --no-collector.<name> flags. An
+// It follows node_exporter's layout: every area (cluster, saml, health,
+// license, jobs, plugins, analytics, users) lives in its own file and
+// registers itself from init() with registerCollector, which creates the
+// --collector.<name> / --no-collector.<name> flags. An
 // Exporter holds the long-lived sub-collectors, built once at start, and
 // hands out one prometheus.Collector per scrape (ScrapeCollector) that runs
 // the ping and every enabled area in parallel with the scrape's context.

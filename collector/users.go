@@ -85,8 +85,8 @@ func DefaultUsersConfig() UsersConfig {
 	}
 }
 
-// defaultWalkConcurrency: see the README's "Restarts and the user id cache
-// file" for the measurement behind it.
+// defaultWalkConcurrency: see docs/performance.md, "Restarts, walks and new
+// accounts", for the measurement behind it.
 const (
 	defaultWalkConcurrency = 4
 	maxWalkConcurrency     = 16

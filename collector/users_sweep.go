@@ -65,7 +65,7 @@ const (
 	expectedBodyPerID = 128
 	// yieldEvery: a decoding worker yields the CPU every this many
 	// statuses (about 60 µs of decoding); without it the 100k make bench
-	// ratio went from a median of 1.00 to 1.12 (README, Performance).
+	// ratio went from a median of 1.00 to 1.12 (docs/performance.md).
 	yieldEvery = 100
 	// unknownLogEvery throttles the warning about unknown status values.
 	unknownLogEvery = time.Hour

@@ -230,6 +230,18 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		t.Logf("%s: %d series", q.Where, len(res))
 	}
 
+	// 4b. Every example PromQL of README.md and docs/ is valid and every metric it names has
+	// series here (the examples are checked against what Prometheus really holds).
+	for _, q := range docsPromQLExamples(t) {
+		api.query(q.Expr) // fails the test on a PromQL error
+		names, _ := promQLMetricNames(q.Expr)
+		for _, n := range names {
+			promWaitFor(t, 15*time.Second, q.Where+": "+n+" has series", func() (bool, string) {
+				return len(api.query(n)) > 0, q.Expr
+			})
+		}
+	}
+
 	// 5. Faults.
 	faults := []promE2EFault{
 		{

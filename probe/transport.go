@@ -31,7 +31,8 @@ func isBackground(ctx context.Context) bool {
 // whose caches refresh together cannot stampede the exporter's host or the
 // network. A slot is held from the request until its body is closed, and
 // at most maxHold: a stalled server cannot keep a slot for ever. Requests
-// of the probes themselves (ping, cluster, saml) are never limited.
+// of the probes themselves (ping and every collector's per-scrape calls)
+// are never limited.
 type limitedTransport struct {
 	next    http.RoundTripper
 	slots   chan struct{} // shared by every target
