@@ -98,6 +98,45 @@ func cacheErr(reason, format string, a ...any) error {
 	return &cacheFileError{reason: reason, err: fmt.Errorf(format, a...)}
 }
 
+// testCacheWriteDelay is for tests only (e2e/crash_test.go): the env
+// variable MMEXP_TEST_CACHE_WRITE_DELAY (a Go duration, at most 10 s)
+// makes every cache file write stop this long halfway through the ids, so
+// that a test can kill the exporter while the temporary file is half
+// written. Never set it in production: it only delays the write.
+var testCacheWriteDelay = parseTestCacheWriteDelay(os.Getenv("MMEXP_TEST_CACHE_WRITE_DELAY"))
+
+func parseTestCacheWriteDelay(v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return min(d, 10*time.Second)
+}
+
+// cacheTempPattern is the glob of writeCacheFile's temporary files for
+// path (os.CreateTemp replaces the '*').
+func cacheTempPattern(path string) string {
+	return "." + filepath.Base(path) + ".tmp-*"
+}
+
+// removeCacheTemps removes the temporary files an exporter killed while
+// writing path left behind (each as big as the file): without it every
+// such crash would leak one. It returns how many it removed.
+func removeCacheTemps(path string) int {
+	dir := filepath.Dir(path)
+	matches, err := filepath.Glob(filepath.Join(dir, cacheTempPattern(path)))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, m := range matches {
+		if st, err := os.Lstat(m); err == nil && st.Mode().IsRegular() && os.Remove(m) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // writeCacheFile stores header h and ids atomically at path.
 func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 	h.Count = ids.Len()
@@ -106,7 +145,7 @@ func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 		return err
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, cacheTempPattern(path))
 	if err != nil {
 		return err
 	}
@@ -123,7 +162,15 @@ func writeCacheFile(path string, h cacheFileHeader, ids *userIDs) (err error) {
 	_, _ = fmt.Fprintf(w, "%s%d\n", cacheFileMagic, cacheFileVersion)
 	_, _ = w.Write(hdr)
 	_ = w.WriteByte('\n')
-	_, _ = w.WriteString(ids.s)
+	if testCacheWriteDelay > 0 {
+		half := ids.s[:len(ids.s)/2]
+		_, _ = w.WriteString(half)
+		_ = w.Flush()
+		time.Sleep(testCacheWriteDelay)
+		_, _ = w.WriteString(ids.s[len(half):])
+	} else {
+		_, _ = w.WriteString(ids.s)
+	}
 	if err = w.Flush(); err != nil {
 		return err
 	}
@@ -314,6 +361,9 @@ func (ic *idCache) saveCacheFile(ctx context.Context, snap *idSnapshot, stats in
 func (ic *idCache) loadCacheFile(ctx context.Context) (*idSnapshot, int64) {
 	if ic.cacheFile == "" {
 		return nil, 0
+	}
+	if n := removeCacheTemps(ic.cacheFile); n > 0 {
+		level.Info(ic.logger).Log("msg", "removed temporary user id cache files left by an interrupted write", "file", ic.cacheFile, "removed", n)
 	}
 	snap, total, err := ic.checkCacheFile(ctx)
 	reason := cacheLoaded

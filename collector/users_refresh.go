@@ -494,7 +494,11 @@ func (ic *idCache) run(ctx context.Context) {
 	if snap := ic.restore(ctx); snap != nil {
 		plan = &walkPlan{next: snap.finished.Add(ic.cfg.RefreshInterval), earliest: time.Now().Add(max(ic.cfg.MinEarlyGap, 0))}
 	}
-	retry, rewalk := ic.retryMin, ic.rewalkMin
+	// A re-walk after a disagreement never waits longer than a walk on
+	// schedule would (the documented bound: exact within the refresh
+	// interval plus two walks of an account change).
+	rewalkMin := min(ic.rewalkMin, ic.cfg.RefreshInterval)
+	retry, rewalk := ic.retryMin, rewalkMin
 	probed := false // the current walk was started by a probe
 	for {
 		if plan != nil {
@@ -542,7 +546,7 @@ func (ic *idCache) run(ctx context.Context) {
 			rewalk = min(2*rewalk, ic.cfg.RefreshInterval)
 			retry = ic.retryMin
 		default:
-			retry, rewalk = ic.retryMin, ic.rewalkMin
+			retry, rewalk = ic.retryMin, rewalkMin
 		}
 	}
 }

@@ -20,9 +20,12 @@
 //	GET  /api/v4/teams?page=&per_page=                  any session (admin: all teams, others: open ones)
 //	GET  /api/v4/users/stats                             any session
 //	GET  /api/v4/users/me                                any session
+//	DELETE /api/v4/users/{id}[?permanent=true]         system admin (deactivate, or delete for good)
+//	PUT  /api/v4/users/{id}/patch                       system admin or self (the username)
 //	GET  /api/v4/license/client?format=old              no auth (without format: 501 on 5.37, 400 on 11)
 //
-// Two sessions exist: AdminToken (a system admin, user id AdminUserID) and
+// Two sessions exist (AddAdminToken and RevokeToken change which tokens
+// open them): AdminToken (a system admin, user id AdminUserID) and
 // UserToken (a plain system_user, user id UserUserID). Any other token, or
 // none, gets the real server's 401. The accounts behind the tokens are not
 // listed by GET /users unless Config.Users contains their ids.

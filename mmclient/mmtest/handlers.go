@@ -126,11 +126,11 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path)))
+	rt := classifyChurn(r, classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path))))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
-	down := s.down
+	down, era := s.down, s.era
 	s.mu.RUnlock()
 	if down {
 		writeRaw(w, http.StatusBadGateway, "text/html", ProxyErrorPage)
@@ -140,7 +140,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeLimitExceeded(w, retryAfter)
 		return
 	}
-	rc := &reqCtx{s: s, era: s.era, w: w, r: r, ep: rt.ep}
+	rc := &reqCtx{s: s, era: era, w: w, r: r, ep: rt.ep}
 	if f, ok := s.takeFault(rt.ep); ok {
 		if f.Delay > 0 && !bufferBody(r) {
 			return
@@ -213,6 +213,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.clientLicense() // ops.go
 	case epTeams:
 		rc.teams() // teams.go
+	case epUserDelete:
+		rc.deleteUser(rt.id) // churn.go
+	case epUserPatch:
+		rc.patchUser(rt.id) // churn.go
 	default:
 		rc.serveOps(rt.ep)
 	}
@@ -344,13 +348,16 @@ func tokenOf(r *http.Request) string {
 // requireSession resolves the session; it answers 401 and returns false
 // without a valid token.
 func (rc *reqCtx) requireSession() bool {
-	switch tok := tokenOf(rc.r); tok {
-	case AdminToken:
+	tok := tokenOf(rc.r)
+	switch rc.s.sessionOf(tok) {
+	case sessionAdmin:
 		rc.userID, rc.admin = AdminUserID, true
 		return true
-	case UserToken:
+	case sessionUser:
 		rc.userID = UserUserID
 		return true
+	}
+	switch tok {
 	case "":
 		rc.appError(http.StatusUnauthorized, "api.context.session_expired.app_error",
 			"Invalid or expired session, please login again.", "UserRequired")
@@ -414,7 +421,7 @@ func (rc *reqCtx) ping11(q url.Values, status string, code int) {
 	b = append(b, `{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"",`...)
 	if q.Get("get_server_status") == "true" {
 		b = append(b, `"database_status":"OK","filestore_status":"OK",`...)
-		if tokenOf(rc.r) == AdminToken {
+		if rc.sessionIsAdmin() {
 			b = append(b, `"root_status":true,`...)
 		}
 		h := rc.w.Header()

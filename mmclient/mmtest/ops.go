@@ -243,7 +243,7 @@ func (rc *reqCtx) serveOps(ep int) {
 
 // sessionIsAdmin resolves the token of an endpoint that needs no session: a
 // missing or unknown token is ignored, as Mattermost does there.
-func (rc *reqCtx) sessionIsAdmin() bool { return tokenOf(rc.r) == AdminToken }
+func (rc *reqCtx) sessionIsAdmin() bool { return rc.s.sessionOf(tokenOf(rc.r)) == sessionAdmin }
 
 func (rc *reqCtx) serverHealth() {
 	current := rc.era == Era11

@@ -73,7 +73,7 @@ const (
 	epLicense
 	epOther
 	epOpsBase                 // first endpoint of ops.go
-	numEndpoints = epTeamsEnd // ops.go's then teams.go's endpoints follow
+	numEndpoints = epChurnEnd // ops.go's, teams.go's, then churn.go's endpoints follow
 )
 
 var endpointNames = [numEndpoints]string{
@@ -241,7 +241,8 @@ type Server struct {
 	unhealthy       bool
 	down            bool
 	faults          map[string]*faultState
-	ops             opsState // ops.go
+	tokens          map[string]session // tokens.go: added and revoked tokens
+	ops             opsState           // ops.go
 
 	rlMu     sync.Mutex
 	rl       *RateLimit
@@ -420,16 +421,20 @@ func (s *Server) Version() string {
 	return s.version
 }
 
-// Era returns the era the server reproduces (fixed at New).
-func (s *Server) Era() Era { return s.era }
+// Era returns the era the server reproduces (set by New and SetEra).
+func (s *Server) Era() Era {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.era
+}
 
 // SetMaximumPayloadSizeBytes changes the request body limit (see
 // Config.MaximumPayloadSizeBytes: 0 = the era's default, negative = none).
 func (s *Server) SetMaximumPayloadSizeBytes(n int64) {
+	s.mu.Lock()
 	if n == 0 {
 		n = s.era.DefaultMaxPayload()
 	}
-	s.mu.Lock()
 	s.maxPayload = n
 	s.mu.Unlock()
 }

@@ -130,8 +130,25 @@ func (st *userStore) buildTeamLists() {
 // users, the added accounts being the newest: a CreateAt of 0 becomes
 // later than every account's and now. Callers hold the server's write lock.
 func (st *userStore) withAdded(users []UserSpec, now int64) *userStore {
-	specs := make([]UserSpec, 0, st.n+len(users))
+	specs := st.specs()
 	newest := now
+	for i := range specs {
+		newest = max(newest, specs[i].CreateAt)
+	}
+	for _, u := range users {
+		if u.CreateAt == 0 {
+			newest++
+			u.CreateAt = newest
+		}
+		specs = append(specs, u)
+	}
+	return st.rebuilt(specs)
+}
+
+// specs returns st's accounts as UserSpecs (their CreateAt set), in
+// username order. Callers hold the server's lock.
+func (st *userStore) specs() []UserSpec {
+	specs := make([]UserSpec, 0, st.n+1)
 	for i := 0; i < st.n; i++ {
 		u := UserSpec{
 			ID: st.ids[i], Username: st.names[i], IsBot: st.flags[i]&flagBot != 0,
@@ -143,18 +160,17 @@ func (st *userStore) withAdded(users []UserSpec, now int64) *userStore {
 			u.Team = st.teams[t].ID
 		}
 		specs = append(specs, u)
-		newest = max(newest, st.createAt[i])
 	}
-	for _, u := range users {
-		if u.CreateAt == 0 {
-			newest++
-			u.CreateAt = newest
-		}
-		specs = append(specs, u)
-	}
+	return specs
+}
+
+// rebuilt returns a new store of specs with st's teams, keeping the
+// deactivation times of st's accounts and the statuses st stored for ids
+// that are not accounts of the new store.
+func (st *userStore) rebuilt(specs []UserSpec) *userStore {
 	out := newUserStore(specs, st.teams)
 	for i := 0; i < out.n; i++ {
-		if j, ok := st.index[out.ids[i]]; ok {
+		if j, ok := st.index[out.ids[i]]; ok && st.deleteAt[j] != 0 && out.deleteAt[i] != 0 {
 			out.deleteAt[i] = st.deleteAt[j]
 		}
 	}

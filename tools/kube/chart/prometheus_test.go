@@ -131,7 +131,7 @@ func TestShardedScrapeConfigInPrometheus(t *testing.T) {
 	}()
 
 	// Where Prometheus sends each target.
-	got := map[string][]string{}
+	var got map[string][]string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got = activeTargets(addr)

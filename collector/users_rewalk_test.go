@@ -1,0 +1,50 @@
+package collector
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
+)
+
+// With a refresh interval shorter than rewalkMin, a walk that disagrees
+// with GET /users/stats is made again within the refresh interval, not
+// after rewalkMin (1 min): the bound docs/operations.md states, exact
+// within the refresh interval plus two walks of an account change, holds
+// for every interval.
+func TestUsersRewalkNoLaterThanRefreshInterval(t *testing.T) {
+	cfg := serialWalkConfig()
+	cfg.RefreshInterval = time.Second
+	cfg.StatsInterval = -1
+	users := mmtest.GenerateUsers(1000, 11)
+	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users})
+	if env.c.cache.rewalkMin < 30*time.Second {
+		t.Fatalf("rewalkMin %s: the test needs the default (1 min), longer than waitFor's 30 s", env.c.cache.rewalkMin)
+	}
+	victim := -1
+	for i := 700; i < len(users); i++ {
+		if !users[i].IsBot && !users[i].Deactivated {
+			victim = i
+			break
+		}
+	}
+	var once sync.Once
+	env.srv.SetLatency(func(endpoint string, offset int) time.Duration {
+		if endpoint == mmtest.EndpointUsers && offset == 200 {
+			once.Do(func() { go env.srv.RenameUser(users[victim].ID, "aaaa-renamed") })
+			time.Sleep(20 * time.Millisecond) // let the rename land before page 2
+		}
+		return 0
+	})
+	startUsers(t, env.c)
+	waitFor(t, "the first walk", func() bool { return counterValue(env.c.cache.refreshes) >= 1 })
+	if d := env.c.cache.statsDiff.Load(); counterValue(env.c.cache.refreshes) == 1 && (d == nil || *d != -1) {
+		t.Fatalf("stats difference after the first walk = %v, want -1 (the renamed account skipped)", d)
+	}
+	waitFor(t, "the re-walk within the refresh interval", func() bool { return counterValue(env.c.cache.refreshes) >= 2 })
+	if snap := env.c.cache.snap.Load(); !slices.Contains(idList(&snap.ids), users[victim].ID) {
+		t.Fatal("the re-walk did not count the renamed account")
+	}
+}
