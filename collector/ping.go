@@ -26,8 +26,9 @@ var (
 	)
 )
 
-// ping emits mattermost_up and, when the server answered with a version
-// header, mattermost_server_info. It is always on. A ping that fails is
+// ping emits mattermost_up, when the server answered with a version
+// header mattermost_server_info, and over https the TLS certificate metrics
+// of endpoint="mattermost" (tls.go). It is always on. A ping that fails is
 // logged once per scrape.
 //
 // A 429 counts as up: Mattermost's rate limiter answered, so the server is
@@ -54,6 +55,11 @@ func (e *Exporter) ping(ctx context.Context, ch chan<- prometheus.Metric) {
 		logPingError(e, err)
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+	// The certificate is known from a failed handshake too (it may be
+	// what failed), so it does not wait for an answer.
+	if st, ok := e.client.TLSState(); ok {
+		emitTLS(ch, tlsEndpointMattermost, st)
+	}
 	if p == nil {
 		return
 	}

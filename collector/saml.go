@@ -255,6 +255,9 @@ func (c *SAMLCollector) updateExpiry(ctx context.Context, ch chan<- prometheus.M
 		if !st.lastGood.IsZero() {
 			ch <- prometheus.MustNewConstMetric(samlCertificateExpiryDesc, prometheus.GaugeValue, float64(st.lastGood.Unix()), "idp")
 		}
+		if st.hasTLS {
+			emitTLS(ch, tlsEndpointIDP, st.tls)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -373,6 +376,10 @@ type idpState struct {
 	url      string    // "" = none configured
 	ok       bool      // the last fetch gave a signing certificate
 	lastGood time.Time // earliest NotAfter of the last good fetch; zero = none yet
+	// tls is what the last TLS handshake with the metadata server showed
+	// (hasTLS false for http:// and before the first handshake).
+	tls    mmclient.TLSState
+	hasTLS bool
 }
 
 // idpMetadataWatcher fetches the IdP metadata at most once per interval
@@ -394,6 +401,7 @@ type idpMetadataWatcher struct {
 
 	fetchAt time.Time // last fetch attempt
 	state   idpState
+	tls     *mmclient.TLSRecorder // of state.url
 }
 
 func newIDPMetadataWatcher(client *mmclient.Client, cfg SAMLConfig, logger log.Logger) (*idpMetadataWatcher, error) {
@@ -482,6 +490,7 @@ func (w *idpMetadataWatcher) get(ctx context.Context) (idpState, error) {
 	if target != w.state.url {
 		// A new URL: the old answer says nothing about it.
 		w.state, w.fetchAt = idpState{url: target}, time.Time{}
+		w.tls = mmclient.NewTLSRecorder(target, w.http.Transport)
 	}
 	wait := w.interval
 	if !w.state.ok && wait > samlIDPRetryInterval {
@@ -496,6 +505,7 @@ func (w *idpMetadataWatcher) get(ctx context.Context) (idpState, error) {
 		} else {
 			w.state.ok, w.state.lastGood = true, notAfter
 		}
+		w.state.tls, w.state.hasTLS = w.tls.State()
 	}
 	return w.state, nil
 }
@@ -510,6 +520,9 @@ func (w *idpMetadataWatcher) fetch(ctx context.Context, target string) (time.Tim
 	}
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
 	resp, err := w.http.Do(req)
+	if st := w.tls.Record(resp, err); st != nil && !st.Verified {
+		_ = level.Warn(w.logger).Log("msg", "the SAML IdP metadata server's TLS certificate chain does not verify", "url", redactURL(target), "err", st.VerifyError)
+	}
 	if err != nil {
 		// The URL may hold a secret in its query: the error repeats it.
 		var ue *url.Error

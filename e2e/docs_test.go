@@ -132,6 +132,22 @@ func docsServedFamilies(t *testing.T) map[string]*docsFamily {
 	promWaitHTTP(t, "http://"+addr+"/metrics", 20*time.Second)
 	docsAddExposition(t, fams, "a fleet's /probe", promFleetGet(t, "http://"+addr+"/probe?target=docs"))
 	docsAddExposition(t, fams, "a fleet's /metrics", promFleetGet(t, "http://"+addr+"/metrics"))
+
+	// Over https (Mattermost and the IdP metadata URL): the TLS certificate families.
+	now := time.Now()
+	chain := mmtest.MustCertChain(now.Add(90*24*time.Hour), now.Add(365*24*time.Hour))
+	tlsFake := mmtest.NewTLSServer(mmtest.Config{CertChain: chain, SAMLEnabled: true})
+	t.Cleanup(tlsFake.Close)
+	if err := tlsFake.SetSAMLIDPCertificate(now.Add(365 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tlsFake.SetSAMLIDPMetadataURL(tlsFake.URL + mmtest.IDPMetadataPath)
+	ca := filepath.Join(dir, "ca.pem")
+	promWriteFile(t, ca, string(chain.RootPEM()))
+	overTLS := goldenStartExporter(t, tlsFake.URL, mmtest.AdminToken, "--no-collector.users",
+		"--mattermost.tls.ca-file="+ca, "--collector.saml.idp-metadata-ca-file="+ca)
+	goldenWaitListening(t, overTLS)
+	docsAddExposition(t, fams, "a run over https", overTLS.scrape(t))
 	return fams
 }
 

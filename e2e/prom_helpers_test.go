@@ -136,23 +136,32 @@ var promContractMetrics = []string{
 	"mattermost_channels",
 	"mattermost_teams",
 	"mattermost_analytics_timestamp_seconds",
+	// Issue 25: the TLS certificate in front of Mattermost and of the IdP metadata URL.
+	"mattermost_tls_certificate_expiry_timestamp_seconds",
+	"mattermost_tls_certificate_info",
+	"mattermost_tls_version_info",
+	"mattermost_tls_certificate_verified",
 }
 
 // promConditionalMetrics are contract names exported only in some configurations, so a golden
 // file taken without that configuration may lack them.
 var promConditionalMetrics = map[string]string{
-	"mattermost_cluster_expected_nodes":       "only with --collector.cluster.expected-nodes",
-	"mattermost_exporter_ratelimit_remaining": "only once Mattermost sent X-Ratelimit-Remaining",
-	"mattermost_search_backend_info":          "only from Mattermost 9.x on (the 5.37 golden lacks it)",
-	"mattermost_websocket_connections":        "only with --collector.analytics (off by default)",
-	"mattermost_db_connections":               "only with --collector.analytics (off by default)",
-	"mattermost_active_users":                 "only with --collector.analytics (off by default)",
-	"mattermost_inactive_users":               "only with --collector.analytics (off by default)",
-	"mattermost_user_accounts":                "only with --collector.analytics (off by default)",
-	"mattermost_posts":                        "only with --collector.analytics (off by default)",
-	"mattermost_channels":                     "only with --collector.analytics (off by default)",
-	"mattermost_teams":                        "only with --collector.analytics (off by default)",
-	"mattermost_analytics_timestamp_seconds":  "only with --collector.analytics (off by default)",
+	"mattermost_cluster_expected_nodes":                   "only with --collector.cluster.expected-nodes",
+	"mattermost_exporter_ratelimit_remaining":             "only once Mattermost sent X-Ratelimit-Remaining",
+	"mattermost_search_backend_info":                      "only from Mattermost 9.x on (the 5.37 golden lacks it)",
+	"mattermost_websocket_connections":                    "only with --collector.analytics (off by default)",
+	"mattermost_db_connections":                           "only with --collector.analytics (off by default)",
+	"mattermost_active_users":                             "only with --collector.analytics (off by default)",
+	"mattermost_inactive_users":                           "only with --collector.analytics (off by default)",
+	"mattermost_user_accounts":                            "only with --collector.analytics (off by default)",
+	"mattermost_posts":                                    "only with --collector.analytics (off by default)",
+	"mattermost_channels":                                 "only with --collector.analytics (off by default)",
+	"mattermost_teams":                                    "only with --collector.analytics (off by default)",
+	"mattermost_analytics_timestamp_seconds":              "only with --collector.analytics (off by default)",
+	"mattermost_tls_certificate_expiry_timestamp_seconds": "only over https (the golden expositions are taken over http)",
+	"mattermost_tls_certificate_info":                     "only over https (the golden expositions are taken over http)",
+	"mattermost_tls_version_info":                         "only over https (the golden expositions are taken over http)",
+	"mattermost_tls_certificate_verified":                 "only over https (the golden expositions are taken over http)",
 }
 
 // promKnownMetricNames returns the names a rule or dashboard may use, and where they came from:

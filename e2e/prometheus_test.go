@@ -42,8 +42,15 @@ const (
 // promE2ENotExported are contract metrics the fake of this test cannot produce, with why; the
 // contract check and the dashboard queries skip them (the golden tests cover them).
 var promE2ENotExported = map[string]string{
-	"mattermost_search_backend_info": "the fake runs Mattermost 5.37, which reports no ActiveSearchBackend (covered by the era-11 golden exposition)",
+	"mattermost_search_backend_info":                      "the fake runs Mattermost 5.37, which reports no ActiveSearchBackend (covered by the era-11 golden exposition)",
+	"mattermost_tls_certificate_expiry_timestamp_seconds": promE2EPlainHTTP,
+	"mattermost_tls_certificate_info":                     promE2EPlainHTTP,
+	"mattermost_tls_version_info":                         promE2EPlainHTTP,
+	"mattermost_tls_certificate_verified":                 promE2EPlainHTTP,
 }
+
+// promE2EPlainHTTP is why this test sees no TLS metric.
+const promE2EPlainHTTP = "the fake of this test serves plain http (TestPrometheusTLSCertificateAlert covers the TLS metrics, alert and panels)"
 
 // promE2ENotExportedIn returns why a query cannot return data here ("" when it can).
 func promE2ENotExportedIn(expr string) string {
@@ -744,6 +751,13 @@ rule_files:
     static_configs:
       - targets: [%q]
 `, rules, alerting, promE2EJob, exporterAddr)
+	promStartPrometheusConfig(t, bin, dir, addr, cfg)
+}
+
+// promStartPrometheusConfig starts Prometheus on addr with the configuration cfg (written to
+// dir, which also holds its data and log) and waits until it is ready.
+func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
+	t.Helper()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	promWriteFile(t, cfgPath, cfg)
 	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,

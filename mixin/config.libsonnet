@@ -16,6 +16,12 @@
     licenseCriticalDays: 7,
     samlCertificateWarningDays: 30,
     samlCertificateCriticalDays: 7,
+    // Days before the earliest certificate of a TLS chain the exporter sees (Mattermost's URL,
+    // the SAML IdP metadata URL) expires at which MattermostTLSCertificateExpiringSoon turns
+    // warning, then critical (Let's Encrypt renews 30 days ahead: under 21 days its renewal
+    // has failed for over a week).
+    tlsCertificateWarningDays: 21,
+    tlsCertificateCriticalDays: 7,
 
     // MattermostExporterUsersRefreshStale: the user list's last walk is older than this.
     usersRefreshStaleSeconds: 3600,
@@ -46,6 +52,7 @@
       MattermostPluginFailed: '10m',
       MattermostPluginVersionSkew: '30m',
       MattermostSAMLCertificateExpiringSoon: '10m',
+      MattermostTLSCertificateExpiringSoon: '10m',
     },
 
     // Every alert's runbook_url is this plus '#' and the lower-cased alert name.

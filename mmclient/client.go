@@ -138,6 +138,7 @@ type Client struct {
 	hc         *http.Client
 	observer   func(RequestInfo)
 	version    atomic.Pointer[ServerVersion]
+	tls        *TLSRecorder
 	// versionWarn spaces the warnings about an X-Version-Id that does
 	// not parse (at most one an hour).
 	versionWarn  rate.Sometimes
@@ -216,6 +217,9 @@ func New(opts Options) (*Client, error) {
 		}
 		rt = tr
 	}
+	// The recorder reads the TLS settings of the transport before it is
+	// wrapped (the fleet's limiter).
+	c.tls = NewTLSRecorder(base, rt)
 	if opts.WrapTransport != nil {
 		rt = opts.WrapTransport(rt)
 	}
@@ -393,6 +397,29 @@ func (c *Client) ServerVersion() (ServerVersion, bool) {
 	return *v, true
 }
 
+// TLSState returns what the last TLS handshake with the server showed
+// (see TLSState); false before the first one and for an http:// URL. It
+// comes from the connections of the client's own requests.
+func (c *Client) TLSState() (TLSState, bool) { return c.tls.State() }
+
+// recordTLS keeps the TLS state of an exchange and logs a change of the
+// server's certificate (once per change, not per request).
+func (c *Client) recordTLS(resp *http.Response, err error) {
+	st := c.tls.Record(resp, err)
+	if st == nil {
+		return
+	}
+	leaf := st.Leaf()
+	kv := []any{"subject_cn", cutUTF8(leaf.Subject.CommonName, 128), "issuer_cn", cutUTF8(leaf.Issuer.CommonName, 128),
+		"earliest_not_after", st.EarliestNotAfter.UTC().Format(time.RFC3339), "chain", len(st.Chain)}
+	if st.Verified {
+		level.Debug(c.logger).Log(append([]any{"msg", "TLS certificate of the Mattermost server"}, kv...)...)
+		return
+	}
+	level.Warn(c.logger).Log(append([]any{"msg", "the Mattermost server's TLS certificate chain does not verify (mattermost_tls_certificate_verified 0)",
+		"err", cutUTF8(st.VerifyError.Error(), maxErrorText)}, kv...)...)
+}
+
 // noRetriesKey is the context key of WithoutRetries.
 type noRetriesKey struct{}
 
@@ -463,6 +490,7 @@ func (c *Client) do(ctx context.Context, req request, handle responseHandler) er
 			hreq.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.hc.Do(hreq)
+		c.recordTLS(resp, err)
 		if err != nil {
 			c.observe(req.endpoint, 0, nil)
 			return fmt.Errorf("%s: %w", req.endpoint, err)

@@ -16,10 +16,17 @@
 // saml collectors report (for demos of the alerts), e.g.
 //
 //	fake-mattermost --unhealthy=filestore --license-expires-in=480h --jobs=failed --plugins=skew
+//
+// --tls-certificate-expires-in serves https (and the IdP metadata over
+// https) with a generated chain of chosen expiry, whose root CA
+// --tls-ca-out writes for the exporter's --mattermost.tls.ca-file, e.g.
+//
+//	fake-mattermost --tls-certificate-expires-in=120h --tls-ca-out=/tmp/fake-ca.pem
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +72,11 @@ type options struct {
 	plugins        string
 	samlCertLeft   time.Duration
 	samlIDPCertLft time.Duration
+
+	// TLS (see tlsChain).
+	tlsLeafLeft  time.Duration
+	tlsInterLeft time.Duration
+	tlsCAOut     string
 }
 
 // newApp defines the command line; parsing fills o.
@@ -91,6 +103,9 @@ func newApp(o *options) *kingpin.Application {
 	app.Flag("plugins", "Plugins on every node: disabled (501, like the recorded servers), ok, failed (calls failed to stay running on the last node), skew (calls on another version on the last node).").Default("disabled").EnumVar(&o.plugins, "disabled", "ok", "failed", "skew")
 	app.Flag("saml-certificate-expires-in", "Configure SAML with a generated service provider certificate expiring this far from now (GET /saml/metadata); 0 = not configured (501).").Default("0s").DurationVar(&o.samlCertLeft)
 	app.Flag("saml-idp-certificate-expires-in", "Serve IdP metadata at "+mmtest.IDPMetadataPath+" with a signing certificate expiring this far from now, and point SamlSettings.IdpMetadataURL of GET /config at it; 0 = none.").Default("0s").DurationVar(&o.samlIDPCertLft)
+	app.Flag("tls-certificate-expires-in", "Serve https with a generated certificate chain whose server certificate expires this far from now (negative: expired); 0 = plain http.").Default("0s").DurationVar(&o.tlsLeafLeft)
+	app.Flag("tls-intermediate-expires-in", "With --tls-certificate-expires-in: when the chain's intermediate CA certificate expires, from now; 0 = 5 years.").Default("0s").DurationVar(&o.tlsInterLeft)
+	app.Flag("tls-ca-out", "With --tls-certificate-expires-in: write the chain's root CA certificate (PEM) to this file, for the exporter's --mattermost.tls.ca-file.").Default("").StringVar(&o.tlsCAOut)
 	app.Flag("log.level", "Log level: debug (every request) or info (a summary every --log.summary-interval).").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.summary-interval", "How often to log request counts at info level.").Default("30s").DurationVar(&o.summaryEvery)
 	return app
@@ -168,12 +183,21 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	chain, err := tlsChain(o, time.Now())
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	fake := mmtest.New(cfg)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
-	if err := applySignals(fake, o, "http://"+ln.Addr().String(), time.Now()); err != nil {
+	scheme := "http"
+	if chain != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{chain.TLSCertificate()}, MinVersion: tls.VersionTLS12})
+	}
+	if err := applySignals(fake, o, scheme+"://"+ln.Addr().String(), time.Now()); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -183,7 +207,7 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 	}
 	// The line is how scripts learn the address: a fake nobody can find is of no use. The
 	// listener already queues connections, so announcing before serving loses none.
-	if _, err := fmt.Fprintf(out, "fake-mattermost listening url=http://%s admin_token=%s user_token=%s users=%d nodes=%d era=%s\n",
+	if _, err := fmt.Fprintf(out, "fake-mattermost listening url="+scheme+"://%s admin_token=%s user_token=%s users=%d nodes=%d era=%s\n",
 		ln.Addr().String(), mmtest.AdminToken, mmtest.UserToken, len(cfg.Users), len(cfg.Nodes), cfg.Era); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("announce the address: %w", err)
@@ -196,7 +220,8 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 		"era", cfg.Era, "version_id", fake.Version(), "nodes", len(cfg.Nodes), "skewed_nodes", o.skewed, "unreachable_nodes", o.unreachable,
 		"saml", o.saml, "saml_enabled", o.samlEnabled, "latency", o.latency, "rate_limit", o.rateLimit,
 		"unhealthy", o.unhealthy, "license_expires_in", o.licenseLeft, "jobs", o.jobs, "plugins", o.plugins,
-		"saml_certificate_expires_in", o.samlCertLeft, "saml_idp_certificate_expires_in", o.samlIDPCertLft)
+		"saml_certificate_expires_in", o.samlCertLeft, "saml_idp_certificate_expires_in", o.samlIDPCertLft,
+		"tls_certificate_expires_in", o.tlsLeafLeft, "tls_intermediate_expires_in", o.tlsInterLeft)
 
 	var tick <-chan time.Time
 	if o.summaryEvery > 0 {
@@ -227,6 +252,31 @@ func run(ctx context.Context, o options, logger log.Logger, out io.Writer) error
 			return nil
 		}
 	}
+}
+
+// tlsChain returns the certificate chain to serve (nil: plain http) and
+// writes its root CA to --tls-ca-out.
+func tlsChain(o options, now time.Time) (*mmtest.CertChain, error) {
+	if o.tlsLeafLeft == 0 {
+		if o.tlsInterLeft != 0 || o.tlsCAOut != "" {
+			return nil, errors.New("--tls-intermediate-expires-in and --tls-ca-out need --tls-certificate-expires-in")
+		}
+		return nil, nil
+	}
+	inter := o.tlsInterLeft
+	if inter == 0 {
+		inter = 5 * 365 * 24 * time.Hour
+	}
+	chain, err := mmtest.NewCertChain(now.Add(o.tlsLeafLeft), now.Add(inter))
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate chain: %w", err)
+	}
+	if o.tlsCAOut != "" {
+		if err := os.WriteFile(o.tlsCAOut, chain.RootPEM(), 0o644); err != nil {
+			return nil, fmt.Errorf("--tls-ca-out: %w", err)
+		}
+	}
+	return chain, nil
 }
 
 // applySignals sets the fake's health, license, jobs, plugins and SAML

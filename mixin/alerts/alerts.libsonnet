@@ -19,6 +19,11 @@ local lib = import '../lib.libsonnet';
       },
     },
     local days = 86400,
+    // The description of MattermostTLSCertificateExpiringSoon, with when (a template) it expires.
+    local tlsDescription(when) =
+      'The TLS certificate chain {{ if eq $labels.endpoint "idp_metadata" }}of the SAML IdP metadata URL{{ else }}of Mattermost{{ end }}, '
+      + 'as seen by {{ $labels.instance }}, %s (its earliest certificate, leaf or intermediate). ' % when
+      + 'Once it has expired, {{ if eq $labels.endpoint "idp_metadata" }}the IdP metadata cannot be fetched{{ else }}browsers, apps and integrations refuse to connect{{ end }}.',
 
     groups+: [
       {
@@ -141,6 +146,24 @@ local lib = import '../lib.libsonnet';
             'Mattermost nodes run different versions of a plugin.',
             'The nodes of the Mattermost seen through {{ $labels.instance }} report {{ $value }} different versions of the plugin {{ $labels.plugin_id }} for %s, ' % forText('MattermostPluginVersionSkew')
             + 'longer than a plugin upgrade takes to reach every node.',
+          ),
+          // Two rules, one name: warning from tlsCertificateWarningDays before the earliest
+          // certificate of the presented chain (leaf or intermediate) expires, critical from
+          // tlsCertificateCriticalDays (and once expired). endpoint="mattermost" is the chain
+          // Mattermost's URL presents, endpoint="idp_metadata" the SAML IdP metadata server's
+          // (exported while SAML is enabled).
+          rule(
+            'MattermostTLSCertificateExpiringSoon', 'warning',
+            '%(m)s - time() < %(w)d * %(d)d and %(m)s - time() >= %(c)d * %(d)d'
+            % { m: s('mattermost_tls_certificate_expiry_timestamp_seconds'), w: c.tlsCertificateWarningDays, c: c.tlsCertificateCriticalDays, d: days },
+            'A TLS certificate expires in less than %d days.' % c.tlsCertificateWarningDays,
+            tlsDescription('expires in {{ $value | humanizeDuration }}'),
+          ),
+          rule(
+            'MattermostTLSCertificateExpiringSoon', 'critical',
+            '%s - time() < %d * %d' % [s('mattermost_tls_certificate_expiry_timestamp_seconds'), c.tlsCertificateCriticalDays, days],
+            'A TLS certificate expires in less than %d days.' % c.tlsCertificateCriticalDays,
+            tlsDescription('{{ if lt $value 0.0 }}has expired{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}'),
           ),
         ],
       },

@@ -364,6 +364,248 @@ local lib = import '../lib.libsonnet';
         },
         {
           type: "row",
+          title: "TLS certificates",
+          id: 57,
+          collapsed: false,
+          gridPos: {
+            h: 1,
+            w: 24,
+            x: 0,
+            y: 5
+          },
+          panels: []
+        },
+        {
+          type: "stat",
+          title: "TLS certificate days left",
+          description: 'Days until the earliest certificate (leaf or intermediate) of the TLS chain presented to the exporter expires: mattermost_tls_certificate_expiry_timestamp_seconds, endpoint mattermost = the Mattermost URL, idp_metadata = the SAML IdP metadata URL. Orange under %d days, red under %d (MattermostTLSCertificateExpiringSoon). Empty for http:// URLs.' % [c.tlsCertificateWarningDays, c.tlsCertificateCriticalDays],
+          id: 58,
+          datasource: {
+            type: "prometheus",
+            uid: "${datasource}"
+          },
+          gridPos: {
+            h: 4,
+            w: 8,
+            x: 0,
+            y: 6
+          },
+          targets: [
+            {
+              datasource: {
+                type: "prometheus",
+                uid: "${datasource}"
+              },
+              expr: q('(mattermost_tls_certificate_expiry_timestamp_seconds{%(m)s} - time()) / 86400'),
+              legendFormat: "{{endpoint}} {{instance}}",
+              refId: "A",
+              range: true,
+              instant: false
+            }
+          ],
+          fieldConfig: {
+            defaults: {
+              thresholds: {
+                mode: "absolute",
+                steps: [
+                  {
+                    color: "red",
+                    value: null
+                  },
+                  {
+                    color: "orange",
+                    value: c.tlsCertificateCriticalDays
+                  },
+                  {
+                    color: "green",
+                    value: c.tlsCertificateWarningDays
+                  }
+                ]
+              },
+              color: {
+                mode: "thresholds"
+              },
+              unit: "none",
+              decimals: 0
+            },
+            overrides: []
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                "lastNotNull"
+              ],
+              fields: "",
+              values: false
+            },
+            colorMode: "background",
+            graphMode: "none",
+            justifyMode: "auto",
+            orientation: "auto",
+            textMode: "auto",
+            wideLayout: true,
+            showPercentChange: false
+          }
+        },
+        {
+          type: "stat",
+          title: "TLS chain verified",
+          description: "mattermost_tls_certificate_verified: whether the presented chain verifies for the host name against the configured roots (CA file and system pool). With insecure-skip-verify the exporter checks it itself, so red here with Mattermost up means the exporter accepts a chain that browsers without that CA refuse.",
+          id: 59,
+          datasource: {
+            type: "prometheus",
+            uid: "${datasource}"
+          },
+          gridPos: {
+            h: 4,
+            w: 4,
+            x: 8,
+            y: 6
+          },
+          targets: [
+            {
+              datasource: {
+                type: "prometheus",
+                uid: "${datasource}"
+              },
+              expr: q('mattermost_tls_certificate_verified{%(m)s}'),
+              legendFormat: "{{endpoint}} {{instance}}",
+              refId: "A",
+              range: false,
+              instant: true
+            }
+          ],
+          fieldConfig: {
+            defaults: {
+              mappings: [
+                {
+                  type: "value",
+                  options: {
+                    "0": {
+                      text: "not verified",
+                      color: "red",
+                      index: 0
+                    },
+                    "1": {
+                      text: "verified",
+                      color: "green",
+                      index: 1
+                    }
+                  }
+                }
+              ],
+              thresholds: {
+                mode: "absolute",
+                steps: [
+                  {
+                    color: "red",
+                    value: null
+                  },
+                  {
+                    color: "green",
+                    value: 1
+                  }
+                ]
+              },
+              color: {
+                mode: "thresholds"
+              },
+              unit: "none"
+            },
+            overrides: []
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                "lastNotNull"
+              ],
+              fields: "",
+              values: false
+            },
+            colorMode: "background",
+            graphMode: "none",
+            justifyMode: "auto",
+            orientation: "auto",
+            textMode: "auto",
+            wideLayout: true,
+            showPercentChange: false
+          }
+        },
+        {
+          type: "table",
+          title: "TLS certificates",
+          description: "mattermost_tls_certificate_info (the leaf certificate: subject and issuer common names, serial) with mattermost_tls_version_info (the negotiated TLS version; empty when the last handshake failed on the certificate).",
+          id: 60,
+          datasource: {
+            type: "prometheus",
+            uid: "${datasource}"
+          },
+          gridPos: {
+            h: 4,
+            w: 12,
+            x: 12,
+            y: 6
+          },
+          targets: [
+            {
+              datasource: {
+                type: "prometheus",
+                uid: "${datasource}"
+              },
+              expr: q('max by (job, instance, endpoint, subject_cn, issuer_cn, serial, version) (mattermost_tls_certificate_info{%(m)s} * on(job, instance, endpoint) group_left(version) mattermost_tls_version_info{%(m)s}) or on(job, instance, endpoint) max by (job, instance, endpoint, subject_cn, issuer_cn, serial) (mattermost_tls_certificate_info{%(m)s})'),
+              legendFormat: "",
+              refId: "A",
+              range: false,
+              instant: true,
+              format: "table"
+            }
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: "none"
+            },
+            overrides: []
+          },
+          options: {
+            showHeader: true,
+            cellHeight: "sm",
+            footer: {
+              show: false,
+              reducer: [
+                "sum"
+              ],
+              fields: ""
+            }
+          },
+          transformations: [
+            {
+              id: "organize",
+              options: {
+                excludeByName: {
+                  Time: true,
+                  Value: true,
+                  __name__: true,
+                  job: true
+                },
+                indexByName: {
+                  instance: 0,
+                  endpoint: 1,
+                  subject_cn: 2,
+                  issuer_cn: 3,
+                  serial: 4,
+                  version: 5
+                },
+                renameByName: {
+                  subject_cn: "subject",
+                  issuer_cn: "issuer",
+                  version: "TLS version"
+                }
+              }
+            }
+          ]
+        },
+        {
+          type: "row",
           title: "Health and license",
           id: 30,
           collapsed: false,
@@ -371,7 +613,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 5
+            y: 10
           },
           panels: []
         },
@@ -388,7 +630,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 8,
             x: 0,
-            y: 6
+            y: 11
           },
           targets: [
             {
@@ -472,7 +714,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 8,
-            y: 6
+            y: 11
           },
           targets: [
             {
@@ -539,7 +781,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 12,
-            y: 6
+            y: 11
           },
           targets: [
             {
@@ -600,7 +842,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 18,
-            y: 6
+            y: 11
           },
           targets: [
             {
@@ -680,7 +922,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 8,
             x: 0,
-            y: 10
+            y: 15
           },
           targets: [
             {
@@ -746,7 +988,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 8,
-            y: 10
+            y: 15
           },
           targets: [
             {
@@ -818,7 +1060,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 12,
-            y: 10
+            y: 15
           },
           targets: [
             {
@@ -892,7 +1134,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 18,
-            y: 10
+            y: 15
           },
           targets: [
             {
@@ -951,7 +1193,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 14
+            y: 19
           },
           panels: []
         },
@@ -968,7 +1210,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 0,
-            y: 15
+            y: 20
           },
           targets: [
             {
@@ -1032,7 +1274,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 8,
-            y: 15
+            y: 20
           },
           targets: [
             {
@@ -1096,7 +1338,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 16,
-            y: 15
+            y: 20
           },
           targets: [
             {
@@ -1160,7 +1402,7 @@ local lib = import '../lib.libsonnet';
             h: 6,
             w: 24,
             x: 0,
-            y: 23
+            y: 28
           },
           targets: [
             {
@@ -1220,7 +1462,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 29
+            y: 34
           },
           panels: []
         },
@@ -1237,7 +1479,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 0,
-            y: 30
+            y: 35
           },
           targets: [
             {
@@ -1301,7 +1543,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 8,
-            y: 30
+            y: 35
           },
           targets: [
             {
@@ -1364,7 +1606,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 16,
-            y: 30
+            y: 35
           },
           targets: [
             {
@@ -1424,7 +1666,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 38
+            y: 43
           },
           panels: []
         },
@@ -1441,7 +1683,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 0,
-            y: 39
+            y: 44
           },
           targets: [
             {
@@ -1515,7 +1757,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 4,
-            y: 39
+            y: 44
           },
           targets: [
             {
@@ -1582,7 +1824,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 8,
-            y: 39
+            y: 44
           },
           targets: [
             {
@@ -1649,7 +1891,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 12,
-            y: 39
+            y: 44
           },
           targets: [
             {
@@ -1716,7 +1958,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 16,
-            y: 39
+            y: 44
           },
           targets: [
             {
@@ -1791,7 +2033,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 16,
             x: 0,
-            y: 43
+            y: 48
           },
           targets: [
             {
@@ -1914,7 +2156,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 51
+            y: 56
           },
           panels: []
         },
@@ -1931,7 +2173,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 0,
-            y: 52
+            y: 57
           },
           targets: [
             {
@@ -2011,7 +2253,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 8,
             x: 4,
-            y: 52
+            y: 57
           },
           targets: [
             {
@@ -2095,7 +2337,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 8,
             x: 12,
-            y: 52
+            y: 57
           },
           targets: [
             {
@@ -2167,7 +2409,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 4,
             x: 20,
-            y: 52
+            y: 57
           },
           targets: [
             {
@@ -2247,7 +2489,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 56
+            y: 61
           },
           panels: []
         },
@@ -2264,7 +2506,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 57
+            y: 62
           },
           targets: [
             {
@@ -2328,7 +2570,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 6,
             x: 12,
-            y: 57
+            y: 62
           },
           targets: [
             {
@@ -2385,7 +2627,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 18,
-            y: 57
+            y: 62
           },
           targets: [
             {
@@ -2452,7 +2694,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 6,
             x: 18,
-            y: 61
+            y: 66
           },
           targets: [
             {
@@ -2539,7 +2781,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 65
+            y: 70
           },
           targets: [
             {
@@ -2603,7 +2845,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 12,
-            y: 65
+            y: 70
           },
           targets: [
             {
@@ -2663,7 +2905,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 73
+            y: 78
           },
           panels: []
         },
@@ -2680,7 +2922,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 74
+            y: 79
           },
           targets: [
             {
@@ -2760,7 +3002,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 12,
-            y: 74
+            y: 79
           },
           targets: [
             {
@@ -2824,7 +3066,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 82
+            y: 87
           },
           targets: [
             {
@@ -2888,7 +3130,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 12,
-            y: 82
+            y: 87
           },
           targets: [
             {
@@ -2952,7 +3194,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 90
+            y: 95
           },
           targets: [
             {
@@ -3038,7 +3280,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 12,
-            y: 90
+            y: 95
           },
           targets: [
             {
@@ -3102,7 +3344,7 @@ local lib = import '../lib.libsonnet';
             h: 4,
             w: 24,
             x: 0,
-            y: 98
+            y: 103
           },
           targets: [
             {
@@ -3176,7 +3418,7 @@ local lib = import '../lib.libsonnet';
             h: 1,
             w: 24,
             x: 0,
-            y: 102
+            y: 107
           },
           panels: []
         },
@@ -3193,7 +3435,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 103
+            y: 108
           },
           targets: [
             {
@@ -3257,7 +3499,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 12,
-            y: 103
+            y: 108
           },
           targets: [
             {
@@ -3321,7 +3563,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 12,
             x: 0,
-            y: 111
+            y: 116
           },
           targets: [
             {
@@ -3407,7 +3649,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 8,
             x: 12,
-            y: 111
+            y: 116
           },
           targets: [
             {
@@ -3492,7 +3734,7 @@ local lib = import '../lib.libsonnet';
             h: 8,
             w: 4,
             x: 20,
-            y: 111
+            y: 116
           },
           targets: [
             {

@@ -3,6 +3,7 @@ package mmtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -205,6 +206,10 @@ type Config struct {
 	Latency func(endpoint string, n int) time.Duration
 
 	RateLimit *RateLimit // nil = no rate limiting
+
+	// CertChain, for NewTLSServer, is the certificate chain served instead
+	// of httptest's self-signed certificate (see SetCertChain).
+	CertChain *CertChain
 }
 
 type faultState struct {
@@ -218,7 +223,8 @@ type Server struct {
 	// server from NewServer/NewTLSServer; "" for New.
 	URL string
 
-	ts *httptest.Server
+	ts    *httptest.Server
+	chain atomic.Pointer[CertChain] // served by a TLS server when set
 
 	mu              sync.RWMutex
 	users           *userStore
@@ -292,17 +298,44 @@ func Start(tb TB, cfg Config) *Server {
 	return s
 }
 
-// NewTLSServer is NewServer over HTTPS with a self-signed certificate; see
-// CertificatePEM.
+// NewTLSServer is NewServer over HTTPS (HTTP/1.1), with httptest's
+// self-signed certificate or Config.CertChain; see CertificatePEM.
 func NewTLSServer(cfg Config) *Server {
 	s := New(cfg)
-	s.ts = httptest.NewTLSServer(s.Handler())
+	s.chain.Store(cfg.CertChain)
+	s.ts = httptest.NewUnstartedServer(s.Handler())
+	s.ts.TLS = &tls.Config{GetConfigForClient: s.tlsConfigForClient}
+	s.ts.StartTLS()
 	s.URL = s.ts.URL
 	return s
 }
 
-// CertificatePEM returns the PEM of a TLS server's certificate (nil for a
-// plain HTTP or unstarted server), for a client's CA file.
+// tlsConfigForClient serves the chain of SetCertChain when there is one
+// (nil: the server's own configuration, with httptest's certificate).
+func (s *Server) tlsConfigForClient(*tls.ClientHelloInfo) (*tls.Config, error) {
+	c := s.chain.Load()
+	if c == nil {
+		return nil, nil
+	}
+	return &tls.Config{Certificates: []tls.Certificate{c.TLSCertificate()}, NextProtos: []string{"http/1.1"}}, nil
+}
+
+// SetCertChain makes a TLS server present c in the handshakes from now on
+// (nil: httptest's certificate again), as a server whose certificate was
+// renewed: connections already open keep the chain of their handshake
+// (CloseClientConnections ends them).
+func (s *Server) SetCertChain(c *CertChain) { s.chain.Store(c) }
+
+// CloseClientConnections closes the connections of the server's clients.
+func (s *Server) CloseClientConnections() {
+	if s.ts != nil {
+		s.ts.CloseClientConnections()
+	}
+}
+
+// CertificatePEM returns the PEM of the certificate a client of a TLS server
+// trusts (see Certificate; nil for a plain HTTP or unstarted server), for a
+// client's CA file.
 func (s *Server) CertificatePEM() []byte {
 	c := s.Certificate()
 	if c == nil {
@@ -311,19 +344,27 @@ func (s *Server) CertificatePEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
-// Certificate returns a TLS server's certificate, or nil.
+// Certificate returns the certificate a client of a TLS server trusts:
+// httptest's self-signed one, or the root CA of the CertChain served. nil
+// for a plain HTTP or unstarted server.
 func (s *Server) Certificate() *x509.Certificate {
 	if s.ts == nil || s.ts.TLS == nil {
 		return nil
 	}
+	if c := s.chain.Load(); c != nil {
+		return c.Root
+	}
 	return s.ts.Certificate()
 }
 
-// Client returns an *http.Client configured for this server (it trusts a TLS
-// server's certificate); nil for an unstarted server.
+// Client returns an *http.Client configured for this server (it trusts the
+// certificate of Certificate); nil for an unstarted server.
 func (s *Server) Client() *http.Client {
 	if s.ts == nil {
 		return nil
+	}
+	if c := s.chain.Load(); c != nil {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.RootPool(), MinVersion: tls.VersionTLS12}}}
 	}
 	return s.ts.Client()
 }

@@ -1,0 +1,175 @@
+package mmclient
+
+// The TLS certificate chain a server presented, taken from the connection
+// state of the requests the exporter makes anyway (no request of its own).
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// TLSState is what the last TLS handshake with a server showed.
+type TLSState struct {
+	// Chain is the certificate chain the server presented, leaf first
+	// (the leaf and its intermediates; a root only if the server sends it).
+	Chain []*x509.Certificate
+	// EarliestNotAfter is the earliest NotAfter of Chain: when the first
+	// certificate of the chain expires (blackbox_exporter's
+	// probe_ssl_earliest_cert_expiry).
+	EarliestNotAfter time.Time
+	// Version is the negotiated TLS version (tls.VersionTLS13...), 0 when
+	// the handshake failed on certificate verification.
+	Version uint16
+	// Verified says whether Chain verifies for the server's name against
+	// the configured roots (the CA file plus the system pool, or the system
+	// pool alone). Go's TLS client checks this in the handshake; when the
+	// handshake skips the check (insecure-skip-verify) the recorder does
+	// the same check itself when it first sees the chain.
+	Verified bool
+	// VerifyError says why Chain does not verify (nil when Verified).
+	VerifyError error
+}
+
+// Leaf returns the server's own certificate.
+func (s TLSState) Leaf() *x509.Certificate { return s.Chain[0] }
+
+// TLSRecorder keeps the TLSState of the last TLS handshake seen on the
+// responses (and certificate verification failures) it is given. It is safe
+// for concurrent use; recording a response whose connection presented the
+// chain already kept costs a pointer comparison per certificate.
+type TLSRecorder struct {
+	serverName string
+	roots      *x509.CertPool // nil: the system pool
+	now        func() time.Time
+	cur        atomic.Pointer[TLSState]
+}
+
+// NewTLSRecorder returns a recorder for the server at rawURL, reached
+// through rt (nil: http.DefaultTransport). The chain must be valid for the
+// URL's host name (or the ServerName of rt's TLS settings); a chain the
+// handshake accepted without verification is checked against the RootCAs
+// of rt's TLS settings (nil: the system pool). rt's settings are those of
+// an *http.Transport, found through wrappers with an Unwrap() method.
+func NewTLSRecorder(rawURL string, rt http.RoundTripper) *TLSRecorder {
+	r := &TLSRecorder{now: time.Now}
+	if u, err := url.Parse(rawURL); err == nil {
+		r.serverName = u.Hostname()
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if cfg := tlsClientConfig(rt); cfg != nil {
+		r.roots = cfg.RootCAs
+		if cfg.ServerName != "" {
+			r.serverName = cfg.ServerName
+		}
+	}
+	return r
+}
+
+// State returns the state of the last handshake; false before the first
+// TLS handshake (and for plain http, always).
+func (r *TLSRecorder) State() (TLSState, bool) {
+	if s := r.cur.Load(); s != nil {
+		return *s, true
+	}
+	return TLSState{}, false
+}
+
+// Record takes the outcome of one HTTP exchange: the connection state of
+// resp, or, when err is a certificate verification failure of the
+// server's handshake, the chain the server presented (a proxy's own TLS
+// failure, "proxyconnect", is not the server's and is ignored). It returns
+// the new state when it differs from the one kept (for a log line), else
+// nil. Plain http and other errors keep the last state.
+func (r *TLSRecorder) Record(resp *http.Response, err error) *TLSState {
+	var next *TLSState
+	switch {
+	case err != nil:
+		var cve *tls.CertificateVerificationError
+		var op *net.OpError
+		if !errors.As(err, &cve) || len(cve.UnverifiedCertificates) == 0 ||
+			(errors.As(err, &op) && op.Op == "proxyconnect") {
+			return nil
+		}
+		if cur := r.cur.Load(); cur != nil && !cur.Verified && cur.Version == 0 && sameChain(cur.Chain, cve.UnverifiedCertificates) {
+			return nil
+		}
+		next = &TLSState{Chain: cve.UnverifiedCertificates, VerifyError: cve.Err}
+	case resp != nil && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0:
+		cs := resp.TLS
+		verified := len(cs.VerifiedChains) > 0
+		if cur := r.cur.Load(); cur != nil && cur.Version == cs.Version && sameChain(cur.Chain, cs.PeerCertificates) &&
+			(!verified || cur.Verified) {
+			return nil
+		}
+		next = &TLSState{Chain: cs.PeerCertificates, Version: cs.Version, Verified: verified}
+		if !verified {
+			next.VerifyError = r.verify(cs.PeerCertificates)
+			next.Verified = next.VerifyError == nil
+		}
+	default:
+		return nil
+	}
+	next.EarliestNotAfter = next.Chain[0].NotAfter
+	for _, c := range next.Chain[1:] {
+		if c.NotAfter.Before(next.EarliestNotAfter) {
+			next.EarliestNotAfter = c.NotAfter
+		}
+	}
+	r.cur.Store(next)
+	return next
+}
+
+// verify checks a chain the handshake accepted without verification as Go's
+// TLS client would have.
+func (r *TLSRecorder) verify(chain []*x509.Certificate) error {
+	opts := x509.VerifyOptions{
+		Roots:         r.roots,
+		DNSName:       r.serverName,
+		Intermediates: x509.NewCertPool(),
+		CurrentTime:   r.now(),
+	}
+	for _, c := range chain[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := chain[0].Verify(opts)
+	return err
+}
+
+// sameChain reports whether a and b hold the same certificates. Responses
+// on one connection share its slice, so the pointers usually match.
+func sameChain(a, b []*x509.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// tlsClientConfig returns the TLS configuration of rt: that of an
+// *http.Transport, reached through wrappers with an Unwrap method (nil when
+// there is none).
+func tlsClientConfig(rt http.RoundTripper) *tls.Config {
+	for range 8 {
+		switch t := rt.(type) {
+		case *http.Transport:
+			return t.TLSClientConfig
+		case interface{ Unwrap() http.RoundTripper }:
+			rt = t.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
