@@ -89,19 +89,24 @@ func goldenStartExporter(t *testing.T, mmURL, token string, args ...string) *gol
 // goldenRun runs the exporter binary bin like goldenStartExporter.
 func goldenRun(t *testing.T, bin, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
-	dir := t.TempDir()
+	return goldenExec(t, bin, append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN="+token),
+		append([]string{"--mattermost.url=" + mmURL}, args...))
+}
+
+// goldenExec runs bin with args and env on a free 127.0.0.1 port
+// (--web.listen-address), its output in a log file; it is stopped (SIGTERM,
+// then kill) when the test ends, and its log shown if the test failed.
+func goldenExec(t *testing.T, bin string, env, args []string) *goldenExporter {
+	t.Helper()
 	addr := freeAddr(t)
-	logPath := filepath.Join(dir, "exporter.log")
+	logPath := filepath.Join(t.TempDir(), "exporter.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, append([]string{
-		"--mattermost.url=" + mmURL,
-		"--web.listen-address=" + addr,
-	}, args...)...)
-	cmd.Env = append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN="+token)
+	cmd := exec.Command(bin, append([]string{"--web.listen-address=" + addr}, args...)...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

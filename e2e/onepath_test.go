@@ -8,8 +8,6 @@ package e2e
 import (
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,29 +68,7 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 // free port until the test ends.
 func startFleetExporter(t *testing.T, args ...string) *goldenExporter {
 	t.Helper()
-	addr := freeAddr(t)
-	logPath := filepath.Join(t.TempDir(), "exporter.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
-	cmd.Env = goldenEnvWithout("MATTERMOST_")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	e := &goldenExporter{cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		e.waitErr = cmd.Wait()
-		close(e.exited)
-	}()
-	t.Cleanup(func() {
-		if err := e.stop(10 * time.Second); err != nil {
-			t.Errorf("stopping the exporter: %v\n%s", err, e.log(t))
-		}
-	})
+	e := goldenExec(t, exporterBinary(t), goldenEnvWithout("MATTERMOST_"), args)
 	goldenWaitListening(t, e)
 	return e
 }
