@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// A write goes to a temporary file renamed over the old one: nothing is
-// left beside the file, and a write that cannot happen leaves the
-// previous file as it was.
-func TestCacheFileWriteIsAtomic(t *testing.T) {
-	ids := make([]string, 700)
+// newTestCacheFile returns a path in a fresh directory, a header and a
+// snapshot of n ids to write there.
+func newTestCacheFile(t *testing.T, n int) (string, cacheFileHeader, *Snapshot) {
+	t.Helper()
+	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = testID(i)
 	}
@@ -19,8 +19,15 @@ func TestCacheFileWriteIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "users.ids")
 	h := cacheFileHeader{URL: "http://mm.example", ActiveAll: snap.ActiveAll, StatsTotal: -1}
+	return filepath.Join(t.TempDir(), "users.ids"), h, snap
+}
+
+// A write goes to a temporary file renamed over the old one: nothing is
+// left beside the file, and a write that cannot happen leaves the
+// previous file as it was.
+func TestCacheFileWriteIsAtomic(t *testing.T) {
+	path, h, snap := newTestCacheFile(t, 700)
 	for range 2 {
 		if err := writeCacheFile(path, h, &snap.IDs); err != nil {
 			t.Fatal(err)
@@ -38,8 +45,8 @@ func TestCacheFileWriteIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, read, err := readCacheFile(path)
-	if err != nil || got.URL != h.URL || read.Len() != len(ids) {
-		t.Fatalf("read back: url %q, %d ids, err %v; want %q, %d", got.URL, read.Len(), err, h.URL, len(ids))
+	if err != nil || got.URL != h.URL || read.Len() != 700 {
+		t.Fatalf("read back: url %q, %d ids, err %v; want %q, %d", got.URL, read.Len(), err, h.URL, 700)
 	}
 	if err := writeCacheFile(filepath.Join(path, "nope"), got, &read); err == nil {
 		t.Fatal("write under a regular file succeeded")
@@ -58,16 +65,7 @@ func TestCacheFileTestWriteDelay(t *testing.T) {
 			t.Errorf("parseTestCacheWriteDelay(%q) = %s, want %s", v, got, want)
 		}
 	}
-	ids := make([]string, 700)
-	for i := range ids {
-		ids[i] = testID(i)
-	}
-	snap, err := NewSnapshot(ids, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "users.ids")
-	h := cacheFileHeader{URL: "http://mm.example", ActiveAll: snap.ActiveAll, StatsTotal: -1}
+	path, h, snap := newTestCacheFile(t, 700)
 	if err := writeCacheFile(path, h, &snap.IDs); err != nil {
 		t.Fatal(err)
 	}
