@@ -217,13 +217,6 @@ scrape_configs:
 // until it is ready and returns its API.
 func promRun(t *testing.T, bin, dir, addr, cfg string) *promAPI {
 	t.Helper()
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	promWriteFile(t, cfgPath, cfg)
-	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+addr,
-	)
-	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
+	promStartPrometheusConfig(t, bin, dir, addr, cfg)
 	return &promAPI{t: t, base: "http://" + addr}
 }
