@@ -30,6 +30,9 @@ var (
 	probeIdleTimeout = kingpin.Flag("probe.idle-timeout",
 		"Stop the background work of a target (and free its caches) when it has not been probed for this long; its next probe starts it again.").
 		Default(probe.DefaultIdleTimeout.String()).Duration()
+	probeKeepConnections = kingpin.Flag("probe.keep-connections",
+		"Keep a target's connections to Mattermost open between its probes (faster probes, no reconnect, about 100 KB more memory per started target over HTTPS). By default they are closed once a probe has its answers.").
+		Bool()
 	probeMaxBackground = kingpin.Flag("probe.max-background-requests",
 		"Most background requests (users id-cache walks and status sweeps) in flight at once across all targets.").
 		Default("8").Int()
@@ -75,5 +78,6 @@ func fleetOptions() (probe.Options, bool) {
 		EagerStart:            *probeEagerStart,
 		IdleTimeout:           *probeIdleTimeout,
 		MaxBackgroundRequests: *probeMaxBackground,
+		KeepConnections:       *probeKeepConnections,
 	}, true
 }

@@ -78,7 +78,7 @@ func parseFleetSpec(spec string) (n, users int, caFile string, err error) {
 // users, connections and goroutines are not in the measured process, and
 // returns the listener's URL. caFile, if not empty, makes it HTTPS with
 // its certificate written there.
-func startFakeFleet(b *testing.B, n, users int, caFile string) string {
+func startFakeFleet(b *testing.B, n, users int, caFile string) (url string, pid int) {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -106,7 +106,29 @@ func startFakeFleet(b *testing.B, n, users int, caFile string) string {
 	if err != nil {
 		b.Fatalf("fake fleet: %v: %s", err, stderr.String())
 	}
-	return strings.TrimSpace(line)
+	return strings.TrimSpace(line), cmd.Process.Pid
+}
+
+// childCPUTime is the user and system CPU time of the process pid, from
+// /proc/<pid>/stat.
+func childCPUTime(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name (which may hold spaces): state
+	// is the first, utime the 12th, stime the 13th; in clock ticks,
+	// 100 a second on Linux.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatalf("stat: %q", raw)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // memStats is what the benchmark measures of the process.
@@ -160,24 +182,26 @@ const (
 //		-args -fleet.heapprofile=/tmp/fleet.heap
 //	go tool pprof -top -sample_index=inuse_space /tmp/fleet.heap.http
 func BenchmarkProbe1000Targets(b *testing.B) {
-	b.Run("http", func(b *testing.B) { benchFleet(b, false) })
-	b.Run("https", func(b *testing.B) { benchFleet(b, true) })
+	b.Run("http", func(b *testing.B) { benchFleet(b, false, false) })
+	b.Run("https", func(b *testing.B) { benchFleet(b, true, false) })
+	b.Run("http-keep", func(b *testing.B) { benchFleet(b, false, true) })
+	b.Run("https-keep", func(b *testing.B) { benchFleet(b, true, true) })
 }
 
-func benchFleet(b *testing.B, https bool) {
+func benchFleet(b *testing.B, https, keep bool) {
 	e := newEnv(b)
 	var caFile, tls string
 	if https {
 		caFile = filepath.Join(e.dir, "ca.pem")
 		tls = "tls: {ca_file: " + caFile + "}"
 	}
-	url := startFakeFleet(b, bench1000Targets, bench1000Users, caFile)
+	url, server := startFakeFleet(b, bench1000Targets, bench1000Users, caFile)
 	var cfg strings.Builder
 	cfg.WriteString("targets:\n")
 	for i := 0; i < bench1000Targets; i++ {
 		cfg.WriteString(e.targetYAML(fmt.Sprintf("t%04d", i), fmt.Sprintf("%s/d/%d", url, i), tls))
 	}
-	f, err := New(Options{ConfigFile: e.config(cfg.String()), IdleTimeout: time.Hour})
+	f, err := New(Options{ConfigFile: e.config(cfg.String()), IdleTimeout: time.Hour, KeepConnections: keep})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -214,6 +238,13 @@ func benchFleet(b *testing.B, https bool) {
 	if n := f.StartedTargets(); n != bench1000Targets {
 		b.Fatalf("%d targets started, want %d", n, bench1000Targets)
 	}
+	// One more probe of every target, as the next scrape: a walk that
+	// finished after a target's last probe left its connection open
+	// until then.
+	for i := 0; i < bench1000Targets; i++ {
+		probe(i)
+	}
+	conns := f.openConns()
 	after := readMem(b)
 	if *fleetHeapProfile != "" {
 		writeProfiles(b, *fleetHeapProfile+"."+strings.TrimPrefix(b.Name(), "BenchmarkProbe1000Targets/"))
@@ -221,6 +252,7 @@ func benchFleet(b *testing.B, https bool) {
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / bench1000Targets }
 
 	dials0 := f.dials.Load()
+	cpu0, serverCPU0 := cpuTime(b), childCPUTime(b, server)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() { // the setup above runs once, however long the loop
@@ -230,6 +262,9 @@ func benchFleet(b *testing.B, https bool) {
 		n++
 	}
 	b.ReportMetric(float64(f.dials.Load()-dials0)/float64(n), "dials/probe")
+	b.ReportMetric(float64(conns)/bench1000Targets, "conns/target")
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(n), "cpu-ns/probe")
+	b.ReportMetric(float64(childCPUTime(b, server)-serverCPU0)/float64(n), "server-cpu-ns/probe")
 	b.ReportMetric(per(after.heap, before.heap), "heap-B/target")
 	b.ReportMetric(per(after.stack, before.stack), "stack-B/target")
 	b.ReportMetric(per(after.rss, before.rss), "rss-B/target")

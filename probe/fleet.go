@@ -57,6 +57,9 @@ type Options struct {
 	// MaxHold bounds how long one background request holds its slot; 0 =
 	// 30 s.
 	MaxHold time.Duration
+	// KeepConnections keeps a target's idle connections between its
+	// probes (closed by default once a probe has gathered: see closeIdle).
+	KeepConnections bool
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -281,6 +284,23 @@ func (f *Fleet) StartedTargets() int {
 	return n
 }
 
+// openConns returns how many connections the started targets have open.
+func (f *Fleet) openConns() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := 0
+	for _, t := range f.targets {
+		t.mu.Lock()
+		if t.run != nil && t.run.gate != nil {
+			t.run.gate.mu.Lock()
+			n += t.run.gate.open
+			t.run.gate.mu.Unlock()
+		}
+		t.mu.Unlock()
+	}
+	return n
+}
+
 func (f *Fleet) newTarget(t *Target) *target {
 	logger := f.opts.Logger
 	if !f.opts.OneTarget {
@@ -314,6 +334,7 @@ type running struct {
 	client   *mmclient.Client
 	exporter *collector.Exporter
 	cancel   context.CancelFunc
+	gate     *connGate
 }
 
 // running returns the started target, starting it if needed, and records
@@ -342,14 +363,15 @@ func (t *target) start() (*running, error) {
 	if f := t.cfg.cacheFileTaken; f != "" {
 		level.Warn(t.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
 	}
+	tr, gate := t.f.newTransport()
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            t.cfg.URL,
 		Token:              t.cfg.token,
 		CAFile:             t.cfg.TLS.CAFile,
 		InsecureSkipVerify: t.cfg.TLS.InsecureSkipVerify,
 		Logger:             log.With(t.logger, "component", "mmclient"),
-		Transport:          t.f.newTransport(),
-		WrapTransport:      t.f.limit,
+		Transport:          tr,
+		WrapTransport:      t.f.wrap(gate),
 		Observer:           t.observe,
 	})
 	if err != nil {
@@ -362,7 +384,7 @@ func (t *target) start() (*running, error) {
 	ctx, cancel := context.WithCancel(backgroundContext(context.Background()))
 	exp.Start(ctx)
 	level.Debug(t.logger).Log("msg", "target started", "collectors", fmt.Sprint(exp.Collectors()))
-	return &running{client: client, exporter: exp, cancel: cancel}, nil
+	return &running{client: client, exporter: exp, cancel: cancel, gate: gate}, nil
 }
 
 // observe counts the request and, on a 401, re-reads the token file (at

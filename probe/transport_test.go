@@ -1,6 +1,10 @@
 package probe
 
 import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,15 +20,22 @@ import (
 )
 
 // connCounter is a fake behind a listener that counts the connections
-// opened and closed, and pads every answer with a header line longer than
-// a fleet target's read buffer.
+// opened and closed (and, over TLS, the resumed handshakes), and pads every
+// answer with a header line longer than a fleet target's read buffer.
 type connCounter struct {
-	fake           *mmtest.Server
-	URL            string
-	opened, closed atomic.Int64
+	fake                    *mmtest.Server
+	URL                     string
+	CAFile                  string // the certificate, over TLS
+	opened, closed, resumed atomic.Int64
 }
 
 func startConnCounter(t *testing.T, cfg mmtest.Config) *connCounter {
+	return startConnCounterTLS(t, cfg, "")
+}
+
+// startConnCounterTLS starts it over TLS with HTTP/2 when dir is not empty
+// (the certificate is written there).
+func startConnCounterTLS(t *testing.T, cfg mmtest.Config, dir string) *connCounter {
 	c := &connCounter{fake: mmtest.New(cfg)}
 	h := c.fake.Handler()
 	pad := strings.Repeat("p", 3*fleetReadBufferSize)
@@ -40,38 +51,117 @@ func startConnCounter(t *testing.T, cfg mmtest.Config) *connCounter {
 			c.closed.Add(1)
 		}
 	}
-	ts.Start()
+	if dir == "" {
+		ts.Start()
+	} else {
+		ts.EnableHTTP2 = true
+		ts.TLS = &tls.Config{VerifyConnection: func(cs tls.ConnectionState) error {
+			if cs.DidResume {
+				c.resumed.Add(1)
+			}
+			return nil
+		}}
+		ts.StartTLS()
+		c.CAFile = filepath.Join(dir, "ca.pem")
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+		if err := os.WriteFile(c.CAFile, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(ts.Close)
 	c.URL = ts.URL
 	return c
 }
 
+// probeUntilReady probes target a until its users collector has its id
+// cache and a sweep.
+func probeUntilReady(t *testing.T, f *Fleet) {
+	t.Helper()
+	testhelp.WaitFor(t, 20*time.Second, "users collector ready", func() bool {
+		w := probeReq(f, "target=a")
+		return strings.Contains(w.Body.String(), `mattermost_exporter_collector_success{collector="users"} 1`)
+	})
+}
+
+// probeN probes target a n times, each a success with body's line.
+func probeN(t *testing.T, f *Fleet, n int, line string) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		body := probeReq(f, "target=a").Body.String()
+		if !strings.Contains(body, "mattermost_probe_success 1") || !strings.Contains(body, line) {
+			t.Fatalf("probe %d failed or has no %q:\n%s", i, line, body)
+		}
+	}
+}
+
 // A fleet target's smaller connection buffers change nothing: answers with
-// header lines longer than the read buffer are read, and the connections
-// of one probe serve the next (no dial).
+// header lines longer than the read buffer are read, and with
+// --probe.keep-connections the connections of one probe serve the next (no
+// dial).
 func TestFleetTransportBuffersKeepReuse(t *testing.T) {
 	e := newEnv(t)
 	srv := startConnCounter(t, mmtest.Config{Users: mmtest.GenerateUsers(300, 1)})
-	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: time.Hour})
-	ready := func() bool {
-		w := probeReq(f, "target=a")
-		return strings.Contains(w.Body.String(), `mattermost_exporter_collector_success{collector="users"} 1`)
-	}
-	testhelp.WaitFor(t, 10*time.Second, "users collector ready", ready)
-	if !strings.Contains(probeReq(f, "target=a").Body.String(), "mattermost_probe_success 1") {
-		t.Fatal("probe failed")
-	}
+	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: time.Hour, KeepConnections: true})
+	probeUntilReady(t, f)
+	probeN(t, f, 1, "")
 	opened, dials := srv.opened.Load(), f.dials.Load()
 	if opened == 0 || dials != opened {
 		t.Fatalf("fleet counted %d dials, server %d connections", dials, opened)
 	}
-	for i := 0; i < 5; i++ {
-		if w := probeReq(f, "target=a"); !strings.Contains(w.Body.String(), "mattermost_probe_success 1") {
-			t.Fatalf("probe %d failed:\n%s", i, w.Body.String())
-		}
-	}
+	probeN(t, f, 5, "")
 	if n := srv.opened.Load() - opened; n != 0 {
 		t.Errorf("5 more probes opened %d connections, want 0 (kept-alive connections reused)", n)
+	}
+	if n := f.openConns(); n == 0 {
+		t.Error("no connection open between probes with KeepConnections")
+	}
+}
+
+// By default a fleet target keeps no connection between its probes: over
+// plain HTTP every probe dials what it needs and closes it when it has
+// gathered.
+func TestFleetProbeClosesItsConnections(t *testing.T) {
+	e := newEnv(t)
+	srv := startConnCounter(t, mmtest.Config{Users: mmtest.GenerateUsers(300, 1)})
+	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: time.Hour})
+	probeUntilReady(t, f)
+	probeN(t, f, 1, "")
+	for i := 0; i < 3; i++ {
+		opened := srv.opened.Load()
+		probeN(t, f, 1, "")
+		if n := srv.opened.Load() - opened; n == 0 {
+			t.Errorf("probe %d opened no connection: the last probe's were kept", i)
+		}
+		if n := f.openConns(); n != 0 {
+			t.Errorf("after probe %d: %d connections open, want 0", i, n)
+		}
+	}
+	testhelp.WaitFor(t, 5*time.Second, "server sees every connection closed", func() bool {
+		return srv.opened.Load() == srv.closed.Load()
+	})
+}
+
+// Over HTTPS with HTTP/2 a probe after the last one's connections were
+// closed makes one connection (the connection gate: not one TLS handshake
+// per parallel request) and resumes the TLS session of the last one; the
+// TLS metrics of a resumed session are those of the full handshake.
+func TestFleetHTTPSProbeOneResumedHandshake(t *testing.T) {
+	e := newEnv(t)
+	srv := startConnCounterTLS(t, mmtest.Config{Users: mmtest.GenerateUsers(300, 1)}, e.dir)
+	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL, "tls: {ca_file: "+srv.CAFile+"}"), Options{IdleTimeout: time.Hour})
+	probeUntilReady(t, f)
+	probeN(t, f, 1, "")
+	const probes = 5
+	opened, resumed := srv.opened.Load(), srv.resumed.Load()
+	probeN(t, f, probes, `mattermost_tls_certificate_verified{endpoint="mattermost"} 1`)
+	if n := srv.opened.Load() - opened; n != probes {
+		t.Errorf("%d probes opened %d connections, want %d (one each)", probes, n, probes)
+	}
+	if n := srv.resumed.Load() - resumed; n != probes {
+		t.Errorf("%d probes resumed %d TLS sessions, want %d", probes, n, probes)
+	}
+	if n := f.openConns(); n != 0 {
+		t.Errorf("%d connections open between probes, want 0", n)
 	}
 }
 
@@ -128,5 +218,82 @@ func TestFleetHTTPSTargets(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "certificate") {
 		t.Errorf("no certificate error logged:\n%s", e.logs.String())
+	}
+}
+
+// blockingRT is a transport whose first call blocks until release is
+// closed, then fails; the others succeed at once.
+type blockingRT struct {
+	calls   atomic.Int64
+	release chan struct{}
+}
+
+func (rt *blockingRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt.calls.Add(1) == 1 {
+		<-rt.release
+		return nil, errors.New("connection refused")
+	}
+	return &http.Response{StatusCode: http.StatusOK, ProtoMajor: 2, Body: http.NoBody, Request: req}, nil
+}
+
+// Requests to an HTTPS target with no connection wait for the first one;
+// when it fails they go on by themselves (not one after the other), and a
+// waiter whose context ends stops waiting.
+func TestConnGateFirstRequestFails(t *testing.T) {
+	rt := &blockingRT{release: make(chan struct{})}
+	g := &connGate{next: rt}
+	get := func(ctx context.Context) error {
+		req := httptest.NewRequest(http.MethodGet, "https://mm.example/api/v4/system/ping", nil).WithContext(ctx)
+		_, err := g.RoundTrip(req)
+		return err
+	}
+	first := make(chan error, 1)
+	go func() { first <- get(context.Background()) }()
+	testhelp.WaitFor(t, 5*time.Second, "first request in the transport", func() bool { return rt.calls.Load() == 1 })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := get(ctx); err == nil || !strings.Contains(err.Error(), "waiting for the first connection") {
+		t.Errorf("waiter with an ended context: %v", err)
+	}
+	const waiters = 5
+	done := make(chan error, waiters)
+	for i := 0; i < waiters; i++ {
+		go func() { done <- get(context.Background()) }()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rt.calls.Load(); n != 1 {
+		t.Fatalf("%d requests reached the transport while the first was connecting, want 1", n)
+	}
+	close(rt.release)
+	if err := <-first; err == nil {
+		t.Error("the first request's error was lost")
+	}
+	for i := 0; i < waiters; i++ {
+		if err := <-done; err != nil {
+			t.Errorf("waiter: %v", err)
+		}
+	}
+	if n := rt.calls.Load(); n != 1+waiters {
+		t.Errorf("%d requests reached the transport, want %d", n, 1+waiters)
+	}
+}
+
+// A server that answers HTTPS over HTTP/1.1 is not gated after its first
+// answer (each request needs a connection of its own), nor is plain http.
+func TestConnGateLearnsHTTP1(t *testing.T) {
+	srv := mmtest.NewTLSServer(mmtest.Config{})
+	t.Cleanup(srv.Close)
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	g := &connGate{next: tr}
+	resp, err := g.RoundTrip(httptest.NewRequest(http.MethodGet, srv.URL+"/api/v4/system/ping", nil).WithContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if resp.ProtoMajor != 1 || !g.http1 {
+		t.Errorf("answer over %s; gate learnt HTTP/1.x: %v", resp.Proto, g.http1)
 	}
 }

@@ -153,6 +153,9 @@ spec:
         {{- with .Values.fleet.maxBackgroundRequests }}
         - --probe.max-background-requests={{ . }}
         {{- end }}
+        {{- if .Values.fleet.keepConnections }}
+        - --probe.keep-connections
+        {{- end }}
         {{- else }}
         - --mattermost.url={{ .Values.mattermost.url }}
         - --mattermost.token-file=/etc/mattermost-exporter/token/token
