@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
 // TestChartFleetConfigLoads: the fleet config the chart renders is one the exporter accepts
-// (mattermost_exporter --config.check), with the token files of the chart's Secret (or, for
-// an existing Secret, one per target) at the paths the config names.
+// (mattermost_exporter --config.check, with the container's flags: a flag the binary does not
+// know fails), with the token files of the chart's Secret (or, for an existing Secret, one per
+// target) at the paths the config names.
 func TestChartFleetConfigLoads(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "mattermost_exporter")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -25,9 +27,14 @@ func TestChartFleetConfigLoads(t *testing.T) {
 			objs := render(t, filepath.Join(chartDir, "ci", name))
 			dir := t.TempDir()
 			var cfg string
+			var args []string
 			tokens := map[string][]byte{}
 			for _, o := range objs {
 				switch v := o.Value.(type) {
+				case *appsv1.Deployment:
+					args = v.Spec.Template.Spec.Containers[0].Args
+				case *appsv1.StatefulSet:
+					args = v.Spec.Template.Spec.Containers[0].Args
 				case *corev1.ConfigMap:
 					if c, ok := v.Data["mattermost_exporter.yml"]; ok {
 						cfg = c
@@ -66,9 +73,19 @@ func TestChartFleetConfigLoads(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command(bin, "--config.file="+cfgPath, "--config.check").CombinedOutput()
+			flags := []string{"--config.check"}
+			for _, a := range args {
+				if !strings.HasPrefix(a, "--config.file=") {
+					flags = append(flags, a)
+				}
+			}
+			if len(flags) != len(args) {
+				t.Fatalf("container args %q: want one --config.file", args)
+			}
+			flags = append(flags, "--config.file="+cfgPath)
+			out, err := exec.Command(bin, flags...).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "is valid") {
-				t.Fatalf("mattermost_exporter --config.check: %v\n%s\nconfig:\n%s", err, out, cfg)
+				t.Fatalf("mattermost_exporter %s: %v\n%s\nconfig:\n%s", strings.Join(flags, " "), err, out, cfg)
 			}
 			if n < 2 {
 				t.Fatalf("config names %d token files, want one per target", n)
