@@ -18,7 +18,8 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-func gauge(t *testing.T, f *Fleet, name string) float64 {
+// selfValue returns the value of the fleet's own gauge or counter name.
+func selfValue(t *testing.T, f *Fleet, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(f.metrics)
@@ -28,7 +29,11 @@ func gauge(t *testing.T, f *Fleet, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
 	}
 	t.Fatalf("no %s", name)
@@ -46,7 +51,7 @@ func TestLazyStartAndIdleStop(t *testing.T) {
 	if w := probeReq(f, "target=a"); w.Code != http.StatusOK {
 		t.Fatalf("probe: %d", w.Code)
 	}
-	if got := gauge(t, f, "mattermost_exporter_probe_targets_started"); got != 1 {
+	if got := selfValue(t, f, "mattermost_exporter_probe_targets_started"); got != 1 {
 		t.Fatalf("started %v after probing a, want 1", got)
 	}
 	// a's background work (the users id-cache walk) runs; b does nothing.
@@ -101,7 +106,7 @@ func TestReload(t *testing.T) {
 	if err := f.Reload("test"); err == nil {
 		t.Fatal("bad config accepted")
 	}
-	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 0 {
+	if got := selfValue(t, f, "mattermost_exporter_config_last_reload_successful"); got != 0 {
 		t.Errorf("reload gauge %v after a bad config, want 0", got)
 	}
 	if w := probeReq(f, "target=b"); w.Code != http.StatusOK {
@@ -116,7 +121,7 @@ func TestReload(t *testing.T) {
 	if err := f.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
-	if got := gauge(t, f, "mattermost_exporter_config_last_reload_successful"); got != 1 {
+	if got := selfValue(t, f, "mattermost_exporter_config_last_reload_successful"); got != 1 {
 		t.Errorf("reload gauge %v, want 1", got)
 	}
 	if f.lookup("a") != oldA {
@@ -132,7 +137,7 @@ func TestReload(t *testing.T) {
 	if w := probeReq(f, "target=c"); w.Code != http.StatusOK {
 		t.Errorf("probe of added c: %d", w.Code)
 	}
-	if got := gauge(t, f, "mattermost_exporter_probe_targets"); got != 2 {
+	if got := selfValue(t, f, "mattermost_exporter_probe_targets"); got != 2 {
 		t.Errorf("targets %v, want 2", got)
 	}
 
@@ -249,7 +254,7 @@ func TestRejectedCounterAndReloadTimestamp(t *testing.T) {
 	e := newEnv(t)
 	a := e.server(mmtest.Config{})
 	f := e.fleet("targets:\n"+e.targetYAML("a", a.URL), Options{})
-	if ts := gauge(t, f, "mattermost_exporter_config_last_reload_success_timestamp_seconds"); time.Since(time.Unix(int64(ts), 0)) > time.Minute {
+	if ts := selfValue(t, f, "mattermost_exporter_config_last_reload_success_timestamp_seconds"); time.Since(time.Unix(int64(ts), 0)) > time.Minute {
 		t.Errorf("reload timestamp %v", ts)
 	}
 	probeReq(f, "target=zzz")

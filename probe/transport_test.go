@@ -112,7 +112,7 @@ func TestFleetTransportBuffersKeepReuse(t *testing.T) {
 	if n := srv.opened.Load() - opened; n != 0 {
 		t.Errorf("5 more probes opened %d connections, want 0 (kept-alive connections reused)", n)
 	}
-	if n := f.openConns(); n == 0 {
+	if n := selfValue(t, f, "mattermost_exporter_probe_connections_open"); n == 0 {
 		t.Error("no connection open between probes with KeepConnections")
 	}
 }
@@ -132,9 +132,12 @@ func TestFleetProbeClosesItsConnections(t *testing.T) {
 		if n := srv.opened.Load() - opened; n == 0 {
 			t.Errorf("probe %d opened no connection: the last probe's were kept", i)
 		}
-		if n := f.openConns(); n != 0 {
-			t.Errorf("after probe %d: %d connections open, want 0", i, n)
+		if n := selfValue(t, f, "mattermost_exporter_probe_connections_open"); n != 0 {
+			t.Errorf("after probe %d: %v connections open, want 0", i, n)
 		}
+	}
+	if n := selfValue(t, f, "mattermost_exporter_probe_connections_opened_total"); n != float64(srv.opened.Load()) {
+		t.Errorf("mattermost_exporter_probe_connections_opened_total %v, server saw %d", n, srv.opened.Load())
 	}
 	testhelp.WaitFor(t, 5*time.Second, "server sees every connection closed", func() bool {
 		return srv.opened.Load() == srv.closed.Load()
