@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -162,7 +163,7 @@ func (f *Fleet) wrap(g *connGate) func(http.RoundTripper) http.RoundTripper {
 }
 
 // connGate makes the first request of an HTTPS target that has no open
-// connection go alone until it has its answer: when no connection is idle,
+// connection go alone until it is written: when no connection is idle,
 // Go's transport dials one for each waiting request, and learns only after
 // each TLS handshake that the server speaks HTTP/2, where one connection
 // would have served them all. Without it a probe after closeIdle made 6.6
@@ -176,7 +177,7 @@ type connGate struct {
 	mu      sync.Mutex
 	open    int           // connections open
 	http1   bool          // the server answered over HTTP/1.x
-	warming chan struct{} // closed when the first request has its answer
+	warming chan struct{} // closed when the first request is written (or failed)
 }
 
 func (g *connGate) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -199,14 +200,29 @@ func (g *connGate) RoundTrip(req *http.Request) (*http.Response, error) {
 	w := make(chan struct{})
 	g.warming = w
 	g.mu.Unlock()
-	resp, err := g.next.RoundTrip(req)
-	g.mu.Lock()
-	g.warming = nil
-	if err == nil && resp.ProtoMajor == 1 {
-		g.http1 = true
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.warming = nil
+			g.mu.Unlock()
+			close(w)
+		})
 	}
-	g.mu.Unlock()
-	close(w)
+	// The others go once the request is written: its connection is then
+	// made and, over HTTP/2, offered to them (the dial hands it over to
+	// the pool before the request is written); they do not wait for a
+	// slow answer.
+	ctx := httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { release() },
+	})
+	resp, err := g.next.RoundTrip(req.WithContext(ctx))
+	release()
+	if err == nil && resp.ProtoMajor == 1 {
+		g.mu.Lock()
+		g.http1 = true
+		g.mu.Unlock()
+	}
 	return resp, err
 }
 

@@ -300,3 +300,77 @@ func TestConnGateLearnsHTTP1(t *testing.T) {
 		t.Errorf("answer over %s; gate learnt HTTP/1.x: %v", resp.Proto, g.http1)
 	}
 }
+
+// The others go once the first request is written, not when it is
+// answered: a slow first answer does not hold them, and over HTTP/2 they
+// share its connection.
+func TestConnGateSlowFirstAnswer(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{})
+	var conns atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+	}))
+	ts.EnableHTTP2 = true
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	g := &connGate{next: ts.Client().Transport.(*http.Transport).Clone()}
+	tr := g.next.(*http.Transport)
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return g.opened(c), nil
+	}
+	get := func(path string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req := httptest.NewRequest(http.MethodGet, ts.URL+path, nil).WithContext(ctx)
+		resp, err := g.RoundTrip(req)
+		if err == nil {
+			err = resp.Body.Close()
+		}
+		return err
+	}
+	slow := make(chan error, 1)
+	go func() { slow <- get("/slow") }()
+	select {
+	case <-entered:
+	case err := <-slow:
+		t.Fatalf("slow request: %v", err)
+	}
+	if err := get("/fast"); err != nil {
+		t.Fatalf("a request after the first one was written: %v", err)
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("the slow answer came first (%v): the test proves nothing", err)
+	default:
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1 (shared over HTTP/2)", n)
+	}
+}
