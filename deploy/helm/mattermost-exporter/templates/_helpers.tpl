@@ -190,7 +190,7 @@ spec:
         timeoutSeconds: 5
         failureThreshold: 3
       resources:
-        {{- toYaml .Values.resources | nindent 8 }}
+        {{- include "mattermost-exporter.resources" . | trim | nindent 8 }}
       securityContext:
         {{- toYaml .Values.securityContext | nindent 8 }}
       volumeMounts:
@@ -259,3 +259,39 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}
+
+{{/*
+The container's resources: .Values.resources when set; otherwise measured defaults
+(docs/fleet-memory.md). Single target: 50m CPU and 64Mi requested, 128Mi limit. Fleet: 64Mi +
+123Ki (0.12 MiB) requested and 128Mi + 154Ki (0.15 MiB) limit per target a replica serves (328Ki
+and 359Ki with fleet.keepConnections); a replica of N shards is sized for a quarter more than
+its share of the targets, for the imbalance of hashmod.
+*/}}
+{{- define "mattermost-exporter.resources" -}}
+{{- if .Values.resources }}
+{{- toYaml .Values.resources }}
+{{- else }}
+{{- $req := 65536 }}
+{{- $lim := 131072 }}
+{{- if eq .Values.mode "fleet" }}
+{{- $n := len .Values.fleet.targets }}
+{{- $shards := max 1 (int .Values.fleet.shards) }}
+{{- if gt $shards 1 }}
+{{- $n = min $n (div (add (mul $n 5) (sub (mul $shards 4) 1)) (mul $shards 4)) }}
+{{- end }}
+{{- $perReq := 123 }}
+{{- $perLim := 154 }}
+{{- if .Values.fleet.keepConnections }}
+{{- $perReq = 328 }}
+{{- $perLim = 359 }}
+{{- end }}
+{{- $req = add $req (mul $n $perReq) }}
+{{- $lim = add $lim (mul $n $perLim) }}
+{{- end }}
+requests:
+  cpu: 50m
+  memory: {{ $req }}Ki
+limits:
+  memory: {{ $lim }}Ki
+{{- end }}
+{{- end }}
