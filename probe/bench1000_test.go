@@ -170,8 +170,8 @@ const (
 // mmtest.Deployments), over plain HTTP and over HTTPS (HTTP/2, each target
 // with the certificate as its ca_file). Every target is probed until its
 // users collector has its id cache and a sweep (success 1); then, with
-// every target started and its connections idle in their pools as between
-// two scrapes, it reports per started target the heap in use after GC
+// every target started and as between two scrapes (connections closed, or
+// idle in their pools with keep), it reports per started target the heap in use after GC
 // (heap-B/target), the goroutine stacks (stack-B/target) and the resident
 // set (rss-B/target), each as after minus before divided by 1,000. The
 // loop probes the targets in turn and counts the connections they open
@@ -238,12 +238,9 @@ func benchFleet(b *testing.B, https, keep bool) {
 	if n := f.StartedTargets(); n != bench1000Targets {
 		b.Fatalf("%d targets started, want %d", n, bench1000Targets)
 	}
-	// One more probe of every target, as the next scrape: a walk that
-	// finished after a target's last probe left its connection open
-	// until then.
-	for i := 0; i < bench1000Targets; i++ {
-		probe(i)
-	}
+	// Between two scrapes: the connections of the last probes and walks
+	// have been idle for DefaultConnIdleTimeout (unless keep).
+	time.Sleep(DefaultConnIdleTimeout + 500*time.Millisecond)
 	conns := f.openConns()
 	after := readMem(b)
 	if *fleetHeapProfile != "" {

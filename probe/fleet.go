@@ -58,8 +58,12 @@ type Options struct {
 	// 30 s.
 	MaxHold time.Duration
 	// KeepConnections keeps a target's idle connections between its
-	// probes (closed by default once a probe has gathered: see closeIdle).
+	// probes (for the transport's 90 s); by default they close
+	// ConnIdleTimeout after their last request.
 	KeepConnections bool
+	// ConnIdleTimeout closes a target's idle connections; 0 =
+	// DefaultConnIdleTimeout.
+	ConnIdleTimeout time.Duration
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -91,6 +95,9 @@ func New(opts Options) (*Fleet, error) {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.ConnIdleTimeout <= 0 {
+		opts.ConnIdleTimeout = DefaultConnIdleTimeout
 	}
 	if opts.MaxBackgroundRequests <= 0 {
 		opts.MaxBackgroundRequests = DefaultMaxBackgroundRequests

@@ -177,7 +177,6 @@ func (f *Fleet) scrape(ctx context.Context, t *target, probe bool, extra []prome
 	scrapeReg := prometheus.NewRegistry()
 	prometheus.WrapRegistererWith(labels, scrapeReg).MustRegister(run.exporter.ScrapeCollector(ctx))
 	mfs, gatherErr := scrapeReg.Gather()
-	f.closeIdle(run)
 	if gatherErr != nil {
 		level.Error(t.logger).Log("msg", "some metrics of the probe could not be gathered", "err", gatherErr)
 	}

@@ -112,15 +112,23 @@ const (
 	fleetMaxHTTP2ReadSize = 16 << 10
 )
 
-// fleetIdleConnTimeout closes what a target's background work (an id-cache
-// walk finishing after its probe) leaves idle, where closeIdle has not.
-const fleetIdleConnTimeout = 10 * time.Second
+// DefaultConnIdleTimeout closes a fleet target's connections this long
+// after their last request (unless KeepConnections): a kept-alive
+// connection costs a target more than the rest of it
+// (BenchmarkProbe1000Targets: over HTTPS its TLS and HTTP/2 buffers, about
+// 95 KB; over HTTP/1.1 about 9 connections with 2 goroutines each), and
+// fleets are probed every 15 s or more. Long enough for the requests of
+// one probe or walk to share connections. Not an explicit close when the
+// probe ends: that would also abort the dials still in flight (HTTP/1.1
+// dials ahead for requests that then take a connection freed by another),
+// which a server logs as TLS handshake errors.
+const DefaultConnIdleTimeout = time.Second
 
 // newTransport returns the transport of one fleet target and the gate to
 // wrap around it (nil, nil with OneTarget: mmclient's default):
 // mmclient.NewTransport with smaller connection buffers and HTTP/2 frames,
 // counting its dials and open connections, and with its own TLS session
-// cache: a fleet target reconnects at every probe (see closeIdle), and a
+// cache: a fleet target reconnects at every probe (ConnIdleTimeout), and a
 // resumed session spares the server a signature and the exporter a chain
 // verification. The cache holds one session (a target talks to one host)
 // and goes with the target.
@@ -135,7 +143,7 @@ func (f *Fleet) newTransport() (http.RoundTripper, *connGate) {
 	tr.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: fleetMaxHTTP2ReadSize}
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
 	if !f.opts.KeepConnections {
-		tr.IdleConnTimeout = fleetIdleConnTimeout
+		tr.IdleConnTimeout = f.opts.ConnIdleTimeout
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -166,7 +174,8 @@ func (f *Fleet) wrap(g *connGate) func(http.RoundTripper) http.RoundTripper {
 // connection go alone until it is written: when no connection is idle,
 // Go's transport dials one for each waiting request, and learns only after
 // each TLS handshake that the server speaks HTTP/2, where one connection
-// would have served them all. Without it a probe after closeIdle made 6.6
+// would have served them all. Without it a probe whose target had closed its
+// connections made 6.6
 // TLS handshakes instead of 1 (BenchmarkProbe1000Targets/https). A server
 // that answered over HTTP/1.1 (one request per connection) and plain http
 // (no HTTP/2 without TLS) are not gated. A request waits for one first
@@ -257,18 +266,4 @@ func (c *gatedConn) Close() error {
 		c.g.mu.Unlock()
 	})
 	return err
-}
-
-// closeIdle closes a fleet target's idle connections once its probe has
-// gathered (unless --probe.keep-connections): a kept-alive connection
-// costs a target more than the rest of it (BenchmarkProbe1000Targets: over
-// HTTPS its TLS and HTTP/2 buffers, about 95 KB; over HTTP/1.1 about 9
-// connections with 2 goroutines each), and most fleets are probed every 15 s
-// or more. Connections a background walk leaves idle go at the next probe,
-// or after fleetIdleConnTimeout.
-func (f *Fleet) closeIdle(r *running) {
-	if f.opts.OneTarget || f.opts.KeepConnections {
-		return
-	}
-	r.client.CloseIdleConnections()
 }

@@ -27,7 +27,7 @@ func podResources(t *testing.T, values string) corev1.ResourceRequirements {
 }
 
 // TestChartResourcesFollowTheMeasurement: left empty, resources come from docs/fleet-memory.md:
-// 64Mi requested and 128Mi limit for one target; in fleet mode 123Ki and 154Ki more per target a
+// 64Mi requested and 128Mi limit for one target; in fleet mode 154Ki and 205Ki more per target a
 // replica serves (328Ki and 359Ki keeping connections), a quarter over its share with shards.
 // Set, they are the user's.
 func TestChartResourcesFollowTheMeasurement(t *testing.T) {
@@ -56,9 +56,9 @@ func TestChartResourcesFollowTheMeasurement(t *testing.T) {
 		req, lim int64
 	}{
 		{"single target", filepath.Join(chartDir, "ci", "default-values.yaml"), 64 << 20, 128 << 20},
-		{"1,000 targets", fleet("fleet1000.yaml", 1000, 1, false), (65536 + 1000*123) * ki, (131072 + 1000*154) * ki},
+		{"1,000 targets", fleet("fleet1000.yaml", 1000, 1, false), (65536 + 1000*154) * ki, (131072 + 1000*205) * ki},
 		{"1,000 targets keeping connections", fleet("keep1000.yaml", 1000, 1, true), (65536 + 1000*328) * ki, (131072 + 1000*359) * ki},
-		{"1,000 targets over 4 shards", fleet("shards.yaml", 1000, 4, false), (65536 + 313*123) * ki, (131072 + 313*154) * ki},
+		{"1,000 targets over 4 shards", fleet("shards.yaml", 1000, 4, false), (65536 + 313*154) * ki, (131072 + 313*205) * ki},
 		{"set by the user", override, 1 << 30, 2 << 30},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -263,7 +263,7 @@ spec:
 {{/*
 The container's resources: .Values.resources when set; otherwise measured defaults
 (docs/fleet-memory.md). Single target: 50m CPU and 64Mi requested, 128Mi limit. Fleet: 64Mi +
-123Ki (0.12 MiB) requested and 128Mi + 154Ki (0.15 MiB) limit per target a replica serves (328Ki
+154Ki (0.15 MiB) requested and 128Mi + 205Ki (0.2 MiB) limit per target a replica serves (328Ki
 and 359Ki with fleet.keepConnections); a replica of N shards is sized for a quarter more than
 its share of the targets, for the imbalance of hashmod.
 */}}
@@ -279,8 +279,8 @@ its share of the targets, for the imbalance of hashmod.
 {{- if gt $shards 1 }}
 {{- $n = min $n (div (add (mul $n 5) (sub (mul $shards 4) 1)) (mul $shards 4)) }}
 {{- end }}
-{{- $perReq := 123 }}
-{{- $perLim := 154 }}
+{{- $perReq := 154 }}
+{{- $perLim := 205 }}
 {{- if .Values.fleet.keepConnections }}
 {{- $perReq = 328 }}
 {{- $perLim = 359 }}
