@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,18 +56,7 @@ func TestFleetProbesLeakNoConnections(t *testing.T) {
 		"--config.file="+cfgPath, "--web.listen-address="+addr)
 	promWaitHTTP(t, "http://"+addr+"/", 20*time.Second)
 
-	probe := func(name string) string {
-		resp, err := soakHTTP.Get("http://" + addr + "/probe?target=" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(body)
-	}
+	probe := func(name string) string { return goldenGet(t, "http://"+addr+"/probe?target="+name) }
 	round := func() {
 		for _, n := range names {
 			if out := probe(n); !strings.Contains(out, "mattermost_probe_success 1") {
