@@ -153,10 +153,13 @@ func TestShardedScrapeConfigInPrometheus(t *testing.T) {
 	t.Logf("%d targets over %d shards (%d used): %v", len(targets), shards, len(used), got)
 }
 
+// targetsClient bounds each poll so that a hung Prometheus cannot outlast the poll's deadline.
+var targetsClient = &http.Client{Timeout: 2 * time.Second}
+
 // activeTargets returns the scrape URLs of Prometheus' active targets by instance label.
 func activeTargets(addr string) map[string][]string {
 	out := map[string][]string{}
-	resp, err := http.Get("http://" + addr + "/api/v1/targets?state=active")
+	resp, err := targetsClient.Get("http://" + addr + "/api/v1/targets?state=active")
 	if err != nil {
 		return out
 	}
