@@ -82,6 +82,17 @@ func render(t *testing.T, values string) []Object {
 	return objs
 }
 
+// podSpec returns the pod template of a Deployment or StatefulSet, nil for any other object.
+func podSpec(o Object) *corev1.PodSpec {
+	switch v := o.Value.(type) {
+	case *appsv1.Deployment:
+		return &v.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		return &v.Spec.Template.Spec
+	}
+	return nil
+}
+
 // TestChartLint runs helm lint --strict with every ci values file.
 func TestChartLint(t *testing.T) {
 	for _, f := range valuesFiles(t) {
@@ -129,11 +140,11 @@ func TestChartTemplate(t *testing.T) {
 			for _, o := range objs {
 				kinds[o.Kind]++
 				checkNoTokenOutsideSecrets(t, o)
+				if spec := podSpec(o); spec != nil {
+					checkPod(t, o.Name, spec, values.Mode)
+				}
 				switch v := o.Value.(type) {
-				case *appsv1.Deployment:
-					checkPod(t, o.Name, &v.Spec.Template.Spec, values.Mode)
 				case *appsv1.StatefulSet:
-					checkPod(t, o.Name, &v.Spec.Template.Spec, values.Mode)
 					if v.Spec.Replicas == nil || int(*v.Spec.Replicas) != values.Fleet.Shards {
 						t.Errorf("StatefulSet %s: replicas %v, want fleet.shards %d", o.Name, v.Spec.Replicas, values.Fleet.Shards)
 					}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -30,11 +29,10 @@ func TestChartFleetConfigLoads(t *testing.T) {
 			var args []string
 			tokens := map[string][]byte{}
 			for _, o := range objs {
+				if spec := podSpec(o); spec != nil {
+					args = spec.Containers[0].Args
+				}
 				switch v := o.Value.(type) {
-				case *appsv1.Deployment:
-					args = v.Spec.Template.Spec.Containers[0].Args
-				case *appsv1.StatefulSet:
-					args = v.Spec.Template.Spec.Containers[0].Args
 				case *corev1.ConfigMap:
 					if c, ok := v.Data["mattermost_exporter.yml"]; ok {
 						cfg = c

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -15,11 +14,8 @@ import (
 func podResources(t *testing.T, values string) corev1.ResourceRequirements {
 	t.Helper()
 	for _, o := range render(t, values) {
-		switch v := o.Value.(type) {
-		case *appsv1.Deployment:
-			return v.Spec.Template.Spec.Containers[0].Resources
-		case *appsv1.StatefulSet:
-			return v.Spec.Template.Spec.Containers[0].Resources
+		if spec := podSpec(o); spec != nil {
+			return spec.Containers[0].Resources
 		}
 	}
 	t.Fatalf("%s: no Deployment or StatefulSet", values)
