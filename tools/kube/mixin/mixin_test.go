@@ -47,13 +47,13 @@ func TestRenderMatchesCommitted(t *testing.T) {
 		}
 	}
 	// Nothing stale in the chart's dashboards directory either.
-	entries, err := os.ReadDir(filepath.Join(root, ChartDashboardsGlob))
+	entries, err := os.ReadDir(filepath.Join(root, ChartDashboardsDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if files[ChartDashboardsGlob+e.Name()] == nil {
-			t.Errorf("%s%s is not rendered by the mixin: remove it", ChartDashboardsGlob, e.Name())
+		if files[ChartDashboardsDir+e.Name()] == nil {
+			t.Errorf("%s%s is not rendered by the mixin: remove it", ChartDashboardsDir, e.Name())
 		}
 	}
 }
