@@ -25,7 +25,6 @@ type release struct {
 	repo, dist string
 	targets    []target
 	info       buildInfo
-	buildEnv   []string // added to go build's environment (tests: an empty GOCACHE)
 }
 
 func newRelease(repo, dist string, ts []target) (*release, error) {
@@ -111,7 +110,6 @@ func (r *release) build(t target) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", r.info.LDFlags, "-o", r.binPath(t), ".")
 	cmd.Dir = r.repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch, "GOARM="+t.ARM, "GOFLAGS=")
-	cmd.Env = append(cmd.Env, r.buildEnv...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
