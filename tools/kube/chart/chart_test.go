@@ -402,6 +402,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"fleet without targets", []string{"--set", "mode=fleet"}, "fleet.targets"},
 		{"duplicate target", []string{"-f", fleet, "--set", "fleet.targets[1].name=prod"}, `name "prod" used twice`},
 		{"ServiceMonitor in fleet mode", []string{"-f", fleet, "--set", "serviceMonitor.enabled=true"}, "use scrapeConfig"},
+		{"ScrapeConfig in single mode", []string{"-f", single, "--set", "scrapeConfig.enabled=true"}, "use serviceMonitor"},
 		{"bad target name", []string{"-f", fleet, "--set", "fleet.targets[0].name=a/b"}, "name"},
 		{"zero shards", []string{"-f", fleet, "--set", "fleet.shards=0"}, "shards"},
 	} {
