@@ -111,12 +111,13 @@ func (r *release) packages() error {
 // packageInfo reads nfpm.yaml for one target and format, with the variables it names.
 func (r *release) packageInfo(t target, format string) (*nfpm.Info, error) {
 	vars := map[string]string{
-		"VERSION": r.info.Version,
-		"ARCH":    t.nfpmArch(),
-		"BINARY":  r.binPath(t),
-		"REPO":    r.repo,
-		"GEN":     r.genDir(),
-		"FORMAT":  format,
+		"VERSION":  r.info.Version,
+		"ARCH":     t.nfpmArch(),
+		"BINARY":   r.binPath(t),
+		"REPO":     r.repo,
+		"GEN":      r.genDir(),
+		"FORMAT":   format,
+		"ENV_FILE": envFilePath[format],
 	}
 	cfgPath := filepath.Join(r.repo, "deploy", "packages", "nfpm.yaml")
 	var missing []string
