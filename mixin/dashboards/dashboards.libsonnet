@@ -10,6 +10,17 @@ local lib = import '../lib.libsonnet';
     local q(expr) = expr % { m: m },
     local jobQuery = 'label_values(%s, job)' % lib.series('mattermost_up', c.mattermostSelector),
     local instanceQuery = 'label_values(%s, instance)' % lib.series('mattermost_up', c.mattermostSelector, ['job=~"$job"']),
+    // ds: the dashboard's Prometheus data source variable, for every panel and query.
+    local ds = { type: 'prometheus', uid: '${datasource}' },
+    // target: one panel query; a range query unless instant.
+    local target(expr, legend, ref='A', instant=false) = {
+      datasource: ds,
+      expr: expr,
+      legendFormat: legend,
+      refId: ref,
+      range: !instant,
+      instant: instant,
+    },
 
     'mattermost.json':
     {
@@ -63,10 +74,7 @@ local lib = import '../lib.libsonnet';
           title: "Mattermost API",
           description: "mattermost_up: 1 when the exporter's ping to /api/v4/system/ping succeeded on the last scrape.",
           id: 2,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -74,17 +82,7 @@ local lib = import '../lib.libsonnet';
             y: 1
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_up{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_up{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -147,10 +145,7 @@ local lib = import '../lib.libsonnet';
           title: "Exporter scrape",
           description: "Prometheus' up for the exporter target: 1 when the exporter itself answered the scrape.",
           id: 3,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -158,17 +153,7 @@ local lib = import '../lib.libsonnet';
             y: 1
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('up{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('up{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -231,10 +216,7 @@ local lib = import '../lib.libsonnet';
           title: "Server version",
           description: "mattermost_server_info: version, build number and license flag from the X-Version-Id header.",
           id: 4,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 10,
@@ -242,18 +224,7 @@ local lib = import '../lib.libsonnet';
             y: 1
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, version, build_number, licensed) (mattermost_server_info{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true,
-              format: "table"
-            }
+            target(q('max by (job, instance, version, build_number, licensed) (mattermost_server_info{%(m)s})'), "", instant=true) + { format: "table" }
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -299,10 +270,7 @@ local lib = import '../lib.libsonnet';
           title: "Exporter build",
           description: "mattermost_exporter_build_info: the exporter's own version.",
           id: 5,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -310,18 +278,7 @@ local lib = import '../lib.libsonnet';
             y: 1
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, version, revision, branch, goversion, goos, goarch, tags) (mattermost_exporter_build_info{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true,
-              format: "table"
-            }
+            target(q('max by (job, instance, version, revision, branch, goversion, goos, goarch, tags) (mattermost_exporter_build_info{%(m)s})'), "", instant=true) + { format: "table" }
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -380,10 +337,7 @@ local lib = import '../lib.libsonnet';
           title: "TLS certificate days left",
           description: 'Days until the earliest certificate (leaf or intermediate) of the TLS chain presented to the exporter expires: mattermost_tls_certificate_expiry_timestamp_seconds, endpoint mattermost = the Mattermost URL, idp_metadata = the SAML IdP metadata URL. Orange under %d days, red under %d (MattermostTLSCertificateExpiringSoon). Empty for http:// URLs.' % [c.tlsCertificateWarningDays, c.tlsCertificateCriticalDays],
           id: 58,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 8,
@@ -391,17 +345,7 @@ local lib = import '../lib.libsonnet';
             y: 6
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('(mattermost_tls_certificate_expiry_timestamp_seconds{%(m)s} - time()) / 86400'),
-              legendFormat: "{{endpoint}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('(mattermost_tls_certificate_expiry_timestamp_seconds{%(m)s} - time()) / 86400'), "{{endpoint}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -452,10 +396,7 @@ local lib = import '../lib.libsonnet';
           title: "TLS chain verified",
           description: "mattermost_tls_certificate_verified: whether the presented chain verifies for the host name against the configured roots (CA file and system pool). With insecure-skip-verify the exporter checks it itself, so red here with Mattermost up means the exporter accepts a chain that browsers without that CA refuse.",
           id: 59,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -463,17 +404,7 @@ local lib = import '../lib.libsonnet';
             y: 6
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_tls_certificate_verified{%(m)s}'),
-              legendFormat: "{{endpoint}} {{instance}}",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('mattermost_tls_certificate_verified{%(m)s}'), "{{endpoint}} {{instance}}", instant=true)
           ],
           fieldConfig: {
             defaults: {
@@ -536,10 +467,7 @@ local lib = import '../lib.libsonnet';
           title: "TLS certificates",
           description: "mattermost_tls_certificate_info (the leaf certificate: subject and issuer common names, serial) with mattermost_tls_version_info (the negotiated TLS version; empty when the last handshake failed on the certificate).",
           id: 60,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 12,
@@ -547,18 +475,7 @@ local lib = import '../lib.libsonnet';
             y: 6
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, endpoint, subject_cn, issuer_cn, serial, version) (mattermost_tls_certificate_info{%(m)s} * on(job, instance, endpoint) group_left(version) mattermost_tls_version_info{%(m)s}) or on(job, instance, endpoint) max by (job, instance, endpoint, subject_cn, issuer_cn, serial) (mattermost_tls_certificate_info{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true,
-              format: "table"
-            }
+            target(q('max by (job, instance, endpoint, subject_cn, issuer_cn, serial, version) (mattermost_tls_certificate_info{%(m)s} * on(job, instance, endpoint) group_left(version) mattermost_tls_version_info{%(m)s}) or on(job, instance, endpoint) max by (job, instance, endpoint, subject_cn, issuer_cn, serial) (mattermost_tls_certificate_info{%(m)s})'), "", instant=true) + { format: "table" }
           ],
           fieldConfig: {
             defaults: {
@@ -622,10 +539,7 @@ local lib = import '../lib.libsonnet';
           title: "Database and file store",
           description: "mattermost_health_status: Mattermost's own deep health check (a database write and delete, a file store connection test), run at most once per --collector.health.interval (MattermostDatabaseUnhealthy, MattermostFileStoreUnhealthy).",
           id: 31,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 8,
@@ -633,17 +547,7 @@ local lib = import '../lib.libsonnet';
             y: 11
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_health_status{%(m)s}'),
-              legendFormat: "{{component}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_health_status{%(m)s}'), "{{component}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -706,10 +610,7 @@ local lib = import '../lib.libsonnet';
           title: "Health check age",
           description: "Time since the deep health answer behind the panel on the left was received (mattermost_health_timestamp_seconds); up to --collector.health.interval (60s) is normal.",
           id: 32,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -717,17 +618,7 @@ local lib = import '../lib.libsonnet';
             y: 11
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('time() - mattermost_health_timestamp_seconds{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('time() - mattermost_health_timestamp_seconds{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -773,10 +664,7 @@ local lib = import '../lib.libsonnet';
           title: "Search backend",
           description: "mattermost_search_backend_info: the search backend Mattermost uses (reported from 9.x on).",
           id: 33,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -784,17 +672,7 @@ local lib = import '../lib.libsonnet';
             y: 11
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, backend) (mattermost_search_backend_info{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('max by (job, instance, backend) (mattermost_search_backend_info{%(m)s})'), "", instant=true)
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -834,10 +712,7 @@ local lib = import '../lib.libsonnet';
           title: "Plugins enabled",
           description: "mattermost_plugins_enabled: PluginSettings.Enable (0: the server answers that plugins are disabled).",
           id: 34,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -845,17 +720,7 @@ local lib = import '../lib.libsonnet';
             y: 11
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_plugins_enabled{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_plugins_enabled{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -914,10 +779,7 @@ local lib = import '../lib.libsonnet';
           title: "License",
           description: "mattermost_license_info and mattermost_license_licensed: the SKU (empty when the token may not read it), trial flag and whether a license is installed (Value).",
           id: 35,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 8,
@@ -925,17 +787,7 @@ local lib = import '../lib.libsonnet';
             y: 15
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, sku_short_name, is_trial) (mattermost_license_info{%(m)s}) * on(job, instance) group_left() max by (job, instance) (mattermost_license_licensed{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('max by (job, instance, sku_short_name, is_trial) (mattermost_license_info{%(m)s}) * on(job, instance) group_left() max by (job, instance) (mattermost_license_licensed{%(m)s})'), "", instant=true)
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -980,10 +832,7 @@ local lib = import '../lib.libsonnet';
           title: "License days left",
           description: "Days until mattermost_license_expiry_timestamp_seconds (needs a system admin token); orange under 30 days, red under 7 (the MattermostLicenseExpiringSoon thresholds).",
           id: 36,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -991,17 +840,7 @@ local lib = import '../lib.libsonnet';
             y: 15
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('(mattermost_license_expiry_timestamp_seconds{%(m)s} - time()) / 86400'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('(mattermost_license_expiry_timestamp_seconds{%(m)s} - time()) / 86400'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1052,10 +891,7 @@ local lib = import '../lib.libsonnet';
           title: "License term",
           description: "mattermost_license_start_timestamp_seconds and mattermost_license_expiry_timestamp_seconds (system admin token only).",
           id: 37,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -1063,28 +899,8 @@ local lib = import '../lib.libsonnet';
             y: 15
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_license_start_timestamp_seconds{%(m)s} * 1000'),
-              legendFormat: "starts {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_license_expiry_timestamp_seconds{%(m)s} * 1000'),
-              legendFormat: "expires {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_license_start_timestamp_seconds{%(m)s} * 1000'), "starts {{instance}}"),
+            target(q('mattermost_license_expiry_timestamp_seconds{%(m)s} * 1000'), "expires {{instance}}", ref='B')
           ],
           fieldConfig: {
             defaults: {
@@ -1126,10 +942,7 @@ local lib = import '../lib.libsonnet';
           title: "Licensed seats",
           description: "mattermost_license_users: user seats of the installed license.",
           id: 38,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -1137,17 +950,7 @@ local lib = import '../lib.libsonnet';
             y: 15
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_license_users{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_license_users{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1202,10 +1005,7 @@ local lib = import '../lib.libsonnet';
           title: "Jobs: last status",
           description: "mattermost_job_last_status: the status of the newest job of each type (error = MattermostJobFailed).",
           id: 40,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1213,17 +1013,7 @@ local lib = import '../lib.libsonnet';
             y: 20
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, type, status) (mattermost_job_last_status{%(m)s} == 1)'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('max by (job, instance, type, status) (mattermost_job_last_status{%(m)s} == 1)'), "", instant=true)
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -1266,10 +1056,7 @@ local lib = import '../lib.libsonnet';
           title: "Pending jobs",
           description: "mattermost_jobs_pending: jobs waiting to run, by type, among the 200 most recent.",
           id: 41,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1277,17 +1064,7 @@ local lib = import '../lib.libsonnet';
             y: 20
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (type) (mattermost_jobs_pending{%(m)s})'),
-              legendFormat: "{{type}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (type) (mattermost_jobs_pending{%(m)s})'), "{{type}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1330,10 +1107,7 @@ local lib = import '../lib.libsonnet';
           title: "Oldest pending job age",
           description: "mattermost_job_oldest_pending_age_seconds: how long the oldest pending job of each type has waited (over an hour = MattermostJobStuck).",
           id: 42,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1341,17 +1115,7 @@ local lib = import '../lib.libsonnet';
             y: 20
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (type) (mattermost_job_oldest_pending_age_seconds{%(m)s})'),
-              legendFormat: "{{type}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('max by (type) (mattermost_job_oldest_pending_age_seconds{%(m)s})'), "{{type}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1394,10 +1158,7 @@ local lib = import '../lib.libsonnet';
           title: "Time since the last successful job",
           description: "time() - mattermost_job_last_success_timestamp_seconds: how long ago the newest successful job of each type last reported activity (only types with a success seen by this exporter).",
           id: 43,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 6,
             w: 24,
@@ -1405,17 +1166,7 @@ local lib = import '../lib.libsonnet';
             y: 28
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('time() - max by (type) (mattermost_job_last_success_timestamp_seconds{%(m)s})'),
-              legendFormat: "{{type}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('time() - max by (type) (mattermost_job_last_success_timestamp_seconds{%(m)s})'), "{{type}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1471,10 +1222,7 @@ local lib = import '../lib.libsonnet';
           title: "Plugin states",
           description: "mattermost_plugin_nodes: nodes reporting each plugin in each state (failed_to_start or failed_to_stay_running = MattermostPluginFailed).",
           id: 45,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1482,17 +1230,7 @@ local lib = import '../lib.libsonnet';
             y: 35
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (job, instance, plugin_id, state) (mattermost_plugin_nodes{%(m)s} > 0)'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('sum by (job, instance, plugin_id, state) (mattermost_plugin_nodes{%(m)s} > 0)'), "", instant=true)
           ],
           fieldConfig: {
             defaults: { unit: "short" },
@@ -1535,10 +1273,7 @@ local lib = import '../lib.libsonnet';
           title: "Plugin versions",
           description: "mattermost_plugin_info: each plugin's reported name and version; two rows for one plugin = its nodes run different versions.",
           id: 46,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1546,17 +1281,7 @@ local lib = import '../lib.libsonnet';
             y: 35
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, plugin_id, name, version) (mattermost_plugin_info{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('max by (job, instance, plugin_id, name, version) (mattermost_plugin_info{%(m)s})'), "", instant=true)
           ],
           fieldConfig: {
             defaults: { unit: "none" },
@@ -1598,10 +1323,7 @@ local lib = import '../lib.libsonnet';
           title: "Plugin version skew",
           description: "mattermost_plugin_versions: distinct versions of each plugin across nodes; more than 1 is a skew (MattermostPluginVersionSkew after 30m).",
           id: 47,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1609,17 +1331,7 @@ local lib = import '../lib.libsonnet';
             y: 35
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (plugin_id) (mattermost_plugin_versions{%(m)s})'),
-              legendFormat: "{{plugin_id}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('max by (plugin_id) (mattermost_plugin_versions{%(m)s})'), "{{plugin_id}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1675,10 +1387,7 @@ local lib = import '../lib.libsonnet';
           title: "Nodes listed",
           description: "mattermost_cluster_nodes: nodes listed by /api/v4/cluster/status (0 when not clustered), and the expected count when --collector.cluster.expected-nodes is set.",
           id: 7,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -1686,28 +1395,8 @@ local lib = import '../lib.libsonnet';
             y: 44
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_nodes{%(m)s}'),
-              legendFormat: "listed {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_expected_nodes{%(m)s}'),
-              legendFormat: "expected {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_cluster_nodes{%(m)s}'), "listed {{instance}}"),
+            target(q('mattermost_cluster_expected_nodes{%(m)s}'), "expected {{instance}}", ref='B')
           ],
           fieldConfig: {
             defaults: {
@@ -1749,10 +1438,7 @@ local lib = import '../lib.libsonnet';
           title: "Nodes unreachable",
           description: "Listed nodes that the cluster cannot reach (mattermost_cluster_node_up == 0).",
           id: 8,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -1760,17 +1446,7 @@ local lib = import '../lib.libsonnet';
             y: 44
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('count by (instance) (mattermost_cluster_node_up{%(m)s} == 0) or sum by (instance) (mattermost_cluster_node_up{%(m)s} * 0)'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('count by (instance) (mattermost_cluster_node_up{%(m)s} == 0) or sum by (instance) (mattermost_cluster_node_up{%(m)s} * 0)'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1816,10 +1492,7 @@ local lib = import '../lib.libsonnet';
           title: "Versions in cluster",
           description: "mattermost_cluster_versions: distinct versions among reachable nodes; more than 1 is a version skew (normal only during a rolling upgrade).",
           id: 9,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -1827,17 +1500,7 @@ local lib = import '../lib.libsonnet';
             y: 44
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_versions{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_cluster_versions{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1883,10 +1546,7 @@ local lib = import '../lib.libsonnet';
           title: "Config hashes in cluster",
           description: "mattermost_cluster_config_hashes: distinct configuration hashes among reachable nodes; more than 1 means a node runs another configuration.",
           id: 10,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -1894,17 +1554,7 @@ local lib = import '../lib.libsonnet';
             y: 44
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_config_hashes{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_cluster_config_hashes{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -1950,10 +1600,7 @@ local lib = import '../lib.libsonnet';
           title: "Version and config skew",
           description: "Distinct versions and config hashes among reachable nodes over time.",
           id: 11,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -1961,28 +1608,8 @@ local lib = import '../lib.libsonnet';
             y: 44
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_versions{%(m)s}'),
-              legendFormat: "versions {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_cluster_config_hashes{%(m)s}'),
-              legendFormat: "config hashes {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_cluster_versions{%(m)s}'), "versions {{instance}}"),
+            target(q('mattermost_cluster_config_hashes{%(m)s}'), "config hashes {{instance}}", ref='B')
           ],
           fieldConfig: {
             defaults: {
@@ -2025,10 +1652,7 @@ local lib = import '../lib.libsonnet';
           title: "Cluster nodes",
           description: "One row per node listed by /api/v4/cluster/status (mattermost_cluster_node_info joined with mattermost_cluster_node_up). An unreachable node has empty fields.",
           id: 12,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 16,
@@ -2036,18 +1660,7 @@ local lib = import '../lib.libsonnet';
             y: 48
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('max by (job, instance, id, hostname, ip_address, version, schema_version, config_hash) (mattermost_cluster_node_info{%(m)s}) * on(job, instance, id) group_left() max by (job, instance, id) (mattermost_cluster_node_up{%(m)s})'),
-              legendFormat: "",
-              refId: "A",
-              range: false,
-              instant: true,
-              format: "table"
-            }
+            target(q('max by (job, instance, id, hostname, ip_address, version, schema_version, config_hash) (mattermost_cluster_node_info{%(m)s}) * on(job, instance, id) group_left() max by (job, instance, id) (mattermost_cluster_node_up{%(m)s})'), "", instant=true) + { format: "table" }
           ],
           fieldConfig: {
             defaults: {
@@ -2165,10 +1778,7 @@ local lib = import '../lib.libsonnet';
           title: "SAML enabled",
           description: "mattermost_saml_enabled: EnableSaml from the server's client configuration. Certificate alerts only fire where this is 1.",
           id: 14,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -2176,17 +1786,7 @@ local lib = import '../lib.libsonnet';
             y: 57
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_saml_enabled{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_saml_enabled{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2245,10 +1845,7 @@ local lib = import '../lib.libsonnet';
           title: "SAML certificate files",
           description: "mattermost_saml_certificate_present: whether each SAML file is present in Mattermost's config store (not whether it is valid). idp is always required with SAML; public and private_key when encryption or request signing is on.",
           id: 15,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 8,
@@ -2256,17 +1853,7 @@ local lib = import '../lib.libsonnet';
             y: 57
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_saml_certificate_present{%(m)s}'),
-              legendFormat: "{{certificate}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_saml_certificate_present{%(m)s}'), "{{certificate}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2329,10 +1916,7 @@ local lib = import '../lib.libsonnet';
           title: "SAML certificate days left",
           description: "Days until mattermost_saml_certificate_expiry_timestamp_seconds: public = Mattermost's service provider certificate, idp = the IdP's earliest signing certificate (from its metadata). Orange under 30 days, red under 7 (MattermostSAMLCertificateExpiringSoon).",
           id: 48,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 8,
@@ -2340,17 +1924,7 @@ local lib = import '../lib.libsonnet';
             y: 57
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('(mattermost_saml_certificate_expiry_timestamp_seconds{%(m)s} - time()) / 86400'),
-              legendFormat: "{{certificate}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('(mattermost_saml_certificate_expiry_timestamp_seconds{%(m)s} - time()) / 86400'), "{{certificate}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2401,10 +1975,7 @@ local lib = import '../lib.libsonnet';
           title: "IdP metadata fetch",
           description: "mattermost_saml_idp_metadata_fetch_success: whether the exporter's last fetch of the IdP metadata worked (at 0 the idp days left are from the last good fetch; the exporter's log says why).",
           id: 49,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 4,
@@ -2412,17 +1983,7 @@ local lib = import '../lib.libsonnet';
             y: 57
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_saml_idp_metadata_fetch_success{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_saml_idp_metadata_fetch_success{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2498,10 +2059,7 @@ local lib = import '../lib.libsonnet';
           title: "Users by status",
           description: "mattermost_users: active users by status (bots excluded unless --collector.users.include-bots). New and deactivated users appear at the next user list refresh.",
           id: 17,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -2509,17 +2067,7 @@ local lib = import '../lib.libsonnet';
             y: 62
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (status) (mattermost_users{%(m)s})'),
-              legendFormat: "{{status}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (status) (mattermost_users{%(m)s})'), "{{status}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2562,10 +2110,7 @@ local lib = import '../lib.libsonnet';
           title: "Users now",
           description: "mattermost_users: current counts by status.",
           id: 18,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 6,
@@ -2573,17 +2118,7 @@ local lib = import '../lib.libsonnet';
             y: 62
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (status) (mattermost_users{%(m)s})'),
-              legendFormat: "{{status}}",
-              refId: "A",
-              range: false,
-              instant: true
-            }
+            target(q('sum by (status) (mattermost_users{%(m)s})'), "{{status}}", instant=true)
           ],
           fieldConfig: {
             defaults: {
@@ -2619,10 +2154,7 @@ local lib = import '../lib.libsonnet';
           title: "Counts age",
           description: "How old the served user counts are (time() - mattermost_users_sweep_timestamp_seconds).",
           id: 19,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -2630,17 +2162,7 @@ local lib = import '../lib.libsonnet';
             y: 62
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('time() - max by (instance) (mattermost_users_sweep_timestamp_seconds{%(m)s})'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('time() - max by (instance) (mattermost_users_sweep_timestamp_seconds{%(m)s})'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2686,10 +2208,7 @@ local lib = import '../lib.libsonnet';
           title: "User list cache",
           description: "mattermost_exporter_users_cached: user ids in the exporter's cache, and the age of the last completed refresh of the user list.",
           id: 20,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 6,
@@ -2697,28 +2216,8 @@ local lib = import '../lib.libsonnet';
             y: 66
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_users_cached{%(m)s}'),
-              legendFormat: "cached ids {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('time() - mattermost_exporter_users_refresh_timestamp_seconds{%(m)s}'),
-              legendFormat: "refresh age {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_users_cached{%(m)s}'), "cached ids {{instance}}"),
+            target(q('time() - mattermost_exporter_users_refresh_timestamp_seconds{%(m)s}'), "refresh age {{instance}}", ref='B')
           ],
           fieldConfig: {
             defaults: {
@@ -2773,10 +2272,7 @@ local lib = import '../lib.libsonnet';
           title: "Manual statuses",
           description: "mattermost_users_manual: of the users above, those whose status was set by hand.",
           id: 21,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -2784,17 +2280,7 @@ local lib = import '../lib.libsonnet';
             y: 70
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (status) (mattermost_users_manual{%(m)s})'),
-              legendFormat: "{{status}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (status) (mattermost_users_manual{%(m)s})'), "{{status}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2837,10 +2323,7 @@ local lib = import '../lib.libsonnet';
           title: "User list refresh duration",
           description: "mattermost_exporter_users_refresh_duration_seconds: how long the last walk of the user list took (runs in the background, off the scrape path).",
           id: 22,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -2848,17 +2331,7 @@ local lib = import '../lib.libsonnet';
             y: 70
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_users_refresh_duration_seconds{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_users_refresh_duration_seconds{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2914,10 +2387,7 @@ local lib = import '../lib.libsonnet';
           title: "Collector success",
           description: "mattermost_exporter_collector_success: 1 when that area's last collection worked. 0 with Mattermost up is usually a permission problem (see the exporter's log).",
           id: 24,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -2925,17 +2395,7 @@ local lib = import '../lib.libsonnet';
             y: 79
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_collector_success{%(m)s}'),
-              legendFormat: "{{collector}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_collector_success{%(m)s}'), "{{collector}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -2994,10 +2454,7 @@ local lib = import '../lib.libsonnet';
           title: "Collector duration",
           description: "mattermost_exporter_collector_duration_seconds: how long each collector took on a scrape.",
           id: 25,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3005,17 +2462,7 @@ local lib = import '../lib.libsonnet';
             y: 79
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_collector_duration_seconds{%(m)s}'),
-              legendFormat: "{{collector}} {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_collector_duration_seconds{%(m)s}'), "{{collector}} {{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3058,10 +2505,7 @@ local lib = import '../lib.libsonnet';
           title: "API requests",
           description: "Requests the exporter sent to Mattermost, per endpoint and HTTP status code (code 0 = transport error; 429 = rate limited).",
           id: 26,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3069,17 +2513,7 @@ local lib = import '../lib.libsonnet';
             y: 87
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (endpoint, code) (rate(mattermost_exporter_api_requests_total{%(m)s}[$__rate_interval]))'),
-              legendFormat: "{{endpoint}} {{code}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (endpoint, code) (rate(mattermost_exporter_api_requests_total{%(m)s}[$__rate_interval]))'), "{{endpoint}} {{code}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3122,10 +2556,7 @@ local lib = import '../lib.libsonnet';
           title: "Rate limit remaining",
           description: "mattermost_exporter_ratelimit_remaining: last X-Ratelimit-Remaining sent by Mattermost (only when its rate limiter is on).",
           id: 27,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3133,17 +2564,7 @@ local lib = import '../lib.libsonnet';
             y: 87
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_ratelimit_remaining{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_ratelimit_remaining{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3186,10 +2607,7 @@ local lib = import '../lib.libsonnet';
           title: "Users collector work",
           description: "Status sweeps per second and their failures (a failed or late sweep serves the previous counts), and failed refreshes of the user id list (mattermost_exporter_users_*_total).",
           id: 28,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3197,39 +2615,9 @@ local lib = import '../lib.libsonnet';
             y: 95
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (instance) (rate(mattermost_exporter_users_sweeps_total{%(m)s}[$__rate_interval]))'),
-              legendFormat: "sweeps {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (instance) (rate(mattermost_exporter_users_sweep_errors_total{%(m)s}[$__rate_interval]))'),
-              legendFormat: "sweep errors {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (instance) (rate(mattermost_exporter_users_refresh_errors_total{%(m)s}[$__rate_interval]))'),
-              legendFormat: "refresh errors {{instance}}",
-              refId: "C",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (instance) (rate(mattermost_exporter_users_sweeps_total{%(m)s}[$__rate_interval]))'), "sweeps {{instance}}"),
+            target(q('sum by (instance) (rate(mattermost_exporter_users_sweep_errors_total{%(m)s}[$__rate_interval]))'), "sweep errors {{instance}}", ref='B'),
+            target(q('sum by (instance) (rate(mattermost_exporter_users_refresh_errors_total{%(m)s}[$__rate_interval]))'), "refresh errors {{instance}}", ref='C')
           ],
           fieldConfig: {
             defaults: {
@@ -3272,10 +2660,7 @@ local lib = import '../lib.libsonnet';
           title: "Status sweep duration",
           description: "mattermost_exporter_users_sweep_duration_seconds: duration of the POST /users/status/ids sweep behind the served counts.",
           id: 29,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3283,17 +2668,7 @@ local lib = import '../lib.libsonnet';
             y: 95
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_users_sweep_duration_seconds{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_users_sweep_duration_seconds{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3336,10 +2711,7 @@ local lib = import '../lib.libsonnet';
           title: "Items not exported",
           description: "mattermost_exporter_jobs_dropped_types and mattermost_exporter_plugins_dropped: job types and plugins over the exporter's limits (20 unknown job types, 200 plugins), left out of the metrics.",
           id: 50,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 4,
             w: 24,
@@ -3347,28 +2719,8 @@ local lib = import '../lib.libsonnet';
             y: 103
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_jobs_dropped_types{%(m)s}'),
-              legendFormat: "job types {{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('mattermost_exporter_plugins_dropped{%(m)s}'),
-              legendFormat: "plugins {{instance}}",
-              refId: "B",
-              range: true,
-              instant: false
-            }
+            target(q('mattermost_exporter_jobs_dropped_types{%(m)s}'), "job types {{instance}}"),
+            target(q('mattermost_exporter_plugins_dropped{%(m)s}'), "plugins {{instance}}", ref='B')
           ],
           fieldConfig: {
             defaults: {
@@ -3427,10 +2779,7 @@ local lib = import '../lib.libsonnet';
           title: "Websocket connections",
           description: "mattermost_websocket_connections: websocket connections to all nodes, from the system console analytics (read at most once per --collector.analytics.interval).",
           id: 52,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3438,17 +2787,7 @@ local lib = import '../lib.libsonnet';
             y: 108
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (instance) (mattermost_websocket_connections{%(m)s})'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (instance) (mattermost_websocket_connections{%(m)s})'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3491,10 +2830,7 @@ local lib = import '../lib.libsonnet';
           title: "Database connections",
           description: "mattermost_db_connections: open connections from all nodes to the master database and the read replicas, from the system console analytics.",
           id: 53,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3502,17 +2838,7 @@ local lib = import '../lib.libsonnet';
             y: 108
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (role) (mattermost_db_connections{%(m)s})'),
-              legendFormat: "{{role}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (role) (mattermost_db_connections{%(m)s})'), "{{role}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3555,10 +2881,7 @@ local lib = import '../lib.libsonnet';
           title: "Active users (analytics)",
           description: "mattermost_active_users: users active in the last day and the last 31 days; mattermost_user_accounts: active accounts; mattermost_inactive_users: deactivated accounts (bots excluded).",
           id: 54,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 12,
@@ -3566,39 +2889,9 @@ local lib = import '../lib.libsonnet';
             y: 116
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (window) (mattermost_active_users{%(m)s})'),
-              legendFormat: "active in the last {{window}}",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum(mattermost_user_accounts{%(m)s})'),
-              legendFormat: "accounts",
-              refId: "B",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum(mattermost_inactive_users{%(m)s})'),
-              legendFormat: "deactivated",
-              refId: "C",
-              range: true,
-              instant: false
-            }
+            target(q('sum by (window) (mattermost_active_users{%(m)s})'), "active in the last {{window}}"),
+            target(q('sum(mattermost_user_accounts{%(m)s})'), "accounts", ref='B'),
+            target(q('sum(mattermost_inactive_users{%(m)s})'), "deactivated", ref='C')
           ],
           fieldConfig: {
             defaults: {
@@ -3641,10 +2934,7 @@ local lib = import '../lib.libsonnet';
           title: "Content",
           description: "mattermost_posts, mattermost_channels and mattermost_teams from the system console analytics.",
           id: 55,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 8,
@@ -3652,39 +2942,9 @@ local lib = import '../lib.libsonnet';
             y: 116
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum(mattermost_posts{%(m)s})'),
-              legendFormat: "posts",
-              refId: "A",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum by (type) (mattermost_channels{%(m)s})'),
-              legendFormat: "{{type}} channels",
-              refId: "B",
-              range: true,
-              instant: false
-            },
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('sum(mattermost_teams{%(m)s})'),
-              legendFormat: "teams",
-              refId: "C",
-              range: true,
-              instant: false
-            }
+            target(q('sum(mattermost_posts{%(m)s})'), "posts"),
+            target(q('sum by (type) (mattermost_channels{%(m)s})'), "{{type}} channels", ref='B'),
+            target(q('sum(mattermost_teams{%(m)s})'), "teams", ref='C')
           ],
           fieldConfig: {
             defaults: {
@@ -3726,10 +2986,7 @@ local lib = import '../lib.libsonnet';
           title: "Analytics age",
           description: "Time since the analytics were received (mattermost_analytics_timestamp_seconds); up to --collector.analytics.interval (5m) is normal.",
           id: 56,
-          datasource: {
-            type: "prometheus",
-            uid: "${datasource}"
-          },
+          datasource: ds,
           gridPos: {
             h: 8,
             w: 4,
@@ -3737,17 +2994,7 @@ local lib = import '../lib.libsonnet';
             y: 116
           },
           targets: [
-            {
-              datasource: {
-                type: "prometheus",
-                uid: "${datasource}"
-              },
-              expr: q('time() - mattermost_analytics_timestamp_seconds{%(m)s}'),
-              legendFormat: "{{instance}}",
-              refId: "A",
-              range: true,
-              instant: false
-            }
+            target(q('time() - mattermost_analytics_timestamp_seconds{%(m)s}'), "{{instance}}")
           ],
           fieldConfig: {
             defaults: {
@@ -3812,10 +3059,7 @@ local lib = import '../lib.libsonnet';
             type: "query",
             name: "job",
             label: "Job",
-            datasource: {
-              type: "prometheus",
-              uid: "${datasource}"
-            },
+            datasource: ds,
             definition: jobQuery,
             query: {
               query: jobQuery,
@@ -3836,10 +3080,7 @@ local lib = import '../lib.libsonnet';
             type: "query",
             name: "instance",
             label: "Instance",
-            datasource: {
-              type: "prometheus",
-              uid: "${datasource}"
-            },
+            datasource: ds,
             definition: instanceQuery,
             query: {
               query: instanceQuery,
