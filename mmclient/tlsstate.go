@@ -30,10 +30,16 @@ type TLSState struct {
 	// the configured roots (the CA file plus the system pool, or the system
 	// pool alone). Go's TLS client checks this in the handshake; when the
 	// handshake skips the check (insecure-skip-verify) the recorder does
-	// the same check itself when it first sees the chain.
+	// the same check itself when it first sees the chain, and again once a
+	// certificate of it expires or becomes valid.
 	Verified bool
 	// VerifyError says why Chain does not verify (nil when Verified).
 	VerifyError error
+
+	// recheckAt is when the recorder's own verdict on Chain can next
+	// change with time (a NotBefore or NotAfter passes); zero when it
+	// cannot or when the handshake verified the chain.
+	recheckAt time.Time
 }
 
 // Leaf returns the server's own certificate.
@@ -105,14 +111,23 @@ func (r *TLSRecorder) Record(resp *http.Response, err error) *TLSState {
 	case resp != nil && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0:
 		cs := resp.TLS
 		verified := len(cs.VerifiedChains) > 0
-		if cur := r.cur.Load(); cur != nil && cur.Version == cs.Version && sameChain(cur.Chain, cs.PeerCertificates) &&
-			(!verified || cur.Verified) {
+		cur := r.cur.Load()
+		kept := cur != nil && cur.Version == cs.Version && sameChain(cur.Chain, cs.PeerCertificates)
+		if kept && (verified && cur.Verified ||
+			!verified && (cur.recheckAt.IsZero() || r.now().Before(cur.recheckAt))) {
 			return nil
 		}
 		next = &TLSState{Chain: cs.PeerCertificates, Version: cs.Version, Verified: verified}
 		if !verified {
-			next.VerifyError = r.verify(cs.PeerCertificates)
+			next.recheckAt, next.VerifyError = r.verify(cs.PeerCertificates)
 			next.Verified = next.VerifyError == nil
+			if kept && next.Verified == cur.Verified && sameError(next.VerifyError, cur.VerifyError) {
+				// Checked again, same verdict: keep the new recheck
+				// time, but it is no change to report.
+				next.EarliestNotAfter = cur.EarliestNotAfter
+				r.cur.Store(next)
+				return nil
+			}
 		}
 	default:
 		return nil
@@ -128,19 +143,48 @@ func (r *TLSRecorder) Record(resp *http.Response, err error) *TLSState {
 }
 
 // verify checks a chain the handshake accepted without verification as Go's
-// TLS client would have.
-func (r *TLSRecorder) verify(chain []*x509.Certificate) error {
+// TLS client would have. It returns when the verdict can next change with
+// time alone (the first NotBefore or NotAfter after now of the presented
+// certificates and of the chains that verified; zero: never) and why the
+// chain does not verify.
+func (r *TLSRecorder) verify(chain []*x509.Certificate) (time.Time, error) {
+	now := r.now()
 	opts := x509.VerifyOptions{
 		Roots:         r.roots,
 		DNSName:       r.serverName,
 		Intermediates: x509.NewCertPool(),
-		CurrentTime:   r.now(),
+		CurrentTime:   now,
 	}
 	for _, c := range chain[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	_, err := chain[0].Verify(opts)
-	return err
+	chains, err := chain[0].Verify(opts)
+	var next time.Time
+	consider := func(certs []*x509.Certificate) {
+		for _, c := range certs {
+			// x509 takes a certificate as expired once now is after
+			// NotAfter, so the verdict changes a nanosecond later.
+			for _, t := range [2]time.Time{c.NotBefore, c.NotAfter.Add(time.Nanosecond)} {
+				if t.After(now) && (next.IsZero() || t.Before(next)) {
+					next = t
+				}
+			}
+		}
+	}
+	consider(chain)
+	for _, vc := range chains {
+		consider(vc)
+	}
+	return next, err
+}
+
+// sameError reports whether a and b say the same (both nil, or the same
+// text).
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Error() == b.Error()
 }
 
 // sameChain reports whether a and b hold the same certificates. Responses

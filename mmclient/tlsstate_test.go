@@ -239,3 +239,46 @@ func BenchmarkTLSRecord(b *testing.B) {
 		}
 	}
 }
+
+// With insecure-skip-verify the recorder's own verdict follows the clock:
+// a kept chain is checked again when a certificate of it expires (or
+// becomes valid), not only when it is first seen.
+func TestTLSStateSkipVerifyRechecksOnExpiry(t *testing.T) {
+	now := time.Now()
+	chain := mmtest.MustCertChain(now.Add(30*24*time.Hour), now.Add(365*24*time.Hour))
+	pool := x509.NewCertPool()
+	pool.AddCert(chain.Root)
+	tr := mmclient.NewTransport()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	r := mmclient.NewTLSRecorder("https://127.0.0.1", tr)
+	clock := chain.Leaf.NotBefore.Add(-time.Minute)
+	mmclient.SetTLSRecorderClock(r, func() time.Time { return clock })
+	// What an insecure-skip-verify handshake gives: no verified chains.
+	resp := &http.Response{TLS: &tls.ConnectionState{
+		Version:          tls.VersionTLS13,
+		PeerCertificates: []*x509.Certificate{chain.Leaf, chain.Intermediate},
+	}}
+	for _, step := range []struct {
+		name     string
+		at       time.Time
+		changed  bool
+		verified bool
+		errText  string
+	}{
+		{"before the leaf's NotBefore", clock, true, false, "not yet valid"},
+		{"still before it", clock.Add(30 * time.Second), false, false, ""},
+		{"leaf valid", now, true, true, ""},
+		{"at the leaf's NotAfter", chain.Leaf.NotAfter, false, true, ""},
+		{"past the leaf's NotAfter", chain.Leaf.NotAfter.Add(time.Second), true, false, "expired"},
+		{"later still", chain.Leaf.NotAfter.Add(48 * time.Hour), false, false, ""},
+	} {
+		clock = step.at
+		changed := r.Record(resp, nil) != nil
+		st, ok := r.State()
+		if !ok || changed != step.changed || st.Verified != step.verified ||
+			(step.errText != "" && (st.VerifyError == nil || !strings.Contains(st.VerifyError.Error(), step.errText))) {
+			t.Errorf("%s: changed %v, verified %v (%v); want changed %v, verified %v, error %q",
+				step.name, changed, st.Verified, st.VerifyError, step.changed, step.verified, step.errText)
+		}
+	}
+}
