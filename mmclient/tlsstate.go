@@ -57,23 +57,21 @@ type TLSRecorder struct {
 }
 
 // NewTLSRecorder returns a recorder for the server at rawURL, reached
-// through rt (nil: http.DefaultTransport). The chain must be valid for the
-// URL's host name (or the ServerName of rt's TLS settings); a chain the
-// handshake accepted without verification is checked against the RootCAs
-// of rt's TLS settings (nil: the system pool). rt's settings are those of
-// an *http.Transport, found through wrappers with an Unwrap() method.
+// through rt. The chain must be valid for the URL's host name (or the
+// ServerName of rt's TLS settings); a chain the handshake accepted without
+// verification is checked against the RootCAs of rt's TLS settings (nil:
+// the system pool). Only an *http.Transport has TLS settings: pass the
+// transport itself, not a wrapper of it (any other rt, nil too, means the
+// system pool and the URL's host name).
 func NewTLSRecorder(rawURL string, rt http.RoundTripper) *TLSRecorder {
 	r := &TLSRecorder{now: time.Now}
 	if u, err := url.Parse(rawURL); err == nil {
 		r.serverName = u.Hostname()
 	}
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	if cfg := tlsClientConfig(rt); cfg != nil {
-		r.roots = cfg.RootCAs
-		if cfg.ServerName != "" {
-			r.serverName = cfg.ServerName
+	if tr, ok := rt.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		r.roots = tr.TLSClientConfig.RootCAs
+		if sn := tr.TLSClientConfig.ServerName; sn != "" {
+			r.serverName = sn
 		}
 	}
 	return r
@@ -199,21 +197,4 @@ func sameChain(a, b []*x509.Certificate) bool {
 		}
 	}
 	return true
-}
-
-// tlsClientConfig returns the TLS configuration of rt: that of an
-// *http.Transport, reached through wrappers with an Unwrap method (nil when
-// there is none).
-func tlsClientConfig(rt http.RoundTripper) *tls.Config {
-	for range 8 {
-		switch t := rt.(type) {
-		case *http.Transport:
-			return t.TLSClientConfig
-		case interface{ Unwrap() http.RoundTripper }:
-			rt = t.Unwrap()
-		default:
-			return nil
-		}
-	}
-	return nil
 }

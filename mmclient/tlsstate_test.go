@@ -184,44 +184,6 @@ func TestTLSStateFollowsRenewal(t *testing.T) {
 	}
 }
 
-// wrapper is a transport wrapper that tells what it wraps.
-type wrapper struct{ next http.RoundTripper }
-
-func (w wrapper) RoundTrip(r *http.Request) (*http.Response, error) { return w.next.RoundTrip(r) }
-func (w wrapper) Unwrap() http.RoundTripper                         { return w.next }
-
-// opaque is a transport wrapper that does not.
-type opaque struct{ next http.RoundTripper }
-
-func (o opaque) RoundTrip(r *http.Request) (*http.Response, error) { return o.next.RoundTrip(r) }
-
-// A caller's own transport (the fleet wraps it in its limiter): a chain it
-// accepts unverified is checked against that transport's roots, found
-// through Unwrap.
-func TestTLSStateRootsOfWrappedTransport(t *testing.T) {
-	chain := mmtest.MustCertChain(time.Now().Add(30*24*time.Hour), time.Now().Add(365*24*time.Hour))
-	s := tlsFake(t, chain)
-	pool := x509.NewCertPool()
-	pool.AddCert(chain.Root)
-	tr := mmclient.NewTransport()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	for _, tc := range []struct {
-		name     string
-		rt       http.RoundTripper
-		verified bool
-	}{
-		{"unwrappable", wrapper{tr}, true},
-		{"opaque: system roots", opaque{tr}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, ok, err := pingState(t, s, mmclient.Options{Transport: tc.rt})
-			if err != nil || !ok || st.Verified != tc.verified {
-				t.Errorf("ping %v, state %v, verified %v (%v); want verified %v", err, ok, st.Verified, st.VerifyError, tc.verified)
-			}
-		})
-	}
-}
-
 // BenchmarkTLSRecord is the cost on every response of a kept connection.
 func BenchmarkTLSRecord(b *testing.B) {
 	chain := mmtest.MustCertChain(time.Now().Add(30*24*time.Hour), time.Now().Add(365*24*time.Hour))
