@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -36,11 +37,21 @@ type TLSState struct {
 	// VerifyError says why Chain does not verify (nil when Verified).
 	VerifyError error
 
+	// SubjectCN and IssuerCN are the common names of the leaf's subject
+	// and issuer, and Serial its serial number in lower-case hex, each
+	// valid UTF-8 of at most MaxTLSLabelBytes bytes (cut at a rune
+	// boundary): ready for a label or a log line.
+	SubjectCN, IssuerCN, Serial string
+
 	// recheckAt is when the recorder's own verdict on Chain can next
 	// change with time (a NotBefore or NotAfter passes); zero when it
 	// cannot or when the handshake verified the chain.
 	recheckAt time.Time
 }
+
+// MaxTLSLabelBytes bounds TLSState's SubjectCN, IssuerCN and Serial (the
+// certificate comes from the server: untrusted).
+const MaxTLSLabelBytes = 128
 
 // Leaf returns the server's own certificate.
 func (s TLSState) Leaf() *x509.Certificate { return s.Chain[0] }
@@ -122,20 +133,25 @@ func (r *TLSRecorder) Record(resp *http.Response, err error) *TLSState {
 			if kept && next.Verified == cur.Verified && sameError(next.VerifyError, cur.VerifyError) {
 				// Checked again, same verdict: keep the new recheck
 				// time, but it is no change to report.
-				next.EarliestNotAfter = cur.EarliestNotAfter
-				r.cur.Store(next)
+				same := *cur
+				same.recheckAt = next.recheckAt
+				r.cur.Store(&same)
 				return nil
 			}
 		}
 	default:
 		return nil
 	}
-	next.EarliestNotAfter = next.Chain[0].NotAfter
+	leaf := next.Chain[0]
+	next.EarliestNotAfter = leaf.NotAfter
 	for _, c := range next.Chain[1:] {
 		if c.NotAfter.Before(next.EarliestNotAfter) {
 			next.EarliestNotAfter = c.NotAfter
 		}
 	}
+	next.SubjectCN = tlsLabel(leaf.Subject.CommonName)
+	next.IssuerCN = tlsLabel(leaf.Issuer.CommonName)
+	next.Serial = tlsLabel(strings.ToLower(leaf.SerialNumber.Text(16)))
 	r.cur.Store(next)
 	return next
 }
@@ -174,6 +190,12 @@ func (r *TLSRecorder) verify(chain []*x509.Certificate) (time.Time, error) {
 		consider(vc)
 	}
 	return next, err
+}
+
+// tlsLabel makes a certificate field a label value: valid UTF-8 (invalid
+// bytes become U+FFFD) of at most MaxTLSLabelBytes bytes.
+func tlsLabel(s string) string {
+	return cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), MaxTLSLabelBytes)
 }
 
 // sameError reports whether a and b say the same (both nil, or the same

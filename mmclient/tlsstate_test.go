@@ -83,6 +83,10 @@ func TestTLSStateEarliestNotAfter(t *testing.T) {
 			if !st.Verified || st.VerifyError != nil || st.Version != tls.VersionTLS13 {
 				t.Errorf("verified %v (%v), version %x; want verified over TLS 1.3", st.Verified, st.VerifyError, st.Version)
 			}
+			if st.SubjectCN != mmtest.CertChainLeafCN || st.IssuerCN != mmtest.CertChainIntermediateCN ||
+				st.Serial != strings.ToLower(chain.Leaf.SerialNumber.Text(16)) {
+				t.Errorf("subject %q, issuer %q, serial %q; want the fake leaf's", st.SubjectCN, st.IssuerCN, st.Serial)
+			}
 		})
 	}
 }
