@@ -26,33 +26,6 @@ func init() {
 	endpointNames[epUserDelete], endpointNames[epUserPatch] = EndpointUserDelete, EndpointUserPatch
 }
 
-// classifyChurn routes DELETE /users/{id} and PUT /users/{id}/patch,
-// which classify leaves unrouted.
-func classifyChurn(r *http.Request, rt route) route {
-	tail, ok := strings.CutPrefix(r.URL.Path, apiPrefix+"/users/")
-	if !ok {
-		return rt
-	}
-	id, sub, hasSub := strings.Cut(tail, "/")
-	var out route
-	switch {
-	case !hasSub && !strings.Contains(id, "/") && id != "status" && id != "stats" && id != "me" && r.Method == http.MethodDelete:
-		out = route{ep: epUserDelete}
-	case hasSub && sub == "patch":
-		out = route{ep: epUserPatch}
-		if r.Method != http.MethodPut {
-			out.kind = routeBadMethod
-		}
-	default:
-		return rt
-	}
-	if !isAlnum(id) {
-		out.kind = routeNotFound
-	}
-	out.id = id
-	return out
-}
-
 // deleteUser answers DELETE /users/{id}: a system admin deactivates the
 // account, or with ?permanent=true deletes it for good (the real server
 // also wants ServiceSettings.EnableAPIUserDeletion, which the fake takes

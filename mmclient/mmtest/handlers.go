@@ -87,13 +87,21 @@ func classify(method, path string) route {
 		return want(epLicense, http.MethodGet)
 	}
 	if tail, ok := strings.CutPrefix(rest, "/users/"); ok {
-		id, sub, _ := strings.Cut(tail, "/")
+		id, sub, hasSub := strings.Cut(tail, "/")
 		var rt route
-		switch sub {
-		case "status":
+		switch {
+		case !hasSub && method == http.MethodDelete && id != "status":
+			// DELETE /users/{id} (churn.go); the fake serves no other
+			// method there. /users/stats and /users/me matched above.
+			rt = route{ep: epUserDelete}
+		case !hasSub:
+			return route{ep: epOther, kind: routeNotFound}
+		case sub == "status":
 			rt = want(epUserStatus, http.MethodGet, http.MethodPut)
-		case "active":
+		case sub == "active":
 			rt = want(epUserActive, http.MethodPut)
+		case sub == "patch":
+			rt = want(epUserPatch, http.MethodPut)
 		default:
 			return route{ep: epOther, kind: routeNotFound}
 		}
@@ -126,7 +134,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classifyChurn(r, classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path))))
+	rt := classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path)))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
