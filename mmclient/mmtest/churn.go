@@ -31,10 +31,7 @@ func init() {
 // also wants ServiceSettings.EnableAPIUserDeletion, which the fake takes
 // as on).
 func (rc *reqCtx) deleteUser(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -46,9 +43,7 @@ func (rc *reqCtx) deleteUser(pathID string) {
 	if rc.r.URL.Query().Get("permanent") == "true" {
 		found = rc.s.DeleteUser(id)
 	} else {
-		rc.s.mu.Lock()
-		found = rc.s.users.setActive(id, false, nowMillis())
-		rc.s.mu.Unlock()
+		found = rc.s.SetActive(id, false)
 	}
 	if !found {
 		rc.appError(http.StatusNotFound, "app.user.missing_account.const", "Unable to find the user.", "")
@@ -60,10 +55,7 @@ func (rc *reqCtx) deleteUser(pathID string) {
 // patchUser answers PUT /users/{id}/patch for the username (a system
 // admin, or the account itself) with the patched user.
 func (rc *reqCtx) patchUser(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -84,9 +76,8 @@ func (rc *reqCtx) patchUser(pathID string) {
 		rc.appError(http.StatusBadRequest, "model.user.is_valid.username.app_error", "Invalid username.", "user_id="+id)
 		return
 	}
-	if body.Username != nil && !rc.s.RenameUser(id, *body.Username) {
-		rc.appError(http.StatusNotFound, "app.user.missing_account.const", "Unable to find the user.", "")
-		return
+	if body.Username != nil {
+		rc.s.RenameUser(id, *body.Username) // a missing account gets its 404 below
 	}
 	rc.s.mu.RLock()
 	i, found := rc.s.users.index[id]

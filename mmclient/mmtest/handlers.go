@@ -378,9 +378,13 @@ func (rc *reqCtx) requireSession() bool {
 	}
 }
 
-// pathUserID resolves "me" and checks the id's length; it answers 400 and
-// returns false for an invalid id.
-func (rc *reqCtx) pathUserID(id string) (string, bool) {
+// sessionUserID resolves the session (requireSession), then the path's
+// user id: "me" is the session's account, any other id must have 26
+// characters. It answers 401 or 400 and returns false when either fails.
+func (rc *reqCtx) sessionUserID(id string) (string, bool) {
+	if !rc.requireSession() {
+		return "", false
+	}
 	if id == "me" {
 		return rc.userID, true
 	}
@@ -687,10 +691,7 @@ func (rc *reqCtx) statusesByIDs() {
 }
 
 func (rc *reqCtx) getUserStatus(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -702,10 +703,7 @@ func (rc *reqCtx) getUserStatus(pathID string) {
 }
 
 func (rc *reqCtx) putUserStatus(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -756,10 +754,7 @@ func (rc *reqCtx) putUserStatus(pathID string) {
 }
 
 func (rc *reqCtx) putUserActive(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
