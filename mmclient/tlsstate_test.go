@@ -92,8 +92,7 @@ func TestTLSStateEarliestNotAfter(t *testing.T) {
 }
 
 func TestTLSStatePlainHTTP(t *testing.T) {
-	s := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(s.Close)
+	s := mmtest.Start(t, mmtest.Config{})
 	if _, ok, err := pingState(t, s, mmclient.Options{}); err != nil || ok {
 		t.Errorf("plain http: ping error %v, TLS state %v; want no TLS state", err, ok)
 	}
