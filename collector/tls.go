@@ -8,7 +8,6 @@ package collector
 
 import (
 	"crypto/tls"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -47,11 +46,7 @@ var (
 // emitTLS sends the TLS metrics of one endpoint's last handshake.
 func emitTLS(ch chan<- prometheus.Metric, endpoint string, st mmclient.TLSState) {
 	ch <- prometheus.MustNewConstMetric(tlsExpiryDesc, prometheus.GaugeValue, float64(st.EarliestNotAfter.Unix()), endpoint)
-	leaf := st.Leaf()
-	ch <- prometheus.MustNewConstMetric(tlsInfoDesc, prometheus.GaugeValue, 1, endpoint,
-		boundLabel(leaf.Subject.CommonName, maxLabelValueLen),
-		boundLabel(leaf.Issuer.CommonName, maxLabelValueLen),
-		boundLabel(strings.ToLower(leaf.SerialNumber.Text(16)), maxLabelValueLen))
+	ch <- prometheus.MustNewConstMetric(tlsInfoDesc, prometheus.GaugeValue, 1, endpoint, st.SubjectCN, st.IssuerCN, st.Serial)
 	if st.Version != 0 {
 		ch <- prometheus.MustNewConstMetric(tlsVersionDesc, prometheus.GaugeValue, 1, endpoint, tls.VersionName(st.Version))
 	}

@@ -153,9 +153,15 @@ func TestTLSMetricsLabelsBounded(t *testing.T) {
 	serial, _ := new(big.Int).SetString(strings.Repeat("f", 300), 16)
 	leaf := &x509.Certificate{Subject: pkix.Name{CommonName: long}, Issuer: pkix.Name{CommonName: "\xffissuer"},
 		SerialNumber: serial, NotAfter: time.Unix(2_000_000_000, 0)}
-	st := mmclient.TLSState{Chain: []*x509.Certificate{leaf}, EarliestNotAfter: leaf.NotAfter, Version: tls.VersionTLS12, Verified: true}
+	// The recorder bounds the labels when it takes the chain.
+	st := mmclient.NewTLSRecorder("https://mattermost.test", nil).Record(&http.Response{TLS: &tls.ConnectionState{
+		Version: tls.VersionTLS12, PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}},
+	}}, nil)
+	if st == nil {
+		t.Fatal("no TLS state recorded")
+	}
 	ch := make(chan prometheus.Metric, 10)
-	emitTLS(ch, tlsEndpointMattermost, st)
+	emitTLS(ch, tlsEndpointMattermost, *st)
 	close(ch)
 	reg := prometheus.NewPedanticRegistry()
 	var ms []prometheus.Metric

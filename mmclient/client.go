@@ -409,8 +409,7 @@ func (c *Client) recordTLS(resp *http.Response, err error) {
 	if st == nil {
 		return
 	}
-	leaf := st.Leaf()
-	kv := []any{"subject_cn", cutUTF8(leaf.Subject.CommonName, 128), "issuer_cn", cutUTF8(leaf.Issuer.CommonName, 128),
+	kv := []any{"subject_cn", st.SubjectCN, "issuer_cn", st.IssuerCN,
 		"earliest_not_after", st.EarliestNotAfter.UTC().Format(time.RFC3339), "chain", len(st.Chain)}
 	if st.Verified {
 		level.Debug(c.logger).Log(append([]any{"msg", "TLS certificate of the Mattermost server"}, kv...)...)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -30,11 +31,27 @@ type TLSState struct {
 	// the configured roots (the CA file plus the system pool, or the system
 	// pool alone). Go's TLS client checks this in the handshake; when the
 	// handshake skips the check (insecure-skip-verify) the recorder does
-	// the same check itself when it first sees the chain.
+	// the same check itself when it first sees the chain, and again once a
+	// certificate of it expires or becomes valid.
 	Verified bool
 	// VerifyError says why Chain does not verify (nil when Verified).
 	VerifyError error
+
+	// SubjectCN and IssuerCN are the common names of the leaf's subject
+	// and issuer, and Serial its serial number in lower-case hex, each
+	// valid UTF-8 of at most MaxTLSLabelBytes bytes (cut at a rune
+	// boundary): ready for a label or a log line.
+	SubjectCN, IssuerCN, Serial string
+
+	// recheckAt is when the recorder's own verdict on Chain can next
+	// change with time (a NotBefore or NotAfter passes); zero when it
+	// cannot or when the handshake verified the chain.
+	recheckAt time.Time
 }
+
+// MaxTLSLabelBytes bounds TLSState's SubjectCN, IssuerCN and Serial (the
+// certificate comes from the server: untrusted).
+const MaxTLSLabelBytes = 128
 
 // Leaf returns the server's own certificate.
 func (s TLSState) Leaf() *x509.Certificate { return s.Chain[0] }
@@ -51,23 +68,21 @@ type TLSRecorder struct {
 }
 
 // NewTLSRecorder returns a recorder for the server at rawURL, reached
-// through rt (nil: http.DefaultTransport). The chain must be valid for the
-// URL's host name (or the ServerName of rt's TLS settings); a chain the
-// handshake accepted without verification is checked against the RootCAs
-// of rt's TLS settings (nil: the system pool). rt's settings are those of
-// an *http.Transport, found through wrappers with an Unwrap() method.
+// through rt. The chain must be valid for the URL's host name (or the
+// ServerName of rt's TLS settings); a chain the handshake accepted without
+// verification is checked against the RootCAs of rt's TLS settings (nil:
+// the system pool). Only an *http.Transport has TLS settings: pass the
+// transport itself, not a wrapper of it (any other rt, nil too, means the
+// system pool and the URL's host name).
 func NewTLSRecorder(rawURL string, rt http.RoundTripper) *TLSRecorder {
 	r := &TLSRecorder{now: time.Now}
 	if u, err := url.Parse(rawURL); err == nil {
 		r.serverName = u.Hostname()
 	}
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	if cfg := tlsClientConfig(rt); cfg != nil {
-		r.roots = cfg.RootCAs
-		if cfg.ServerName != "" {
-			r.serverName = cfg.ServerName
+	if tr, ok := rt.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		r.roots = tr.TLSClientConfig.RootCAs
+		if sn := tr.TLSClientConfig.ServerName; sn != "" {
+			r.serverName = sn
 		}
 	}
 	return r
@@ -105,42 +120,91 @@ func (r *TLSRecorder) Record(resp *http.Response, err error) *TLSState {
 	case resp != nil && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0:
 		cs := resp.TLS
 		verified := len(cs.VerifiedChains) > 0
-		if cur := r.cur.Load(); cur != nil && cur.Version == cs.Version && sameChain(cur.Chain, cs.PeerCertificates) &&
-			(!verified || cur.Verified) {
+		cur := r.cur.Load()
+		kept := cur != nil && cur.Version == cs.Version && sameChain(cur.Chain, cs.PeerCertificates)
+		if kept && (verified && cur.Verified ||
+			!verified && (cur.recheckAt.IsZero() || r.now().Before(cur.recheckAt))) {
 			return nil
 		}
 		next = &TLSState{Chain: cs.PeerCertificates, Version: cs.Version, Verified: verified}
 		if !verified {
-			next.VerifyError = r.verify(cs.PeerCertificates)
+			next.recheckAt, next.VerifyError = r.verify(cs.PeerCertificates)
 			next.Verified = next.VerifyError == nil
+			if kept && next.Verified == cur.Verified && sameError(next.VerifyError, cur.VerifyError) {
+				// Checked again, same verdict: keep the new recheck
+				// time, but it is no change to report.
+				same := *cur
+				same.recheckAt = next.recheckAt
+				r.cur.Store(&same)
+				return nil
+			}
 		}
 	default:
 		return nil
 	}
-	next.EarliestNotAfter = next.Chain[0].NotAfter
+	leaf := next.Chain[0]
+	next.EarliestNotAfter = leaf.NotAfter
 	for _, c := range next.Chain[1:] {
 		if c.NotAfter.Before(next.EarliestNotAfter) {
 			next.EarliestNotAfter = c.NotAfter
 		}
 	}
+	next.SubjectCN = tlsLabel(leaf.Subject.CommonName)
+	next.IssuerCN = tlsLabel(leaf.Issuer.CommonName)
+	next.Serial = tlsLabel(strings.ToLower(leaf.SerialNumber.Text(16)))
 	r.cur.Store(next)
 	return next
 }
 
 // verify checks a chain the handshake accepted without verification as Go's
-// TLS client would have.
-func (r *TLSRecorder) verify(chain []*x509.Certificate) error {
+// TLS client would have. It returns when the verdict can next change with
+// time alone (the first NotBefore or NotAfter after now of the presented
+// certificates and of the chains that verified; zero: never) and why the
+// chain does not verify.
+func (r *TLSRecorder) verify(chain []*x509.Certificate) (time.Time, error) {
+	now := r.now()
 	opts := x509.VerifyOptions{
 		Roots:         r.roots,
 		DNSName:       r.serverName,
 		Intermediates: x509.NewCertPool(),
-		CurrentTime:   r.now(),
+		CurrentTime:   now,
 	}
 	for _, c := range chain[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	_, err := chain[0].Verify(opts)
-	return err
+	chains, err := chain[0].Verify(opts)
+	var next time.Time
+	consider := func(certs []*x509.Certificate) {
+		for _, c := range certs {
+			// x509 takes a certificate as expired once now is after
+			// NotAfter, so the verdict changes a nanosecond later.
+			for _, t := range [2]time.Time{c.NotBefore, c.NotAfter.Add(time.Nanosecond)} {
+				if t.After(now) && (next.IsZero() || t.Before(next)) {
+					next = t
+				}
+			}
+		}
+	}
+	consider(chain)
+	for _, vc := range chains {
+		consider(vc)
+	}
+	return next, err
+}
+
+// tlsLabel makes a certificate field a label value: valid UTF-8 (invalid
+// bytes become U+FFFD) of at most MaxTLSLabelBytes bytes.
+func tlsLabel(s string) string {
+	return cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), MaxTLSLabelBytes)
+}
+
+// sameError reports whether a and b say the same (both nil, or the same
+// text).
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Error() == b.Error()
 }
 
 // sameChain reports whether a and b hold the same certificates. Responses
@@ -155,21 +219,4 @@ func sameChain(a, b []*x509.Certificate) bool {
 		}
 	}
 	return true
-}
-
-// tlsClientConfig returns the TLS configuration of rt: that of an
-// *http.Transport, reached through wrappers with an Unwrap method (nil when
-// there is none).
-func tlsClientConfig(rt http.RoundTripper) *tls.Config {
-	for range 8 {
-		switch t := rt.(type) {
-		case *http.Transport:
-			return t.TLSClientConfig
-		case interface{ Unwrap() http.RoundTripper }:
-			rt = t.Unwrap()
-		default:
-			return nil
-		}
-	}
-	return nil
 }

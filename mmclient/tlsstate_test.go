@@ -83,13 +83,16 @@ func TestTLSStateEarliestNotAfter(t *testing.T) {
 			if !st.Verified || st.VerifyError != nil || st.Version != tls.VersionTLS13 {
 				t.Errorf("verified %v (%v), version %x; want verified over TLS 1.3", st.Verified, st.VerifyError, st.Version)
 			}
+			if st.SubjectCN != mmtest.CertChainLeafCN || st.IssuerCN != mmtest.CertChainIntermediateCN ||
+				st.Serial != strings.ToLower(chain.Leaf.SerialNumber.Text(16)) {
+				t.Errorf("subject %q, issuer %q, serial %q; want the fake leaf's", st.SubjectCN, st.IssuerCN, st.Serial)
+			}
 		})
 	}
 }
 
 func TestTLSStatePlainHTTP(t *testing.T) {
-	s := mmtest.NewServer(mmtest.Config{})
-	t.Cleanup(s.Close)
+	s := mmtest.Start(t, mmtest.Config{})
 	if _, ok, err := pingState(t, s, mmclient.Options{}); err != nil || ok {
 		t.Errorf("plain http: ping error %v, TLS state %v; want no TLS state", err, ok)
 	}
@@ -184,44 +187,6 @@ func TestTLSStateFollowsRenewal(t *testing.T) {
 	}
 }
 
-// wrapper is a transport wrapper that tells what it wraps.
-type wrapper struct{ next http.RoundTripper }
-
-func (w wrapper) RoundTrip(r *http.Request) (*http.Response, error) { return w.next.RoundTrip(r) }
-func (w wrapper) Unwrap() http.RoundTripper                         { return w.next }
-
-// opaque is a transport wrapper that does not.
-type opaque struct{ next http.RoundTripper }
-
-func (o opaque) RoundTrip(r *http.Request) (*http.Response, error) { return o.next.RoundTrip(r) }
-
-// A caller's own transport (the fleet wraps it in its limiter): a chain it
-// accepts unverified is checked against that transport's roots, found
-// through Unwrap.
-func TestTLSStateRootsOfWrappedTransport(t *testing.T) {
-	chain := mmtest.MustCertChain(time.Now().Add(30*24*time.Hour), time.Now().Add(365*24*time.Hour))
-	s := tlsFake(t, chain)
-	pool := x509.NewCertPool()
-	pool.AddCert(chain.Root)
-	tr := mmclient.NewTransport()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	for _, tc := range []struct {
-		name     string
-		rt       http.RoundTripper
-		verified bool
-	}{
-		{"unwrappable", wrapper{tr}, true},
-		{"opaque: system roots", opaque{tr}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, ok, err := pingState(t, s, mmclient.Options{Transport: tc.rt})
-			if err != nil || !ok || st.Verified != tc.verified {
-				t.Errorf("ping %v, state %v, verified %v (%v); want verified %v", err, ok, st.Verified, st.VerifyError, tc.verified)
-			}
-		})
-	}
-}
-
 // BenchmarkTLSRecord is the cost on every response of a kept connection.
 func BenchmarkTLSRecord(b *testing.B) {
 	chain := mmtest.MustCertChain(time.Now().Add(30*24*time.Hour), time.Now().Add(365*24*time.Hour))
@@ -236,6 +201,49 @@ func BenchmarkTLSRecord(b *testing.B) {
 	for b.Loop() {
 		if r.Record(resp, nil) != nil {
 			b.Fatal("state changed")
+		}
+	}
+}
+
+// With insecure-skip-verify the recorder's own verdict follows the clock:
+// a kept chain is checked again when a certificate of it expires (or
+// becomes valid), not only when it is first seen.
+func TestTLSStateSkipVerifyRechecksOnExpiry(t *testing.T) {
+	now := time.Now()
+	chain := mmtest.MustCertChain(now.Add(30*24*time.Hour), now.Add(365*24*time.Hour))
+	pool := x509.NewCertPool()
+	pool.AddCert(chain.Root)
+	tr := mmclient.NewTransport()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	r := mmclient.NewTLSRecorder("https://127.0.0.1", tr)
+	clock := chain.Leaf.NotBefore.Add(-time.Minute)
+	mmclient.SetTLSRecorderClock(r, func() time.Time { return clock })
+	// What an insecure-skip-verify handshake gives: no verified chains.
+	resp := &http.Response{TLS: &tls.ConnectionState{
+		Version:          tls.VersionTLS13,
+		PeerCertificates: []*x509.Certificate{chain.Leaf, chain.Intermediate},
+	}}
+	for _, step := range []struct {
+		name     string
+		at       time.Time
+		changed  bool
+		verified bool
+		errText  string
+	}{
+		{"before the leaf's NotBefore", clock, true, false, "not yet valid"},
+		{"still before it", clock.Add(30 * time.Second), false, false, ""},
+		{"leaf valid", now, true, true, ""},
+		{"at the leaf's NotAfter", chain.Leaf.NotAfter, false, true, ""},
+		{"past the leaf's NotAfter", chain.Leaf.NotAfter.Add(time.Second), true, false, "expired"},
+		{"later still", chain.Leaf.NotAfter.Add(48 * time.Hour), false, false, ""},
+	} {
+		clock = step.at
+		changed := r.Record(resp, nil) != nil
+		st, ok := r.State()
+		if !ok || changed != step.changed || st.Verified != step.verified ||
+			(step.errText != "" && (st.VerifyError == nil || !strings.Contains(st.VerifyError.Error(), step.errText))) {
+			t.Errorf("%s: changed %v, verified %v (%v); want changed %v, verified %v, error %q",
+				step.name, changed, st.Verified, st.VerifyError, step.changed, step.verified, step.errText)
 		}
 	}
 }

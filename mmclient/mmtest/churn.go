@@ -26,42 +26,12 @@ func init() {
 	endpointNames[epUserDelete], endpointNames[epUserPatch] = EndpointUserDelete, EndpointUserPatch
 }
 
-// classifyChurn routes DELETE /users/{id} and PUT /users/{id}/patch,
-// which classify leaves unrouted.
-func classifyChurn(r *http.Request, rt route) route {
-	tail, ok := strings.CutPrefix(r.URL.Path, apiPrefix+"/users/")
-	if !ok {
-		return rt
-	}
-	id, sub, hasSub := strings.Cut(tail, "/")
-	var out route
-	switch {
-	case !hasSub && !strings.Contains(id, "/") && id != "status" && id != "stats" && id != "me" && r.Method == http.MethodDelete:
-		out = route{ep: epUserDelete}
-	case hasSub && sub == "patch":
-		out = route{ep: epUserPatch}
-		if r.Method != http.MethodPut {
-			out.kind = routeBadMethod
-		}
-	default:
-		return rt
-	}
-	if !isAlnum(id) {
-		out.kind = routeNotFound
-	}
-	out.id = id
-	return out
-}
-
 // deleteUser answers DELETE /users/{id}: a system admin deactivates the
 // account, or with ?permanent=true deletes it for good (the real server
 // also wants ServiceSettings.EnableAPIUserDeletion, which the fake takes
 // as on).
 func (rc *reqCtx) deleteUser(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -73,9 +43,7 @@ func (rc *reqCtx) deleteUser(pathID string) {
 	if rc.r.URL.Query().Get("permanent") == "true" {
 		found = rc.s.DeleteUser(id)
 	} else {
-		rc.s.mu.Lock()
-		found = rc.s.users.setActive(id, false, nowMillis())
-		rc.s.mu.Unlock()
+		found = rc.s.SetActive(id, false)
 	}
 	if !found {
 		rc.appError(http.StatusNotFound, "app.user.missing_account.const", "Unable to find the user.", "")
@@ -87,10 +55,7 @@ func (rc *reqCtx) deleteUser(pathID string) {
 // patchUser answers PUT /users/{id}/patch for the username (a system
 // admin, or the account itself) with the patched user.
 func (rc *reqCtx) patchUser(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -111,9 +76,8 @@ func (rc *reqCtx) patchUser(pathID string) {
 		rc.appError(http.StatusBadRequest, "model.user.is_valid.username.app_error", "Invalid username.", "user_id="+id)
 		return
 	}
-	if body.Username != nil && !rc.s.RenameUser(id, *body.Username) {
-		rc.appError(http.StatusNotFound, "app.user.missing_account.const", "Unable to find the user.", "")
-		return
+	if body.Username != nil {
+		rc.s.RenameUser(id, *body.Username) // a missing account gets its 404 below
 	}
 	rc.s.mu.RLock()
 	i, found := rc.s.users.index[id]

@@ -30,7 +30,7 @@ func allListed(t *testing.T, c *mmclient.Client) []string {
 
 func TestDeleteUserRemovesAccountAndStatus(t *testing.T) {
 	users := GenerateUsers(25, 3)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	c := teamsClient(t, s, AdminToken)
 	victim := users[7]
 	s.SetStatus(victim.ID, "dnd", true)
@@ -62,7 +62,7 @@ func TestDeleteUserRemovesAccountAndStatus(t *testing.T) {
 
 func TestRenameUserMovesAccountAcrossPages(t *testing.T) {
 	users := GenerateUsers(30, 4)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	c := teamsClient(t, s, AdminToken)
 	before := allListed(t, c)
 	last := s.Users()[29]
@@ -89,7 +89,7 @@ func TestRenameUserMovesAccountAcrossPages(t *testing.T) {
 }
 
 func TestAddedBotsAndChurnCounts(t *testing.T) {
-	s := newTestServer(t, Config{Users: GenerateUsers(10, 5)})
+	s := Start(t, Config{Users: GenerateUsers(10, 5)})
 	before := s.Counts()
 	s.AddUsers([]UserSpec{{ID: "newbot00000000000000000000", Username: "new-bot", IsBot: true, Status: "online"}})
 	after := s.Counts()
@@ -99,7 +99,7 @@ func TestAddedBotsAndChurnCounts(t *testing.T) {
 }
 
 func TestSetEraSwitchesAnswers(t *testing.T) {
-	s := newTestServer(t, Config{Users: GenerateUsers(5, 6)})
+	s := Start(t, Config{Users: GenerateUsers(5, 6)})
 	get := func() *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest("GET", s.URL+"/api/v4/system/ping", nil)
@@ -139,7 +139,7 @@ func TestSetEraSwitchesAnswers(t *testing.T) {
 }
 
 func TestAddAndRevokeTokens(t *testing.T) {
-	s := newTestServer(t, Config{Users: GenerateUsers(5, 7)})
+	s := Start(t, Config{Users: GenerateUsers(5, 7)})
 	stats := func(tok string) error {
 		_, err := teamsClient(t, s, tok).GetUserStats(context.Background())
 		return err
@@ -164,25 +164,9 @@ func TestAddAndRevokeTokens(t *testing.T) {
 	}
 }
 
-// adminDo sends one request with a token and returns the status code.
-func adminDo(t *testing.T, s *Server, token, method, path, body string) int {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL+"/api/v4"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func TestAccountAdministrationOverHTTP(t *testing.T) {
 	users := GenerateUsers(30, 8)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	c := teamsClient(t, s, AdminToken)
 	var a, b UserSpec
 	for _, u := range users {
@@ -195,13 +179,13 @@ func TestAccountAdministrationOverHTTP(t *testing.T) {
 		}
 	}
 	// A rename through PUT /users/{id}/patch moves the account in GET /users.
-	if code := adminDo(t, s, UserToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"aaa-patched"}`); code != http.StatusForbidden {
+	if code := doRequest(t, s, "PUT", "/api/v4/users/"+a.ID+"/patch", UserToken, []byte(`{"username":"aaa-patched"}`)).code; code != http.StatusForbidden {
 		t.Fatalf("a plain user renaming another: %d, want 403", code)
 	}
-	if code := adminDo(t, s, AdminToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"Not Valid"}`); code != http.StatusBadRequest {
+	if code := doRequest(t, s, "PUT", "/api/v4/users/"+a.ID+"/patch", AdminToken, []byte(`{"username":"Not Valid"}`)).code; code != http.StatusBadRequest {
 		t.Fatalf("an invalid username: %d, want 400", code)
 	}
-	if code := adminDo(t, s, AdminToken, "PUT", "/users/"+a.ID+"/patch", `{"username":"aaa-patched"}`); code != http.StatusOK {
+	if code := doRequest(t, s, "PUT", "/api/v4/users/"+a.ID+"/patch", AdminToken, []byte(`{"username":"aaa-patched"}`)).code; code != http.StatusOK {
 		t.Fatalf("rename: %d", code)
 	}
 	if names := allListed(t, c); names[0] != "aaa-patched" {
@@ -209,29 +193,29 @@ func TestAccountAdministrationOverHTTP(t *testing.T) {
 	}
 	// DELETE /users/{id} deactivates; ?permanent=true deletes for good.
 	before := s.Counts()
-	if code := adminDo(t, s, UserToken, "DELETE", "/users/"+b.ID, ""); code != http.StatusForbidden {
+	if code := doRequest(t, s, "DELETE", "/api/v4/users/"+b.ID, UserToken, nil).code; code != http.StatusForbidden {
 		t.Fatalf("a plain user deleting another: %d, want 403", code)
 	}
-	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID, ""); code != http.StatusOK {
+	if code := doRequest(t, s, "DELETE", "/api/v4/users/"+b.ID, AdminToken, nil).code; code != http.StatusOK {
 		t.Fatalf("deactivation: %d", code)
 	}
 	if got := s.Counts(); got.Total != before.Total || got.Active != before.Active-1 {
 		t.Fatalf("after DELETE: %+v, before %+v", got, before)
 	}
-	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID+"?permanent=true", ""); code != http.StatusOK {
+	if code := doRequest(t, s, "DELETE", "/api/v4/users/"+b.ID+"?permanent=true", AdminToken, nil).code; code != http.StatusOK {
 		t.Fatalf("permanent deletion: %d", code)
 	}
 	if got := s.Counts(); got.Total != before.Total-1 || s.Username(b.ID) != "" {
 		t.Fatalf("after DELETE ?permanent=true: %+v", got)
 	}
-	if code := adminDo(t, s, AdminToken, "DELETE", "/users/"+b.ID+"?permanent=true", ""); code != http.StatusNotFound {
+	if code := doRequest(t, s, "DELETE", "/api/v4/users/"+b.ID+"?permanent=true", AdminToken, nil).code; code != http.StatusNotFound {
 		t.Fatalf("deleting a deleted account: %d, want 404", code)
 	}
 	if s.Requests(EndpointUserDelete) != 4 || s.Requests(EndpointUserPatch) != 3 {
 		t.Fatalf("counted %d deletes and %d patches, want 4 and 3", s.Requests(EndpointUserDelete), s.Requests(EndpointUserPatch))
 	}
 	// Routes next to them are unchanged.
-	if code := adminDo(t, s, AdminToken, "DELETE", "/users/stats", ""); code != http.StatusMethodNotAllowed {
+	if code := doRequest(t, s, "DELETE", "/api/v4/users/stats", AdminToken, nil).code; code != http.StatusMethodNotAllowed {
 		t.Fatalf("DELETE /users/stats: %d, want 405", code)
 	}
 }

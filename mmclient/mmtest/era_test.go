@@ -39,7 +39,7 @@ func TestEraHeadersAndVersion(t *testing.T) {
 		era     Era
 		version string
 	}{{Era537, DefaultVersion}, {Era11, DefaultVersion11}} {
-		s := newTestServer(t, Config{Era: tc.era})
+		s := Start(t, Config{Era: tc.era})
 		r := doRequest(t, s, "GET", "/api/v4/cluster/status", AdminToken, nil)
 		if got := r.header.Get("X-Version-Id"); got != tc.version {
 			t.Errorf("era %v: X-Version-Id %q, want %q", tc.era, got, tc.version)
@@ -73,7 +73,7 @@ func TestEraHeadersAndVersion(t *testing.T) {
 
 func TestEraErrorDetail(t *testing.T) {
 	for _, era := range Eras() {
-		s := newTestServer(t, Config{Era: era})
+		s := Start(t, Config{Era: era})
 		e := decodeAppError(t, doRequest(t, s, "GET", "/api/v4/users/stats", "", nil))
 		want := "UserRequired"
 		if era == Era11 {
@@ -97,7 +97,7 @@ func TestEra11StatusIDsDeduplicated(t *testing.T) {
 		{Era537, []string{c, c, a, b, a}},
 		{Era11, []string{c, a, b}},
 	} {
-		s := newTestServer(t, Config{Era: tc.era})
+		s := Start(t, Config{Era: tc.era})
 		s.SetStatus(c, mmclient.StatusDND, true)
 		got := statusEntries(t, doRequest(t, s, "POST", "/api/v4/users/status/ids", UserToken, body))
 		var order []string
@@ -117,7 +117,7 @@ func TestEra11StatusIDsDeduplicated(t *testing.T) {
 }
 
 func TestEra11StatusIDsErrors(t *testing.T) {
-	s := newTestServer(t, Config{Era: Era11})
+	s := Start(t, Config{Era: Era11})
 	id := strings.Repeat("a", 26)
 	for _, tc := range []struct{ body, wantID string }{
 		{`{"user_ids":["` + id + `"]}`, "api.payload.parse.error"},
@@ -152,7 +152,7 @@ func compactIDs(t *testing.T, n int) []byte {
 }
 
 func TestPayloadLimit(t *testing.T) {
-	s := newTestServer(t, Config{Era: Era11})
+	s := Start(t, Config{Era: Era11})
 	// 11.2 accepted 10,362 ids in compact JSON (300,499 bytes, within
 	// 300,000 + 512) and refused more with 413.
 	if r := doRequest(t, s, "POST", "/api/v4/users/status/ids", AdminToken, compactIDs(t, 10362)); r.code != http.StatusOK {
@@ -190,7 +190,7 @@ func TestPayloadLimit(t *testing.T) {
 
 	// 5.37 caps bodies at 100 MiB + 512 and answers an oversize list like
 	// any unreadable one: 400 invalid user_ids.
-	old := newTestServer(t, Config{MaximumPayloadSizeBytes: 1000})
+	old := Start(t, Config{MaximumPayloadSizeBytes: 1000})
 	if r := doRequest(t, old, "POST", "/api/v4/users/status/ids", AdminToken, compactIDs(t, 52)); r.code != http.StatusOK {
 		t.Errorf("5.37 within the limit: HTTP %d", r.code)
 	}
@@ -205,7 +205,7 @@ func TestPayloadLimit(t *testing.T) {
 }
 
 func TestEra11Ping(t *testing.T) {
-	s := newTestServer(t, Config{Era: Era11})
+	s := Start(t, Config{Era: Era11})
 	base := `{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"",`
 	for _, tc := range []struct {
 		query, token string
@@ -237,7 +237,7 @@ func TestEra11Ping(t *testing.T) {
 	}
 	// 5.37 keeps 500 whatever use_rest_semantics says, and takes any
 	// non-empty get_server_status.
-	old := newTestServer(t, Config{})
+	old := Start(t, Config{})
 	old.SetUnhealthy(true)
 	if r := doRequest(t, old, "GET", "/api/v4/system/ping?get_server_status=1&use_rest_semantics=true", "", nil); r.code != 500 || !strings.Contains(string(r.body), `"database_status":"OK"`) {
 		t.Errorf("5.37 unhealthy: HTTP %d %s", r.code, r.body)
@@ -255,7 +255,7 @@ func TestLicenseClient(t *testing.T) {
 		{Era11, "", http.StatusBadRequest, `{"IsLicensed":"false"}`},
 		{Era11, "11.2.0.11.2.0." + strings.Repeat("ab", 32) + ".true", http.StatusBadRequest, `{"IsLicensed":"true"}`},
 	} {
-		s := newTestServer(t, Config{Era: tc.era, Version: tc.version})
+		s := Start(t, Config{Era: tc.era, Version: tc.version})
 		r := doRequest(t, s, "GET", "/api/v4/license/client?format=old", "", nil)
 		if r.code != 200 || string(r.body) != tc.body {
 			t.Errorf("era %v: format=old: HTTP %d %s", tc.era, r.code, r.body)
@@ -274,7 +274,7 @@ func TestUsersActiveFilterAndEra11Listing(t *testing.T) {
 	users := GenerateUsers(1000, 5)
 	counts := CountStatuses(users)
 	for _, era := range Eras() {
-		s := newTestServer(t, Config{Users: users, Era: era})
+		s := Start(t, Config{Users: users, Era: era})
 		walk := func(query string) []map[string]any {
 			var all []map[string]any
 			for page := 0; ; page++ {
@@ -343,7 +343,7 @@ func TestUsersActiveFilterAndEra11Listing(t *testing.T) {
 	}
 	// A bot description is sent in both eras.
 	for _, era := range Eras() {
-		s := newTestServer(t, Config{Era: era, Users: []UserSpec{{ID: strings.Repeat("b", 26), Username: "bot", IsBot: true, BotDescription: `says "hi"`}}})
+		s := Start(t, Config{Era: era, Users: []UserSpec{{ID: strings.Repeat("b", 26), Username: "bot", IsBot: true, BotDescription: `says "hi"`}}})
 		r := doRequest(t, s, "GET", "/api/v4/users", AdminToken, nil)
 		if !strings.Contains(string(r.body), `"is_bot":true,"bot_description":"says \"hi\""`) {
 			t.Errorf("era %v: bot listing %s", era, r.body)

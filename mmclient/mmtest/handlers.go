@@ -87,13 +87,21 @@ func classify(method, path string) route {
 		return want(epLicense, http.MethodGet)
 	}
 	if tail, ok := strings.CutPrefix(rest, "/users/"); ok {
-		id, sub, _ := strings.Cut(tail, "/")
+		id, sub, hasSub := strings.Cut(tail, "/")
 		var rt route
-		switch sub {
-		case "status":
+		switch {
+		case !hasSub && method == http.MethodDelete && id != "status":
+			// DELETE /users/{id} (churn.go); the fake serves no other
+			// method there. /users/stats and /users/me matched above.
+			rt = route{ep: epUserDelete}
+		case !hasSub:
+			return route{ep: epOther, kind: routeNotFound}
+		case sub == "status":
 			rt = want(epUserStatus, http.MethodGet, http.MethodPut)
-		case "active":
+		case sub == "active":
 			rt = want(epUserActive, http.MethodPut)
+		case sub == "patch":
+			rt = want(epUserPatch, http.MethodPut)
 		default:
 			return route{ep: epOther, kind: routeNotFound}
 		}
@@ -126,7 +134,7 @@ type reqCtx struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := classifyChurn(r, classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path))))
+	rt := classifyTeams(r, classifyOps(r, classify(r.Method, r.URL.Path)))
 	s.counts[rt.ep].Add(1)
 
 	s.mu.RLock()
@@ -370,9 +378,13 @@ func (rc *reqCtx) requireSession() bool {
 	}
 }
 
-// pathUserID resolves "me" and checks the id's length; it answers 400 and
-// returns false for an invalid id.
-func (rc *reqCtx) pathUserID(id string) (string, bool) {
+// sessionUserID resolves the session (requireSession), then the path's
+// user id: "me" is the session's account, any other id must have 26
+// characters. It answers 401 or 400 and returns false when either fails.
+func (rc *reqCtx) sessionUserID(id string) (string, bool) {
+	if !rc.requireSession() {
+		return "", false
+	}
 	if id == "me" {
 		return rc.userID, true
 	}
@@ -679,10 +691,7 @@ func (rc *reqCtx) statusesByIDs() {
 }
 
 func (rc *reqCtx) getUserStatus(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -694,10 +703,7 @@ func (rc *reqCtx) getUserStatus(pathID string) {
 }
 
 func (rc *reqCtx) putUserStatus(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}
@@ -748,10 +754,7 @@ func (rc *reqCtx) putUserStatus(pathID string) {
 }
 
 func (rc *reqCtx) putUserActive(pathID string) {
-	if !rc.requireSession() {
-		return
-	}
-	id, ok := rc.pathUserID(pathID)
+	id, ok := rc.sessionUserID(pathID)
 	if !ok {
 		return
 	}

@@ -255,7 +255,7 @@ type Server struct {
 
 // New returns a fake server that is not listening; serve it with Handler().
 func New(cfg Config) *Server {
-	s := &Server{faults: map[string]*faultState{}}
+	s := &Server{faults: map[string]*faultState{}, tokens: map[string]session{}}
 	s.nodes = cloneNodes(cfg.Nodes)
 	s.samlIDP, s.samlPublic, s.samlPrivate = cfg.SAMLIDP, cfg.SAMLPublic, cfg.SAMLPrivateKey
 	s.samlEnabled = cfg.SAMLEnabled

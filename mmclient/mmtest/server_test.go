@@ -17,13 +17,6 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 )
 
-func newTestServer(t *testing.T, cfg Config) *Server {
-	t.Helper()
-	s := NewServer(cfg)
-	t.Cleanup(s.Close)
-	return s
-}
-
 func decodeAppError(t *testing.T, r fakeResponse) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -47,7 +40,7 @@ func statusEntries(t *testing.T, r fakeResponse) []map[string]any {
 
 func TestPermissions(t *testing.T) {
 	users := GenerateUsers(10, 1)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	other := users[3].ID
 	cases := []struct {
 		method, path, body string
@@ -103,7 +96,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestStatusIDsValidation(t *testing.T) {
-	s := newTestServer(t, Config{})
+	s := Start(t, Config{})
 	id := "abcdefghijklmnopqrstuvwxyz"
 	escaped := `"\u0061bcdefghijklmnopqrstuvwxyz"`
 	cases := []struct {
@@ -177,7 +170,7 @@ func TestStatusIDsOrderDuplicatesAndLimit(t *testing.T) {
 	}
 	users[10].Status, users[10].LastActivityAt = mmclient.StatusOnline, 1234
 	users[20].Status, users[20].Manual = mmclient.StatusDND, true
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	unknown := "zzzzzzzzzzzzzzzzzzzzzzzzzz"
 	s.SetStatus(unknown[:25]+"y", mmclient.StatusAway, true) // a status row for an id that is not an account
 	req := []string{unknown, users[1].ID, users[20].ID, users[10].ID, users[10].ID, unknown[:25] + "y", users[1].ID}
@@ -221,7 +214,7 @@ func TestUpdateStatusAndActive(t *testing.T) {
 		{ID: "bbbbbbbbbbbbbbbbbbbbbbbbbb", Username: "bob", Status: mmclient.StatusAway, Manual: true, LastActivityAt: 7},
 		{ID: "cccccccccccccccccccccccccc", Username: "carol"},
 	}
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	get := func(id string) map[string]any {
 		r := doRequest(t, s, "GET", "/api/v4/users/"+id+"/status", AdminToken, nil)
 		if r.code != 200 {
@@ -316,7 +309,7 @@ func TestUpdateStatusAndActive(t *testing.T) {
 
 func TestUsersPaging(t *testing.T) {
 	users := GenerateUsers(1003, 9)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	page := func(q string) []map[string]any {
 		r := doRequest(t, s, "GET", "/api/v4/users"+q, AdminToken, nil)
 		if r.code != 200 || r.header.Get("Expires") != "0" {
@@ -372,7 +365,7 @@ func TestUsersPaging(t *testing.T) {
 }
 
 func TestClusterSAMLConfigAndPing(t *testing.T) {
-	s := newTestServer(t, Config{Nodes: DemoNodes(4, 1, 1), SAMLIDP: true})
+	s := Start(t, Config{Nodes: DemoNodes(4, 1, 1), SAMLIDP: true})
 	r := doRequest(t, s, "GET", "/api/v4/cluster/status", AdminToken, nil)
 	var nodes []map[string]string
 	if err := json.Unmarshal(r.body, &nodes); err != nil || len(nodes) != 4 {
@@ -431,7 +424,7 @@ func TestClusterSAMLConfigAndPing(t *testing.T) {
 }
 
 func TestRouterNotFound(t *testing.T) {
-	s := newTestServer(t, Config{})
+	s := Start(t, Config{})
 	for _, p := range []string{"/api/v4/users/not-a-valid-id/status", "/api/v4/nope", "/elsewhere", "/api/v4/users/abc/posts"} {
 		r := doRequest(t, s, "GET", p, AdminToken, nil)
 		if r.code != 404 || r.header.Get("Content-Type") != "text/plain; charset=utf-8" || r.header.Get("X-Request-Id") != "" || r.header.Get("X-Version-Id") != "" {
@@ -450,7 +443,7 @@ func TestRouterNotFound(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	s := newTestServer(t, Config{Users: GenerateUsers(20, 1)})
+	s := Start(t, Config{Users: GenerateUsers(20, 1)})
 	ping := func() fakeResponse { return doRequest(t, s, "GET", "/api/v4/system/ping", "", nil) }
 
 	s.SetFault(EndpointPing, Fault{Code: 503, Times: 2})
@@ -528,7 +521,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestDown(t *testing.T) {
-	s := newTestServer(t, Config{})
+	s := Start(t, Config{})
 	s.SetDown(true)
 	for _, p := range []string{"/api/v4/system/ping", "/api/v4/users/stats"} {
 		r := doRequest(t, s, "GET", p, AdminToken, nil)
@@ -547,7 +540,7 @@ func TestDown(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	// A refill so slow that no token comes back during the test.
-	s := newTestServer(t, Config{RateLimit: &RateLimit{PerSec: 0.001, Burst: 4}})
+	s := Start(t, Config{RateLimit: &RateLimit{PerSec: 0.001, Burst: 4}})
 	for i := 0; i < 5; i++ {
 		r := doRequest(t, s, "GET", "/api/v4/users/stats", AdminToken, nil)
 		if r.code != 200 || r.header.Get("X-Ratelimit-Limit") != "5" || r.header.Get("X-Ratelimit-Remaining") != fmt.Sprint(4-i) || r.header.Get("X-Ratelimit-Reset") == "" {
@@ -575,7 +568,7 @@ func TestRateLimit(t *testing.T) {
 func TestLatencyHook(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string][]int{}
-	s := newTestServer(t, Config{Users: GenerateUsers(300, 2), Latency: func(ep string, n int) time.Duration {
+	s := Start(t, Config{Users: GenerateUsers(300, 2), Latency: func(ep string, n int) time.Duration {
 		mu.Lock()
 		calls[ep] = append(calls[ep], n)
 		mu.Unlock()
@@ -612,7 +605,7 @@ func TestLatencyHook(t *testing.T) {
 }
 
 func TestCounters(t *testing.T) {
-	s := newTestServer(t, Config{Users: GenerateUsers(10, 1)})
+	s := Start(t, Config{Users: GenerateUsers(10, 1)})
 	doRequest(t, s, "GET", "/api/v4/system/ping", "", nil)
 	doRequest(t, s, "GET", "/api/v4/system/ping", "", nil)
 	doRequest(t, s, "POST", "/api/v4/users/status/ids", AdminToken, mustJSON(t, randomIDs(5, 1)))
@@ -687,7 +680,7 @@ func TestGenerateUsers(t *testing.T) {
 // result equals CountStatuses.
 func TestServedCountsMatchCountStatuses(t *testing.T) {
 	users := GenerateUsers(5000, 7)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	var humans, all []string
 	for p := 0; ; p++ {
 		var page []struct {
@@ -735,7 +728,7 @@ func TestServedCountsMatchCountStatuses(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	users := GenerateUsers(2000, 1)
-	s := newTestServer(t, Config{Users: users, RateLimit: &RateLimit{PerSec: 1e6, Burst: 1000}})
+	s := Start(t, Config{Users: users, RateLimit: &RateLimit{PerSec: 1e6, Burst: 1000}})
 	ids := make([]string, 300)
 	for i := range ids {
 		ids[i] = users[i].ID
@@ -806,7 +799,7 @@ func TestTLSServer(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("HTTPS ping: %d", resp.StatusCode)
 	}
-	plain := newTestServer(t, Config{})
+	plain := Start(t, Config{})
 	if plain.CertificatePEM() != nil || New(Config{}).Client() != nil {
 		t.Error("plain or unstarted server reports TLS material")
 	}

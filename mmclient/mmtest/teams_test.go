@@ -31,7 +31,7 @@ func teamServer(t *testing.T, n, teams int) (*Server, []UserSpec, []TeamSpec) {
 	ts := GenerateTeams(teams)
 	users := GenerateUsers(n, 5)
 	AssignTeams(users, ts, 1)
-	return newTestServer(t, Config{Users: users, Teams: ts}), users, ts
+	return Start(t, Config{Users: users, Teams: ts}), users, ts
 }
 
 func TestGenerateTeamsAndAssignTeams(t *testing.T) {
@@ -164,7 +164,7 @@ func TestTeamMembersNewestFirstAndWithoutTeam(t *testing.T) {
 // AddUsers keeps statuses, deactivations and statuses of non-accounts.
 func TestAddUsersKeepsState(t *testing.T) {
 	users := GenerateUsers(50, 3)
-	s := newTestServer(t, Config{Users: users})
+	s := Start(t, Config{Users: users})
 	s.SetActive(users[0].ID, false)
 	s.SetStatus(users[1].ID, mmclient.StatusDND, true)
 	s.SetStatus("notanaccount00000000000000", mmclient.StatusAway, false)

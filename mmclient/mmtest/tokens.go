@@ -7,43 +7,32 @@ package mmtest
 type session int
 
 const (
-	sessionNone session = iota
+	sessionNone session = iota // no session: an unknown or revoked token
 	sessionAdmin
 	sessionUser
-	sessionRevoked
 )
 
 // AddAdminToken makes tok a valid token of the system admin session (as a
 // new personal access token of the same account would be).
-func (s *Server) AddAdminToken(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tokens == nil {
-		s.tokens = map[string]session{}
-	}
-	s.tokens[tok] = sessionAdmin
-}
+func (s *Server) AddAdminToken(tok string) { s.setToken(tok, sessionAdmin) }
 
 // RevokeToken makes tok invalid from now on: requests with it are answered
 // 401, like any unknown token.
-func (s *Server) RevokeToken(tok string) {
+func (s *Server) RevokeToken(tok string) { s.setToken(tok, sessionNone) }
+
+func (s *Server) setToken(tok string, st session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tokens == nil {
-		s.tokens = map[string]session{}
-	}
-	s.tokens[tok] = sessionRevoked
+	s.tokens[tok] = st
 }
 
-// sessionOf resolves a token: the fixed tokens unless revoked, then the
-// added ones.
+// sessionOf resolves a token: the added and revoked ones, then the fixed
+// ones.
 func (s *Server) sessionOf(tok string) session {
 	s.mu.RLock()
 	st, ok := s.tokens[tok]
 	s.mu.RUnlock()
 	switch {
-	case ok && st == sessionRevoked:
-		return sessionNone
 	case ok:
 		return st
 	case tok == AdminToken:
