@@ -115,10 +115,8 @@ func (cfg UsersConfig) Validate() error {
 		return bad("users.refresh-interval", "must be positive, got %s", cfg.RefreshInterval)
 	case cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency:
 		return bad("users.walk-concurrency", "must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
-	case cfg.MaxAge < 0:
-		return bad("users.max-age", "must not be negative, got %s", cfg.MaxAge)
 	}
-	return nil
+	return notNegative("users.max-age", cfg.MaxAge)
 }
 
 func init() {
