@@ -353,7 +353,7 @@ func (c *Cache) checkFile(ctx context.Context) (*Snapshot, int64, error) {
 		return nil, 0, err
 	}
 	if url := c.client.BaseURL(); h.URL != url {
-		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", truncate(h.URL, 200), url)
+		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", Truncate(h.URL, 200), url)
 	}
 	if h.IncludeBots != c.cfg.IncludeBots {
 		return nil, 0, cacheErr(cacheSettings, "written with include-bots %t", h.IncludeBots)
@@ -364,9 +364,9 @@ func (c *Cache) checkFile(ctx context.Context) (*Snapshot, int64, error) {
 	}
 	if id := c.serverID(ctx); id != h.ServerID {
 		if id == "" {
-			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", truncate(h.ServerID, 64))
+			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", Truncate(h.ServerID, 64))
 		}
-		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", truncate(h.ServerID, 64), id)
+		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", Truncate(h.ServerID, 64), id)
 	}
 	total, err := c.statsTotal(ctx)
 	if err != nil {

@@ -181,12 +181,12 @@ func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int6
 	for _, t := range teams {
 		for page := 0; ; page++ {
 			if page >= incrMaxPagesPerTeam {
-				return nil, 0, giveUp("more than %d new accounts in team %q", incrMaxPagesPerTeam*walkPerPage, truncate(t.Name, 64))
+				return nil, 0, giveUp("more than %d new accounts in team %q", incrMaxPagesPerTeam*walkPerPage, Truncate(t.Name, 64))
 			}
 			if err := spend(); err != nil {
 				return nil, 0, err
 			}
-			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", truncate(t.ID, mmclient.UserIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
+			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", Truncate(t.ID, mmclient.UserIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
 				return c.client.GetTeamUsersNewestFirst(ctx, t.ID, page, walkPerPage)
 			})
 			if err != nil {
