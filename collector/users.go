@@ -331,8 +331,8 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *userids.Sna
 	counter(ch, usersSweepsDesc, sw.Sweeps, sw.Since)
 	counter(ch, usersSweepErrorsDesc, sw.Errors, sw.Since)
 	counter(ch, usersSweepsReusedDesc, sw.Reused, sw.Since)
-	for result, n := range st.Incremental {
-		counter(ch, usersIncrementalDesc, n, st.Since, result)
+	for i, n := range st.Incremental {
+		counter(ch, usersIncrementalDesc, n, st.Since, userids.IncrementalResults[i])
 	}
 	if c.cfg.CacheFile != "" {
 		fromFile := 0.0
@@ -340,8 +340,8 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *userids.Sna
 			fromFile = 1
 		}
 		gauge(ch, usersFromFileDesc, fromFile)
-		for result, n := range st.CacheFileLoads {
-			counter(ch, usersCacheFileLoadsDesc, n, st.Since, result)
+		for i, n := range st.CacheFileLoads {
+			counter(ch, usersCacheFileLoadsDesc, n, st.Since, userids.CacheFileResults[i])
 		}
 		counter(ch, usersCacheFileWritesDesc, st.CacheFileWrites, st.Since)
 		counter(ch, usersCacheFileWriteErrorsDesc, st.CacheFileWriteErrors, st.Since)

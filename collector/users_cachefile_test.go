@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
@@ -74,9 +76,9 @@ func (e *cacheFileEnv) startAndCount(t *testing.T, c *UsersCollector, users []mm
 	return e.srv.Requests(mmtest.EndpointUsers)
 }
 
-func loadResult(t *testing.T, c *UsersCollector, result string) float64 {
+func loadResult(t testing.TB, c *UsersCollector, result string) float64 {
 	t.Helper()
-	return float64(c.ids.Stats().CacheFileLoads[result])
+	return float64(c.ids.Stats().CacheFileLoads[slices.Index(userids.CacheFileResults[:], result)])
 }
 
 func TestUsersCacheFileRestartNeedsNoWalk(t *testing.T) {

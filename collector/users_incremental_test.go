@@ -91,7 +91,7 @@ func newSpec(i int, team string, bot bool, status string) mmtest.UserSpec {
 }
 
 func (e *incrEnv) incr(result string) float64 {
-	return float64(e.c.ids.Stats().Incremental[result])
+	return float64(e.c.ids.Stats().Incremental[slices.Index(userids.IncrementalResults[:], result)])
 }
 
 // New accounts in two teams and in no team are found with one page per
@@ -459,7 +459,7 @@ func TestUsersIncrementalNotTriedForASmallServer(t *testing.T) {
 	waitFor(t, "the first walk", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	env.srv.AddUsers([]mmtest.UserSpec{newSpec(1, "", false, "")})
 	waitFor(t, "the early walk", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
-	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || float64(env.c.ids.Stats().Incremental["fell_back"]) != 0 {
+	if n := env.srv.Requests(mmtest.EndpointTeams); n != 0 || env.c.ids.Stats().Incremental[slices.Index(userids.IncrementalResults[:], "fell_back")] != 0 {
 		t.Fatalf("an incremental refresh was tried (%d GET /teams)", n)
 	}
 	if !slices.Contains(idList(&env.c.ids.Snapshot().IDs), newSpec(1, "", false, "").ID) {

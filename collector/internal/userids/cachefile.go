@@ -82,7 +82,9 @@ const (
 	cacheUnchecked  = "server_unavailable"
 )
 
-var cacheFileResults = [...]string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
+// CacheFileResults are the values of that label, in the order of
+// Stats.CacheFileLoads.
+var CacheFileResults = [...]string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
 
 // cacheFileError is why a file was not used: a reason (a label value) and
 // the detail for the log.
@@ -334,7 +336,7 @@ func (c *Cache) loadFile(ctx context.Context) (*Snapshot, int64) {
 	} else if err != nil {
 		reason = cacheUnreadable
 	}
-	c.n.fileLoads[slices.Index(cacheFileResults[:], reason)].Add(1)
+	c.n.fileLoads[slices.Index(CacheFileResults[:], reason)].Add(1)
 	switch reason {
 	case cacheLoaded:
 		level.Info(c.logger).Log("msg", "user id cache loaded from file; serving it now, next walk as scheduled", "file", c.cfg.CacheFile, "ids", snap.IDs.Len(), "written", snap.Finished.UTC().Format(time.RFC3339))

@@ -62,6 +62,10 @@ const (
 	incrFellBack = "fell_back"
 )
 
+// IncrementalResults are the values of that label, in the order of
+// Stats.Incremental.
+var IncrementalResults = [...]string{incrApplied, incrFellBack}
+
 // incrGiveUp is why an incremental refresh stopped before its end without
 // an error from the server.
 type incrGiveUp struct{ reason string }
