@@ -68,12 +68,6 @@ type UsersConfig struct {
 	Concurrency     int           // status requests in flight, >= 1
 	RefreshInterval time.Duration // id cache refresh period, > 0
 	MaxAge          time.Duration // reuse a sweep younger than this; 0 = never
-	// StatsInterval is how often GET /users/stats is checked between
-	// refreshes (default 1 min; negative disables the check).
-	StatsInterval time.Duration
-	// MinEarlyGap is the least time between a refresh's end and a refresh
-	// brought forward by a stats change (default 1 min; negative = none).
-	MinEarlyGap time.Duration
 	// WalkConcurrency is the number of GET /users pages in flight during a
 	// walk, 1..16.
 	WalkConcurrency int
@@ -87,8 +81,6 @@ func DefaultUsersConfig() UsersConfig {
 		BatchSize:       1000,
 		Concurrency:     4,
 		RefreshInterval: 15 * time.Minute,
-		StatsInterval:   time.Minute,
-		MinEarlyGap:     time.Minute,
 		WalkConcurrency: defaultWalkConcurrency,
 	}
 }
@@ -158,7 +150,6 @@ func newUsersCollector(deps Deps, cfg UsersConfig, idOpts []userids.Option, swee
 		cfg: cfg,
 		ids: userids.New(deps.Client, logger, userids.Config{
 			IncludeBots: cfg.IncludeBots, RefreshInterval: cfg.RefreshInterval,
-			StatsInterval: cfg.StatsInterval, MinEarlyGap: cfg.MinEarlyGap,
 			WalkConcurrency: cfg.WalkConcurrency, CacheFile: cfg.CacheFile,
 		}, idOpts...),
 		sweep: sweep.New(deps.Client, logger, sweep.Config{BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, MaxAge: cfg.MaxAge}, sweepOpts...),

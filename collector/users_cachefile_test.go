@@ -30,14 +30,14 @@ func newCacheFileEnv(t *testing.T, n int, seed int64) *cacheFileEnv {
 	return &cacheFileEnv{srv: srv, users: users, path: filepath.Join(t.TempDir(), "users.ids")}
 }
 
-func (e *cacheFileEnv) collector(t *testing.T, cfg UsersConfig) *UsersCollector {
+func (e *cacheFileEnv) collector(t *testing.T, cfg UsersConfig, opts ...userids.Option) *UsersCollector {
 	t.Helper()
 	client, err := mmclient.New(mmclient.Options{BaseURL: e.srv.URL, Token: mmtest.UserToken, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.CacheFile = e.path
-	c, err := NewUsersCollector(Deps{Client: client}, cfg)
+	c, err := newUsersCollector(Deps{Client: client}, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +97,16 @@ func TestUsersCacheFileRestartNeedsNoWalk(t *testing.T) {
 	}
 }
 
-// A restart served from the cache file keeps MinEarlyGap too: a change of
-// GET /users/stats right after the start brings the walk forward, but not
-// sooner than MinEarlyGap after the start.
+// A restart served from the cache file keeps the least early gap too: a
+// change of GET /users/stats right after the start brings the walk
+// forward, but not sooner than that gap after the start.
 func TestUsersCacheFileEarlyWalkKeepsItsGap(t *testing.T) {
 	e := newCacheFileEnv(t, 1000, 12)
 	e.writeFile(t)
 	cfg := DefaultUsersConfig()
 	cfg.RefreshInterval = time.Hour
-	cfg.StatsInterval = 5 * time.Millisecond
-	cfg.MinEarlyGap = 700 * time.Millisecond
-	c := e.collector(t, cfg)
+	const minEarlyGap = 700 * time.Millisecond
+	c := e.collector(t, cfg, userids.WithStatsInterval(5*time.Millisecond), userids.WithMinEarlyGap(minEarlyGap))
 	start := time.Now()
 	startUsers(t, c)
 	waitFor(t, "the cache file's ids", func() bool { return c.ids.Snapshot() != nil })
@@ -118,8 +117,8 @@ func TestUsersCacheFileEarlyWalkKeepsItsGap(t *testing.T) {
 	deactivateOneHuman(e.srv, e.users)
 	waitFor(t, "the early walk", func() bool { return float64(c.ids.Stats().Refreshes) == 1 })
 	snap := c.ids.Snapshot()
-	if started := snap.Finished.Add(-snap.Duration); started.Sub(start) < cfg.MinEarlyGap {
-		t.Fatalf("early walk started %s after the start, want at least %s", started.Sub(start), cfg.MinEarlyGap)
+	if started := snap.Finished.Add(-snap.Duration); started.Sub(start) < minEarlyGap {
+		t.Fatalf("early walk started %s after the start, want at least %s", started.Sub(start), minEarlyGap)
 	}
 	if got := float64(c.ids.Stats().EarlyRefreshes); got != 1 {
 		t.Fatalf("early refreshes = %v, want 1", got)
