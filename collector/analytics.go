@@ -31,6 +31,11 @@ type AnalyticsConfig struct {
 	Interval time.Duration
 }
 
+// Validate reports an invalid setting (a *SettingError).
+func (cfg AnalyticsConfig) Validate() error {
+	return notNegative("analytics.interval", cfg.Interval)
+}
+
 // AnalyticsCollector reports the system console's standard analytics
 // (GET /api/v4/analytics/old?name=standard, system admins): websocket and
 // database connections of all nodes, active users, posts, channels, teams.
@@ -44,8 +49,8 @@ func NewAnalyticsCollector(deps Deps, cfg AnalyticsConfig) (*AnalyticsCollector,
 	if deps.Client == nil {
 		return nil, errors.New("analytics collector: nil client")
 	}
-	if cfg.Interval < 0 {
-		return nil, fmt.Errorf("analytics collector: interval must be >= 0, got %s", cfg.Interval)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("analytics collector: %w", err)
 	}
 	return &AnalyticsCollector{client: deps.Client, cache: newIntervalCache[[]mmclient.AnalyticsRow](cfg.Interval)}, nil
 }

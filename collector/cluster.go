@@ -45,6 +45,19 @@ type ClusterConfig struct {
 	MaxNodes int
 }
 
+// Validate reports an invalid setting (a *SettingError). It checks the
+// values as given: a MaxNodes of 0 fails here, as the flag's 0 must, while
+// NewClusterCollector first replaces it by DefaultClusterMaxNodes.
+func (cfg ClusterConfig) Validate() error {
+	switch {
+	case cfg.ExpectedNodes < 0:
+		return &SettingError{Setting: "cluster.expected-nodes", Problem: fmt.Sprintf("must be >= 0, got %d", cfg.ExpectedNodes)}
+	case cfg.MaxNodes < 1:
+		return &SettingError{Setting: "cluster.max-nodes", Problem: fmt.Sprintf("must be >= 1, got %d", cfg.MaxNodes)}
+	}
+	return nil
+}
+
 // ClusterCollector reports GET /api/v4/cluster/status.
 type ClusterCollector struct {
 	client       *mmclient.Client
@@ -58,14 +71,11 @@ func NewClusterCollector(deps Deps, cfg ClusterConfig) (*ClusterCollector, error
 	if deps.Client == nil {
 		return nil, errors.New("cluster collector: nil client")
 	}
-	if cfg.ExpectedNodes < 0 {
-		return nil, fmt.Errorf("cluster collector: expected nodes must be >= 0, got %d", cfg.ExpectedNodes)
-	}
-	if cfg.MaxNodes < 0 {
-		return nil, fmt.Errorf("cluster collector: max nodes must be >= 1, got %d", cfg.MaxNodes)
-	}
 	if cfg.MaxNodes == 0 {
 		cfg.MaxNodes = DefaultClusterMaxNodes
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster collector: %w", err)
 	}
 	logger := deps.Logger
 	if logger == nil {

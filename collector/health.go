@@ -30,6 +30,11 @@ type HealthConfig struct {
 	Interval time.Duration
 }
 
+// Validate reports an invalid setting (a *SettingError).
+func (cfg HealthConfig) Validate() error {
+	return notNegative("health.interval", cfg.Interval)
+}
+
 // HealthCollector reports Mattermost's own deep health check: whether its
 // database and file store work.
 type HealthCollector struct {
@@ -42,8 +47,8 @@ func NewHealthCollector(deps Deps, cfg HealthConfig) (*HealthCollector, error) {
 	if deps.Client == nil {
 		return nil, errors.New("health collector: nil client")
 	}
-	if cfg.Interval < 0 {
-		return nil, fmt.Errorf("health collector: interval must be >= 0, got %s", cfg.Interval)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("health collector: %w", err)
 	}
 	return &HealthCollector{client: deps.Client, cache: newIntervalCache[*mmclient.ServerHealth](cfg.Interval)}, nil
 }

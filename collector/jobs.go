@@ -31,6 +31,11 @@ type JobsConfig struct {
 	Interval time.Duration
 }
 
+// Validate reports an invalid setting (a *SettingError).
+func (cfg JobsConfig) Validate() error {
+	return notNegative("jobs.interval", cfg.Interval)
+}
+
 // jobsPerRequest is how many of the most recent jobs (all types) one scrape
 // reads: the server's largest page.
 const jobsPerRequest = mmclient.MaxPerPage
@@ -82,8 +87,8 @@ func NewJobsCollector(deps Deps, cfg JobsConfig) (*JobsCollector, error) {
 	if deps.Client == nil {
 		return nil, errors.New("jobs collector: nil client")
 	}
-	if cfg.Interval < 0 {
-		return nil, fmt.Errorf("jobs collector: interval must be >= 0, got %s", cfg.Interval)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("jobs collector: %w", err)
 	}
 	return &JobsCollector{client: deps.Client, cache: newIntervalCache[[]mmclient.Job](cfg.Interval), now: time.Now,
 		others: map[string]bool{}, lastSuccess: map[string]float64{}}, nil

@@ -60,6 +60,11 @@ type SAMLConfig struct {
 	HTTPClient *http.Client
 }
 
+// Validate reports an invalid setting (a *SettingError).
+func (cfg SAMLConfig) Validate() error {
+	return notNegative("saml.idp-metadata-interval", cfg.IDPMetadataInterval)
+}
+
 // SAMLCollector reports GET /api/v4/saml/certificate/status (system admins
 // only) and EnableSaml from GET /api/v4/config/client?format=old (any caller).
 //
@@ -90,8 +95,8 @@ func NewSAMLCollectorWithConfig(deps Deps, cfg SAMLConfig) (*SAMLCollector, erro
 	if deps.Client == nil {
 		return nil, errors.New("saml collector: nil client")
 	}
-	if cfg.IDPMetadataInterval < 0 {
-		return nil, fmt.Errorf("saml collector: IdP metadata interval must be >= 0, got %s", cfg.IDPMetadataInterval)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("saml collector: %w", err)
 	}
 	logger := deps.Logger
 	if logger == nil {

@@ -78,58 +78,54 @@ func orDuration(v *model.Duration, flag time.Duration) time.Duration {
 	return flag
 }
 
-// check is one rule of one setting: bad reports whether the value breaks
-// it, problem says how.
-type check struct {
-	setting string
-	bad     bool
-	problem string
+// notNegative is the rule of the interval settings: 0 means every scrape,
+// a negative value is a mistake.
+func notNegative(setting string, d time.Duration) error {
+	if d < 0 {
+		return &SettingError{Setting: setting, Problem: fmt.Sprintf("must not be negative, got %s", d)}
+	}
+	return nil
 }
 
 // Validate is the one validator of collector settings, for the flags and
 // the config file alike: it checks the value every enabled collector will
-// use (the target's, or the flag's), and its error names the collector and
-// holds a *SettingError.
+// use (the target's, or the flag's) with the rules of the collector's
+// config (the ones its constructor applies), and its error names the
+// collector and holds a *SettingError.
 func (o TargetOptions) Validate() error {
 	names := o.Collectors
 	if names == nil {
 		names = EnabledCollectors()
 	}
 	for _, name := range names {
-		for _, c := range o.checks(name) {
-			if c.bad {
-				return fmt.Errorf("collector %s: %w", name, &SettingError{Setting: c.setting, Problem: c.problem, FromFlag: !o.given()[c.setting]})
-			}
+		err := o.check(name)
+		if err == nil {
+			continue
 		}
+		var se *SettingError
+		if errors.As(err, &se) {
+			se.FromFlag = !o.given()[se.Setting]
+		}
+		return fmt.Errorf("collector %s: %w", name, err)
 	}
 	return nil
 }
 
-// checks returns the rules of the settings of collector name.
-func (o TargetOptions) checks(name string) []check {
-	negative := func(setting string, d time.Duration) check {
-		return check{setting, d < 0, fmt.Sprintf("must not be negative, got %s", d)}
-	}
+// check validates the settings of collector name.
+func (o TargetOptions) check(name string) error {
 	switch name {
 	case "analytics":
-		return []check{negative("analytics.interval", o.analytics().Interval)}
+		return o.analytics().Validate()
 	case "health":
-		return []check{negative("health.interval", o.health().Interval)}
+		return o.health().Validate()
 	case "jobs":
-		return []check{negative("jobs.interval", o.jobs().Interval)}
+		return o.jobs().Validate()
 	case "saml":
-		return []check{negative("saml.idp-metadata-interval", o.saml().IDPMetadataInterval)}
+		return o.saml().Validate()
 	case "cluster":
-		c := o.cluster()
-		return []check{
-			{"cluster.expected-nodes", c.ExpectedNodes < 0, fmt.Sprintf("must be >= 0, got %d", c.ExpectedNodes)},
-			{"cluster.max-nodes", c.MaxNodes < 1, fmt.Sprintf("must be >= 1, got %d", c.MaxNodes)},
-		}
+		return o.cluster().Validate()
 	case "users":
-		var se *SettingError
-		if err := o.users().Validate(); errors.As(err, &se) {
-			return []check{{se.Setting, true, se.Problem}}
-		}
+		return o.users().Validate()
 	}
 	return nil
 }

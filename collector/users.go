@@ -68,12 +68,6 @@ type UsersConfig struct {
 	Concurrency     int           // status requests in flight, >= 1
 	RefreshInterval time.Duration // id cache refresh period, > 0
 	MaxAge          time.Duration // reuse a sweep younger than this; 0 = never
-	// StatsInterval is how often GET /users/stats is checked between
-	// refreshes (default 1 min; negative disables the check).
-	StatsInterval time.Duration
-	// MinEarlyGap is the least time between a refresh's end and a refresh
-	// brought forward by a stats change (default 1 min; negative = none).
-	MinEarlyGap time.Duration
 	// WalkConcurrency is the number of GET /users pages in flight during a
 	// walk, 1..16.
 	WalkConcurrency int
@@ -87,8 +81,6 @@ func DefaultUsersConfig() UsersConfig {
 		BatchSize:       1000,
 		Concurrency:     4,
 		RefreshInterval: 15 * time.Minute,
-		StatsInterval:   time.Minute,
-		MinEarlyGap:     time.Minute,
 		WalkConcurrency: defaultWalkConcurrency,
 	}
 }
@@ -115,10 +107,8 @@ func (cfg UsersConfig) Validate() error {
 		return bad("users.refresh-interval", "must be positive, got %s", cfg.RefreshInterval)
 	case cfg.WalkConcurrency < 1 || cfg.WalkConcurrency > maxWalkConcurrency:
 		return bad("users.walk-concurrency", "must be between 1 and %d, got %d", maxWalkConcurrency, cfg.WalkConcurrency)
-	case cfg.MaxAge < 0:
-		return bad("users.max-age", "must not be negative, got %s", cfg.MaxAge)
 	}
-	return nil
+	return notNegative("users.max-age", cfg.MaxAge)
 }
 
 func init() {
@@ -160,7 +150,6 @@ func newUsersCollector(deps Deps, cfg UsersConfig, idOpts []userids.Option, swee
 		cfg: cfg,
 		ids: userids.New(deps.Client, logger, userids.Config{
 			IncludeBots: cfg.IncludeBots, RefreshInterval: cfg.RefreshInterval,
-			StatsInterval: cfg.StatsInterval, MinEarlyGap: cfg.MinEarlyGap,
 			WalkConcurrency: cfg.WalkConcurrency, CacheFile: cfg.CacheFile,
 		}, idOpts...),
 		sweep: sweep.New(deps.Client, logger, sweep.Config{BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, MaxAge: cfg.MaxAge}, sweepOpts...),
@@ -333,8 +322,8 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *userids.Sna
 	counter(ch, usersSweepsDesc, sw.Sweeps, sw.Since)
 	counter(ch, usersSweepErrorsDesc, sw.Errors, sw.Since)
 	counter(ch, usersSweepsReusedDesc, sw.Reused, sw.Since)
-	for result, n := range st.Incremental {
-		counter(ch, usersIncrementalDesc, n, st.Since, result)
+	for i, n := range st.Incremental {
+		counter(ch, usersIncrementalDesc, n, st.Since, userids.IncrementalResults[i])
 	}
 	if c.cfg.CacheFile != "" {
 		fromFile := 0.0
@@ -342,8 +331,8 @@ func (c *UsersCollector) emitSelf(ch chan<- prometheus.Metric, snap *userids.Sna
 			fromFile = 1
 		}
 		gauge(ch, usersFromFileDesc, fromFile)
-		for result, n := range st.CacheFileLoads {
-			counter(ch, usersCacheFileLoadsDesc, n, st.Since, result)
+		for i, n := range st.CacheFileLoads {
+			counter(ch, usersCacheFileLoadsDesc, n, st.Since, userids.CacheFileResults[i])
 		}
 		counter(ch, usersCacheFileWritesDesc, st.CacheFileWrites, st.Since)
 		counter(ch, usersCacheFileWriteErrorsDesc, st.CacheFileWriteErrors, st.Since)

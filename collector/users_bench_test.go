@@ -460,7 +460,7 @@ func benchUsersSize(b *testing.B, n int) *benchRow {
 			row.restartOther += v
 		}
 	}
-	if row.restartPages != 0 || float64(restart.ids.Stats().CacheFileLoads["loaded"]) != 1 {
+	if row.restartPages != 0 || loadResult(b, restart, "loaded") != 1 {
 		b.Errorf("N=%d: restart walked %d pages; cache file not loaded", n, row.restartPages)
 	}
 	fake.reset(b)

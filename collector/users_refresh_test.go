@@ -174,11 +174,11 @@ func TestUsersRecoveryProbeWalksAfterAnOutageFollowingAFailure(t *testing.T) {
 func TestUsersRewalkAfterStatsDisagreement(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
-	cfg.StatsInterval = -1
 	users := mmtest.GenerateUsers(1000, 11)
 	const firstRewalk = 300 * time.Millisecond
 	var logs logBuffer
-	env := newLoggedUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, logs.Logger(), userids.WithRetry(10*time.Second, 10*time.Second, firstRewalk))
+	env := newLoggedUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, logs.Logger(),
+		userids.WithStatsInterval(0), userids.WithRetry(10*time.Second, 10*time.Second, firstRewalk))
 
 	// The account at position 700 (page 3), an active human, becomes the
 	// first by username while page 1 is being answered: pages 2.. shift by
@@ -248,8 +248,6 @@ func deactivateOneHuman(srv *mmtest.Server, users []mmtest.UserSpec) {
 func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
-	cfg.StatsInterval = 5 * time.Millisecond
-	cfg.MinEarlyGap = -1 // no gap of its own: only the walk durations hold the walk back
 	const pageLatency = 40 * time.Millisecond
 	const earlyWalks = 10
 	env := newUsersEnv(t, 1000, cfg, mmtest.Config{Latency: func(endpoint string, _ int) time.Duration {
@@ -257,7 +255,8 @@ func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
 			return pageLatency
 		}
 		return 0
-	}}, userids.WithEarlyWalks(earlyWalks))
+	}}, userids.WithEarlyWalks(earlyWalks), userids.WithStatsInterval(5*time.Millisecond),
+		userids.WithMinEarlyGap(0)) // no gap of its own: only the walk durations hold the walk back
 	startUsers(t, env.c)
 	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	first := env.c.ids.Snapshot()
@@ -280,21 +279,20 @@ func TestUsersEarlyRefreshWaitsWalkDurations(t *testing.T) {
 }
 
 // A stats change brings the next walk forward, but not closer than
-// MinEarlyGap to the previous walk's end.
+// the least early gap to the previous walk's end.
 func TestUsersEarlyRefreshKeepsItsGap(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
-	cfg.StatsInterval = 5 * time.Millisecond
-	cfg.MinEarlyGap = 700 * time.Millisecond
-	env := newUsersEnv(t, 1000, cfg, mmtest.Config{})
+	const minEarlyGap = 700 * time.Millisecond
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{}, userids.WithStatsInterval(5*time.Millisecond), userids.WithMinEarlyGap(minEarlyGap))
 	startUsers(t, env.c)
 	waitFor(t, "the first refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 1 })
 	firstEnd := env.c.ids.Snapshot().Finished
 	env.deactivateOneHuman()
 	waitFor(t, "an early refresh", func() bool { return float64(env.c.ids.Stats().Refreshes) == 2 })
 	snap := env.c.ids.Snapshot()
-	if started := snap.Finished.Add(-snap.Duration); started.Sub(firstEnd) < cfg.MinEarlyGap {
-		t.Fatalf("early walk started %s after the previous one ended, want at least %s", started.Sub(firstEnd), cfg.MinEarlyGap)
+	if started := snap.Finished.Add(-snap.Duration); started.Sub(firstEnd) < minEarlyGap {
+		t.Fatalf("early walk started %s after the previous one ended, want at least %s", started.Sub(firstEnd), minEarlyGap)
 	}
 	if got := float64(env.c.ids.Stats().EarlyRefreshes); got != 1 {
 		t.Fatalf("early refreshes = %v, want 1", got)

@@ -18,10 +18,9 @@ import (
 func TestUsersRewalkNoLaterThanRefreshInterval(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Second
-	cfg.StatsInterval = -1
 	users := mmtest.GenerateUsers(1000, 11)
 	// rewalkMin at its default (1 min), longer than waitFor's 30 s.
-	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, userids.WithRetry(10*time.Second, 10*time.Second, time.Minute))
+	env := newUsersEnv(t, 0, cfg, mmtest.Config{Users: users}, userids.WithStatsInterval(0), userids.WithRetry(10*time.Second, 10*time.Second, time.Minute))
 	victim := -1
 	for i := 700; i < len(users); i++ {
 		if !users[i].IsBot && !users[i].Deactivated {

@@ -563,9 +563,7 @@ func TestUsersStartBuildsCacheAndStops(t *testing.T) {
 func TestUsersStatsChangeTriggersEarlyRefresh(t *testing.T) {
 	cfg := serialWalkConfig()
 	cfg.RefreshInterval = time.Hour
-	cfg.StatsInterval = 5 * time.Millisecond
-	cfg.MinEarlyGap = -1
-	env := newUsersEnv(t, 1000, cfg, mmtest.Config{})
+	env := newUsersEnv(t, 1000, cfg, mmtest.Config{}, userids.WithStatsInterval(5*time.Millisecond), userids.WithMinEarlyGap(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env.c.Start(ctx)

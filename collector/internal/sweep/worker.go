@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/mmexporter/mattermost_exporter/collector/internal/userids"
@@ -98,7 +97,7 @@ func (w *worker) doBatch(ctx context.Context, client *mmclient.Client, slots cha
 			runtime.Gosched()
 		}
 		if k < 0 {
-			return fmt.Errorf("answer holds a status for user id %q that was not in the request", truncate(st.UserID, 40))
+			return fmt.Errorf("answer holds a status for user id %q that was not in the request", userids.Truncate(st.UserID, 40))
 		}
 		bit := uint64(1) << (uint(k) & 63)
 		if w.seen[k>>6]&bit != 0 {
@@ -116,7 +115,7 @@ func (w *worker) doBatch(ctx context.Context, client *mmclient.Client, slots cha
 		}
 		local.Unknown++
 		if w.unknownVal == "" {
-			w.unknownVal = truncate(st.Status, 40)
+			w.unknownVal = userids.Truncate(st.Status, 40)
 		}
 		return nil
 	})
@@ -131,7 +130,3 @@ func (w *worker) doBatch(ctx context.Context, client *mmclient.Client, slots cha
 	w.cnt.add(&local)
 	return nil
 }
-
-// truncate copies at most n bytes of s, so that a kept or logged prefix of
-// a server's string does not keep the whole string alive.
-func truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }

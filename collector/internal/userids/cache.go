@@ -16,12 +16,6 @@ import (
 type Config struct {
 	IncludeBots     bool          // keep bot accounts too
 	RefreshInterval time.Duration // a full walk at least this often, > 0
-	// StatsInterval is how often GET /users/stats is checked between
-	// walks (0: 1 min; negative disables the check).
-	StatsInterval time.Duration
-	// MinEarlyGap is the least time between a walk's end and a walk
-	// brought forward by a stats change (0: 1 min; negative: none).
-	MinEarlyGap time.Duration
 	// WalkConcurrency is the number of GET /users pages in flight during
 	// a walk (at least 1).
 	WalkConcurrency int
@@ -58,12 +52,6 @@ type Cache struct {
 func New(client *mmclient.Client, logger log.Logger, cfg Config, opts ...Option) *Cache {
 	if logger == nil {
 		logger = log.NewNopLogger()
-	}
-	if cfg.StatsInterval == 0 {
-		cfg.StatsInterval = time.Minute
-	}
-	if cfg.MinEarlyGap == 0 {
-		cfg.MinEarlyGap = time.Minute
 	}
 	c := &Cache{
 		client: client, logger: logger, cfg: cfg,

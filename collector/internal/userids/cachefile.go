@@ -82,7 +82,9 @@ const (
 	cacheUnchecked  = "server_unavailable"
 )
 
-var cacheFileResults = [...]string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
+// CacheFileResults are the values of that label, in the order of
+// Stats.CacheFileLoads.
+var CacheFileResults = [...]string{cacheLoaded, cacheAbsent, cacheUnreadable, cacheCorrupt, cacheOldFormat, cacheForeign, cacheSettings, cacheChanged, cacheUnchecked}
 
 // cacheFileError is why a file was not used: a reason (a label value) and
 // the detail for the log.
@@ -334,7 +336,7 @@ func (c *Cache) loadFile(ctx context.Context) (*Snapshot, int64) {
 	} else if err != nil {
 		reason = cacheUnreadable
 	}
-	c.n.fileLoads[slices.Index(cacheFileResults[:], reason)].Add(1)
+	c.n.fileLoads[slices.Index(CacheFileResults[:], reason)].Add(1)
 	switch reason {
 	case cacheLoaded:
 		level.Info(c.logger).Log("msg", "user id cache loaded from file; serving it now, next walk as scheduled", "file", c.cfg.CacheFile, "ids", snap.IDs.Len(), "written", snap.Finished.UTC().Format(time.RFC3339))
@@ -353,7 +355,7 @@ func (c *Cache) checkFile(ctx context.Context) (*Snapshot, int64, error) {
 		return nil, 0, err
 	}
 	if url := c.client.BaseURL(); h.URL != url {
-		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", truncate(h.URL, 200), url)
+		return nil, 0, cacheErr(cacheForeign, "written for %q, this exporter watches %q", Truncate(h.URL, 200), url)
 	}
 	if h.IncludeBots != c.cfg.IncludeBots {
 		return nil, 0, cacheErr(cacheSettings, "written with include-bots %t", h.IncludeBots)
@@ -364,9 +366,9 @@ func (c *Cache) checkFile(ctx context.Context) (*Snapshot, int64, error) {
 	}
 	if id := c.serverID(ctx); id != h.ServerID {
 		if id == "" {
-			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", truncate(h.ServerID, 64))
+			return nil, 0, cacheErr(cacheUnchecked, "the server's id is not available to check the file's (%q)", Truncate(h.ServerID, 64))
 		}
-		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", truncate(h.ServerID, 64), id)
+		return nil, 0, cacheErr(cacheForeign, "written for server id %q, the server at this URL is %q", Truncate(h.ServerID, 64), id)
 	}
 	total, err := c.statsTotal(ctx)
 	if err != nil {

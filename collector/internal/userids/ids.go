@@ -126,6 +126,6 @@ func mergeIDs(base, add *IDs) (IDs, int) {
 	return IDs{s: out.String()}, known
 }
 
-// truncate copies at most n bytes of s, so that a kept or logged prefix of
+// Truncate copies at most n bytes of s, so that a kept or logged prefix of
 // a server's string does not keep the whole string alive.
-func truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }
+func Truncate(s string, n int) string { return strings.Clone(s[:min(len(s), n)]) }

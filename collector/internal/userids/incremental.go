@@ -62,6 +62,10 @@ const (
 	incrFellBack = "fell_back"
 )
 
+// IncrementalResults are the values of that label, in the order of
+// Stats.Incremental.
+var IncrementalResults = [...]string{incrApplied, incrFellBack}
+
 // incrGiveUp is why an incremental refresh stopped before its end without
 // an error from the server.
 type incrGiveUp struct{ reason string }
@@ -144,7 +148,8 @@ func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int6
 	budget, walkPages := incrBudget(old)
 	w := c.newWalk(0, old.NewestCreateAt)
 	extra := 0 // cost of the no-team pages beyond one page each
-	spend := func() error {
+	spend := func(cost int) error {
+		extra += cost - 1 // counted as what it costs the server
 		if int(c.n.pages.Load())+extra >= budget {
 			return giveUp("more than %d pages, a quarter of a full walk's %d", budget, walkPages)
 		}
@@ -152,23 +157,15 @@ func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int6
 	}
 
 	var teams []mmclient.Team
-	for page := 0; ; page++ {
-		if page >= c.lim.maxTeamPages {
-			return nil, 0, giveUp("more than %d teams", c.lim.maxTeamPages*walkPerPage)
-		}
-		if err := spend(); err != nil {
-			return nil, 0, err
-		}
-		ts, err := fetchPaced(ctx, w, fmt.Sprintf("GET /teams page %d", page), func(ctx context.Context) ([]mmclient.Team, error) {
+	err := readPages(ctx, w, spend, pagedList[mmclient.Team]{
+		what: "GET /teams", items: "teams", maxPages: c.lim.maxTeamPages, cost: 1,
+		get: func(ctx context.Context, page int) ([]mmclient.Team, error) {
 			return c.client.GetTeams(ctx, page, walkPerPage)
-		})
-		if err != nil {
-			return nil, 0, err
-		}
-		teams = append(teams, ts...)
-		if len(ts) < walkPerPage {
-			break
-		}
+		},
+		take: func(ts []mmclient.Team) bool { teams = append(teams, ts...); return false },
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	// Every team costs a page, and the accounts in no team at least one
 	// page of noTeamPageCost.
@@ -179,43 +176,29 @@ func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int6
 	// Archived teams too: their members are listed like any other team's,
 	// and an account whose only team was archived is still active.
 	for _, t := range teams {
-		for page := 0; ; page++ {
-			if page >= incrMaxPagesPerTeam {
-				return nil, 0, giveUp("more than %d new accounts in team %q", incrMaxPagesPerTeam*walkPerPage, truncate(t.Name, 64))
-			}
-			if err := spend(); err != nil {
-				return nil, 0, err
-			}
-			users, err := fetchPaced(ctx, w, fmt.Sprintf("team %s page %d", truncate(t.ID, mmclient.UserIDLen), page), func(ctx context.Context) ([]mmclient.User, error) {
+		err := readPages(ctx, w, spend, pagedList[mmclient.User]{
+			what: "team " + Truncate(t.ID, mmclient.UserIDLen), items: fmt.Sprintf("new accounts in team %q", Truncate(t.Name, 64)),
+			maxPages: incrMaxPagesPerTeam, cost: 1,
+			get: func(ctx context.Context, page int) ([]mmclient.User, error) {
 				return c.client.GetTeamUsersNewestFirst(ctx, t.ID, page, walkPerPage)
-			})
-			if err != nil {
-				return nil, 0, err
-			}
-			if reachedKnown := w.addNew(users, old.NewestCreateAt); reachedKnown || len(users) < walkPerPage {
-				break
-			}
-		}
-	}
-
-	for page := 0; ; page++ {
-		if page >= incrMaxNoTeamPages {
-			return nil, 0, giveUp("more than %d accounts in no team", incrMaxNoTeamPages*walkPerPage)
-		}
-		extra += noTeamPageCost - 1 // counted as what it costs the server
-		if err := spend(); err != nil {
-			return nil, 0, err
-		}
-		users, err := fetchPaced(ctx, w, fmt.Sprintf("without_team page %d", page), func(ctx context.Context) ([]mmclient.User, error) {
-			return c.client.GetUsersWithoutTeam(ctx, page, walkPerPage)
+			},
+			// Newest first: a known account ends the team's new ones.
+			take: func(users []mmclient.User) bool { return w.addNew(users, old.NewestCreateAt) },
 		})
 		if err != nil {
 			return nil, 0, err
 		}
-		w.addNew(users, old.NewestCreateAt)
-		if len(users) < walkPerPage {
-			break
-		}
+	}
+
+	err = readPages(ctx, w, spend, pagedList[mmclient.User]{
+		what: "without_team", items: "accounts in no team", maxPages: incrMaxNoTeamPages, cost: noTeamPageCost,
+		get: func(ctx context.Context, page int) ([]mmclient.User, error) {
+			return c.client.GetUsersWithoutTeam(ctx, page, walkPerPage)
+		},
+		take: func(users []mmclient.User) bool { w.addNew(users, old.NewestCreateAt); return false },
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 
 	add := w.b.build(c.cfg.IncludeBots)
@@ -230,6 +213,39 @@ func (c *Cache) incremental(ctx context.Context, old *Snapshot) (*Snapshot, int6
 	snap.Bots = old.Bots + add.Bots
 	snap.NewestCreateAt = w.newest
 	return &snap, found, nil
+}
+
+// pagedList is one list an incremental refresh reads page by page.
+type pagedList[T any] struct {
+	what     string // names its pages in errors: "<what> page <n>"
+	items    string // names its items when it has more than maxPages pages
+	maxPages int
+	cost     int // walk pages of the budget that a page counts as
+	get      func(ctx context.Context, page int) ([]T, error)
+	take     func([]T) (done bool) // done: the rest is known
+}
+
+// readPages reads l until a short page or until take is done. Each page
+// first spends l.cost pages of the refresh's budget (spend gives up when
+// it is spent); more than l.maxPages pages give up.
+func readPages[T any](ctx context.Context, w *walkState, spend func(cost int) error, l pagedList[T]) error {
+	for page := 0; ; page++ {
+		if page >= l.maxPages {
+			return giveUp("more than %d %s", l.maxPages*walkPerPage, l.items)
+		}
+		if err := spend(l.cost); err != nil {
+			return err
+		}
+		got, err := fetchPaced(ctx, w, fmt.Sprintf("%s page %d", l.what, page), func(ctx context.Context) ([]T, error) {
+			return l.get(ctx, page)
+		})
+		if err != nil {
+			return err
+		}
+		if l.take(got) || len(got) < walkPerPage {
+			return nil
+		}
+	}
 }
 
 // addNew records the active accounts of users created after since (and

@@ -18,9 +18,9 @@ import (
 //     with Config.IncludeBots, bots. The result replaces the snapshot only
 //     when the walk completes; a failed walk keeps the old one.
 //   - Walks run every Config.RefreshInterval. Between walks
-//     GET /users/stats is asked every StatsInterval (1 min); a change of
+//     GET /users/stats is asked every minute (WithStatsInterval); a change of
 //     total_users_count since the last walk brings the next walk forward, but
-//     not closer than MinEarlyGap (1 min) to the previous walk's end nor than
+//     not closer than a minute (WithMinEarlyGap) to the previous walk's end nor than
 //     10 walk durations to its start, so that constant sign-ups do not keep
 //     the exporter walking.
 //   - A total that went up is first met with an incremental refresh
@@ -78,7 +78,7 @@ func (c *Cache) run(ctx context.Context) {
 	defer close(c.stopped)
 	var plan *walkPlan // nil: walk now
 	if snap := c.restore(ctx); snap != nil {
-		plan = &walkPlan{next: snap.Finished.Add(c.cfg.RefreshInterval), earliest: time.Now().Add(max(c.cfg.MinEarlyGap, 0))}
+		plan = &walkPlan{next: snap.Finished.Add(c.cfg.RefreshInterval), earliest: time.Now().Add(max(c.lim.minEarlyGap, 0))}
 	}
 	// A re-walk after a disagreement never waits longer than a walk on
 	// schedule would (the documented bound: exact within the refresh
@@ -113,7 +113,7 @@ func (c *Cache) run(ctx context.Context) {
 			return
 		}
 		end := time.Now()
-		plan = &walkPlan{next: end.Add(c.cfg.RefreshInterval), earliest: end.Add(max(c.cfg.MinEarlyGap, 0))}
+		plan = &walkPlan{next: end.Add(c.cfg.RefreshInterval), earliest: end.Add(max(c.lim.minEarlyGap, 0))}
 		if t := begin.Add(time.Duration(c.lim.earlyWalks) * end.Sub(begin)); t.After(plan.earliest) {
 			plan.earliest = t
 		}
@@ -151,7 +151,7 @@ func isOutage(err error) bool {
 // wait sleeps until p.next, or returns sooner: at once when ctx is
 // cancelled; with p.probe, when a probe answers while p.down (GET
 // /users/stats is asked every probeEvery; a failed probe sets p.down);
-// otherwise GET /users/stats is asked every StatsInterval and a change of
+// otherwise GET /users/stats is asked every statsEvery and a change of
 // total_users_count sets p.changed, which makes the walk due at p.earliest,
 // or, when the count went up and an incremental refresh can be tried, ends
 // the wait at once (not when p.changed already: the walk is due at
@@ -168,7 +168,7 @@ func (c *Cache) wait(ctx context.Context, p *walkPlan) waitEnd {
 	if p.changed {
 		bringForward()
 	}
-	every := c.cfg.StatsInterval
+	every := c.lim.statsEvery
 	if p.probe {
 		every = c.lim.probeEvery
 	}

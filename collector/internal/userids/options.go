@@ -11,7 +11,11 @@ type limits struct {
 	retryMin   time.Duration // first retry of a failed walk
 	probeEvery time.Duration // GET /users/stats probe while a walk fails
 	rewalkMin  time.Duration // first re-walk after a stats disagreement
-	earlyWalks int           // earlyRefreshDurations
+	// statsEvery: GET /users/stats between walks (<= 0: not asked);
+	// minEarlyGap: least time from a walk's end to a walk brought
+	// forward (<= 0: none).
+	statsEvery, minEarlyGap time.Duration
+	earlyWalks              int // earlyRefreshDurations
 	// maxWalkPages bounds a walk (maxCachedIDs accounts);
 	// maxTeamPages bounds the GET /teams pages of an incremental refresh.
 	maxWalkPages, maxTeamPages int
@@ -20,6 +24,7 @@ type limits struct {
 func defaultLimits() limits {
 	return limits{
 		retryMin: 10 * time.Second, probeEvery: 10 * time.Second, rewalkMin: time.Minute,
+		statsEvery: time.Minute, minEarlyGap: time.Minute,
 		earlyWalks: earlyRefreshDurations, maxWalkPages: maxCachedIDs / walkPerPage, maxTeamPages: incrMaxTeamPages,
 	}
 }
@@ -40,6 +45,15 @@ type Option func(*Cache)
 func WithRetry(retryMin, probeEvery, rewalkMin time.Duration) Option {
 	return func(c *Cache) { c.lim.retryMin, c.lim.probeEvery, c.lim.rewalkMin = retryMin, probeEvery, rewalkMin }
 }
+
+// WithStatsInterval sets how often GET /users/stats is asked between
+// walks (default 1 min; 0 or less: not asked).
+func WithStatsInterval(d time.Duration) Option { return func(c *Cache) { c.lim.statsEvery = d } }
+
+// WithMinEarlyGap sets the least time between a walk's end and a walk
+// brought forward by a GET /users/stats change (default 1 min; 0 or less:
+// none).
+func WithMinEarlyGap(d time.Duration) Option { return func(c *Cache) { c.lim.minEarlyGap = d } }
 
 // WithEarlyWalks sets how many walk durations after a walk's start a walk
 // brought forward may start (default 10).

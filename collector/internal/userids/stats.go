@@ -13,7 +13,7 @@ type counters struct {
 	refreshes, refreshErrors     atomic.Uint64
 	early, throttled             atomic.Uint64
 	incrApplied, incrFellBack    atomic.Uint64
-	fileLoads                    [len(cacheFileResults)]atomic.Uint64
+	fileLoads                    [len(CacheFileResults)]atomic.Uint64
 	fileWrites, fileWriteErrors  atomic.Uint64
 }
 
@@ -32,12 +32,12 @@ type Stats struct {
 	RefreshErrors   uint64 // failed walks
 	EarlyRefreshes  uint64 // walks brought forward by a GET /users/stats change
 	Throttled       uint64 // pages answered 429
-	// Incremental counts incremental refreshes by result: applied,
-	// fell_back (both always present).
-	Incremental map[string]uint64
-	// CacheFileLoads counts reads of the cache file by result (every
-	// result present); nil without a cache file.
-	CacheFileLoads                        map[string]uint64
+	// Incremental counts incremental refreshes by result, labelled by
+	// IncrementalResults. Arrays, not maps: Stats runs on every scrape.
+	Incremental [len(IncrementalResults)]uint64
+	// CacheFileLoads counts reads of the cache file by result, labelled
+	// by CacheFileResults; zero without a cache file.
+	CacheFileLoads                        [len(CacheFileResults)]uint64
 	CacheFileWrites, CacheFileWriteErrors uint64
 	// Since is when the counts began (the counters' created timestamp).
 	Since time.Time
@@ -49,16 +49,15 @@ func (c *Cache) Stats() Stats {
 		Pages: c.n.pages.Load(), LastFullPages: c.n.lastFullPages.Load(), LastIncrementalPages: c.n.lastIncrPages.Load(),
 		Refreshes: c.n.refreshes.Load(), RefreshErrors: c.n.refreshErrors.Load(),
 		EarlyRefreshes: c.n.early.Load(), Throttled: c.n.throttled.Load(),
-		Incremental: map[string]uint64{incrApplied: c.n.incrApplied.Load(), incrFellBack: c.n.incrFellBack.Load()},
+		Incremental: [...]uint64{c.n.incrApplied.Load(), c.n.incrFellBack.Load()}, // as IncrementalResults
 		Since:       c.n.since,
 	}
 	if d := c.statsDiff.Load(); d != nil {
 		s.StatsDifference, s.StatsKnown = *d, true
 	}
 	if c.cfg.CacheFile != "" {
-		s.CacheFileLoads = make(map[string]uint64, len(cacheFileResults))
-		for i, r := range cacheFileResults {
-			s.CacheFileLoads[r] = c.n.fileLoads[i].Load()
+		for i := range s.CacheFileLoads {
+			s.CacheFileLoads[i] = c.n.fileLoads[i].Load()
 		}
 		s.CacheFileWrites, s.CacheFileWriteErrors = c.n.fileWrites.Load(), c.n.fileWriteErrors.Load()
 	}

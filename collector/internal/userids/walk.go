@@ -134,7 +134,7 @@ func (w *walkState) add(page int, users []mmclient.User) error {
 		// A server (or proxy) that ignores the page parameter would make
 		// the walk endless: two pages in a row starting with the same
 		// account mean the paging does not advance.
-		first := truncate(users[0].ID, mmclient.UserIDLen)
+		first := Truncate(users[0].ID, mmclient.UserIDLen)
 		w.firsts[page] = first
 		lo := -1
 		switch {
