@@ -189,7 +189,7 @@ func (f *Fleet) apply(loaded []*Target) (n reloadCounts, err error) {
 		case old == nil:
 			n.added++
 			next[t.Name] = f.newTarget(t)
-		case reflect.DeepEqual(old.config(), t.TargetConfig):
+		case sameSetup(old.setup(), t):
 			if old.setToken(t) {
 				n.tokens++
 			}
@@ -318,6 +318,9 @@ func (f *Fleet) newTarget(t *Target) *target {
 	if !tokenSentSafely(t.URL) {
 		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", t.URL)
 	}
+	if file := t.cacheFileTaken; file != "" {
+		level.Warn(logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", file)
+	}
 	return tg
 }
 
@@ -367,9 +370,6 @@ func (t *target) running() (*running, error) {
 // start builds the target's client and collectors and starts their
 // background work. Nothing here waits on the network.
 func (t *target) start() (*running, error) {
-	if f := t.cfg.cacheFileTaken; f != "" {
-		level.Warn(t.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
-	}
 	tr, gate := t.f.newTransport()
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            t.cfg.URL,
@@ -441,11 +441,23 @@ func (t *target) setToken(n *Target) bool {
 	return true
 }
 
-// config returns the target's configuration (without the token).
-func (t *target) config() TargetConfig {
+// setup returns the target's validated configuration; it is never
+// modified (setToken installs a copy).
+func (t *target) setup() *Target {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.cfg.TargetConfig
+	return t.cfg
+}
+
+// sameSetup reports whether a running target of setup old can serve the
+// loaded n as it is (bar the token): the same config, the same options
+// derived from it (a module's collectors can change under an unchanged
+// target) and the same cache-file decision (it depends on the targets
+// listed before: assignCacheFiles).
+func sameSetup(old, n *Target) bool {
+	return reflect.DeepEqual(old.TargetConfig, n.TargetConfig) &&
+		reflect.DeepEqual(old.Options, n.Options) &&
+		old.cacheFileTaken == n.cacheFileTaken
 }
 
 func (t *target) isStarted() bool {
