@@ -274,6 +274,10 @@ func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (
 // taken from the server.
 const maxLabelValueLen = 128
 
+// MaxLabelValueLen is maxLabelValueLen, also the bound of the label values
+// a config file adds to a target's metrics.
+const MaxLabelValueLen = maxLabelValueLen
+
 // truncationMarker ends a value cut by serverString, within the limit.
 const truncationMarker = "…"
 
