@@ -207,12 +207,12 @@ func (e *Exporter) ScrapeCollector(ctx context.Context) prometheus.Collector {
 }
 
 var (
-	collectorSuccessDesc = prometheus.NewDesc(
+	collectorSuccessDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "collector", "success"),
 		"1 if the collector's last collection (this scrape) worked, else 0.",
 		[]string{"collector"}, nil,
 	)
-	collectorDurationDesc = prometheus.NewDesc(
+	collectorDurationDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "collector", "duration_seconds"),
 		"How long the collector took during this scrape, in seconds.",
 		[]string{"collector"}, nil,

@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -411,14 +412,16 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 }
 
 // reservedLabels are set by Prometheus from the scrape config, or are
-// labels of the exporter's metrics (a clash would drop those series; one
-// with a label added later is logged at each probe).
+// labels of the build info served with every scrape
+// (prometheus/common/version's collector, TestReservedLabels); the labels
+// of the collectors' metrics come from collector.LabelNames. A target label
+// of one of these names would make those series fail to gather.
 var reservedLabels = []string{
 	"instance", "job",
-	"collector", "endpoint", "code", "status", "certificate",
-	"id", "hostname", "ip_address", "version", "schema_version", "config_hash", "build_number", "licensed",
-	"revision", "branch", "goversion", "goos", "goarch", "tags",
+	"version", "revision", "branch", "goversion", "goos", "goarch", "tags",
 }
+
+var collectorLabels = sync.OnceValue(collector.LabelNames)
 
 func checkLabels(labels map[string]string) error {
 	if len(labels) > maxLabels {
@@ -431,7 +434,7 @@ func checkLabels(labels map[string]string) error {
 		if !model.LegacyValidation.IsValidLabelName(k) || strings.HasPrefix(k, "__") {
 			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", k)
 		}
-		if slices.Contains(reservedLabels, k) {
+		if slices.Contains(reservedLabels, k) || slices.Contains(collectorLabels(), k) {
 			return fmt.Errorf("%q is set by Prometheus or is a label of the exporter's metrics; use another name", k)
 		}
 		if v := labels[k]; len(v) > collector.MaxLabelValueLen {

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/model"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
@@ -88,6 +91,34 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// No target label may take the name of a label set by Prometheus, of the
+// build info or of any collector metric.
+func TestReservedLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("mattermost_exporter"))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"instance", "job"}
+	for _, mf := range mfs {
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			names = append(names, l.GetName())
+		}
+	}
+	names = append(names, collector.LabelNames()...)
+	for _, want := range []string{"goversion", "subject_cn", "plugin_id", "collector"} {
+		if !slices.Contains(names, want) {
+			t.Fatalf("the label names %v lack %q", names, want)
+		}
+	}
+	for _, n := range names {
+		if err := checkLabels(map[string]string{n: "x"}); err == nil || !strings.Contains(err.Error(), "use another name") {
+			t.Errorf("target label %q: %v, want it refused", n, err)
+		}
 	}
 }
 
