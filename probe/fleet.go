@@ -79,7 +79,7 @@ type Fleet struct {
 	targets  map[string]*target
 
 	metrics *fleetMetrics
-	dials   atomic.Int64 // connections the targets' transports opened
+	conns   connCounts
 	stopGC  context.CancelFunc
 	gcDone  chan struct{}
 }
@@ -287,23 +287,6 @@ func (f *Fleet) StartedTargets() int {
 		if t.isStarted() {
 			n++
 		}
-	}
-	return n
-}
-
-// openConns returns how many connections the started targets have open.
-func (f *Fleet) openConns() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	n := 0
-	for _, t := range f.targets {
-		t.mu.Lock()
-		if t.run != nil && t.run.gate != nil {
-			t.run.gate.mu.Lock()
-			n += t.run.gate.open
-			t.run.gate.mu.Unlock()
-		}
-		t.mu.Unlock()
 	}
 	return n
 }
