@@ -123,6 +123,7 @@ func main() {
 	}
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	fleetOpts.Logger = logger
+	fleetOpts.Extra = []prometheus.Collector{versioncollector.NewCollector(programName)}
 	fleet, err := probe.New(fleetOpts)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
@@ -267,7 +268,6 @@ func run(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan
 		Timeout:     scrapeDeadline(*mattermostTimeout, *timeoutOffset),
 		MaxRequests: *maxRequests,
 		Logger:      logger,
-		Extra:       []prometheus.Collector{versioncollector.NewCollector(programName)},
 	}
 	metricsOpts := opts
 	metricsOpts.Self = newSelfRegistry()

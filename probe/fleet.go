@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -64,6 +65,10 @@ type Options struct {
 	// ConnIdleTimeout closes a target's idle connections; 0 =
 	// DefaultConnIdleTimeout.
 	ConnIdleTimeout time.Duration
+	// Extra collectors are served with every scrape of every target, and
+	// on the fleet's /metrics (main passes the build info, so that the
+	// dashboard finds it per instance).
+	Extra []prometheus.Collector
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -79,6 +84,7 @@ type Fleet struct {
 	targets  map[string]*target
 
 	metrics *fleetMetrics
+	self    *prometheus.Registry // metrics and Options.Extra
 	conns   connCounts
 	stopGC  context.CancelFunc
 	gcDone  chan struct{}
@@ -110,6 +116,12 @@ func New(opts Options) (*Fleet, error) {
 		f.slots = make(chan struct{}, opts.MaxBackgroundRequests)
 	}
 	f.metrics = newFleetMetrics(f)
+	f.self = prometheus.NewRegistry()
+	for _, c := range append([]prometheus.Collector{f.metrics}, opts.Extra...) {
+		if err := f.self.Register(c); err != nil {
+			return nil, fmt.Errorf("registering a collector: %w", err)
+		}
+	}
 	loaded, err := opts.Load()
 	if err != nil {
 		return nil, err // the caller exits with it; nothing to log twice
@@ -240,6 +252,22 @@ func (f *Fleet) lookup(name string) *target {
 	return f.targets[name]
 }
 
+// onlyTarget returns, with OneTarget, the one target, else nil.
+func (f *Fleet) onlyTarget() *target {
+	if !f.opts.OneTarget {
+		return nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.targets) != 1 {
+		return nil
+	}
+	for _, t := range f.targets {
+		return t
+	}
+	return nil
+}
+
 // Close stops the background work of every target.
 func (f *Fleet) Close() {
 	f.stopGC()
@@ -296,7 +324,10 @@ func (f *Fleet) newTarget(t *Target) *target {
 	if !f.opts.OneTarget {
 		logger = log.With(logger, "target", t.Name)
 	}
-	tg := &target{f: f, cfg: t, logger: logger, api: collector.NewAPIMetrics()}
+	labels := prometheus.Labels(t.Labels)
+	tg := &target{f: f, cfg: t, logger: logger, api: collector.NewAPIMetrics(), labels: labels, probeDescs: newProbeDescs(labels)}
+	// Labels never change for a target (other labels make a new one).
+	tg.fixed, tg.fixedErr = fixedGatherer(labels, tg.api, f.opts.Extra)
 	tg.lastProbe.Store(time.Now().UnixNano())
 	if !tokenSentSafely(t.URL) {
 		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", t.URL)
@@ -312,6 +343,12 @@ type target struct {
 	f      *Fleet
 	logger log.Logger
 	api    *collector.APIMetrics // kept across idle stops (counters)
+	labels prometheus.Labels     // added to every metric of its scrapes
+	// fixed serves with the labels what every scrape serves besides the
+	// scrape itself: api and Options.Extra (fixedErr: they clash).
+	fixed      prometheus.Gatherer
+	fixedErr   error
+	probeDescs probeDescs
 
 	lastProbe atomic.Int64 // unix nanoseconds
 	lastCheck atomic.Int64 // of the last 401-triggered token file check
