@@ -147,11 +147,9 @@ func main() {
 }
 
 // singleTargetOptions checks the single-target flags: they make a fleet of
-// one target, started at once and never stopped for idleness.
+// one target, started at once and never stopped for idleness. The URL and
+// the token are checked, and the token read, by probe.New (flagsTarget).
 func singleTargetOptions() (probe.Options, bool) {
-	if _, _, _, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv); err != nil {
-		kingpin.Fatalf("%s", err)
-	}
 	validateWebFlags()
 	if *caFile != "" {
 		if _, err := mmclient.LoadCAPool(*caFile); err != nil {
