@@ -123,6 +123,7 @@ func main() {
 	}
 	logger, slogger := newLoggers(os.Stderr, *logLevel, *logFormat)
 	fleetOpts.Logger = logger
+	fleetOpts.Extra = []prometheus.Collector{versioncollector.NewCollector(programName)}
 	fleet, err := probe.New(fleetOpts)
 	if err != nil {
 		kingpin.Fatalf("%s", err)
@@ -146,11 +147,9 @@ func main() {
 }
 
 // singleTargetOptions checks the single-target flags: they make a fleet of
-// one target, started at once and never stopped for idleness.
+// one target, started at once and never stopped for idleness. The URL and
+// the token are checked, and the token read, by probe.New (flagsTarget).
 func singleTargetOptions() (probe.Options, bool) {
-	if _, _, _, err := validateConfig(*mattermostURL, *tokenFile, os.Getenv); err != nil {
-		kingpin.Fatalf("%s", err)
-	}
 	validateWebFlags()
 	if *caFile != "" {
 		if _, err := mmclient.LoadCAPool(*caFile); err != nil {
@@ -267,7 +266,6 @@ func run(logger log.Logger, slogger *slog.Logger, fleet *probe.Fleet, hup <-chan
 		Timeout:     scrapeDeadline(*mattermostTimeout, *timeoutOffset),
 		MaxRequests: *maxRequests,
 		Logger:      logger,
-		Extra:       []prometheus.Collector{versioncollector.NewCollector(programName)},
 	}
 	metricsOpts := opts
 	metricsOpts.Self = newSelfRegistry()

@@ -56,47 +56,47 @@ func NewAnalyticsCollector(deps Deps, cfg AnalyticsConfig) (*AnalyticsCollector,
 }
 
 var (
-	websocketConnectionsDesc = prometheus.NewDesc(
+	websocketConnectionsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "websocket_connections"),
 		"Websocket connections to Mattermost (all cluster nodes), from the system console analytics.",
 		nil, nil,
 	)
-	dbConnectionsDesc = prometheus.NewDesc(
+	dbConnectionsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "db_connections"),
 		"Open connections from Mattermost (all cluster nodes) to its master database and read replicas, from the system console analytics.",
 		[]string{"role"}, nil,
 	)
-	activeUsersDesc = prometheus.NewDesc(
+	activeUsersDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "active_users"),
 		"Users (bots and deactivated accounts excluded) active in the last day or month (31 days), from the system console analytics.",
 		[]string{"window"}, nil,
 	)
-	inactiveUsersDesc = prometheus.NewDesc(
+	inactiveUsersDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "inactive_users"),
 		"Deactivated user accounts, from the system console analytics.",
 		nil, nil,
 	)
-	userAccountsDesc = prometheus.NewDesc(
+	userAccountsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "user_accounts"),
 		"Active user accounts (not deactivated, bots excluded), as counted by the system console analytics (unique_user_count).",
 		nil, nil,
 	)
-	postsDesc = prometheus.NewDesc(
+	postsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "posts"),
 		"Posts in the database, from the system console analytics (absent when the server skips the count: 5.x servers with more users than AnalyticsSettings.MaxUsersForStatistics).",
 		nil, nil,
 	)
-	channelsDesc = prometheus.NewDesc(
+	channelsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "channels"),
 		"Public and private channels, from the system console analytics.",
 		[]string{"type"}, nil,
 	)
-	teamsDesc = prometheus.NewDesc(
+	teamsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "teams"),
 		"Teams, from the system console analytics.",
 		nil, nil,
 	)
-	analyticsTimestampDesc = prometheus.NewDesc(
+	analyticsTimestampDesc = newDesc(
 		prometheus.BuildFQName(namespace, "analytics", "timestamp_seconds"),
 		"When the analytics behind the mattermost_* analytics gauges were received (fetched at most once per --collector.analytics.interval).",
 		nil, nil,

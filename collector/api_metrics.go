@@ -25,12 +25,12 @@ type APIMetrics struct {
 // NewAPIMetrics returns an empty APIMetrics.
 func NewAPIMetrics() *APIMetrics {
 	return &APIMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: newCounterVec(prometheus.CounterOpts{
 			Namespace: exporterNamespace,
 			Name:      "api_requests_total",
 			Help:      "HTTP requests the exporter made to the Mattermost API, by endpoint and HTTP status code (code=\"error\" when no answer came back).",
-		}, []string{"endpoint", "code"}),
-		remainingDesc: prometheus.NewDesc(
+		}, "endpoint", "code"),
+		remainingDesc: newDesc(
 			prometheus.BuildFQName(exporterNamespace, "", "ratelimit_remaining"),
 			"Requests left in Mattermost's rate-limit bucket for the exporter, from the last X-Ratelimit-Remaining header seen (present once the server has sent one).",
 			nil, nil,

@@ -90,37 +90,37 @@ func NewClusterCollector(deps Deps, cfg ClusterConfig) (*ClusterCollector, error
 }
 
 var (
-	clusterNodesDesc = prometheus.NewDesc(
+	clusterNodesDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "nodes"),
 		"Nodes listed by GET /api/v4/cluster/status, reachable or not (0 when Mattermost is not clustered).",
 		nil, nil,
 	)
-	clusterNodeInfoDesc = prometheus.NewDesc(
+	clusterNodeInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "node_info"),
 		"One series per node listed by /cluster/status, with its reported fields as labels (empty for a node the cluster could not reach); always 1.",
 		[]string{"id", "hostname", "ip_address", "version", "schema_version", "config_hash"}, nil,
 	)
-	clusterNodeUpDesc = prometheus.NewDesc(
+	clusterNodeUpDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "node_up"),
 		"1 if the node listed by /cluster/status reported its version, 0 if it is listed with empty fields (the cluster could not reach it).",
 		[]string{"id", "hostname"}, nil,
 	)
-	clusterVersionsDesc = prometheus.NewDesc(
+	clusterVersionsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "versions"),
 		"Distinct versions among reachable cluster nodes; more than 1 means version skew (0 when not clustered).",
 		nil, nil,
 	)
-	clusterConfigHashesDesc = prometheus.NewDesc(
+	clusterConfigHashesDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "config_hashes"),
 		"Distinct config hashes among reachable cluster nodes; more than 1 means the nodes run different configs (0 when not clustered).",
 		nil, nil,
 	)
-	clusterExpectedNodesDesc = prometheus.NewDesc(
+	clusterExpectedNodesDesc = newDesc(
 		prometheus.BuildFQName(namespace, "cluster", "expected_nodes"),
 		"Number of cluster nodes expected, from --collector.cluster.expected-nodes (only present when set).",
 		nil, nil,
 	)
-	clusterNodesOverLimitDesc = prometheus.NewDesc(
+	clusterNodesOverLimitDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "cluster", "nodes_over_limit"),
 		"1 if /cluster/status listed more nodes than --collector.cluster.max-nodes (the cluster collector then fails and exposes no node series), 0 if the list was accepted; absent when the call failed otherwise.",
 		nil, nil,

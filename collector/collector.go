@@ -207,12 +207,12 @@ func (e *Exporter) ScrapeCollector(ctx context.Context) prometheus.Collector {
 }
 
 var (
-	collectorSuccessDesc = prometheus.NewDesc(
+	collectorSuccessDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "collector", "success"),
 		"1 if the collector's last collection (this scrape) worked, else 0.",
 		[]string{"collector"}, nil,
 	)
-	collectorDurationDesc = prometheus.NewDesc(
+	collectorDurationDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "collector", "duration_seconds"),
 		"How long the collector took during this scrape, in seconds.",
 		[]string{"collector"}, nil,
@@ -273,6 +273,10 @@ func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (
 // maxLabelValueLen bounds, in bytes, every label value (and logged value)
 // taken from the server.
 const maxLabelValueLen = 128
+
+// MaxLabelValueLen is maxLabelValueLen, also the bound of the label values
+// a config file adds to a target's metrics.
+const MaxLabelValueLen = maxLabelValueLen
 
 // truncationMarker ends a value cut by serverString, within the limit.
 const truncationMarker = "…"

@@ -57,17 +57,17 @@ func NewHealthCollector(deps Deps, cfg HealthConfig) (*HealthCollector, error) {
 const maxSearchBackendLen = 64
 
 var (
-	healthStatusDesc = prometheus.NewDesc(
+	healthStatusDesc = newDesc(
 		prometheus.BuildFQName(namespace, "health", "status"),
 		"1 if Mattermost's deep health check (GET /api/v4/system/ping?get_server_status=true) reports the component OK, else 0; component=database: a write and delete in the database, component=filestore: a connection test of the file store.",
 		[]string{"component"}, nil,
 	)
-	healthTimestampDesc = prometheus.NewDesc(
+	healthTimestampDesc = newDesc(
 		prometheus.BuildFQName(namespace, "health", "timestamp_seconds"),
 		"When the health answer behind mattermost_health_status was received (the check runs at most once per --collector.health.interval).",
 		nil, nil,
 	)
-	searchBackendInfoDesc = prometheus.NewDesc(
+	searchBackendInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "search_backend", "info"),
 		"The search backend Mattermost uses (ActiveSearchBackend of the ping, e.g. database, elasticsearch, opensearch, bleve); always 1. Absent on servers that do not report it (before 9.x).",
 		[]string{"backend"}, nil,

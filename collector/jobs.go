@@ -95,32 +95,32 @@ func NewJobsCollector(deps Deps, cfg JobsConfig) (*JobsCollector, error) {
 }
 
 var (
-	jobLastSuccessDesc = prometheus.NewDesc(
+	jobLastSuccessDesc = newDesc(
 		prometheus.BuildFQName(namespace, "job", "last_success_timestamp_seconds"),
 		"When the newest successful job of this type seen by the exporter last reported activity (last_activity_at), in seconds since the epoch.",
 		[]string{"type"}, nil,
 	)
-	jobLastStatusDesc = prometheus.NewDesc(
+	jobLastStatusDesc = newDesc(
 		prometheus.BuildFQName(namespace, "job", "last_status"),
 		"1 for the status of the newest job of this type (by create time) among the most recent jobs, 0 for the other statuses.",
 		[]string{"type", "status"}, nil,
 	)
-	jobsPendingDesc = prometheus.NewDesc(
+	jobsPendingDesc = newDesc(
 		prometheus.BuildFQName(namespace, "jobs", "pending"),
 		"Jobs of this type waiting to run (status pending) among the most recent jobs.",
 		[]string{"type"}, nil,
 	)
-	jobOldestPendingDesc = prometheus.NewDesc(
+	jobOldestPendingDesc = newDesc(
 		prometheus.BuildFQName(namespace, "job", "oldest_pending_age_seconds"),
 		"How long the oldest pending job of this type has waited since its creation, in seconds (0 when none is pending).",
 		[]string{"type"}, nil,
 	)
-	jobsTimestampDesc = prometheus.NewDesc(
+	jobsTimestampDesc = newDesc(
 		prometheus.BuildFQName(namespace, "jobs", "timestamp_seconds"),
 		"When the jobs list behind the mattermost_job* metrics was received (read at most once per --collector.jobs.interval).",
 		nil, nil,
 	)
-	jobsDroppedTypesDesc = prometheus.NewDesc(
+	jobsDroppedTypesDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "jobs", "dropped_types"),
 		"Job types seen in the last answer but not exported because more unknown types than the exporter accepts were listed.",
 		nil, nil,

@@ -46,27 +46,27 @@ func NewLicenseCollector(deps Deps) (*LicenseCollector, error) {
 const maxSKULen = 64
 
 var (
-	licenseLicensedDesc = prometheus.NewDesc(
+	licenseLicensedDesc = newDesc(
 		prometheus.BuildFQName(namespace, "license", "licensed"),
 		"1 if a license is installed (Enterprise or Professional features), else 0.",
 		nil, nil,
 	)
-	licenseExpiryDesc = prometheus.NewDesc(
+	licenseExpiryDesc = newDesc(
 		prometheus.BuildFQName(namespace, "license", "expiry_timestamp_seconds"),
 		"When the installed license expires (ExpiresAt), in seconds since the epoch. Only with a token allowed to read the license dates (system admin).",
 		nil, nil,
 	)
-	licenseStartDesc = prometheus.NewDesc(
+	licenseStartDesc = newDesc(
 		prometheus.BuildFQName(namespace, "license", "start_timestamp_seconds"),
 		"When the installed license starts (StartsAt), in seconds since the epoch. Only with a token allowed to read the license dates (system admin).",
 		nil, nil,
 	)
-	licenseUsersDesc = prometheus.NewDesc(
+	licenseUsersDesc = newDesc(
 		prometheus.BuildFQName(namespace, "license", "users"),
 		"User seats of the installed license.",
 		nil, nil,
 	)
-	licenseInfoDesc = prometheus.NewDesc(
+	licenseInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "license", "info"),
 		"The installed license's SKU (empty when the token may not read it) and whether it is a trial; always 1.",
 		[]string{"sku_short_name", "is_trial"}, nil,

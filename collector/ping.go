@@ -14,12 +14,12 @@ import (
 )
 
 var (
-	upDesc = prometheus.NewDesc(
+	upDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "up"),
 		"1 if Mattermost's API answered this scrape's GET /api/v4/system/ping with status OK, or refused it with HTTP 429 (rate limited, see mattermost_exporter_api_requests_total), else 0 (unreachable, error, or UNHEALTHY).",
 		nil, nil,
 	)
-	serverInfoDesc = prometheus.NewDesc(
+	serverInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "server", "info"),
 		"Mattermost server version, from the X-Version-Id header of this scrape's answers; always 1. Absent when the server did not answer.",
 		[]string{"version", "build_number", "licensed"}, nil,

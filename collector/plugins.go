@@ -40,27 +40,27 @@ func NewPluginsCollector(deps Deps) (*PluginsCollector, error) {
 }
 
 var (
-	pluginsEnabledDesc = prometheus.NewDesc(
+	pluginsEnabledDesc = newDesc(
 		prometheus.BuildFQName(namespace, "plugins", "enabled"),
 		"1 if plugins are enabled on the server (PluginSettings.Enable), 0 if the server answers that plugins are disabled.",
 		nil, nil,
 	)
-	pluginNodesDesc = prometheus.NewDesc(
+	pluginNodesDesc = newDesc(
 		prometheus.BuildFQName(namespace, "plugin", "nodes"),
 		"Cluster nodes reporting the plugin in this state (not_running, starting, running, failed_to_start, failed_to_stay_running, stopping).",
 		[]string{"plugin_id", "state"}, nil,
 	)
-	pluginInfoDesc = prometheus.NewDesc(
+	pluginInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "plugin", "info"),
 		"One series per plugin id, name and version reported by GET /api/v4/plugins/statuses; more than one series for a plugin means its nodes run different versions. Always 1.",
 		[]string{"plugin_id", "name", "version"}, nil,
 	)
-	pluginVersionsDesc = prometheus.NewDesc(
+	pluginVersionsDesc = newDesc(
 		prometheus.BuildFQName(namespace, "plugin", "versions"),
 		"Distinct versions of the plugin across the nodes reporting it; more than 1 means version skew.",
 		[]string{"plugin_id"}, nil,
 	)
-	pluginsDroppedDesc = prometheus.NewDesc(
+	pluginsDroppedDesc = newDesc(
 		prometheus.BuildFQName(exporterNamespace, "plugins", "dropped"),
 		"Plugins listed by /plugins/statuses but not exported because more plugins than the exporter accepts were listed.",
 		nil, nil,

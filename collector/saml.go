@@ -110,12 +110,12 @@ func NewSAMLCollectorWithConfig(deps Deps, cfg SAMLConfig) (*SAMLCollector, erro
 }
 
 var (
-	samlCertificatePresentDesc = prometheus.NewDesc(
+	samlCertificatePresentDesc = newDesc(
 		prometheus.BuildFQName(namespace, "saml", "certificate_present"),
 		"1 if the SAML certificate file (idp, public, private_key) is configured and present in Mattermost's config store, else 0. Says nothing about validity or expiry.",
 		[]string{"certificate"}, nil,
 	)
-	samlEnabledDesc = prometheus.NewDesc(
+	samlEnabledDesc = newDesc(
 		prometheus.BuildFQName(namespace, "saml", "enabled"),
 		"1 if SAML login is enabled (EnableSaml in Mattermost's client config), else 0.",
 		nil, nil,
@@ -213,12 +213,12 @@ const (
 )
 
 var (
-	samlCertificateExpiryDesc = prometheus.NewDesc(
+	samlCertificateExpiryDesc = newDesc(
 		prometheus.BuildFQName(namespace, "saml", "certificate_expiry_timestamp_seconds"),
 		"When the earliest-expiring SAML certificate expires (NotAfter), in seconds since the epoch: certificate=public is the service provider's certificate of GET /api/v4/saml/metadata, certificate=idp the IdP's signing certificates of its metadata. Only while SAML is enabled.",
 		[]string{"certificate"}, nil,
 	)
-	samlIDPMetadataFetchSuccessDesc = prometheus.NewDesc(
+	samlIDPMetadataFetchSuccessDesc = newDesc(
 		prometheus.BuildFQName(namespace, "saml", "idp_metadata_fetch_success"),
 		"1 if the last fetch of the IdP metadata (--collector.saml.idp-metadata-url, else SamlSettings.IdpMetadataURL) gave at least one signing certificate, else 0 (the idp expiry then shows the last good answer). Absent when no IdP metadata URL is known.",
 		nil, nil,

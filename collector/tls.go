@@ -21,22 +21,22 @@ const (
 )
 
 var (
-	tlsExpiryDesc = prometheus.NewDesc(
+	tlsExpiryDesc = newDesc(
 		prometheus.BuildFQName(namespace, "tls", "certificate_expiry_timestamp_seconds"),
 		"When the earliest-expiring certificate of the chain the server presented in the exporter's last TLS handshake with it expires (NotAfter of the leaf or an intermediate), in seconds since the epoch. endpoint=mattermost is the Mattermost URL (through a proxy too), endpoint=idp_metadata the SAML IdP metadata URL. Absent for http:// URLs and before the first handshake.",
 		[]string{"endpoint"}, nil,
 	)
-	tlsInfoDesc = prometheus.NewDesc(
+	tlsInfoDesc = newDesc(
 		prometheus.BuildFQName(namespace, "tls", "certificate_info"),
 		"The server's own (leaf) certificate of the exporter's last TLS handshake with it: subject and issuer common names and serial number (lower-case hex); always 1.",
 		[]string{"endpoint", "subject_cn", "issuer_cn", "serial"}, nil,
 	)
-	tlsVersionDesc = prometheus.NewDesc(
+	tlsVersionDesc = newDesc(
 		prometheus.BuildFQName(namespace, "tls", "version_info"),
 		"The TLS version negotiated in the exporter's last TLS handshake with the server; always 1. Absent when that handshake failed on the certificate.",
 		[]string{"endpoint", "version"}, nil,
 	)
-	tlsVerifiedDesc = prometheus.NewDesc(
+	tlsVerifiedDesc = newDesc(
 		prometheus.BuildFQName(namespace, "tls", "certificate_verified"),
 		"1 if the chain of the exporter's last TLS handshake with the server verifies for its host name against the configured roots (CA file and system pool), else 0. Checked by the exporter itself when verification is turned off (insecure-skip-verify), so a bad certificate shows there too.",
 		[]string{"endpoint"}, nil,

@@ -176,19 +176,19 @@ func (c *UsersCollector) Refresh(ctx context.Context) error { return c.ids.Refre
 
 // Every users metric family. The gauges about Mattermost's users:
 var (
-	usersDesc = prometheus.NewDesc(
+	usersDesc = newDesc(
 		prometheus.BuildFQName(namespace, "", "users"),
 		"Active Mattermost users by status (bots only with --collector.users.include-bots), from the statuses of the exporter's cached user ids: new and deactivated users show up at the next id-cache refresh (see mattermost_exporter_users_refresh_timestamp_seconds).",
 		[]string{"status"}, nil)
-	usersManualDesc = prometheus.NewDesc(
+	usersManualDesc = newDesc(
 		prometheus.BuildFQName(namespace, "users", "manual"),
 		"Of mattermost_users, the users whose status was set by hand (it does not follow their activity).",
 		[]string{"status"}, nil)
-	usersUnknownDesc = prometheus.NewDesc(
+	usersUnknownDesc = newDesc(
 		prometheus.BuildFQName(namespace, "users", "unknown_status"),
 		"Active users whose status is none of online, away, dnd, offline, ooo (a value this exporter does not know); they are not in mattermost_users.",
 		nil, nil)
-	usersSweepTimestampDesc = prometheus.NewDesc(
+	usersSweepTimestampDesc = newDesc(
 		prometheus.BuildFQName(namespace, "users", "sweep_timestamp_seconds"),
 		"Unix time when the status sweep behind the served mattermost_users counts started (older than the scrape when a sweep was reused or the latest one failed).",
 		nil, nil)
@@ -251,7 +251,7 @@ var (
 
 // usersSelfDesc describes one of the exporter's own users metrics.
 func usersSelfDesc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(exporterNamespace, "users", name), help, labels, nil)
+	return newDesc(prometheus.BuildFQName(exporterNamespace, "users", name), help, labels, nil)
 }
 
 // errCacheNotBuilt is returned by scrapes before the first walk completes.

@@ -241,14 +241,14 @@ func benchFleet(b *testing.B, https, keep bool) {
 	// Between two scrapes: the connections of the last probes and walks
 	// have been idle for DefaultConnIdleTimeout (unless keep).
 	time.Sleep(DefaultConnIdleTimeout + 500*time.Millisecond)
-	conns := f.openConns()
+	conns := f.conns.open.Load()
 	after := readMem(b)
 	if *fleetHeapProfile != "" {
 		writeProfiles(b, *fleetHeapProfile+"."+strings.TrimPrefix(b.Name(), "BenchmarkProbe1000Targets/"))
 	}
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / bench1000Targets }
 
-	dials0 := f.dials.Load()
+	dials0 := f.conns.dials.Load()
 	cpu0, serverCPU0 := cpuTime(b), childCPUTime(b, server)
 	b.ReportAllocs()
 	n := 0
@@ -258,7 +258,7 @@ func benchFleet(b *testing.B, https, keep bool) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(f.dials.Load()-dials0)/float64(n), "dials/probe")
+	b.ReportMetric(float64(f.conns.dials.Load()-dials0)/float64(n), "dials/probe")
 	b.ReportMetric(float64(conns)/bench1000Targets, "conns/target")
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(n), "cpu-ns/probe")
 	b.ReportMetric(float64(childCPUTime(b, server)-serverCPU0)/float64(n), "server-cpu-ns/probe")

@@ -20,10 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -37,6 +39,14 @@ const maxConfigSize = 4 << 20
 
 // maxNameLen bounds a target or module name.
 const maxNameLen = 64
+
+// Bounds of the targets and of each target's labels (every label is added
+// to every series of the target's probes).
+const (
+	maxTargets      = 10000
+	maxLabels       = 32
+	maxLabelNameLen = 128
+)
 
 // namePattern is what a target or module name may hold: it is the value of
 // ?target=, so nothing that needs escaping in a URL, a header or a log line.
@@ -127,6 +137,12 @@ func Parse(b []byte, readToken TokenReader) ([]*Target, error) {
 	}
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		return nil, errors.New("holds more than one YAML document")
+	}
+	// Counted before the targets are decoded and checked one by one.
+	if len(root.Content) == 1 {
+		if list := mappingValue(root.Content[0], "targets"); list != nil && len(list.Content) > maxTargets {
+			return nil, fmt.Errorf("targets: %d targets, at most %d; split them among several exporters", len(list.Content), maxTargets)
+		}
 	}
 	var cfg Config
 	if err := decodeStrict(b, &root, &cfg); err != nil {
@@ -250,6 +266,7 @@ func checkCollectors(names []string) error {
 
 func checkTargets(cfg Config, readToken TokenReader) ([]*Target, error) {
 	seen := make(map[string]int, len(cfg.Targets))
+	cas := caFiles{}
 	out := make([]*Target, 0, len(cfg.Targets))
 	for i, tc := range cfg.Targets {
 		ref := fmt.Sprintf("targets[%d]", i)
@@ -260,7 +277,7 @@ func checkTargets(cfg Config, readToken TokenReader) ([]*Target, error) {
 			return nil, fmt.Errorf("%s: name: duplicate name, already used by targets[%d]", ref, first)
 		}
 		seen[tc.Name] = i
-		t, err := checkTarget(tc, cfg.Modules, readToken)
+		t, err := checkTarget(tc, cfg.Modules, readToken, cas)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ref, err)
 		}
@@ -319,7 +336,20 @@ func sameServer(a, b string) bool {
 	return errA == nil && errB == nil && na == nb
 }
 
-func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader) (*Target, error) {
+// caFiles holds the outcome of reading each CA file of one config: many
+// targets often name one file.
+type caFiles map[string]error
+
+func (c caFiles) check(path string) error {
+	err, done := c[path]
+	if !done {
+		_, err = mmclient.LoadCAPool(path)
+		c[path] = err
+	}
+	return err
+}
+
+func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader, cas caFiles) (*Target, error) {
 	if tc.Name == "" {
 		return nil, errors.New("name: missing; it is the value of ?target=")
 	}
@@ -333,7 +363,7 @@ func checkTarget(tc TargetConfig, mods map[string]Module, readToken TokenReader)
 		return nil, errors.New("token_file: missing; give the file holding the Mattermost API token")
 	}
 	if tc.TLS.CAFile != "" {
-		if _, err := mmclient.LoadCAPool(tc.TLS.CAFile); err != nil {
+		if err := cas.check(tc.TLS.CAFile); err != nil {
 			return nil, fmt.Errorf("tls: ca_file: %w", err)
 		}
 	}
@@ -382,25 +412,33 @@ func targetOptions(tc TargetConfig, mods map[string]Module) (collector.TargetOpt
 }
 
 // reservedLabels are set by Prometheus from the scrape config, or are
-// labels of the exporter's metrics (a clash would drop those series; one
-// with a label added later is logged at each probe).
+// labels of the build info served with every scrape
+// (prometheus/common/version's collector, TestReservedLabels); the labels
+// of the collectors' metrics come from collector.LabelNames. A target label
+// of one of these names would make those series fail to gather.
 var reservedLabels = []string{
 	"instance", "job",
-	"collector", "endpoint", "code", "status", "certificate",
-	"id", "hostname", "ip_address", "version", "schema_version", "config_hash", "build_number", "licensed",
-	"revision", "branch", "goversion", "goos", "goarch", "tags",
+	"version", "revision", "branch", "goversion", "goos", "goarch", "tags",
 }
 
+var collectorLabels = sync.OnceValue(collector.LabelNames)
+
 func checkLabels(labels map[string]string) error {
-	for k, v := range labels {
+	if len(labels) > maxLabels {
+		return fmt.Errorf("%d labels, at most %d", len(labels), maxLabels)
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if len(k) > maxLabelNameLen {
+			return fmt.Errorf("label name %q…: %d bytes, at most %d", k[:32], len(k), maxLabelNameLen)
+		}
 		if !model.LegacyValidation.IsValidLabelName(k) || strings.HasPrefix(k, "__") {
 			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", k)
 		}
-		if slices.Contains(reservedLabels, k) {
+		if slices.Contains(reservedLabels, k) || slices.Contains(collectorLabels(), k) {
 			return fmt.Errorf("%q is set by Prometheus or is a label of the exporter's metrics; use another name", k)
 		}
-		if len(v) > 128 {
-			return fmt.Errorf("%q: value longer than 128 bytes", k)
+		if v := labels[k]; len(v) > collector.MaxLabelValueLen {
+			return fmt.Errorf("%q: value of %d bytes, at most %d", k, len(v), collector.MaxLabelValueLen)
 		}
 	}
 	return nil

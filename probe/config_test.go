@@ -1,12 +1,16 @@
 package probe
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/model"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
@@ -62,6 +66,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad label name", "targets:\n" + target("prod", "labels: {'a-b': x}"), []string{`target "prod"`, "labels", `"a-b"`}},
 		{"reserved label", "targets:\n" + target("prod", "labels: {instance: x}"), []string{`target "prod"`, "labels", "instance"}},
 		{"label of a metric", "targets:\n" + target("prod", "labels: {collector: x}"), []string{`target "prod"`, "labels", "collector"}},
+		{"too many targets", "targets:\n" + strings.Repeat(target("prod"), maxTargets+1), []string{"targets", "10001 targets, at most 10000"}},
+		{"too many labels", "targets:\n" + target("prod", "labels: {"+manyLabels(maxLabels+1)+"}"), []string{`target "prod"`, "labels", "33 labels, at most 32"}},
+		{"long label name", "targets:\n" + target("prod", "labels: {"+strings.Repeat("a", maxLabelNameLen+1)+": x}"), []string{`target "prod"`, "labels", "129 bytes, at most 128"}},
+		{"long label value", "targets:\n" + target("prod", "labels: {customer: "+strings.Repeat("a", collector.MaxLabelValueLen+1)+"}"), []string{`target "prod"`, "labels", "customer", "129 bytes, at most 128"}},
 		{"missing ca file", "targets:\n" + target("prod", "tls: {ca_file: "+missing+"}"), []string{`target "prod"`, "ca_file"}},
 	}
 	for _, tc := range cases {
@@ -83,6 +91,78 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// No target label may take the name of a label set by Prometheus, of the
+// build info or of any collector metric.
+func TestReservedLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("mattermost_exporter"))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"instance", "job"}
+	for _, mf := range mfs {
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			names = append(names, l.GetName())
+		}
+	}
+	names = append(names, collector.LabelNames()...)
+	for _, want := range []string{"goversion", "subject_cn", "plugin_id", "collector"} {
+		if !slices.Contains(names, want) {
+			t.Fatalf("the label names %v lack %q", names, want)
+		}
+	}
+	for _, n := range names {
+		if err := checkLabels(map[string]string{n: "x"}); err == nil || !strings.Contains(err.Error(), "use another name") {
+			t.Errorf("target label %q: %v, want it refused", n, err)
+		}
+	}
+}
+
+// manyLabels returns n labels in YAML flow style: l0: x, l1: x, ...
+func manyLabels(n int) string {
+	ls := make([]string, n)
+	for i := range ls {
+		ls[i] = fmt.Sprintf("l%d: x", i)
+	}
+	return strings.Join(ls, ", ")
+}
+
+// The labels at the limits are accepted.
+func TestParseLabelLimits(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("a", "tok")
+	labels := manyLabels(maxLabels-2) + ", " + strings.Repeat("n", maxLabelNameLen) + ": x, v: " + strings.Repeat("v", collector.MaxLabelValueLen)
+	ts, err := Parse([]byte("targets:\n  - name: prod\n    url: https://chat.example.com\n    token_file: "+tok+"\n    labels: {"+labels+"}\n"), ReadTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ts[0].Labels); n != maxLabels {
+		t.Errorf("%d labels, want %d", n, maxLabels)
+	}
+}
+
+// A CA file named by many targets is read once per load.
+func TestCAFileReadOncePerLoad(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, newTLSCert(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cas := caFiles{}
+	if err := cas.check(ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := cas.check(ca); err != nil {
+		t.Errorf("second check of one file read it again: %v", err)
+	}
+	if err := (caFiles{}).check(ca); err == nil {
+		t.Error("a new load did not read the file again")
 	}
 }
 

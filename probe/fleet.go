@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mmexporter/mattermost_exporter/collector"
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -64,6 +65,10 @@ type Options struct {
 	// ConnIdleTimeout closes a target's idle connections; 0 =
 	// DefaultConnIdleTimeout.
 	ConnIdleTimeout time.Duration
+	// Extra collectors are served with every scrape of every target, and
+	// on the fleet's /metrics (main passes the build info, so that the
+	// dashboard finds it per instance).
+	Extra []prometheus.Collector
 }
 
 // Fleet is the set of targets of the config file. Each target has its own
@@ -79,7 +84,8 @@ type Fleet struct {
 	targets  map[string]*target
 
 	metrics *fleetMetrics
-	dials   atomic.Int64 // connections the targets' transports opened
+	self    *prometheus.Registry // metrics and Options.Extra
+	conns   connCounts
 	stopGC  context.CancelFunc
 	gcDone  chan struct{}
 }
@@ -110,6 +116,12 @@ func New(opts Options) (*Fleet, error) {
 		f.slots = make(chan struct{}, opts.MaxBackgroundRequests)
 	}
 	f.metrics = newFleetMetrics(f)
+	f.self = prometheus.NewRegistry()
+	for _, c := range append([]prometheus.Collector{f.metrics}, opts.Extra...) {
+		if err := f.self.Register(c); err != nil {
+			return nil, fmt.Errorf("registering a collector: %w", err)
+		}
+	}
 	loaded, err := opts.Load()
 	if err != nil {
 		return nil, err // the caller exits with it; nothing to log twice
@@ -189,7 +201,7 @@ func (f *Fleet) apply(loaded []*Target) (n reloadCounts, err error) {
 		case old == nil:
 			n.added++
 			next[t.Name] = f.newTarget(t)
-		case reflect.DeepEqual(old.config(), t.TargetConfig):
+		case sameSetup(old.setup(), t):
 			if old.setToken(t) {
 				n.tokens++
 			}
@@ -238,6 +250,22 @@ func (f *Fleet) lookup(name string) *target {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.targets[name]
+}
+
+// onlyTarget returns, with OneTarget, the one target, else nil.
+func (f *Fleet) onlyTarget() *target {
+	if !f.opts.OneTarget {
+		return nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.targets) != 1 {
+		return nil
+	}
+	for _, t := range f.targets {
+		return t
+	}
+	return nil
 }
 
 // Close stops the background work of every target.
@@ -291,32 +319,21 @@ func (f *Fleet) StartedTargets() int {
 	return n
 }
 
-// openConns returns how many connections the started targets have open.
-func (f *Fleet) openConns() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	n := 0
-	for _, t := range f.targets {
-		t.mu.Lock()
-		if t.run != nil && t.run.gate != nil {
-			t.run.gate.mu.Lock()
-			n += t.run.gate.open
-			t.run.gate.mu.Unlock()
-		}
-		t.mu.Unlock()
-	}
-	return n
-}
-
 func (f *Fleet) newTarget(t *Target) *target {
 	logger := f.opts.Logger
 	if !f.opts.OneTarget {
 		logger = log.With(logger, "target", t.Name)
 	}
-	tg := &target{f: f, cfg: t, logger: logger, api: collector.NewAPIMetrics()}
+	labels := prometheus.Labels(t.Labels)
+	tg := &target{f: f, cfg: t, logger: logger, api: collector.NewAPIMetrics(), labels: labels, probeDescs: newProbeDescs(labels)}
+	// Labels never change for a target (other labels make a new one).
+	tg.fixed, tg.fixedErr = fixedGatherer(labels, tg.api, f.opts.Extra)
 	tg.lastProbe.Store(time.Now().UnixNano())
 	if !tokenSentSafely(t.URL) {
 		level.Warn(logger).Log("msg", "the Mattermost token is sent over plain http:// to a host that is not this machine; anyone on the path can read it. Use an https:// URL", "url", t.URL)
+	}
+	if file := t.cacheFileTaken; file != "" {
+		level.Warn(logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", file)
 	}
 	return tg
 }
@@ -326,6 +343,12 @@ type target struct {
 	f      *Fleet
 	logger log.Logger
 	api    *collector.APIMetrics // kept across idle stops (counters)
+	labels prometheus.Labels     // added to every metric of its scrapes
+	// fixed serves with the labels what every scrape serves besides the
+	// scrape itself: api and Options.Extra (fixedErr: they clash).
+	fixed      prometheus.Gatherer
+	fixedErr   error
+	probeDescs probeDescs
 
 	lastProbe atomic.Int64 // unix nanoseconds
 	lastCheck atomic.Int64 // of the last 401-triggered token file check
@@ -367,9 +390,6 @@ func (t *target) running() (*running, error) {
 // start builds the target's client and collectors and starts their
 // background work. Nothing here waits on the network.
 func (t *target) start() (*running, error) {
-	if f := t.cfg.cacheFileTaken; f != "" {
-		level.Warn(t.logger).Log("msg", "--collector.users.cache-file is already used for another Mattermost server in this process; this target keeps no cache file", "file", f)
-	}
 	tr, gate := t.f.newTransport()
 	client, err := mmclient.New(mmclient.Options{
 		BaseURL:            t.cfg.URL,
@@ -441,11 +461,23 @@ func (t *target) setToken(n *Target) bool {
 	return true
 }
 
-// config returns the target's configuration (without the token).
-func (t *target) config() TargetConfig {
+// setup returns the target's validated configuration; it is never
+// modified (setToken installs a copy).
+func (t *target) setup() *Target {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.cfg.TargetConfig
+	return t.cfg
+}
+
+// sameSetup reports whether a running target of setup old can serve the
+// loaded n as it is (bar the token): the same config, the same options
+// derived from it (a module's collectors can change under an unchanged
+// target) and the same cache-file decision (it depends on the targets
+// listed before: assignCacheFiles).
+func sameSetup(old, n *Target) bool {
+	return reflect.DeepEqual(old.TargetConfig, n.TargetConfig) &&
+		reflect.DeepEqual(old.Options, n.Options) &&
+		old.cacheFileTaken == n.cacheFileTaken
 }
 
 func (t *target) isStarted() bool {

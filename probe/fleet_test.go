@@ -153,6 +153,83 @@ func TestReload(t *testing.T) {
 	}
 }
 
+// The --collector.users.cache-file file goes to the first server listed
+// that runs the users collector; a reload that lists another server first
+// moves it, also away from a target whose own config is unchanged: no two
+// servers ever share it. The target left without a file says so once.
+func TestReloadReassignsCacheFiles(t *testing.T) {
+	e := newEnv(t)
+	const flagFile = "/var/lib/mattermost_exporter/users.ids"
+	yaml := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		yaml[n] = e.targetYAML(n, "https://"+n+".example.com", "collectors: [users]")
+	}
+	var names []string
+	load := func() ([]*Target, error) {
+		body := "targets:\n"
+		for _, n := range names {
+			body += yaml[n]
+		}
+		ts, err := Parse([]byte(body), ReadTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		// Parse assigns the flag's file, empty in tests; assign ours.
+		return ts, assignCacheFiles(ts, flagFile)
+	}
+	users := func(f *Fleet) []string {
+		var got []string
+		for _, n := range f.Names() {
+			if file := f.lookup(n).setup().Options.Users.CacheFile; file == nil || *file == flagFile {
+				got = append(got, n)
+			}
+		}
+		return got
+	}
+	names = []string{"a", "b"}
+	f, err := New(Options{Load: load, Logger: e.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	if got := users(f); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("targets using the flag's cache file: %v, want [a]", got)
+	}
+	names = []string{"c", "a", "b"}
+	if err := f.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(f); len(got) != 1 || got[0] != "c" {
+		t.Errorf("after listing c first, targets using the flag's cache file: %v, want [c]", got)
+	}
+	warned := func(n string) int {
+		return len(e.logs.LinesContaining("target="+n+" ", "--collector.users.cache-file is already used"))
+	}
+	if warned("a") != 1 || warned("b") != 1 || warned("c") != 0 {
+		t.Errorf("cache-file warnings a %d, b %d, c %d; want 1, 1, 0:\n%s", warned("a"), warned("b"), warned("c"), e.logs.String())
+	}
+}
+
+// A module whose collectors change restarts the targets using it, though
+// their own config is unchanged.
+func TestReloadModuleChange(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	ta := e.targetYAML("a", a.URL, "module: m")
+	f := e.fleet("modules:\n  m: {collectors: [cluster]}\ntargets:\n"+ta, Options{})
+	old := f.lookup("a")
+	e.config("modules:\n  m: {collectors: [cluster, saml]}\ntargets:\n" + ta)
+	if err := f.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	if f.lookup("a") == old {
+		t.Fatal("a target whose module changed was kept")
+	}
+	if out := probeReq(f, "target=a").Body.String(); !strings.Contains(out, `mattermost_exporter_collector_success{collector="saml"}`) {
+		t.Errorf("a does not run its module's new collector:\n%s", out)
+	}
+}
+
 // A reload whose only change is a target's token file content installs the
 // token in the running client: no restart, the id cache stays.
 func TestReloadTokenOnly(t *testing.T) {

@@ -24,9 +24,6 @@ type HandlerOpts struct {
 	// limit.
 	MaxRequests int
 	Logger      log.Logger
-	// Extra collectors are served with every scrape (main passes the
-	// build info, so that the dashboard finds it per instance).
-	Extra []prometheus.Collector
 	// Self, when set, is gathered last and counts the handler's requests
 	// (promhttp_*): the exporter's own go_ and process_ metrics.
 	Self *prometheus.Registry
@@ -35,14 +32,44 @@ type HandlerOpts struct {
 // A Scrape gathers one scrape; its API calls end at ctx's deadline.
 type Scrape func(ctx context.Context) (prometheus.Gatherer, error)
 
-var (
-	probeSuccessDesc = prometheus.NewDesc("mattermost_probe_success",
-		"1 if Mattermost answered the ping (mattermost_up 1) and every collector of this probe succeeded, else 0.",
-		nil, nil)
-	probeDurationDesc = prometheus.NewDesc("mattermost_probe_duration_seconds",
-		"How long this probe took, in seconds.",
-		nil, nil)
+// The probe's own two metrics.
+const (
+	probeSuccessName  = "mattermost_probe_success"
+	probeSuccessHelp  = "1 if Mattermost answered the ping (mattermost_up 1) and every collector of this probe succeeded, else 0."
+	probeDurationName = "mattermost_probe_duration_seconds"
+	probeDurationHelp = "How long this probe took, in seconds."
 )
+
+// probeDescs describe the probe's own two metrics with a target's labels.
+type probeDescs struct{ success, duration *prometheus.Desc }
+
+func newProbeDescs(labels prometheus.Labels) probeDescs {
+	return probeDescs{
+		success:  prometheus.NewDesc(probeSuccessName, probeSuccessHelp, nil, labels),
+		duration: prometheus.NewDesc(probeDurationName, probeDurationHelp, nil, labels),
+	}
+}
+
+// families returns the probe's two metric families.
+func (d probeDescs) families(success, seconds float64) ([]*dto.MetricFamily, error) {
+	var out []*dto.MetricFamily
+	for _, m := range []struct {
+		name, help string
+		desc       *prometheus.Desc
+		value      float64
+	}{{probeSuccessName, probeSuccessHelp, d.success, success}, {probeDurationName, probeDurationHelp, d.duration, seconds}} {
+		c, err := prometheus.NewConstMetric(m.desc, prometheus.GaugeValue, m.value)
+		if err != nil {
+			return nil, err
+		}
+		metric := &dto.Metric{}
+		if err := c.Write(metric); err != nil {
+			return nil, err
+		}
+		out = append(out, &dto.MetricFamily{Name: &m.name, Help: &m.help, Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{metric}})
+	}
+	return out, nil
+}
 
 // Handler serves /probe?target=<name>: the metrics of one scrape of the
 // named target, exactly those of a single-target /metrics scrape of it
@@ -58,25 +85,21 @@ func (f *Fleet) Handler(opts HandlerOpts) http.Handler {
 			return nil, reason
 		}
 		return func(ctx context.Context) (prometheus.Gatherer, error) {
-			return f.scrape(ctx, t, true, opts.Extra)
+			return t.scrape(ctx, true)
 		}, ""
 	})
 }
 
 // MetricsHandler serves /metrics: with OneTarget the one target's scrape
 // (what /probe serves of it, without the probe's own two metrics), else
-// the fleet's own metrics; with opts.Extra and opts.Self.
+// the fleet's own metrics and Options.Extra; with opts.Self.
 func (f *Fleet) MetricsHandler(opts HandlerOpts) http.Handler {
 	return ScrapeHandler(opts, func(*http.Request) (Scrape, string) {
 		return func(ctx context.Context) (prometheus.Gatherer, error) {
-			if names := f.Names(); f.opts.OneTarget && len(names) == 1 {
-				return f.scrape(ctx, f.lookup(names[0]), false, opts.Extra)
+			if t := f.onlyTarget(); t != nil {
+				return t.scrape(ctx, false)
 			}
-			reg := prometheus.NewRegistry()
-			if err := reg.Register(f.metrics); err != nil {
-				return nil, err
-			}
-			return reg, registerAll(reg, opts.Extra)
+			return f.self, nil
 		}, ""
 	})
 }
@@ -163,49 +186,51 @@ func (f *Fleet) target(r *http.Request) (*target, string) {
 }
 
 // scrape scrapes t once and returns what to serve: the scrape, then the
-// API metrics and extra, and for a probe its success and duration, all
-// with t's labels.
-func (f *Fleet) scrape(ctx context.Context, t *target, probe bool, extra []prometheus.Collector) (prometheus.Gatherer, error) {
+// API metrics and Options.Extra, and for a probe its success and duration,
+// all with t's labels.
+func (t *target) scrape(ctx context.Context, probe bool) (prometheus.Gatherer, error) {
 	begin := time.Now()
+	if t.fixedErr != nil {
+		return nil, t.fixedErr
+	}
 	run, err := t.running()
 	if err != nil {
 		return nil, err
 	}
-	labels := t.labels()
 	// The scrape is gathered before the API metrics so that these count
 	// the scrape's own requests.
 	scrapeReg := prometheus.NewRegistry()
-	prometheus.WrapRegistererWith(labels, scrapeReg).MustRegister(run.exporter.ScrapeCollector(ctx))
+	prometheus.WrapRegistererWith(t.labels, scrapeReg).MustRegister(run.exporter.ScrapeCollector(ctx))
 	mfs, gatherErr := scrapeReg.Gather()
 	if gatherErr != nil {
 		level.Error(t.logger).Log("msg", "some metrics of the probe could not be gathered", "err", gatherErr)
 	}
-	cs := append([]prometheus.Collector{t.api}, extra...)
 	if probe {
 		success := 0.0
 		if probeSucceeded(mfs) {
 			success = 1
 		}
-		cs = append(cs, constCollector{
-			prometheus.MustNewConstMetric(probeSuccessDesc, prometheus.GaugeValue, success),
-			prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(begin).Seconds()),
-		})
-	}
-	after := prometheus.NewRegistry()
-	if err := registerAll(prometheus.WrapRegistererWith(labels, after), cs); err != nil {
-		return nil, err
+		own, err := t.probeDescs.families(success, time.Since(begin).Seconds())
+		if err != nil {
+			return nil, err
+		}
+		mfs = append(mfs, own...)
 	}
 	gathered := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
-	return prometheus.Gatherers{gathered, after}, nil
+	return prometheus.Gatherers{gathered, t.fixed}, nil
 }
 
-func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("registering a collector: %w", err)
+// fixedGatherer returns what every scrape of a target of these labels
+// serves besides the scrape itself: api and extra, with the labels.
+func fixedGatherer(labels prometheus.Labels, api prometheus.Collector, extra []prometheus.Collector) (prometheus.Gatherer, error) {
+	reg := prometheus.NewRegistry()
+	wrapped := prometheus.WrapRegistererWith(labels, reg)
+	for _, c := range append([]prometheus.Collector{api}, extra...) {
+		if err := wrapped.Register(c); err != nil {
+			return nil, fmt.Errorf("registering a collector: %w", err)
 		}
 	}
-	return nil
+	return reg, nil
 }
 
 // probeSucceeded reports mattermost_up 1 and every collector's success 1.
@@ -226,22 +251,4 @@ func probeSucceeded(mfs []*dto.MetricFamily) bool {
 		}
 	}
 	return up
-}
-
-// constCollector is an unchecked collector of fixed metrics.
-type constCollector []prometheus.Metric
-
-func (constCollector) Describe(chan<- *prometheus.Desc) {}
-
-func (c constCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c {
-		ch <- m
-	}
-}
-
-// labels returns the target's configured labels.
-func (t *target) labels() prometheus.Labels {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return prometheus.Labels(t.cfg.Labels)
 }

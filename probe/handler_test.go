@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mmexporter/mattermost_exporter/internal/testhelp"
@@ -134,6 +136,34 @@ func TestProbeServesTheTargetsMetrics(t *testing.T) {
 	}
 	if got := healthy.Requests(mmtest.EndpointClusterStatus); got != 1 {
 		t.Errorf("healthy got %d cluster requests", got)
+	}
+}
+
+// Options.Extra is served with every probe, with the target's labels and
+// counting each probe's own API requests, and on the fleet's /metrics
+// without labels; the same at every scrape.
+func TestProbeServesExtraEveryTime(t *testing.T) {
+	e := newEnv(t)
+	a := e.server(mmtest.Config{})
+	extra := prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_extra", Help: "Extra."})
+	extra.Set(7)
+	f := e.fleet("targets:\n"+e.targetYAML("a", a.URL, "collectors: [cluster]", "labels: {customer: acme}"), Options{Extra: []prometheus.Collector{extra}})
+	for i := 1; i <= 3; i++ {
+		out := probeReq(f, "target=a").Body.String()
+		for _, want := range []string{
+			`test_extra{customer="acme"} 7`,
+			`mattermost_probe_success{customer="acme"} 1`,
+			fmt.Sprintf(`mattermost_exporter_api_requests_total{code="200",customer="acme",endpoint="cluster_status"} %d`, i),
+		} {
+			if !strings.Contains(out, "\n"+want+"\n") {
+				t.Errorf("probe %d lacks %s:\n%s", i, want, out)
+			}
+		}
+		w := httptest.NewRecorder()
+		f.MetricsHandler(HandlerOpts{}).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if out := w.Body.String(); !strings.Contains(out, "\ntest_extra 7\n") || !strings.Contains(out, "\nmattermost_exporter_probe_targets 1\n") {
+			t.Errorf("fleet /metrics %d:\n%s", i, out)
+		}
 	}
 }
 

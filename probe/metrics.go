@@ -36,11 +36,11 @@ func newFleetMetrics(f *Fleet) *fleetMetrics {
 		gauge("probe_targets_started", "Targets whose collectors and background work are running (probed within --probe.idle-timeout, or started at load with --probe.eager-start).",
 			func() float64 { return float64(f.StartedTargets()) }),
 		gauge("probe_connections_open", "Connections to Mattermost the targets have open (between probes none, unless --probe.keep-connections).",
-			func() float64 { return float64(f.openConns()) }),
+			func() float64 { return float64(f.conns.open.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: ns, Name: "probe_connections_opened_total",
 			Help: "Connections to Mattermost the targets opened (TCP; over HTTPS each with a TLS handshake).",
-		}, func() float64 { return float64(f.dials.Load()) }),
+		}, func() float64 { return float64(f.conns.dials.Load()) }),
 		gauge("background_requests_in_flight", "Background (users id-cache walk and status sweep) requests to Mattermost in flight across all targets; at most --probe.max-background-requests.",
 			func() float64 { return float64(len(f.slots)) }),
 	}

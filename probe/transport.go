@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mmexporter/mattermost_exporter/mmclient"
@@ -42,7 +43,7 @@ type limitedTransport struct {
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.slots == nil || !isBackground(req.Context()) {
+	if !isBackground(req.Context()) {
 		return t.next.RoundTrip(req)
 	}
 	select {
@@ -79,16 +80,14 @@ func (b *releasingBody) Close() error {
 	return err
 }
 
-// limit wraps a target's transport in the fleet's background request
-// limiter.
-func (f *Fleet) limit(rt http.RoundTripper) http.RoundTripper {
-	return &limitedTransport{next: rt, slots: f.slots, maxHold: f.opts.MaxHold}
-}
-
 // CloseIdleConnections closes the idle connections of the wrapped transport
 // (http.Client.CloseIdleConnections reaches it only through this).
-func (t *limitedTransport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+func (t *limitedTransport) CloseIdleConnections() { closeIdle(t.next) }
+
+// closeIdle closes the idle connections of rt, if it has any: the
+// CloseIdleConnections of the wrappers around the transport.
+func closeIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
@@ -136,7 +135,7 @@ func (f *Fleet) newTransport() (http.RoundTripper, *connGate) {
 	if f.opts.OneTarget {
 		return nil, nil
 	}
-	g := &connGate{}
+	g := &connGate{fleet: &f.conns}
 	tr := mmclient.NewTransport()
 	tr.ReadBufferSize = fleetReadBufferSize
 	tr.WriteBufferSize = fleetWriteBufferSize
@@ -145,29 +144,31 @@ func (f *Fleet) newTransport() (http.RoundTripper, *connGate) {
 	if !f.opts.KeepConnections {
 		tr.IdleConnTimeout = f.opts.ConnIdleTimeout
 	}
-	dial := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		f.dials.Add(1)
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return g.opened(c), nil
-	}
+	g.countDials(tr)
 	return tr, g
 }
 
 // wrap returns the transport chain of a fleet target around rt: the
 // fleet's background request limiter, then the target's connection gate
 // (a background request waits for its slot before it can hold the gate).
+// With OneTarget there is neither.
 func (f *Fleet) wrap(g *connGate) func(http.RoundTripper) http.RoundTripper {
 	return func(rt http.RoundTripper) http.RoundTripper {
 		if g != nil {
 			g.next = rt
 			rt = g
 		}
-		return f.limit(rt)
+		if f.slots == nil {
+			return rt
+		}
+		return &limitedTransport{next: rt, slots: f.slots, maxHold: f.opts.MaxHold}
 	}
+}
+
+// connCounts are the fleet's connection counts, of all targets.
+type connCounts struct {
+	dials atomic.Int64 // connections the targets' transports opened
+	open  atomic.Int64 // of them not closed yet
 }
 
 // connGate makes the first request of an HTTPS target that has no open
@@ -181,7 +182,8 @@ func (f *Fleet) wrap(g *connGate) func(http.RoundTripper) http.RoundTripper {
 // (no HTTP/2 without TLS) are not gated. A request waits for one first
 // request at most: if that one fails, the others try for themselves.
 type connGate struct {
-	next http.RoundTripper
+	next  http.RoundTripper
+	fleet *connCounts // counts the connections of all targets too
 
 	mu      sync.Mutex
 	open    int           // connections open
@@ -237,18 +239,28 @@ func (g *connGate) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // CloseIdleConnections closes the idle connections of the transport
 // behind the gate.
-func (g *connGate) CloseIdleConnections() {
-	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (g *connGate) CloseIdleConnections() { closeIdle(g.next) }
 
-// opened counts c open until it is closed.
-func (g *connGate) opened(c net.Conn) net.Conn {
-	g.mu.Lock()
-	g.open++
-	g.mu.Unlock()
-	return &gatedConn{Conn: c, g: g}
+// countDials makes tr count its dials and its connections open (in the
+// gate and the fleet) until they are closed; the fleet's count stays right
+// for connections still busy after their target stopped.
+func (g *connGate) countDials(tr *http.Transport) {
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		g.fleet.dials.Add(1)
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		g.mu.Lock()
+		g.open++
+		g.mu.Unlock()
+		g.fleet.open.Add(1)
+		return &gatedConn{Conn: c, g: g}, nil
+	}
 }
 
 // gatedConn is a connection counted by its gate.
@@ -264,6 +276,7 @@ func (c *gatedConn) Close() error {
 		c.g.mu.Lock()
 		c.g.open--
 		c.g.mu.Unlock()
+		c.g.fleet.open.Add(-1)
 	})
 	return err
 }

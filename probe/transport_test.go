@@ -104,7 +104,7 @@ func TestFleetTransportBuffersKeepReuse(t *testing.T) {
 	f := e.fleet("targets:\n"+e.targetYAML("a", srv.URL), Options{IdleTimeout: time.Hour, KeepConnections: true})
 	probeUntilReady(t, f)
 	probeN(t, f, 1, "")
-	opened, dials := srv.opened.Load(), f.dials.Load()
+	opened, dials := srv.opened.Load(), f.conns.dials.Load()
 	if opened == 0 || dials != opened {
 		t.Fatalf("fleet counted %d dials, server %d connections", dials, opened)
 	}
@@ -339,19 +339,9 @@ func TestConnGateSlowFirstAnswer(t *testing.T) {
 			close(release)
 		}
 	})
-	g := &connGate{next: ts.Client().Transport.(*http.Transport).Clone()}
-	tr := g.next.(*http.Transport)
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return g.opened(c), nil
-	}
+	tr := ts.Client().Transport.(*http.Transport).Clone()
+	g := &connGate{next: tr, fleet: &connCounts{}}
+	g.countDials(tr)
 	get := func(path string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -383,5 +373,8 @@ func TestConnGateSlowFirstAnswer(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1 (shared over HTTP/2)", n)
+	}
+	if d, o := g.fleet.dials.Load(), g.fleet.open.Load(); d != 1 || o != 1 {
+		t.Errorf("fleet counted %d dials and %d connections open, want 1 and 1", d, o)
 	}
 }
