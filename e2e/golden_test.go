@@ -89,7 +89,7 @@ func goldenStartExporter(t *testing.T, mmURL, token string, args ...string) *gol
 // goldenRun runs the exporter binary bin like goldenStartExporter.
 func goldenRun(t *testing.T, bin, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
-	return goldenExec(t, bin, append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN="+token),
+	return goldenExec(t, bin, exporterEnv("MATTERMOST_TOKEN="+token),
 		append([]string{"--mattermost.url=" + mmURL}, args...))
 }
 
@@ -516,16 +516,6 @@ func goldenDiff(want, got string) string {
 	return strings.Join(out, "\n")
 }
 
-func goldenEnvWithout(prefix string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, prefix) {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // The TLS options reach the client: the fake's self-signed certificate is
 // refused by default, accepted with --mattermost.tls.ca-file, and accepted
 // with a warning with --mattermost.tls.insecure-skip-verify.
@@ -623,7 +613,7 @@ func TestGoldenListenAddressInUse(t *testing.T) {
 	defer l.Close()
 	bin := exporterBinary(t)
 	cmd := exec.Command(bin, "--mattermost.url=http://127.0.0.1:1", "--no-collector.users", "--web.listen-address="+l.Addr().String())
-	cmd.Env = append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN=x")
+	cmd.Env = exporterEnv("MATTERMOST_TOKEN=x")
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {

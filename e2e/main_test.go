@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -57,3 +58,17 @@ func exporterBinary(t *testing.T) string {
 
 // freeAddr returns a 127.0.0.1 address that was free a moment ago.
 func freeAddr(t *testing.T) string { return testhelp.FreeAddr(t) }
+
+// exporterEnv is the test's environment less its MATTERMOST_* variables,
+// plus extra: every process a test starts gets it, so that a MATTERMOST_URL
+// or MATTERMOST_TOKEN exported in the developer's shell cannot reach an
+// exporter (one started with --config.file would refuse to run).
+func exporterEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MATTERMOST_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}

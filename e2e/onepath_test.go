@@ -68,7 +68,7 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 // free port until the test ends.
 func startFleetExporter(t *testing.T, args ...string) *goldenExporter {
 	t.Helper()
-	e := goldenExec(t, exporterBinary(t), goldenEnvWithout("MATTERMOST_"), args)
+	e := goldenExec(t, exporterBinary(t), exporterEnv(), args)
 	goldenWaitListening(t, e)
 	return e
 }

@@ -660,8 +660,8 @@ func (p *promProcess) stop() {
 	})
 }
 
-// promStart starts a process with its output in logPath; the log tail is printed if the test
-// fails, and the process is killed when the test ends.
+// promStart starts a process with exporterEnv(env...) and its output in logPath; the log tail
+// is printed if the test fails, and the process is killed when the test ends.
 func promStart(t *testing.T, logPath string, env []string, name string, args ...string) *promProcess {
 	t.Helper()
 	logf, err := os.Create(logPath)
@@ -670,7 +670,7 @@ func promStart(t *testing.T, logPath string, env []string, name string, args ...
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = exporterEnv(env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("start %s: %v", name, err)

@@ -57,7 +57,7 @@ func soakStart(t *testing.T, logPath, addr, mmURL, token string, env []string, a
 		"--mattermost.url=" + mmURL,
 		"--web.listen-address=" + addr,
 	}, args...)...)
-	cmd.Env = hostileEnv(env...)
+	cmd.Env = exporterEnv(env...)
 	if token != "" {
 		cmd.Env = append(cmd.Env, "MATTERMOST_TOKEN="+token)
 	}
