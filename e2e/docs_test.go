@@ -130,8 +130,8 @@ func docsServedFamilies(t *testing.T) map[string]*docsFamily {
 	promStart(t, filepath.Join(dir, "fleet.log"), nil, exporterBinary(t),
 		"--config.file="+cfg, "--web.listen-address="+addr, "--probe.eager-start")
 	promWaitHTTP(t, "http://"+addr+"/metrics", 20*time.Second)
-	docsAddExposition(t, fams, "a fleet's /probe", promFleetGet(t, "http://"+addr+"/probe?target=docs"))
-	docsAddExposition(t, fams, "a fleet's /metrics", promFleetGet(t, "http://"+addr+"/metrics"))
+	docsAddExposition(t, fams, "a fleet's /probe", mustScrape(t, "http://"+addr+"/probe?target=docs"))
+	docsAddExposition(t, fams, "a fleet's /metrics", mustScrape(t, "http://"+addr+"/metrics"))
 
 	// Over https (Mattermost and the IdP metadata URL): the TLS certificate families.
 	now := time.Now()
@@ -597,7 +597,7 @@ func docsCheckQuickstart(t *testing.T, b docscheck.Block) {
 	promStart(t, filepath.Join(dir, "exporter.log"), nil, exporterBinary(t),
 		append(args, "--web.listen-address="+addr)...)
 	promWaitHTTP(t, "http://"+addr+"/metrics", 20*time.Second)
-	if body := promFleetGet(t, "http://"+addr+"/metrics"); !strings.Contains(body, "\nmattermost_up 1\n") {
+	if body := mustScrape(t, "http://"+addr+"/metrics"); !strings.Contains(body, "\nmattermost_up 1\n") {
 		t.Errorf("the quick start against the fake: no mattermost_up 1 in\n%s", body)
 	}
 }

@@ -43,9 +43,6 @@ const (
 	goldenPathEra11 = "testdata/metrics-era11.golden"
 )
 
-// goldenHTTP bounds every request of these tests.
-var goldenHTTP = &http.Client{Timeout: 30 * time.Second}
-
 // goldenConfig is the fixed, deterministic state of the fake behind the
 // golden file: three nodes (one the cluster cannot reach), the IdP and
 // public SAML certificates but no private key, SAML enabled, 500 generated
@@ -161,24 +158,7 @@ func (e *goldenExporter) log(t *testing.T) string {
 // scrape GETs /metrics like Prometheus does.
 func (e *goldenExporter) scrape(t *testing.T) string {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+e.addr+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := goldenHTTP.Do(req)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("scrape: HTTP %d\n%s", resp.StatusCode, body)
-	}
-	return string(body)
+	return mustScrape(t, "http://"+e.addr+"/metrics")
 }
 
 // waitUsersReady polls /metrics until the users collector has its first
@@ -193,14 +173,11 @@ func (e *goldenExporter) waitUsersReady(t *testing.T) {
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}
-		resp, err := goldenHTTP.Get("http://" + e.addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-			if strings.Contains(last, `mattermost_exporter_collector_success{collector="users"} 1`) {
-				return
-			}
+		body, err := scrapeText("http://" + e.addr + "/metrics")
+		if err != nil {
+			last = err.Error()
+		} else if last = body; strings.Contains(body, `mattermost_exporter_collector_success{collector="users"} 1`) {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -279,7 +256,7 @@ func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 
 	// The token never shows, neither on /metrics nor on the landing page
 	// nor in the log.
-	landing := goldenGet(t, "http://"+exp.addr+"/")
+	landing := mustScrape(t, "http://"+exp.addr+"/")
 	if !strings.Contains(landing, `href="/metrics"`) {
 		t.Errorf("landing page does not link to metrics:\n%s", landing)
 	}
@@ -474,20 +451,6 @@ func goldenPromtool(t *testing.T, exposition string) {
 	}
 }
 
-func goldenGet(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := goldenHTTP.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // goldenDiff lists the lines only in want (-) or only in got (+).
 func goldenDiff(want, got string) string {
 	count := func(s string) map[string]int {
@@ -562,7 +525,7 @@ func goldenWaitListening(t *testing.T, e *goldenExporter) {
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}
-		if resp, err := goldenHTTP.Get("http://" + e.addr + "/"); err == nil {
+		if resp, err := testHTTP.Get("http://" + e.addr + "/"); err == nil {
 			resp.Body.Close()
 			return
 		}
@@ -580,7 +543,7 @@ func TestGoldenWebFlags(t *testing.T) {
 	exp := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		"--no-collector.users", "--web.disable-exporter-metrics", "--web.telemetry-path=/custom-metrics")
 	goldenWaitListening(t, exp)
-	body := goldenGet(t, "http://"+exp.addr+"/custom-metrics")
+	body := mustScrape(t, "http://"+exp.addr+"/custom-metrics")
 	for _, want := range []string{"\nmattermost_up 1\n", "\nmattermost_exporter_build_info{", "\nmattermost_exporter_api_requests_total{"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/custom-metrics lacks %q", strings.TrimSpace(want))
@@ -591,10 +554,10 @@ func TestGoldenWebFlags(t *testing.T) {
 			t.Errorf("%s metrics exposed despite --web.disable-exporter-metrics", prefix)
 		}
 	}
-	if landing := goldenGet(t, "http://"+exp.addr+"/"); !strings.Contains(landing, `href="/custom-metrics"`) {
+	if landing := mustScrape(t, "http://"+exp.addr+"/"); !strings.Contains(landing, `href="/custom-metrics"`) {
 		t.Errorf("landing page does not link to /custom-metrics:\n%s", landing)
 	}
-	resp, err := goldenHTTP.Get("http://" + exp.addr + "/metrics")
+	resp, err := testHTTP.Get("http://" + exp.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +616,7 @@ func TestGoldenWebConfigBasicAuth(t *testing.T) {
 		if tc.user != "" {
 			req.SetBasicAuth(tc.user, tc.pass)
 		}
-		resp, err := goldenHTTP.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -693,7 +656,7 @@ func TestGoldenSIGTERMDuringSlowScrape(t *testing.T) {
 			return
 		}
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "25")
-		resp, err := goldenHTTP.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return

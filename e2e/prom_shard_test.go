@@ -208,7 +208,7 @@ scrape_configs:
 	// 4. The other replica still serves a deployment it was not assigned when probed for it (a
 	// re-shard moves targets without a config change): the first probe starts it there.
 	n := names[0]
-	if body := promFleetGet(t, "http://"+addrs[1-owner[n]]+"/probe?target="+n); !strings.Contains(body, "\nmattermost_up 1\n") {
+	if body := mustScrape(t, "http://"+addrs[1-owner[n]]+"/probe?target="+n); !strings.Contains(body, "\nmattermost_up 1\n") {
 		t.Errorf("probe of %s on replica %d: no mattermost_up 1", n, 1-owner[n])
 	}
 }

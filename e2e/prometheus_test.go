@@ -802,7 +802,7 @@ func promShortenedRules(t *testing.T, dir string) string {
 func promWaitHTTP(t *testing.T, u string, timeout time.Duration) {
 	t.Helper()
 	promWaitFor(t, timeout, "GET "+u, func() (bool, string) {
-		resp, err := http.Get(u)
+		resp, err := testHTTP.Get(u)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -872,7 +872,7 @@ func (a *promAPI) get(path string, params url.Values, v any) {
 	if params != nil {
 		u += "?" + params.Encode()
 	}
-	resp, err := http.Get(u)
+	resp, err := testHTTP.Get(u)
 	if err != nil {
 		a.t.Fatalf("GET %s: %v", u, err)
 	}

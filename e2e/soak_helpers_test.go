@@ -7,9 +7,7 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -24,9 +22,6 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient"
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
-
-// soakHTTP bounds every scrape of these tests.
-var soakHTTP = &http.Client{Timeout: 20 * time.Second}
 
 // soakProc is one run of the exporter binary. Its output is appended to
 // logPath (shared by the runs of a test that restarts it).
@@ -106,26 +101,14 @@ func soakTail(path string, n int) string {
 	return string(b)
 }
 
-// soakScrape GETs /metrics once, like Prometheus with a 10 s timeout.
+// soakScrape GETs /metrics once, like Prometheus with a 10 s timeout, and
+// parses it.
 func soakScrape(addr string) (map[string]*dto.MetricFamily, error) {
-	req, err := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	body, err := scrapeText("http://" + addr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := soakHTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
-	}
-	return hostileParse(b)
+	return hostileParse([]byte(body))
 }
 
 // soakUsers returns mattermost_users by status, and whether the users
