@@ -165,9 +165,10 @@ func TestCrashAtAnyInstant(t *testing.T) {
 		}
 		tempsBefore := crashTemps(cacheFile)
 
-		logPath := filepath.Join(dir, fmt.Sprintf("run%02d.log", i))
 		begun := time.Now()
-		p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, env, args...)
+		p := goldenExec(t, exporterBinary(t), exporterEnv(append(env, "MATTERMOST_TOKEN="+mmtest.AdminToken)...),
+			append([]string{"--mattermost.url=" + fake.URL}, args...))
+		logPath := p.logPath
 		var firstExact time.Time
 		w := soakWatch(p.addr, 20*time.Millisecond, func(mfs map[string]*dto.MetricFamily) string {
 			got, ok := soakUsers(mfs)
@@ -251,7 +252,7 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			t.Errorf("run %d (%s, cache file %s): served counts differing from the truth: %v", i, mode, expect, wrong)
 		}
 		if scrapes == 0 && lived > crashStartBy {
-			t.Errorf("run %d (%s): no scrape answered in %s: the exporter did not start\n%s", i, mode, lived.Round(time.Millisecond), soakTail(logPath, 3000))
+			t.Errorf("run %d (%s): no scrape answered in %s: the exporter did not start\n%s", i, mode, lived.Round(time.Millisecond), logTail(logPath, 3000))
 		}
 		log, _ := os.ReadFile(logPath)
 		ignored := strings.Count(string(log), "user id cache file ignored")
@@ -289,7 +290,7 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			tornTemps++
 		}
 		if t.Failed() {
-			t.Logf("run %d log:\n%s", i, soakTail(logPath, 3000))
+			t.Logf("run %d log:\n%s", i, logTail(logPath, 3000))
 			break
 		}
 	}

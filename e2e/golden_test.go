@@ -70,9 +70,9 @@ type goldenExporter struct {
 	cmd     *exec.Cmd
 	addr    string
 	logPath string
-	exited  chan struct{} // closed when the process has exited
-	waitErr error         // valid once exited is closed
-	stopped bool          // stop was called (test goroutine only)
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // valid once done is closed
+	stopped bool          // stop or kill was called (test goroutine only)
 }
 
 // goldenStartExporter builds the exporter and runs it against mmURL with
@@ -84,15 +84,20 @@ func goldenStartExporter(t *testing.T, mmURL, token string, args ...string) *gol
 }
 
 // goldenRun runs the exporter binary bin like goldenStartExporter.
+// An empty token leaves MATTERMOST_TOKEN unset (for --mattermost.token-file).
 func goldenRun(t *testing.T, bin, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
-	return goldenExec(t, bin, exporterEnv("MATTERMOST_TOKEN="+token),
-		append([]string{"--mattermost.url=" + mmURL}, args...))
+	var env []string
+	if token != "" {
+		env = append(env, "MATTERMOST_TOKEN="+token)
+	}
+	return goldenExec(t, bin, exporterEnv(env...), append([]string{"--mattermost.url=" + mmURL}, args...))
 }
 
 // goldenExec runs bin with args and env on a free 127.0.0.1 port
 // (--web.listen-address), its output in a log file; it is stopped (SIGTERM,
-// then kill) when the test ends, and its log shown if the test failed.
+// then kill) when the test ends unless killed before, and the tail of its
+// log shown if the test failed.
 func goldenExec(t *testing.T, bin string, env, args []string) *goldenExporter {
 	t.Helper()
 	addr := freeAddr(t)
@@ -108,17 +113,17 @@ func goldenExec(t *testing.T, bin string, env, args []string) *goldenExporter {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e := &goldenExporter{cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{})}
+	e := &goldenExporter{cmd: cmd, addr: addr, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		e.waitErr = cmd.Wait()
-		close(e.exited)
+		close(e.done)
 	}()
 	t.Cleanup(func() {
 		if err := e.stop(10 * time.Second); err != nil {
 			t.Errorf("stopping the exporter: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("exporter log:\n%s", e.log(t))
+			t.Logf("exporter log tail:\n%s", logTail(logPath, 8000))
 		}
 	})
 	return e
@@ -132,18 +137,37 @@ func (e *goldenExporter) stop(wait time.Duration) error {
 	}
 	e.stopped = true
 	select {
-	case <-e.exited:
+	case <-e.done:
 		return fmt.Errorf("exited before the end of the test: %v", e.waitErr)
 	default:
 	}
 	_ = e.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-e.exited:
+	case <-e.done:
 		return e.waitErr
 	case <-time.After(wait):
 		_ = e.cmd.Process.Kill()
-		<-e.exited
+		<-e.done
 		return fmt.Errorf("no exit %v after SIGTERM: killed", wait)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone: a crash at any
+// instant, where stop lets the exporter finish cleanly. The end of the test
+// then leaves it be.
+func (e *goldenExporter) kill() {
+	e.stopped = true
+	_ = e.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.done
+}
+
+// exited reports whether the process has exited.
+func (e *goldenExporter) exited() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -169,7 +193,7 @@ func (e *goldenExporter) waitUsersReady(t *testing.T) {
 	last := ""
 	for time.Now().Before(deadline) {
 		select {
-		case <-e.exited:
+		case <-e.done:
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}
@@ -521,7 +545,7 @@ func goldenWaitListening(t *testing.T, e *goldenExporter) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case <-e.exited:
+		case <-e.done:
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}

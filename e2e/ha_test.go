@@ -78,7 +78,7 @@ func TestHAPair(t *testing.T) {
 			if maxAge > 0 {
 				args = append(args, "--collector.users.max-age="+maxAge.String())
 			}
-			p := soakStart(t, filepath.Join(dir, "exporter.log"), "", fake.URL, mmtest.AdminToken, nil, args...)
+			p := goldenStartExporter(t, fake.URL, mmtest.AdminToken, args...)
 			promWaitHTTP(t, "http://"+p.addr+"/", 20*time.Second)
 			a := haStartPrometheus(t, prometheusBin, dir, "a", p.addr)
 			b := haStartPrometheus(t, prometheusBin, dir, "b", p.addr)

@@ -63,8 +63,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		}
 	}
 	writeToken(mmtest.AdminToken)
-	logPath := filepath.Join(dir, "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, "", nil,
+	p := goldenStartExporter(t, fake.URL, "",
 		"--mattermost.token-file="+tokenFile,
 		"--collector.users.refresh-interval=1s")
 	truth := fake.Counts().Humans
@@ -130,7 +129,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	last := w.lastScrape()
 	unauthorized, _ := hostileValue(last, "mattermost_exporter_api_requests_total", "code", "401")
 	walkErrors, _ := hostileValue(last, "mattermost_exporter_users_refresh_errors_total")
-	log, _ := os.ReadFile(logPath)
+	log, _ := os.ReadFile(p.logPath)
 	reloads := strings.Count(string(log), "token file changed: reloaded")
 	t.Logf("rotation summary: %d rotations under %d scrapes (every 250 ms) and walks every second: %d scrapes reported a failure %v, %d wrong counts, %v requests answered 401, %v failed walks, %d reloads logged",
 		rotations, scrapes, len(failures), failures, len(wrong), unauthorized, walkErrors, reloads)

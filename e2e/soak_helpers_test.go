@@ -9,12 +9,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
-	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -23,74 +20,8 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// soakProc is one run of the exporter binary. Its output is appended to
-// logPath (shared by the runs of a test that restarts it).
-type soakProc struct {
-	cmd     *exec.Cmd
-	addr    string
-	logPath string
-	done    chan struct{}
-	waitErr error
-	once    sync.Once
-}
-
-// soakStart runs the exporter on addr (a free one when ""), with the
-// token in MATTERMOST_TOKEN when token is not "" and env added to the
-// test's environment (less its MATTERMOST_* variables), and kills it when
-// the test ends.
-func soakStart(t *testing.T, logPath, addr, mmURL, token string, env []string, args ...string) *soakProc {
-	t.Helper()
-	if addr == "" {
-		addr = freeAddr(t)
-	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(exporterBinary(t), append([]string{
-		"--mattermost.url=" + mmURL,
-		"--web.listen-address=" + addr,
-	}, args...)...)
-	cmd.Env = exporterEnv(env...)
-	if token != "" {
-		cmd.Env = append(cmd.Env, "MATTERMOST_TOKEN="+token)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &soakProc{cmd: cmd, addr: addr, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("exporter log tail:\n%s", soakTail(logPath, 8000))
-		}
-	})
-	return p
-}
-
-// kill sends SIGKILL (once) and waits for the process to be gone.
-func (p *soakProc) kill() {
-	p.once.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
-	<-p.done
-}
-
-func (p *soakProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// soakTail returns the last n bytes of a file.
-func soakTail(path string, n int) string {
+// logTail returns the last n bytes of a file.
+func logTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()

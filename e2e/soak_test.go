@@ -25,7 +25,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,8 +289,7 @@ func TestSoakChurn(t *testing.T) {
 		}
 		return 0
 	})
-	logPath := filepath.Join(t.TempDir(), "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, nil,
+	p := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		"--collector.users.refresh-interval="+soakRefresh.String(), "--log.level=info")
 	if _, ok, why := soakWait(60*time.Second, func() (bool, string) {
 		mfs, err := soakScrape(p.addr)

@@ -13,7 +13,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +57,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	})
 	t.Cleanup(fake.Close)
 	promE2EHealthySignals(t, fake)
-	logPath := filepath.Join(dir, "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, nil,
+	p := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		fmt.Sprintf("--collector.cluster.expected-nodes=%d", promE2EExpectedNodes),
 		fmt.Sprintf("--collector.users.batch-size=%d", batch),
 		"--collector.users.refresh-interval=5s",
@@ -168,7 +166,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	if len(wrong) > 0 {
 		t.Errorf("%d of %d scrapes around the upgrade were wrong: %v", len(wrong), scrapes, wrong)
 	}
-	log, _ := os.ReadFile(logPath)
+	log, _ := os.ReadFile(p.logPath)
 	if n := strings.Count(string(log), "refused status batches as too large"); n != 1 {
 		t.Errorf("%d log lines about the 413, want 1", n)
 	}
