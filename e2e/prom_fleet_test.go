@@ -79,7 +79,6 @@ func TestPrometheusFleetEndToEnd(t *testing.T) {
 	promWaitHTTP(t, "http://"+exporterAddr+"/", 20*time.Second)
 
 	rules := promShortenedRules(t, dir)
-	promAddr := freeAddr(t)
 	promCfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -102,7 +101,7 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, rules, exporterAddr, exporterAddr)
-	api := promRun(t, prometheusBin, dir, promAddr, promCfg)
+	api := promStartPrometheusConfig(t, prometheusBin, dir, promCfg)
 
 	byInstance := func(q string) map[string]string {
 		out := map[string]string{}

@@ -170,9 +170,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	// Prometheus with the shortened copy of the shipped rules.
 	rulesCopy := promShortenedRules(t, dir)
-	promAddr := freeAddr(t)
-	promStartPrometheus(t, prometheusBin, dir, promAddr, exporterAddr, rulesCopy, amAddr)
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promStartPrometheus(t, prometheusBin, dir, exporterAddr, rulesCopy, amAddr)
 
 	// 1. The exporter target is up.
 	promWaitFor(t, 30*time.Second, "exporter target up in Prometheus", func() (bool, string) {
@@ -734,7 +732,9 @@ receivers:
 	return addr
 }
 
-func promStartPrometheus(t *testing.T, bin, dir, addr, exporterAddr, rules, amAddr string) {
+// promStartPrometheus starts Prometheus scraping exporterAddr every second with the rules file
+// rules (and alerting to amAddr unless "") like promStartPrometheusConfig.
+func promStartPrometheus(t *testing.T, bin, dir, exporterAddr, rules, amAddr string) *promAPI {
 	t.Helper()
 	alerting := ""
 	if amAddr != "" {
@@ -751,13 +751,15 @@ rule_files:
     static_configs:
       - targets: [%q]
 `, rules, alerting, promE2EJob, exporterAddr)
-	promStartPrometheusConfig(t, bin, dir, addr, cfg)
+	return promStartPrometheusConfig(t, bin, dir, cfg)
 }
 
-// promStartPrometheusConfig starts Prometheus on addr with the configuration cfg (written to
-// dir, which also holds its data and log) and waits until it is ready.
-func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
+// promStartPrometheusConfig starts Prometheus on a free port with the configuration cfg
+// (written to dir, which also holds its data and log), waits until it is ready and returns its
+// API.
+func promStartPrometheusConfig(t *testing.T, bin, dir, cfg string) *promAPI {
 	t.Helper()
+	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	promWriteFile(t, cfgPath, cfg)
 	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
@@ -766,6 +768,7 @@ func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
 		"--web.listen-address="+addr,
 	)
 	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
+	return &promAPI{t: t, base: "http://" + addr}
 }
 
 // promShortenedRules writes the shipped alerts.yml with every `for` set to promE2EFor and

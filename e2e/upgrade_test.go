@@ -66,9 +66,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	)
 	promWaitHTTP(t, "http://"+p.addr+"/", 20*time.Second)
 
-	promAddr := freeAddr(t)
-	promStartPrometheus(t, prometheusBin, dir, promAddr, p.addr, promShortenedRules(t, dir), "")
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promStartPrometheus(t, prometheusBin, dir, p.addr, promShortenedRules(t, dir), "")
 	promWaitFor(t, 40*time.Second, "counts and 5.37 in Prometheus", func() (bool, string) {
 		r := api.query(`mattermost_server_info{version="5.37.0"} * on(job, instance) group_left sum by (job, instance) (mattermost_users)`)
 		return len(r) == 1 && r[0].Value == fmt.Sprint(fake.Counts().Active-fake.Counts().ActiveBots), fmt.Sprintf("%v", r)
