@@ -67,16 +67,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		"--mattermost.token-file="+tokenFile,
 		"--collector.users.refresh-interval=1s")
 	truth := fake.Counts().Humans
-	if _, ok, why := soakWait(30*time.Second, func() (bool, string) {
-		mfs, err := soakScrape(p.addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		got, ok := soakUsers(mfs)
-		return ok && soakL1(got, truth) == 0 && rotationFailure(mfs) == "", soakFmt(got)
-	}); !ok {
-		t.Fatalf("no exact counts before the rotation: %s", why)
-	}
+	soakWaitExact(t, p.addr, fake, 30*time.Second, "exact counts before the rotation", rotationFailure)
 
 	var failures []string
 	w := soakWatch(p.addr, 250*time.Millisecond, func(mfs map[string]*dto.MetricFamily) string {
@@ -114,7 +105,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		time.Sleep(6 * time.Second) // past the 5 s spacing of 401-triggered re-reads
 	}
 	// Walks go on with the last token.
-	_, ok, why := soakWait(20*time.Second, func() (bool, string) {
+	ok, why := soakWait(20*time.Second, func() (bool, string) {
 		mfs := w.lastScrape()
 		n, _ := hostileValue(mfs, "mattermost_exporter_users_refreshes_total")
 		return n >= walksBefore+3, fmt.Sprintf("%v walks, %v before", n, walksBefore)

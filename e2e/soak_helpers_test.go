@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -88,19 +89,41 @@ func soakFmt(m map[string]int) string {
 }
 
 // soakWait polls cond every 100 ms until it holds or timeout passes; it
-// returns how long that took and cond's last explanation.
-func soakWait(timeout time.Duration, cond func() (bool, string)) (time.Duration, bool, string) {
+// returns whether it held and cond's last explanation. (promWaitFor is the
+// same wait failing the test.)
+func soakWait(timeout time.Duration, cond func() (bool, string)) (bool, string) {
 	begin := time.Now()
 	for {
 		ok, why := cond()
 		if ok {
-			return time.Since(begin), true, why
+			return true, why
 		}
 		if time.Since(begin) > timeout {
-			return time.Since(begin), false, why
+			return false, why
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// soakWaitExact waits until the exporter at addr serves the fake's counts
+// of humans by status and check (unless nil) finds nothing wrong with the
+// scrape; it fails the test after timeout.
+func soakWaitExact(t *testing.T, addr string, fake *mmtest.Server, timeout time.Duration, what string, check func(map[string]*dto.MetricFamily) string) {
+	t.Helper()
+	promWaitFor(t, timeout, what, func() (bool, string) {
+		mfs, err := soakScrape(addr)
+		if err != nil {
+			return false, err.Error()
+		}
+		if check != nil {
+			if why := check(mfs); why != "" {
+				return false, why
+			}
+		}
+		got, ok := soakUsers(mfs)
+		truth := fake.Counts().Humans
+		return ok && soakL1(got, truth) == 0, fmt.Sprintf("served %s, truth %s", soakFmt(got), soakFmt(truth))
+	})
 }
 
 // soakSeries is one resource measured at every checkpoint.

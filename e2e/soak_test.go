@@ -291,16 +291,7 @@ func TestSoakChurn(t *testing.T) {
 	})
 	p := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		"--collector.users.refresh-interval="+soakRefresh.String(), "--log.level=info")
-	if _, ok, why := soakWait(60*time.Second, func() (bool, string) {
-		mfs, err := soakScrape(p.addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		got, ok := soakUsers(mfs)
-		return ok && soakL1(got, fake.Counts().Humans) == 0, soakFmt(got)
-	}); !ok {
-		t.Fatalf("the exporter never served the fake's counts: %s", why)
-	}
+	soakWaitExact(t, p.addr, fake, 60*time.Second, "the fake's counts served", nil)
 
 	c := newChurner(t, fake)
 	ctx, cancel := context.WithCancel(context.Background())
