@@ -71,17 +71,9 @@ func crashTemps(path string) []string {
 // crashLoadResult is the result label of the one cache file load counted
 // so far ("" before the load).
 func crashLoadResult(mfs map[string]*dto.MetricFamily) string {
-	mf := mfs["mattermost_exporter_users_cache_file_loads_total"]
-	if mf == nil {
-		return ""
-	}
-	for _, m := range mf.GetMetric() {
+	for _, m := range mfs["mattermost_exporter_users_cache_file_loads_total"].GetMetric() {
 		if m.GetCounter().GetValue() > 0 {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "result" {
-					return lp.GetValue()
-				}
-			}
+			return labelOf(m, "result")
 		}
 	}
 	return ""
@@ -243,9 +235,7 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			p.kill()
 		}
 
-		w.mu.Lock()
-		scrapes, wrong, last := w.scrapes, w.wrong, w.last
-		w.mu.Unlock()
+		scrapes, wrong, last := w.results()
 		scrapesAll += scrapes
 		wrongServed += len(wrong)
 		if len(wrong) > 0 {

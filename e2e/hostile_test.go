@@ -432,6 +432,16 @@ func hostileCheckLog(t *testing.T, p *hostileProc) {
 	}
 }
 
+// labelOf returns the value of m's label name ("" when m has none).
+func labelOf(m *dto.Metric, name string) string {
+	for _, lp := range m.GetLabel() {
+		if lp.GetName() == name {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
+
 // hostileValue returns the sum of the samples of family name (false when
 // absent), with labels matching want (name=value pairs).
 func hostileValue(mfs map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
@@ -443,13 +453,7 @@ func hostileValue(mfs map[string]*dto.MetricFamily, name string, want ...string)
 	for _, m := range mf.GetMetric() {
 		match := true
 		for i := 0; i+1 < len(want); i += 2 {
-			has := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == want[i] && lp.GetValue() == want[i+1] {
-					has = true
-				}
-			}
-			match = match && has
+			match = match && labelOf(m, want[i]) == want[i+1]
 		}
 		if !match {
 			continue

@@ -114,10 +114,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	if !ok {
 		t.Errorf("the walks did not go on after the rotations: %s", why)
 	}
-	w.mu.Lock()
-	scrapes, wrong := w.scrapes, w.wrong
-	w.mu.Unlock()
-	last := w.lastScrape()
+	scrapes, wrong, last := w.results()
 	unauthorized, _ := hostileValue(last, "mattermost_exporter_api_requests_total", "code", "401")
 	walkErrors, _ := hostileValue(last, "mattermost_exporter_users_refresh_errors_total")
 	log, _ := os.ReadFile(p.logPath)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -128,9 +129,8 @@ func soakWaitExact(t *testing.T, addr string, fake *mmtest.Server, timeout time.
 
 // soakSeries is one resource measured at every checkpoint.
 type soakSeries struct {
-	name string
-	t    []float64 // seconds since the start
-	v    []float64
+	t []float64 // seconds since the start
+	v []float64
 }
 
 func (s *soakSeries) add(at time.Duration, v float64) {
@@ -259,6 +259,14 @@ func (w *soakWatcher) stop() {
 		close(w.stopc)
 	}
 	<-w.done
+}
+
+// results returns the number of answered scrapes, what check found wrong
+// (at most 20) and the last answer so far.
+func (w *soakWatcher) results() (scrapes int, wrong []string, last map[string]*dto.MetricFamily) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.scrapes, slices.Clone(w.wrong), w.last
 }
 
 func (w *soakWatcher) lastScrape() map[string]*dto.MetricFamily {

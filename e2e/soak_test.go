@@ -307,7 +307,7 @@ func TestSoakChurn(t *testing.T) {
 
 	const burst = 5 * time.Second
 	var (
-		res                         = map[string]*soakSeries{"rss": {name: "rss"}, "heap": {name: "heap"}, "goroutines": {name: "goroutines"}, "fds": {name: "fds"}}
+		res                         = map[string]*soakSeries{"rss": {}, "heap": {}, "goroutines": {}, "fds": {}}
 		checkpoints, exact, settles int
 		worstLag, worstWalk         time.Duration
 		lags                        []time.Duration

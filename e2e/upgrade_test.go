@@ -24,16 +24,11 @@ import (
 
 // upgradeInfoVersion is the version label of mattermost_server_info.
 func upgradeInfoVersion(mfs map[string]*dto.MetricFamily) string {
-	mf := mfs["mattermost_server_info"]
-	if mf == nil || len(mf.GetMetric()) != 1 {
+	ms := mfs["mattermost_server_info"].GetMetric()
+	if len(ms) != 1 {
 		return ""
 	}
-	for _, lp := range mf.GetMetric()[0].GetLabel() {
-		if lp.GetName() == "version" {
-			return lp.GetValue()
-		}
-	}
-	return ""
+	return labelOf(ms[0], "version")
 }
 
 func TestUpgradeUnderneath(t *testing.T) {
@@ -158,9 +153,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	if b, _ := hostileValue(after, "mattermost_exporter_users_batch_size"); b != batch/2 {
 		t.Errorf("batch size %v at the end, want %d kept", b, batch/2)
 	}
-	w.mu.Lock()
-	scrapes, wrong := w.scrapes, w.wrong
-	w.mu.Unlock()
+	scrapes, wrong, _ := w.results()
 	if len(wrong) > 0 {
 		t.Errorf("%d of %d scrapes around the upgrade were wrong: %v", len(wrong), scrapes, wrong)
 	}
