@@ -71,17 +71,9 @@ func crashTemps(path string) []string {
 // crashLoadResult is the result label of the one cache file load counted
 // so far ("" before the load).
 func crashLoadResult(mfs map[string]*dto.MetricFamily) string {
-	mf := mfs["mattermost_exporter_users_cache_file_loads_total"]
-	if mf == nil {
-		return ""
-	}
-	for _, m := range mf.GetMetric() {
+	for _, m := range mfs["mattermost_exporter_users_cache_file_loads_total"].GetMetric() {
 		if m.GetCounter().GetValue() > 0 {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "result" {
-					return lp.GetValue()
-				}
-			}
+			return labelOf(m, "result")
 		}
 	}
 	return ""
@@ -165,9 +157,10 @@ func TestCrashAtAnyInstant(t *testing.T) {
 		}
 		tempsBefore := crashTemps(cacheFile)
 
-		logPath := filepath.Join(dir, fmt.Sprintf("run%02d.log", i))
 		begun := time.Now()
-		p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, env, args...)
+		p := goldenExec(t, exporterBinary(t), exporterEnv(append(env, "MATTERMOST_TOKEN="+mmtest.AdminToken)...),
+			append([]string{"--mattermost.url=" + fake.URL}, args...))
+		logPath := p.logPath
 		var firstExact time.Time
 		w := soakWatch(p.addr, 20*time.Millisecond, func(mfs map[string]*dto.MetricFamily) string {
 			got, ok := soakUsers(mfs)
@@ -228,9 +221,9 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			}
 			time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
 		case "none":
-			if _, ok, _ := soakWait(crashBound, func() (bool, string) { return !firstExactZero(w, &firstExact), "" }); !ok {
-				t.Fatalf("final run: no exact counts within %s", crashBound)
-			}
+			promWaitFor(t, crashBound, "exact counts in the final run", func() (bool, string) {
+				return !firstExactZero(w, &firstExact), "none yet"
+			})
 		}
 		lived := time.Since(begun)
 		if !final {
@@ -242,16 +235,14 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			p.kill()
 		}
 
-		w.mu.Lock()
-		scrapes, wrong, last := w.scrapes, w.wrong, w.last
-		w.mu.Unlock()
+		scrapes, wrong, last := w.results()
 		scrapesAll += scrapes
 		wrongServed += len(wrong)
 		if len(wrong) > 0 {
 			t.Errorf("run %d (%s, cache file %s): served counts differing from the truth: %v", i, mode, expect, wrong)
 		}
 		if scrapes == 0 && lived > crashStartBy {
-			t.Errorf("run %d (%s): no scrape answered in %s: the exporter did not start\n%s", i, mode, lived.Round(time.Millisecond), soakTail(logPath, 3000))
+			t.Errorf("run %d (%s): no scrape answered in %s: the exporter did not start\n%s", i, mode, lived.Round(time.Millisecond), logTail(logPath, 3000))
 		}
 		log, _ := os.ReadFile(logPath)
 		ignored := strings.Count(string(log), "user id cache file ignored")
@@ -289,7 +280,7 @@ func TestCrashAtAnyInstant(t *testing.T) {
 			tornTemps++
 		}
 		if t.Failed() {
-			t.Logf("run %d log:\n%s", i, soakTail(logPath, 3000))
+			t.Logf("run %d log:\n%s", i, logTail(logPath, 3000))
 			break
 		}
 	}

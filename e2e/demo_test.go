@@ -99,7 +99,7 @@ func TestDemoScript(t *testing.T) {
 	var body string
 	deadline := time.Now().Add(time.Minute)
 	for {
-		body = goldenGet(t, "http://"+exporterAddr+"/metrics")
+		body = mustScrape(t, "http://"+exporterAddr+"/metrics")
 		if strings.Contains(body, `mattermost_exporter_collector_success{collector="users"} 1`) {
 			break
 		}

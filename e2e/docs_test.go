@@ -130,8 +130,8 @@ func docsServedFamilies(t *testing.T) map[string]*docsFamily {
 	promStart(t, filepath.Join(dir, "fleet.log"), nil, exporterBinary(t),
 		"--config.file="+cfg, "--web.listen-address="+addr, "--probe.eager-start")
 	promWaitHTTP(t, "http://"+addr+"/metrics", 20*time.Second)
-	docsAddExposition(t, fams, "a fleet's /probe", promFleetGet(t, "http://"+addr+"/probe?target=docs"))
-	docsAddExposition(t, fams, "a fleet's /metrics", promFleetGet(t, "http://"+addr+"/metrics"))
+	docsAddExposition(t, fams, "a fleet's /probe", mustScrape(t, "http://"+addr+"/probe?target=docs"))
+	docsAddExposition(t, fams, "a fleet's /metrics", mustScrape(t, "http://"+addr+"/metrics"))
 
 	// Over https (Mattermost and the IdP metadata URL): the TLS certificate families.
 	now := time.Now()
@@ -594,10 +594,10 @@ func docsCheckQuickstart(t *testing.T, b docscheck.Block) {
 		t.Fatalf("the quick start must give --mattermost.url= and --mattermost.token-file=: %q", b.Text)
 	}
 	addr := freeAddr(t)
-	promStart(t, filepath.Join(dir, "exporter.log"), []string{"MATTERMOST_URL=", "MATTERMOST_TOKEN="}, exporterBinary(t),
+	promStart(t, filepath.Join(dir, "exporter.log"), nil, exporterBinary(t),
 		append(args, "--web.listen-address="+addr)...)
 	promWaitHTTP(t, "http://"+addr+"/metrics", 20*time.Second)
-	if body := promFleetGet(t, "http://"+addr+"/metrics"); !strings.Contains(body, "\nmattermost_up 1\n") {
+	if body := mustScrape(t, "http://"+addr+"/metrics"); !strings.Contains(body, "\nmattermost_up 1\n") {
 		t.Errorf("the quick start against the fake: no mattermost_up 1 in\n%s", body)
 	}
 }
@@ -630,7 +630,9 @@ func docsCheckConfigFile(t *testing.T, b docscheck.Block) {
 	}
 	cfg := filepath.Join(dir, "mattermost_exporter.yml")
 	promWriteFile(t, cfg, text)
-	out, err := exec.Command(exporterBinary(t), "--config.file="+cfg, "--config.check").CombinedOutput()
+	cmd := exec.Command(exporterBinary(t), "--config.file="+cfg, "--config.check")
+	cmd.Env = exporterEnv()
+	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "is valid") {
 		t.Errorf("--config.check on the example: %v\n%s\n--- the file ---\n%s", err, out, text)
 	}

@@ -56,7 +56,7 @@ func TestFleetProbesLeakNoConnections(t *testing.T) {
 		"--config.file="+cfgPath, "--web.listen-address="+addr)
 	promWaitHTTP(t, "http://"+addr+"/", 20*time.Second)
 
-	probe := func(name string) string { return goldenGet(t, "http://"+addr+"/probe?target="+name) }
+	probe := func(name string) string { return mustScrape(t, "http://"+addr+"/probe?target="+name) }
 	round := func() {
 		for _, n := range names {
 			if out := probe(n); !strings.Contains(out, "mattermost_probe_success 1") {

@@ -43,9 +43,6 @@ const (
 	goldenPathEra11 = "testdata/metrics-era11.golden"
 )
 
-// goldenHTTP bounds every request of these tests.
-var goldenHTTP = &http.Client{Timeout: 30 * time.Second}
-
 // goldenConfig is the fixed, deterministic state of the fake behind the
 // golden file: three nodes (one the cluster cannot reach), the IdP and
 // public SAML certificates but no private key, SAML enabled, 500 generated
@@ -73,9 +70,9 @@ type goldenExporter struct {
 	cmd     *exec.Cmd
 	addr    string
 	logPath string
-	exited  chan struct{} // closed when the process has exited
-	waitErr error         // valid once exited is closed
-	stopped bool          // stop was called (test goroutine only)
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // valid once done is closed
+	stopped bool          // stop or kill was called (test goroutine only)
 }
 
 // goldenStartExporter builds the exporter and runs it against mmURL with
@@ -87,15 +84,20 @@ func goldenStartExporter(t *testing.T, mmURL, token string, args ...string) *gol
 }
 
 // goldenRun runs the exporter binary bin like goldenStartExporter.
+// An empty token leaves MATTERMOST_TOKEN unset (for --mattermost.token-file).
 func goldenRun(t *testing.T, bin, mmURL, token string, args ...string) *goldenExporter {
 	t.Helper()
-	return goldenExec(t, bin, append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN="+token),
-		append([]string{"--mattermost.url=" + mmURL}, args...))
+	var env []string
+	if token != "" {
+		env = append(env, "MATTERMOST_TOKEN="+token)
+	}
+	return goldenExec(t, bin, exporterEnv(env...), append([]string{"--mattermost.url=" + mmURL}, args...))
 }
 
 // goldenExec runs bin with args and env on a free 127.0.0.1 port
 // (--web.listen-address), its output in a log file; it is stopped (SIGTERM,
-// then kill) when the test ends, and its log shown if the test failed.
+// then kill) when the test ends unless killed before, and the tail of its
+// log shown if the test failed.
 func goldenExec(t *testing.T, bin string, env, args []string) *goldenExporter {
 	t.Helper()
 	addr := freeAddr(t)
@@ -111,17 +113,17 @@ func goldenExec(t *testing.T, bin string, env, args []string) *goldenExporter {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e := &goldenExporter{cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{})}
+	e := &goldenExporter{cmd: cmd, addr: addr, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		e.waitErr = cmd.Wait()
-		close(e.exited)
+		close(e.done)
 	}()
 	t.Cleanup(func() {
 		if err := e.stop(10 * time.Second); err != nil {
 			t.Errorf("stopping the exporter: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("exporter log:\n%s", e.log(t))
+			t.Logf("exporter log tail:\n%s", logTail(logPath, 8000))
 		}
 	})
 	return e
@@ -135,18 +137,37 @@ func (e *goldenExporter) stop(wait time.Duration) error {
 	}
 	e.stopped = true
 	select {
-	case <-e.exited:
+	case <-e.done:
 		return fmt.Errorf("exited before the end of the test: %v", e.waitErr)
 	default:
 	}
 	_ = e.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-e.exited:
+	case <-e.done:
 		return e.waitErr
 	case <-time.After(wait):
 		_ = e.cmd.Process.Kill()
-		<-e.exited
+		<-e.done
 		return fmt.Errorf("no exit %v after SIGTERM: killed", wait)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone: a crash at any
+// instant, where stop lets the exporter finish cleanly. The end of the test
+// then leaves it be.
+func (e *goldenExporter) kill() {
+	e.stopped = true
+	_ = e.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.done
+}
+
+// exited reports whether the process has exited.
+func (e *goldenExporter) exited() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -161,24 +182,7 @@ func (e *goldenExporter) log(t *testing.T) string {
 // scrape GETs /metrics like Prometheus does.
 func (e *goldenExporter) scrape(t *testing.T) string {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+e.addr+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := goldenHTTP.Do(req)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("scrape: HTTP %d\n%s", resp.StatusCode, body)
-	}
-	return string(body)
+	return mustScrape(t, "http://"+e.addr+"/metrics")
 }
 
 // waitUsersReady polls /metrics until the users collector has its first
@@ -189,18 +193,15 @@ func (e *goldenExporter) waitUsersReady(t *testing.T) {
 	last := ""
 	for time.Now().Before(deadline) {
 		select {
-		case <-e.exited:
+		case <-e.done:
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}
-		resp, err := goldenHTTP.Get("http://" + e.addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-			if strings.Contains(last, `mattermost_exporter_collector_success{collector="users"} 1`) {
-				return
-			}
+		body, err := scrapeText("http://" + e.addr + "/metrics")
+		if err != nil {
+			last = err.Error()
+		} else if last = body; strings.Contains(body, `mattermost_exporter_collector_success{collector="users"} 1`) {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -279,7 +280,7 @@ func goldenExposition(t *testing.T, era mmtest.Era, path string) {
 
 	// The token never shows, neither on /metrics nor on the landing page
 	// nor in the log.
-	landing := goldenGet(t, "http://"+exp.addr+"/")
+	landing := mustScrape(t, "http://"+exp.addr+"/")
 	if !strings.Contains(landing, `href="/metrics"`) {
 		t.Errorf("landing page does not link to metrics:\n%s", landing)
 	}
@@ -474,20 +475,6 @@ func goldenPromtool(t *testing.T, exposition string) {
 	}
 }
 
-func goldenGet(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := goldenHTTP.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // goldenDiff lists the lines only in want (-) or only in got (+).
 func goldenDiff(want, got string) string {
 	count := func(s string) map[string]int {
@@ -514,16 +501,6 @@ func goldenDiff(want, got string) string {
 		return "(same lines, different order)"
 	}
 	return strings.Join(out, "\n")
-}
-
-func goldenEnvWithout(prefix string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, prefix) {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // The TLS options reach the client: the fake's self-signed certificate is
@@ -568,11 +545,11 @@ func goldenWaitListening(t *testing.T, e *goldenExporter) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case <-e.exited:
+		case <-e.done:
 			t.Fatalf("exporter exited: %v\n%s", e.waitErr, e.log(t))
 		default:
 		}
-		if resp, err := goldenHTTP.Get("http://" + e.addr + "/"); err == nil {
+		if resp, err := testHTTP.Get("http://" + e.addr + "/"); err == nil {
 			resp.Body.Close()
 			return
 		}
@@ -590,7 +567,7 @@ func TestGoldenWebFlags(t *testing.T) {
 	exp := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		"--no-collector.users", "--web.disable-exporter-metrics", "--web.telemetry-path=/custom-metrics")
 	goldenWaitListening(t, exp)
-	body := goldenGet(t, "http://"+exp.addr+"/custom-metrics")
+	body := mustScrape(t, "http://"+exp.addr+"/custom-metrics")
 	for _, want := range []string{"\nmattermost_up 1\n", "\nmattermost_exporter_build_info{", "\nmattermost_exporter_api_requests_total{"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/custom-metrics lacks %q", strings.TrimSpace(want))
@@ -601,10 +578,10 @@ func TestGoldenWebFlags(t *testing.T) {
 			t.Errorf("%s metrics exposed despite --web.disable-exporter-metrics", prefix)
 		}
 	}
-	if landing := goldenGet(t, "http://"+exp.addr+"/"); !strings.Contains(landing, `href="/custom-metrics"`) {
+	if landing := mustScrape(t, "http://"+exp.addr+"/"); !strings.Contains(landing, `href="/custom-metrics"`) {
 		t.Errorf("landing page does not link to /custom-metrics:\n%s", landing)
 	}
-	resp, err := goldenHTTP.Get("http://" + exp.addr + "/metrics")
+	resp, err := testHTTP.Get("http://" + exp.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +600,7 @@ func TestGoldenListenAddressInUse(t *testing.T) {
 	defer l.Close()
 	bin := exporterBinary(t)
 	cmd := exec.Command(bin, "--mattermost.url=http://127.0.0.1:1", "--no-collector.users", "--web.listen-address="+l.Addr().String())
-	cmd.Env = append(goldenEnvWithout("MATTERMOST_"), "MATTERMOST_TOKEN=x")
+	cmd.Env = exporterEnv("MATTERMOST_TOKEN=x")
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
@@ -663,7 +640,7 @@ func TestGoldenWebConfigBasicAuth(t *testing.T) {
 		if tc.user != "" {
 			req.SetBasicAuth(tc.user, tc.pass)
 		}
-		resp, err := goldenHTTP.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -703,7 +680,7 @@ func TestGoldenSIGTERMDuringSlowScrape(t *testing.T) {
 			return
 		}
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "25")
-		resp, err := goldenHTTP.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return

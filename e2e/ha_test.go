@@ -13,6 +13,7 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -28,10 +29,15 @@ const (
 	haWindow   = 6 // intervals counted
 )
 
+// haStartPrometheus starts replica's Prometheus (its files in dir/prometheus-replica) scraping
+// exporterAddr every haInterval.
 func haStartPrometheus(t *testing.T, bin, dir, replica, exporterAddr string) *promAPI {
 	t.Helper()
-	addr := freeAddr(t)
-	cfg := fmt.Sprintf(`global:
+	sub := filepath.Join(dir, "prometheus-"+replica)
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return promStartPrometheusConfig(t, bin, sub, fmt.Sprintf(`global:
   scrape_interval: %s
   scrape_timeout: %s
   external_labels:
@@ -40,16 +46,7 @@ scrape_configs:
   - job_name: mattermost
     static_configs:
       - targets: [%q]
-`, haInterval, haInterval, replica, exporterAddr)
-	cfgPath := filepath.Join(dir, "prometheus-"+replica+".yml")
-	promWriteFile(t, cfgPath, cfg)
-	promStart(t, filepath.Join(dir, "prometheus-"+replica+".log"), nil, bin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data-"+replica),
-		"--web.listen-address="+addr,
-	)
-	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
-	return &promAPI{t: t, base: "http://" + addr}
+`, haInterval, haInterval, replica, exporterAddr))
 }
 
 // haCounts is sum by (status) (mattermost_users) in one Prometheus.
@@ -78,7 +75,7 @@ func TestHAPair(t *testing.T) {
 			if maxAge > 0 {
 				args = append(args, "--collector.users.max-age="+maxAge.String())
 			}
-			p := soakStart(t, filepath.Join(dir, "exporter.log"), "", fake.URL, mmtest.AdminToken, nil, args...)
+			p := goldenStartExporter(t, fake.URL, mmtest.AdminToken, args...)
 			promWaitHTTP(t, "http://"+p.addr+"/", 20*time.Second)
 			a := haStartPrometheus(t, prometheusBin, dir, "a", p.addr)
 			b := haStartPrometheus(t, prometheusBin, dir, "b", p.addr)

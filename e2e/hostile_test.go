@@ -122,17 +122,6 @@ type hostileProc struct {
 	killed bool  // by the watchdog
 }
 
-// hostileEnv is the test's environment without MATTERMOST_* variables.
-func hostileEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MATTERMOST_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
 // hostileRun starts the exporter binary with args and env; a watchdog
 // kills it if its RSS passes hostileRSSKill. It is killed when the test
 // ends.
@@ -237,7 +226,7 @@ func hostileStart(t *testing.T, hs *hostileServer, args ...string) *hostileProc 
 		hs.downUntil = time.Now().Add(hs.downFor)
 	}
 	hs.mu.Unlock()
-	p := hostileRun(t, hostileEnv("MATTERMOST_TOKEN="+hostileToken), all...)
+	p := hostileRun(t, exporterEnv("MATTERMOST_TOKEN="+hostileToken), all...)
 	p.addr = addr
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -443,6 +432,16 @@ func hostileCheckLog(t *testing.T, p *hostileProc) {
 	}
 }
 
+// labelOf returns the value of m's label name ("" when m has none).
+func labelOf(m *dto.Metric, name string) string {
+	for _, lp := range m.GetLabel() {
+		if lp.GetName() == name {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
+
 // hostileValue returns the sum of the samples of family name (false when
 // absent), with labels matching want (name=value pairs).
 func hostileValue(mfs map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
@@ -454,13 +453,7 @@ func hostileValue(mfs map[string]*dto.MetricFamily, name string, want ...string)
 	for _, m := range mf.GetMetric() {
 		match := true
 		for i := 0; i+1 < len(want); i += 2 {
-			has := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == want[i] && lp.GetValue() == want[i+1] {
-					has = true
-				}
-			}
-			match = match && has
+			match = match && labelOf(m, want[i]) == want[i+1]
 		}
 		if !match {
 			continue
@@ -929,7 +922,7 @@ func TestHostileSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	p := hostileRun(t, hostileEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+tokenPath)
+	p := hostileRun(t, exporterEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+tokenPath)
 	p.addr = addr
 	hostileWaitListening(t, p)
 	before := p.log.Len()
@@ -989,7 +982,7 @@ func TestHostileTokenFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.path(t)
-			p := hostileRun(t, hostileEnv(), "--mattermost.url=http://127.0.0.1:1", "--web.listen-address="+freeAddr(t), "--mattermost.token-file="+path)
+			p := hostileRun(t, exporterEnv(), "--mattermost.url=http://127.0.0.1:1", "--web.listen-address="+freeAddr(t), "--mattermost.token-file="+path)
 			select {
 			case <-p.done:
 			case <-time.After(2 * time.Second):
@@ -1035,7 +1028,7 @@ func hostileTokenContent(t *testing.T, content string) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	p := hostileRun(t, hostileEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+path)
+	p := hostileRun(t, exporterEnv(), "--mattermost.url="+hs.URL(), "--web.listen-address="+addr, "--mattermost.token-file="+path)
 	p.addr = addr
 	hostileWaitListening(t, p)
 	s := hostileGet(addr, hostileScrapeTimeout, 15*time.Second)
@@ -1066,7 +1059,7 @@ func TestHostileURLUserinfo(t *testing.T) {
 		"//user:pa55word@chat.example.com/",
 	} {
 		t.Run(u, func(t *testing.T) {
-			p := hostileRun(t, hostileEnv("MATTERMOST_TOKEN="+hostileToken), "--mattermost.url="+u, "--web.listen-address="+freeAddr(t))
+			p := hostileRun(t, exporterEnv("MATTERMOST_TOKEN="+hostileToken), "--mattermost.url="+u, "--web.listen-address="+freeAddr(t))
 			select {
 			case <-p.done:
 			case <-time.After(5 * time.Second):

@@ -6,8 +6,6 @@ package e2e
 // metrics and the exporter's go_, process_ and promhttp_ ones.
 
 import (
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,10 +41,10 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 	var probed string
 	testhelp.WaitFor(t, 60*time.Second, "the fleet's users collector", func() bool {
 		time.Sleep(100 * time.Millisecond) // a probe scrapes the fake
-		probed = scrapeURL(t, probeURL)
+		probed, _ = scrapeText(probeURL)
 		return strings.Contains(probed, `mattermost_exporter_collector_success{collector="users"} 1`)
 	})
-	probed = scrapeURL(t, probeURL)
+	probed = mustScrape(t, probeURL)
 	metrics := single.scrape(t)
 
 	for _, c := range all {
@@ -68,27 +66,7 @@ func TestSingleTargetMetricsEqualFleetProbe(t *testing.T) {
 // free port until the test ends.
 func startFleetExporter(t *testing.T, args ...string) *goldenExporter {
 	t.Helper()
-	e := goldenExec(t, exporterBinary(t), goldenEnvWithout("MATTERMOST_"), args)
+	e := goldenExec(t, exporterBinary(t), exporterEnv(), args)
 	goldenWaitListening(t, e)
 	return e
-}
-
-// scrapeURL GETs u like Prometheus does; "" when it does not answer 200.
-func scrapeURL(t *testing.T, u string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := goldenHTTP.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return ""
-	}
-	return string(b)
 }

@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -80,7 +79,6 @@ func TestPrometheusFleetEndToEnd(t *testing.T) {
 	promWaitHTTP(t, "http://"+exporterAddr+"/", 20*time.Second)
 
 	rules := promShortenedRules(t, dir)
-	promAddr := freeAddr(t)
 	promCfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -103,7 +101,7 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, rules, exporterAddr, exporterAddr)
-	api := promRun(t, prometheusBin, dir, promAddr, promCfg)
+	api := promStartPrometheusConfig(t, prometheusBin, dir, promCfg)
 
 	byInstance := func(q string) map[string]string {
 		out := map[string]string{}
@@ -141,7 +139,7 @@ scrape_configs:
 	single := goldenStartExporter(t, healthy.URL, mmtest.AdminToken, "--collector.cluster.expected-nodes=3")
 	single.waitUsersReady(t)
 	singleFams := promFleetShape(t, single.scrape(t))
-	probeFams := promFleetShape(t, promFleetGet(t, "http://"+exporterAddr+"/probe?target=healthy"))
+	probeFams := promFleetShape(t, mustScrape(t, "http://"+exporterAddr+"/probe?target=healthy"))
 	if len(singleFams) < 15 || len(probeFams) < 15 {
 		t.Fatalf("too few families to compare: %d single-target, %d probe", len(singleFams), len(probeFams))
 	}
@@ -426,25 +424,6 @@ func promFleetShape(t *testing.T, text string) map[string]string {
 		out[name] = strings.Join(names, ",")
 	}
 	return out
-}
-
-func promFleetGet(t *testing.T, u string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v\n%s", u, resp.Status, err, b)
-	}
-	return string(b)
 }
 
 // fleetNotExportedIn returns why a dashboard query cannot return data for

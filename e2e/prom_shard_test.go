@@ -103,7 +103,6 @@ func TestPrometheusShardedFleet(t *testing.T) {
 	for r, a := range addrs {
 		fmt.Fprintf(&shardRules, "      - source_labels: [__tmp_shard]\n        regex: %q\n        target_label: __address__\n        replacement: %q\n", fmt.Sprint(r), a)
 	}
-	promAddr := freeAddr(t)
 	promCfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -122,7 +121,7 @@ scrape_configs:
         target_label: __tmp_shard
         action: hashmod
 %s`, strings.Join(names, ", "), replicas, shardRules.String())
-	api := promRun(t, prometheusBin, dir, promAddr, promCfg)
+	api := promStartPrometheusConfig(t, prometheusBin, dir, promCfg)
 
 	// 1. Every deployment is exactly one active target, on one of the replicas, and both
 	// replicas have some.
@@ -208,15 +207,7 @@ scrape_configs:
 	// 4. The other replica still serves a deployment it was not assigned when probed for it (a
 	// re-shard moves targets without a config change): the first probe starts it there.
 	n := names[0]
-	if body := promFleetGet(t, "http://"+addrs[1-owner[n]]+"/probe?target="+n); !strings.Contains(body, "\nmattermost_up 1\n") {
+	if body := mustScrape(t, "http://"+addrs[1-owner[n]]+"/probe?target="+n); !strings.Contains(body, "\nmattermost_up 1\n") {
 		t.Errorf("probe of %s on replica %d: no mattermost_up 1", n, 1-owner[n])
 	}
-}
-
-// promRun starts Prometheus on addr with the configuration text cfg (written into dir), waits
-// until it is ready and returns its API.
-func promRun(t *testing.T, bin, dir, addr, cfg string) *promAPI {
-	t.Helper()
-	promStartPrometheusConfig(t, bin, dir, addr, cfg)
-	return &promAPI{t: t, base: "http://" + addr}
 }

@@ -70,8 +70,7 @@ func TestPrometheusTLSCertificateAlert(t *testing.T) {
 		targets = append(targets, strconv.Quote(d.addr))
 	}
 
-	promAddr := freeAddr(t)
-	promStartPrometheusConfig(t, prometheusBin, dir, promAddr, fmt.Sprintf(`global:
+	api := promStartPrometheusConfig(t, prometheusBin, dir, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -82,7 +81,6 @@ scrape_configs:
     static_configs:
       - targets: [%s]
 `, promShortenedRules(t, dir), promE2EJob, strings.Join(targets, ", ")))
-	api := &promAPI{t: t, base: "http://" + promAddr}
 	start := time.Now()
 
 	// 1. Each exporter reports its chain's earliest NotAfter for both endpoints (Mattermost and

@@ -170,9 +170,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	// Prometheus with the shortened copy of the shipped rules.
 	rulesCopy := promShortenedRules(t, dir)
-	promAddr := freeAddr(t)
-	promStartPrometheus(t, prometheusBin, dir, promAddr, exporterAddr, rulesCopy, amAddr)
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promStartPrometheus(t, prometheusBin, dir, exporterAddr, rulesCopy, amAddr)
 
 	// 1. The exporter target is up.
 	promWaitFor(t, 30*time.Second, "exporter target up in Prometheus", func() (bool, string) {
@@ -660,8 +658,8 @@ func (p *promProcess) stop() {
 	})
 }
 
-// promStart starts a process with its output in logPath; the log tail is printed if the test
-// fails, and the process is killed when the test ends.
+// promStart starts a process with exporterEnv(env...) and its output in logPath; the log tail
+// is printed if the test fails, and the process is killed when the test ends.
 func promStart(t *testing.T, logPath string, env []string, name string, args ...string) *promProcess {
 	t.Helper()
 	logf, err := os.Create(logPath)
@@ -670,7 +668,7 @@ func promStart(t *testing.T, logPath string, env []string, name string, args ...
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = exporterEnv(env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("start %s: %v", name, err)
@@ -734,7 +732,9 @@ receivers:
 	return addr
 }
 
-func promStartPrometheus(t *testing.T, bin, dir, addr, exporterAddr, rules, amAddr string) {
+// promStartPrometheus starts Prometheus scraping exporterAddr every second with the rules file
+// rules (and alerting to amAddr unless "") like promStartPrometheusConfig.
+func promStartPrometheus(t *testing.T, bin, dir, exporterAddr, rules, amAddr string) *promAPI {
 	t.Helper()
 	alerting := ""
 	if amAddr != "" {
@@ -751,13 +751,15 @@ rule_files:
     static_configs:
       - targets: [%q]
 `, rules, alerting, promE2EJob, exporterAddr)
-	promStartPrometheusConfig(t, bin, dir, addr, cfg)
+	return promStartPrometheusConfig(t, bin, dir, cfg)
 }
 
-// promStartPrometheusConfig starts Prometheus on addr with the configuration cfg (written to
-// dir, which also holds its data and log) and waits until it is ready.
-func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
+// promStartPrometheusConfig starts Prometheus on a free port with the configuration cfg
+// (written to dir, which also holds its data and log), waits until it is ready and returns its
+// API.
+func promStartPrometheusConfig(t *testing.T, bin, dir, cfg string) *promAPI {
 	t.Helper()
+	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	promWriteFile(t, cfgPath, cfg)
 	promStart(t, filepath.Join(dir, "prometheus.log"), nil, bin,
@@ -766,6 +768,7 @@ func promStartPrometheusConfig(t *testing.T, bin, dir, addr, cfg string) {
 		"--web.listen-address="+addr,
 	)
 	promWaitHTTP(t, "http://"+addr+"/-/ready", 30*time.Second)
+	return &promAPI{t: t, base: "http://" + addr}
 }
 
 // promShortenedRules writes the shipped alerts.yml with every `for` set to promE2EFor and
@@ -802,7 +805,7 @@ func promShortenedRules(t *testing.T, dir string) string {
 func promWaitHTTP(t *testing.T, u string, timeout time.Duration) {
 	t.Helper()
 	promWaitFor(t, timeout, "GET "+u, func() (bool, string) {
-		resp, err := http.Get(u)
+		resp, err := testHTTP.Get(u)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -872,7 +875,7 @@ func (a *promAPI) get(path string, params url.Values, v any) {
 	if params != nil {
 		u += "?" + params.Encode()
 	}
-	resp, err := http.Get(u)
+	resp, err := testHTTP.Get(u)
 	if err != nil {
 		a.t.Fatalf("GET %s: %v", u, err)
 	}

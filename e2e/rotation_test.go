@@ -63,21 +63,11 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		}
 	}
 	writeToken(mmtest.AdminToken)
-	logPath := filepath.Join(dir, "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, "", nil,
+	p := goldenStartExporter(t, fake.URL, "",
 		"--mattermost.token-file="+tokenFile,
 		"--collector.users.refresh-interval=1s")
 	truth := fake.Counts().Humans
-	if _, ok, why := soakWait(30*time.Second, func() (bool, string) {
-		mfs, err := soakScrape(p.addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		got, ok := soakUsers(mfs)
-		return ok && soakL1(got, truth) == 0 && rotationFailure(mfs) == "", soakFmt(got)
-	}); !ok {
-		t.Fatalf("no exact counts before the rotation: %s", why)
-	}
+	soakWaitExact(t, p.addr, fake, 30*time.Second, "exact counts before the rotation", rotationFailure)
 
 	var failures []string
 	w := soakWatch(p.addr, 250*time.Millisecond, func(mfs map[string]*dto.MetricFamily) string {
@@ -115,7 +105,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		time.Sleep(6 * time.Second) // past the 5 s spacing of 401-triggered re-reads
 	}
 	// Walks go on with the last token.
-	_, ok, why := soakWait(20*time.Second, func() (bool, string) {
+	ok, why := soakWait(20*time.Second, func() (bool, string) {
 		mfs := w.lastScrape()
 		n, _ := hostileValue(mfs, "mattermost_exporter_users_refreshes_total")
 		return n >= walksBefore+3, fmt.Sprintf("%v walks, %v before", n, walksBefore)
@@ -124,13 +114,10 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	if !ok {
 		t.Errorf("the walks did not go on after the rotations: %s", why)
 	}
-	w.mu.Lock()
-	scrapes, wrong := w.scrapes, w.wrong
-	w.mu.Unlock()
-	last := w.lastScrape()
+	scrapes, wrong, last := w.results()
 	unauthorized, _ := hostileValue(last, "mattermost_exporter_api_requests_total", "code", "401")
 	walkErrors, _ := hostileValue(last, "mattermost_exporter_users_refresh_errors_total")
-	log, _ := os.ReadFile(logPath)
+	log, _ := os.ReadFile(p.logPath)
 	reloads := strings.Count(string(log), "token file changed: reloaded")
 	t.Logf("rotation summary: %d rotations under %d scrapes (every 250 ms) and walks every second: %d scrapes reported a failure %v, %d wrong counts, %v requests answered 401, %v failed walks, %d reloads logged",
 		rotations, scrapes, len(failures), failures, len(wrong), unauthorized, walkErrors, reloads)

@@ -7,15 +7,12 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
-	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,77 +22,8 @@ import (
 	"github.com/mmexporter/mattermost_exporter/mmclient/mmtest"
 )
 
-// soakHTTP bounds every scrape of these tests.
-var soakHTTP = &http.Client{Timeout: 20 * time.Second}
-
-// soakProc is one run of the exporter binary. Its output is appended to
-// logPath (shared by the runs of a test that restarts it).
-type soakProc struct {
-	cmd     *exec.Cmd
-	addr    string
-	logPath string
-	done    chan struct{}
-	waitErr error
-	once    sync.Once
-}
-
-// soakStart runs the exporter on addr (a free one when ""), with the
-// token in MATTERMOST_TOKEN when token is not "" and env added to the
-// test's environment (less its MATTERMOST_* variables), and kills it when
-// the test ends.
-func soakStart(t *testing.T, logPath, addr, mmURL, token string, env []string, args ...string) *soakProc {
-	t.Helper()
-	if addr == "" {
-		addr = freeAddr(t)
-	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(exporterBinary(t), append([]string{
-		"--mattermost.url=" + mmURL,
-		"--web.listen-address=" + addr,
-	}, args...)...)
-	cmd.Env = hostileEnv(env...)
-	if token != "" {
-		cmd.Env = append(cmd.Env, "MATTERMOST_TOKEN="+token)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &soakProc{cmd: cmd, addr: addr, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("exporter log tail:\n%s", soakTail(logPath, 8000))
-		}
-	})
-	return p
-}
-
-// kill sends SIGKILL (once) and waits for the process to be gone.
-func (p *soakProc) kill() {
-	p.once.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
-	<-p.done
-}
-
-func (p *soakProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// soakTail returns the last n bytes of a file.
-func soakTail(path string, n int) string {
+// logTail returns the last n bytes of a file.
+func logTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
@@ -106,26 +34,14 @@ func soakTail(path string, n int) string {
 	return string(b)
 }
 
-// soakScrape GETs /metrics once, like Prometheus with a 10 s timeout.
+// soakScrape GETs /metrics once, like Prometheus with a 10 s timeout, and
+// parses it.
 func soakScrape(addr string) (map[string]*dto.MetricFamily, error) {
-	req, err := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	body, err := scrapeText("http://" + addr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
-	resp, err := soakHTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
-	}
-	return hostileParse(b)
+	return hostileParse([]byte(body))
 }
 
 // soakUsers returns mattermost_users by status, and whether the users
@@ -174,26 +90,47 @@ func soakFmt(m map[string]int) string {
 }
 
 // soakWait polls cond every 100 ms until it holds or timeout passes; it
-// returns how long that took and cond's last explanation.
-func soakWait(timeout time.Duration, cond func() (bool, string)) (time.Duration, bool, string) {
+// returns whether it held and cond's last explanation. (promWaitFor is the
+// same wait failing the test.)
+func soakWait(timeout time.Duration, cond func() (bool, string)) (bool, string) {
 	begin := time.Now()
 	for {
 		ok, why := cond()
 		if ok {
-			return time.Since(begin), true, why
+			return true, why
 		}
 		if time.Since(begin) > timeout {
-			return time.Since(begin), false, why
+			return false, why
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// soakWaitExact waits until the exporter at addr serves the fake's counts
+// of humans by status and check (unless nil) finds nothing wrong with the
+// scrape; it fails the test after timeout.
+func soakWaitExact(t *testing.T, addr string, fake *mmtest.Server, timeout time.Duration, what string, check func(map[string]*dto.MetricFamily) string) {
+	t.Helper()
+	promWaitFor(t, timeout, what, func() (bool, string) {
+		mfs, err := soakScrape(addr)
+		if err != nil {
+			return false, err.Error()
+		}
+		if check != nil {
+			if why := check(mfs); why != "" {
+				return false, why
+			}
+		}
+		got, ok := soakUsers(mfs)
+		truth := fake.Counts().Humans
+		return ok && soakL1(got, truth) == 0, fmt.Sprintf("served %s, truth %s", soakFmt(got), soakFmt(truth))
+	})
+}
+
 // soakSeries is one resource measured at every checkpoint.
 type soakSeries struct {
-	name string
-	t    []float64 // seconds since the start
-	v    []float64
+	t []float64 // seconds since the start
+	v []float64
 }
 
 func (s *soakSeries) add(at time.Duration, v float64) {
@@ -322,6 +259,14 @@ func (w *soakWatcher) stop() {
 		close(w.stopc)
 	}
 	<-w.done
+}
+
+// results returns the number of answered scrapes, what check found wrong
+// (at most 20) and the last answer so far.
+func (w *soakWatcher) results() (scrapes int, wrong []string, last map[string]*dto.MetricFamily) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.scrapes, slices.Clone(w.wrong), w.last
 }
 
 func (w *soakWatcher) lastScrape() map[string]*dto.MetricFamily {

@@ -25,7 +25,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,19 +289,9 @@ func TestSoakChurn(t *testing.T) {
 		}
 		return 0
 	})
-	logPath := filepath.Join(t.TempDir(), "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, nil,
+	p := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		"--collector.users.refresh-interval="+soakRefresh.String(), "--log.level=info")
-	if _, ok, why := soakWait(60*time.Second, func() (bool, string) {
-		mfs, err := soakScrape(p.addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		got, ok := soakUsers(mfs)
-		return ok && soakL1(got, fake.Counts().Humans) == 0, soakFmt(got)
-	}); !ok {
-		t.Fatalf("the exporter never served the fake's counts: %s", why)
-	}
+	soakWaitExact(t, p.addr, fake, 60*time.Second, "the fake's counts served", nil)
 
 	c := newChurner(t, fake)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -318,7 +307,7 @@ func TestSoakChurn(t *testing.T) {
 
 	const burst = 5 * time.Second
 	var (
-		res                         = map[string]*soakSeries{"rss": {name: "rss"}, "heap": {name: "heap"}, "goroutines": {name: "goroutines"}, "fds": {name: "fds"}}
+		res                         = map[string]*soakSeries{"rss": {}, "heap": {}, "goroutines": {}, "fds": {}}
 		checkpoints, exact, settles int
 		worstLag, worstWalk         time.Duration
 		lags                        []time.Duration

@@ -13,7 +13,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,16 +24,11 @@ import (
 
 // upgradeInfoVersion is the version label of mattermost_server_info.
 func upgradeInfoVersion(mfs map[string]*dto.MetricFamily) string {
-	mf := mfs["mattermost_server_info"]
-	if mf == nil || len(mf.GetMetric()) != 1 {
+	ms := mfs["mattermost_server_info"].GetMetric()
+	if len(ms) != 1 {
 		return ""
 	}
-	for _, lp := range mf.GetMetric()[0].GetLabel() {
-		if lp.GetName() == "version" {
-			return lp.GetValue()
-		}
-	}
-	return ""
+	return labelOf(ms[0], "version")
 }
 
 func TestUpgradeUnderneath(t *testing.T) {
@@ -58,8 +52,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	})
 	t.Cleanup(fake.Close)
 	promE2EHealthySignals(t, fake)
-	logPath := filepath.Join(dir, "exporter.log")
-	p := soakStart(t, logPath, "", fake.URL, mmtest.AdminToken, nil,
+	p := goldenStartExporter(t, fake.URL, mmtest.AdminToken,
 		fmt.Sprintf("--collector.cluster.expected-nodes=%d", promE2EExpectedNodes),
 		fmt.Sprintf("--collector.users.batch-size=%d", batch),
 		"--collector.users.refresh-interval=5s",
@@ -68,9 +61,7 @@ func TestUpgradeUnderneath(t *testing.T) {
 	)
 	promWaitHTTP(t, "http://"+p.addr+"/", 20*time.Second)
 
-	promAddr := freeAddr(t)
-	promStartPrometheus(t, prometheusBin, dir, promAddr, p.addr, promShortenedRules(t, dir), "")
-	api := &promAPI{t: t, base: "http://" + promAddr}
+	api := promStartPrometheus(t, prometheusBin, dir, p.addr, promShortenedRules(t, dir), "")
 	promWaitFor(t, 40*time.Second, "counts and 5.37 in Prometheus", func() (bool, string) {
 		r := api.query(`mattermost_server_info{version="5.37.0"} * on(job, instance) group_left sum by (job, instance) (mattermost_users)`)
 		return len(r) == 1 && r[0].Value == fmt.Sprint(fake.Counts().Active-fake.Counts().ActiveBots), fmt.Sprintf("%v", r)
@@ -162,13 +153,11 @@ func TestUpgradeUnderneath(t *testing.T) {
 	if b, _ := hostileValue(after, "mattermost_exporter_users_batch_size"); b != batch/2 {
 		t.Errorf("batch size %v at the end, want %d kept", b, batch/2)
 	}
-	w.mu.Lock()
-	scrapes, wrong := w.scrapes, w.wrong
-	w.mu.Unlock()
+	scrapes, wrong, _ := w.results()
 	if len(wrong) > 0 {
 		t.Errorf("%d of %d scrapes around the upgrade were wrong: %v", len(wrong), scrapes, wrong)
 	}
-	log, _ := os.ReadFile(logPath)
+	log, _ := os.ReadFile(p.logPath)
 	if n := strings.Count(string(log), "refused status batches as too large"); n != 1 {
 		t.Errorf("%d log lines about the 413, want 1", n)
 	}

@@ -63,11 +63,12 @@ type Page struct {
 }
 
 var (
-	headingRe = regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
-	markerRe  = regexp.MustCompile(`^<!--\s*(.*?)\s*-->$`)
-	linkRe    = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
-	codeSpan  = regexp.MustCompile("`[^`]*`")
-	delimRow  = regexp.MustCompile(`^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$`)
+	headingRe  = regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
+	markerRe   = regexp.MustCompile(`^<!--\s*(.*?)\s*-->$`)
+	linkRe     = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	codeSpan   = regexp.MustCompile("`[^`]*`")
+	delimRow   = regexp.MustCompile(`^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$`)
+	inlineLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`) // [text](target), for Slug
 )
 
 // Read parses the Markdown file at path.
@@ -204,7 +205,7 @@ func (p *Page) Anchors() map[string]bool {
 // Slug is GitHub's anchor for a heading: lower case, Markdown code and link
 // syntax dropped, punctuation other than - and _ removed, spaces as -.
 func Slug(heading string) string {
-	heading = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`).ReplaceAllString(heading, "$1")
+	heading = inlineLink.ReplaceAllString(heading, "$1")
 	var b strings.Builder
 	for _, r := range strings.ToLower(heading) {
 		switch {

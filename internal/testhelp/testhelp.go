@@ -33,13 +33,6 @@ func (b *LogBuffer) String() string {
 	return b.buf.String()
 }
 
-// Len returns how many bytes were written so far.
-func (b *LogBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
 // Logger returns a go-kit logfmt logger writing to b.
 func (b *LogBuffer) Logger() log.Logger { return log.NewLogfmtLogger(b) }
 
